@@ -1,0 +1,42 @@
+"""Shared CLI plumbing: the station option, consoles and output helpers."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from broadcaster.ops.context import StationContext, station_root
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class State:
+    station: Path | None = None
+    db: str | None = None
+
+
+state = State()
+
+
+def open_station() -> StationContext:
+    return StationContext.open(station_root(state.station), state.db)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def operator_name(value: str | None) -> str:
+    return value or os.environ.get("BROADCASTER_OPERATOR") or getpass.getuser()
+
+
+By = typer.Option(None, "--by", help="Operator name recorded in the log (default: $USER).")
+Json = typer.Option(False, "--json", help="Machine-readable output.")

@@ -1,0 +1,268 @@
+"""run (the daemon), simulate, demo."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import threading
+from datetime import time, timedelta
+
+import typer
+from rich.table import Table
+
+from broadcaster.cli.common import err, open_station, out, print_json, state
+from broadcaster.cli.schedule_cmds import STATE_STYLE
+from broadcaster.core.timeutil import (
+    fmt_local,
+    iso_week_of_instant,
+    local_to_utc,
+    parse_local_date,
+    parse_local_datetime,
+    parse_week,
+    week_bounds_utc,
+)
+from broadcaster.engine.clock import SimClock
+from broadcaster.engine.lock import StationLock
+from broadcaster.engine.realtime import RealtimeDriver
+from broadcaster.i18n import _
+from broadcaster.ops import actions, simulation
+from broadcaster.ops.context import StationContext, station_root
+
+
+def run(
+    sweep_seconds: float = typer.Option(
+        1.0,
+        "--sweep-seconds",
+        min=0.2,
+        max=60,
+        help="How often the database is swept for due airings.",
+    ),
+    autoplan: bool = typer.Option(
+        True, "--autoplan/--no-autoplan", help="Keep the current week planned (hourly)."
+    ),
+    verbose: bool = typer.Option(True, "--verbose/--quiet"),
+) -> None:
+    """The station daemon: airs what the database says, on time, until SIGTERM."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    ctx = open_station()
+    lock = StationLock(ctx.root, ctx.db_url)
+    lock.acquire("daemon")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_a: stop.set())
+    try:
+        engine = actions.engine_for(ctx, ctx.outputs(ctx.clock))
+        driver = RealtimeDriver(engine, ctx.clock, sweep_seconds=sweep_seconds)
+        if autoplan:
+            engine.autoplan(ctx.clock.now())
+            driver.scheduler.add_job(
+                lambda: engine.autoplan(ctx.clock.now()), "interval", hours=1, id="autoplan"
+            )
+        driver.start()
+        nxt = engine.next_planned_after(ctx.clock.now())
+        err.print(
+            _("on air: {station}, {zones} zones; next airing {next}; pid lock {lock}").format(
+                station=ctx.station.name,
+                zones=len(ctx.station.zones),
+                next=fmt_local(nxt, ctx.station.tz) if nxt else "-",
+                lock=lock.path,
+            ),
+            markup=False,
+        )
+        stop.wait()
+        err.print(_("stopping: cutting what plays and logging it"), markup=False)
+        driver.stop(_("the station daemon was stopped (signal)"))
+    finally:
+        lock.release()
+        ctx.close()
+
+
+def simulate(
+    date_from: str = typer.Option(..., "--from", help="First local day, e.g. 2026-11-23."),
+    date_to: str = typer.Option(..., "--to", help="Last local day (inclusive)."),
+    fail: list[str] = typer.Option(
+        None,
+        "--fail",
+        help="ZONE@START/END output outage (dates, or 'YYYY-MM-DD HH:MM'); repeatable.",
+    ),
+    emergency: list[str] = typer.Option(
+        None, "--emergency", help='ID@"YYYY-MM-DD HH:MM" emergency on all zones; repeatable.'
+    ),
+    autoplan: bool = typer.Option(
+        True, "--autoplan/--no-autoplan", help="Plan each week as the simulation enters it."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run the real engine on a simulated clock (outputs forced to files); writes the log."""
+    ctx = open_station()
+    tz = ctx.station.tz
+    start = local_to_utc(parse_local_date(date_from, "--from"), time(0), tz)
+    end = local_to_utc(parse_local_date(date_to, "--to"), time(0), tz) + timedelta(days=1)
+    outages = [simulation.parse_outage(ctx, f) for f in fail or []]
+    emergencies = []
+    for spec in emergency or []:
+        bulletin_id, _sep, when = spec.partition("@")
+        if not when:
+            raise typer.BadParameter(_("--emergency: '{spec}' is not ID@TIME").format(spec=spec))
+        emergencies.append(
+            (bulletin_id, parse_local_datetime(when, tz, "--emergency"), list(ctx.station.zone_ids))
+        )
+    report = simulation.simulate(ctx, start, end, outages, emergencies, autoplan=autoplan)
+    if as_json:
+        print_json(
+            {
+                "outcomes": dict(report.outcomes),
+                "makeups_planned": report.makeups,
+                "per_zone": {z: dict(c) for z, c in report.per_zone.items()},
+                "events": report.steps,
+            }
+        )
+        return
+    _print_simulation(ctx, report)
+
+
+def _print_simulation(ctx: StationContext, report: simulation.SimulationReport) -> None:
+    table = Table(
+        _("zone"),
+        _("aired"),
+        _("failed"),
+        _("missed"),
+        _("interrupted"),
+        title=_("simulated {start} – {end}").format(
+            start=fmt_local(report.start, ctx.station.tz), end=fmt_local(report.end, ctx.station.tz)
+        ),
+    )
+    for zone in ctx.station.zones:
+        c = report.per_zone.get(zone.id, {})
+        table.add_row(
+            zone.id, *(str(c.get(k, 0)) for k in ("aired", "failed", "missed", "interrupted"))
+        )
+    out.print(table)
+    out.print(
+        _("{events} events, {makeups} make-up airings planned").format(
+            events=report.steps, makeups=report.makeups
+        )
+    )
+
+
+def _compliance(ctx: StationContext, week: str) -> bool:
+    report = actions.status(ctx, week)
+    table = Table(
+        _("zone"),
+        _("requirement"),
+        _("required"),
+        _("aired"),
+        _("failed"),
+        _("state"),
+        _("note"),
+        title=_("compliance, week {week}").format(week=week),
+    )
+    for r in report.rows:
+        table.add_row(
+            r.zone,
+            r.requirement,
+            str(r.required),
+            str(r.aired),
+            str(r.failed),
+            r.state,
+            r.note,
+            style=STATE_STYLE.get(r.state),
+        )
+    out.print(table)
+    return all(r.state == "met" for r in report.rows)
+
+
+def demo(
+    week: str = typer.Option(None, "--week", help="ISO week to simulate (default: this week)."),
+) -> None:
+    """On the sample station, offline: render, approve, plan, simulate a week with a
+    cluster down for two days, and show the make-ups recovering it."""
+    root = station_root(state.station)
+    work = root / ".demo"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir()
+    db_url = state.db or f"sqlite:///{work / 'station.db'}"
+    ctx = StationContext.open(root, db_url)
+    tz = ctx.station.tz
+    label = week or iso_week_of_instant(ctx.clock.now(), tz)
+    year, wk = parse_week(label)
+    monday, next_monday = week_bounds_utc(year, wk, tz)
+
+    out.rule(_("1. render (offline)"))
+    outcomes = actions.render(ctx, engines=("espeak",))
+    for o in outcomes:
+        out.print(
+            f"  {o.bulletin_id:40} {o.engine:8} {o.duration_seconds:6.1f} s "
+            f"{'cached' if o.cached else 'new'} {o.error}",
+            markup=False,
+        )
+    out.rule(_("2. approve (as 'demo')"))
+    for o in outcomes:
+        if not o.error:
+            actions.approve(ctx, o.bulletin_id, "demo")
+    out.print(_("  {n} bulletins approved").format(n=sum(1 for o in outcomes if not o.error)))
+
+    failing = next(z.id for z in ctx.station.zones if z.kind == "cluster")
+    mon = fmt_local(monday, tz)[:10]
+    tue = fmt_local(monday + timedelta(days=1), tz)[:10]
+    out.rule(
+        _("3. plan {week} and simulate it; {zone} is unreachable {mon} – {tue}").format(
+            week=label, zone=failing, mon=mon, tue=tue
+        )
+    )
+    outage = simulation.parse_outage(ctx, f"{failing}@{mon}/{tue}")
+    emergency_at = local_to_utc(monday.astimezone(tz).date(), time(6, 16), tz)
+    emergencies = []
+    storm = next((b for b in ctx.scripts()[0] if b.priority == "emergency"), None)
+    if storm is not None:
+        emergencies.append((storm.id, emergency_at, [z.id for z in ctx.station.zones]))
+        out.print(
+            _("  and an emergency '{id}' at {at} on every zone").format(
+                id=storm.id, at=fmt_local(emergency_at, tz)
+            )
+        )
+    ctx.clock = SimClock(monday)  # everything happens as of Monday 00:00, on simulated time
+    report = simulation.simulate(
+        ctx, monday, next_monday, [outage], emergencies, out_dir=str(work / "out")
+    )
+    _print_simulation(ctx, report)
+
+    out.rule(_("4. make-up airings for {zone}").format(zone=failing))
+    for r in actions.airings_of_week(ctx, label):
+        if r.zone_id == failing and r.origin in ("makeup", "plan", "retry"):
+            out.print(
+                f"  {fmt_local(r.scheduled_at, tz)}  {r.origin:7} {r.status:11} "
+                f"{r.bulletin_id}  {r.reason}",
+                markup=False,
+            )
+    out.rule(_("5. compliance"))
+    all_met = _compliance(ctx, label)
+    chain = actions.verify(ctx)
+    out.print(
+        _("as-run log: {n} entries, chain {state}, head {hash}").format(
+            n=chain.count, state="intact" if chain.ok else "BROKEN", hash=chain.head_hash[:16]
+        )
+    )
+    out.print(
+        _("database: {db}\naudio played, per zone: {dirs}").format(
+            db=db_url, dirs=", ".join(report.out_dirs)
+        )
+    )
+    out.print(
+        _("see it with: broadcaster --db {db} log --zone {zone}").format(db=db_url, zone=failing),
+        markup=False,
+    )
+    ctx.close()
+    if not all_met or not chain.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+    app.command()(simulate)
+    app.command()(demo)

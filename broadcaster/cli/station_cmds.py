@@ -1,0 +1,154 @@
+"""check, render, approve, schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from broadcaster.cli.common import Json, err, open_station, out, print_json, state
+from broadcaster.config.schema import json_schemas
+from broadcaster.core.errors import ConfigErrors, Problem
+from broadcaster.i18n import _
+from broadcaster.ops import actions
+from broadcaster.ops.context import StationContext, load_config, station_root
+
+
+def check(as_json: bool = Json) -> None:
+    """Validate the station configuration and every script; write nothing."""
+    root = station_root(state.station)
+    problems: list[Problem] = []
+    bulletins = []
+    ctx = None
+    try:
+        station = load_config(root)
+    except ConfigErrors as exc:
+        problems.extend(exc.problems)
+    else:
+        ctx = StationContext(root, station, state.db or f"sqlite:///{root / 'station.db'}")
+        bulletins, script_problems = ctx.scripts()
+        problems.extend(script_problems)
+        problems.extend(actions.script_warnings(ctx, bulletins))
+    errors = [p for p in problems if p.severity == "error"]
+    states = {b.id: actions.approval_state_readonly(ctx, b) for b in bulletins} if ctx else {}
+    if as_json:
+        print_json(
+            {
+                "ok": not errors,
+                "bulletins": [
+                    {
+                        "id": b.id,
+                        "title": b.title,
+                        "priority": b.priority.value,
+                        "campaign": b.campaign,
+                        "zones": list(b.zone_ids),
+                        "path": b.source_path,
+                        "approval": states.get(b.id),
+                    }
+                    for b in bulletins
+                ],
+                "problems": [p.as_dict() for p in problems],
+            }
+        )
+    else:
+        for p in problems:
+            (err.print(str(p), style="red" if p.severity == "error" else "yellow", markup=False))
+        if not errors:
+            out.print(
+                _("ok: station '{name}', {zones} zones, {n} bulletins").format(
+                    name=ctx.station.name if ctx else "?",
+                    zones=len(ctx.station.zones) if ctx else 0,
+                    n=len(bulletins),
+                )
+            )
+    if errors:
+        raise typer.Exit(1)
+
+
+def render(
+    ids: list[str] = typer.Argument(None, help="Bulletin ids (default: all)."),
+    force: bool = typer.Option(False, "--force", help="Render again even if cached."),
+    offline: bool = typer.Option(False, "--offline", help="Use offline engines only."),
+    as_json: bool = Json,
+) -> None:
+    """Turn scripts into audio under audio/rendered/ (unchanged scripts are skipped)."""
+    ctx = open_station()
+    engines = None
+    if offline:
+        from broadcaster.speech.engines import available_engines
+
+        engines = tuple(
+            n
+            for n in ctx.station.tts
+            if not getattr(available_engines()[n], "needs_network", False)
+        )
+        engines = engines or ("espeak",)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=err,
+        transient=True,
+        disable=as_json,
+    ) as progress:
+        total = len(ids) if ids else len(ctx.scripts()[0])
+        task = progress.add_task(_("rendering"), total=total)
+        outcomes = actions.render(
+            ctx, ids or None, force=force, engines=engines, on_done=lambda o: progress.advance(task)
+        )
+    if as_json:
+        print_json([o.__dict__ for o in outcomes])
+    else:
+        table = Table(_("bulletin"), _("engine"), _("duration"), _("cache"), _("file / error"))
+        for o in outcomes:
+            table.add_row(
+                o.bulletin_id,
+                o.engine + (" (fallback)" if o.fallback else ""),
+                f"{o.duration_seconds:.1f} s" if not o.error else "",
+                ("cached" if o.cached else "new") if not o.error else "",
+                o.error or o.path,
+                style="red" if o.error else None,
+            )
+        out.print(table)
+    if any(o.error for o in outcomes):
+        raise typer.Exit(1)
+
+
+def approve(
+    bulletin_id: str = typer.Argument(..., metavar="ID"),
+    by: str = typer.Option(..., "--by", help="Name of the approving leader."),
+) -> None:
+    """Approve a bulletin's exact current content (script and audio) for airing."""
+    ctx = open_station()
+    approval = actions.approve(ctx, bulletin_id, by)
+    out.print(
+        _("approved {id} by {by} (audio {sha})").format(
+            id=bulletin_id, by=approval.approved_by, sha=approval.audio_sha256[:12]
+        )
+    )
+
+
+def schema(
+    out_dir: Path = typer.Option(None, "--out", help="Write the JSON Schemas to this folder."),
+) -> None:
+    """Print (or write) the JSON Schemas of station.yaml and script front matter."""
+    schemas = json_schemas()
+    if out_dir is None:
+        print_json(schemas)
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, body in schemas.items():
+        (out_dir / name).write_text(
+            json.dumps(body, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        out.print(str(out_dir / name))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(check)
+    app.command()(render)
+    app.command()(approve)
+    app.command()(schema)

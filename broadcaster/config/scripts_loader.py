@@ -1,0 +1,142 @@
+"""``scripts/*.md`` -> :class:`broadcaster.core.model.Bulletin`, reporting every problem."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from broadcaster.config.schema import ScriptFrontMatter
+from broadcaster.config.station_loader import pydantic_problems, read_utf8, resolve_zones
+from broadcaster.config.yamlmarks import YamlSyntaxError, line_of, load_with_lines
+from broadcaster.core.errors import Problem
+from broadcaster.core.model import Bulletin, Priority, Station
+from broadcaster.i18n import _
+
+AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".ogg", ".flac"}
+TTS_LANGUAGES = {"vi"}
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | None:
+    """Return (front matter, body, line where the body starts) or None if there is none."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != "---":
+        return None
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            return "\n".join(lines[1:i]), "\n".join(lines[i + 1 :]), i + 2
+    return None
+
+
+def load_script(path: Path, root: Path, station: Station) -> tuple[Bulletin | None, list[Problem]]:
+    display = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    text, problem = read_utf8(path, display)
+    if problem:
+        return None, [problem]
+    assert text is not None
+    parts = split_front_matter(text)
+    if parts is None:
+        return None, [
+            Problem(
+                _("no front matter: the file must start with a '---' line"), path=display, line=1
+            )
+        ]
+    front, body, body_line = parts
+    try:
+        data, lines = load_with_lines(front, line_offset=1)
+    except YamlSyntaxError as exc:
+        return None, [Problem(exc.message, path=display, line=exc.line)]
+    if not isinstance(data, dict):
+        return None, [Problem(_("front matter must be a YAML mapping"), path=display, line=2)]
+    try:
+        fm = ScriptFrontMatter.model_validate(data)
+    except ValidationError as exc:
+        return None, pydantic_problems(exc, display, lines)
+
+    problems: list[Problem] = []
+
+    def bad(msg: str, field: str, line: int | None = None) -> None:
+        problems.append(
+            Problem(msg, path=display, line=line or line_of(lines, (field,)), field=field)
+        )
+
+    zone_ids, unknown = resolve_zones(fm.zones, list(station.zones))
+    for name in unknown:
+        bad(_("unknown zone '{zone}'").format(zone=name), "zones")
+    if fm.valid_from and fm.valid_until and fm.valid_from > fm.valid_until:
+        bad(_("valid_until is before valid_from"), "valid_until")
+    body = body.strip("\n")
+    if fm.audio is not None:
+        audio_path = (root / fm.audio).resolve()
+        if Path(fm.audio).suffix.lower() not in AUDIO_SUFFIXES:
+            bad(
+                _("'{file}' is not an audio file ({kinds})").format(
+                    file=fm.audio, kinds=", ".join(sorted(AUDIO_SUFFIXES))
+                ),
+                "audio",
+            )
+        elif not audio_path.is_file():
+            bad(_("audio file '{file}' not found").format(file=fm.audio), "audio")
+        elif audio_path.stat().st_size == 0:
+            bad(_("audio file '{file}' is empty").format(file=fm.audio), "audio")
+    else:
+        if not body.strip():
+            bad(_("the script has no text to read and no audio file"), "body", body_line)
+        if fm.language not in TTS_LANGUAGES:
+            bad(
+                _("no TTS voice for language '{lang}': give a recorded 'audio:' file").format(
+                    lang=fm.language
+                ),
+                "language",
+            )
+    if problems:
+        return None, problems
+    return (
+        Bulletin(
+            id=fm.id,
+            title=fm.title,
+            campaign=fm.campaign,
+            tags=tuple(fm.tags),
+            priority=Priority(fm.priority),
+            valid_from=fm.valid_from,
+            valid_until=fm.valid_until,
+            zone_ids=zone_ids,
+            language=fm.language,
+            body=body,
+            source_path=display,
+            script_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            audio_file=fm.audio,
+        ),
+        [],
+    )
+
+
+def load_scripts(root: Path, station: Station) -> tuple[list[Bulletin], list[Problem]]:
+    """Every script, in file-name order; duplicates and broken files become problems."""
+    bulletins: list[Bulletin] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    folder = root / "scripts"
+    if not folder.is_dir():
+        return [], [Problem(_("no scripts/ folder"), path="scripts")]
+    for path in sorted(folder.glob("*.md")):
+        bulletin, found = load_script(path, root, station)
+        problems.extend(found)
+        if bulletin is None:
+            continue
+        if bulletin.id in seen:
+            problems.append(
+                Problem(
+                    _("duplicate bulletin id '{id}' (also in {other})").format(
+                        id=bulletin.id, other=seen[bulletin.id]
+                    ),
+                    path=bulletin.source_path,
+                    field="id",
+                    line=2,
+                )
+            )
+            continue
+        seen[bulletin.id] = bulletin.source_path
+        bulletins.append(bulletin)
+    return bulletins, problems

@@ -1,0 +1,143 @@
+"""The once-a-week rule, evaluated per zone and requirement for one ISO week.
+
+States, in the words operators use:
+* ``met``: enough aired already;
+* ``on-track``: aired + still planned covers it and nothing has gone wrong;
+* ``at-risk``: it depends on airings not yet made after a failure, or too little is planned;
+* ``failed``: the week is over, or no session is left that could still cover it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from broadcaster.core.model import AiringStatus, Origin, Station
+from broadcaster.core.planner import requirements_for
+from broadcaster.core.sessions import week_slots
+from broadcaster.core.timeutil import to_local, week_bounds_utc, week_days
+
+MET, ON_TRACK, AT_RISK, FAILED = "met", "on-track", "at-risk", "failed"
+
+
+@dataclass(frozen=True)
+class AiringFact:
+    zone_id: str
+    campaigns: frozenset[str]
+    status: AiringStatus
+    scheduled_at: datetime
+    origin: Origin
+
+
+@dataclass
+class ZoneWeekStatus:
+    zone: str
+    requirement: str
+    week: str
+    required: int
+    aired: int
+    planned: int
+    failed: int
+    missed: int
+    makeups_planned: int
+    state: str
+    note: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def evaluate_week(
+    station: Station, year: int, week: int, facts: list[AiringFact], now: datetime
+) -> list[ZoneWeekStatus]:
+    tz = station.tz
+    days = week_days(year, week)
+    _, week_end = week_bounds_utc(year, week, tz)
+    by_zone: dict[str, list[AiringFact]] = defaultdict(list)
+    for f in facts:
+        by_zone[f.zone_id].append(f)
+    label = f"{year}-W{week:02d}"
+    out: list[ZoneWeekStatus] = []
+    for zone in station.zones:
+        slots_left = [s for s in week_slots(station, year, week, zone.id) if s.start >= now]
+        zone_facts = by_zone.get(zone.id, [])
+        for req in requirements_for(station, zone.id, days):
+            active = [d for d in days if req.active_on(d)]
+            groups = [[d] for d in active] if req.per == "day" else [active]
+            required = aired = planned = 0
+            for group in groups:
+                gset = set(group)
+                here = [
+                    f for f in zone_facts if req.campaign in f.campaigns and _day(f, tz) in gset
+                ]
+                a = sum(1 for f in here if f.status == AiringStatus.AIRED)
+                p = sum(1 for f in here if f.status in (AiringStatus.PLANNED, AiringStatus.PLAYING))
+                required += req.min
+                aired += min(a, req.min)
+                planned += min(p, max(req.min - a, 0))
+            relevant = [
+                f for f in zone_facts if req.campaign in f.campaigns and _day(f, tz) in set(active)
+            ]
+            failed = sum(
+                1 for f in relevant if f.status in (AiringStatus.FAILED, AiringStatus.INTERRUPTED)
+            )
+            missed = sum(1 for f in relevant if f.status == AiringStatus.MISSED)
+            makeups = sum(
+                1
+                for f in relevant
+                if f.origin in (Origin.MAKEUP, Origin.RETRY) and f.status == AiringStatus.PLANNED
+            )
+            state, note = _state(
+                required,
+                aired,
+                planned,
+                failed + missed,
+                makeups,
+                now >= week_end,
+                bool(slots_left),
+            )
+            out.append(
+                ZoneWeekStatus(
+                    zone.id,
+                    req.id,
+                    label,
+                    required,
+                    aired,
+                    planned,
+                    failed,
+                    missed,
+                    makeups,
+                    state,
+                    note,
+                )
+            )
+    return out
+
+
+def _day(f: AiringFact, tz) -> date:
+    return to_local(f.scheduled_at, tz).date()
+
+
+def _state(
+    required: int,
+    aired: int,
+    planned: int,
+    problems: int,
+    makeups: int,
+    week_over: bool,
+    slots_left: bool,
+) -> tuple[str, str]:
+    if aired >= required:
+        return MET, ""
+    if week_over:
+        return FAILED, "week ended below the minimum"
+    if aired + planned >= required:
+        if makeups:
+            return AT_RISK, f"make-up planned ({makeups})"
+        if problems:
+            return AT_RISK, "relies on planned airings after a failure"
+        return ON_TRACK, ""
+    if not slots_left:
+        return FAILED, "no session left this week"
+    return AT_RISK, f"{required - aired - planned} more airing(s) needed: run plan"

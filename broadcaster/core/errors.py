@@ -1,0 +1,68 @@
+"""Errors a user can cause and fix.
+
+They carry where the problem is (file, line, field) so every face can print the same
+one-line ``path:line: field: message`` without a traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Problem:
+    """One thing wrong with the user's input, located as precisely as we know."""
+
+    message: str
+    path: str | None = None
+    line: int | None = None
+    field: str | None = None
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = self.path + (f":{self.line}" if self.line else "") + ": "
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}{field}{self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "field": self.field,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+class BroadcasterError(Exception):
+    """A user mistake or an unmet precondition: exit 1, one line, no traceback."""
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.problem = Problem(message, path=path, line=line, field=field)
+        super().__init__(str(self.problem))
+
+
+class ConfigErrors(BroadcasterError):
+    """Several problems found at once (``check`` reports all of them, not just the first)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        Exception.__init__(self, "\n".join(str(p) for p in problems))
+        self.problem = problems[0]
+
+
+class UsageProblem(BroadcasterError):
+    """A command line that does not make sense (exit 2, like click's own usage errors)."""
+
+    exit_code = 2

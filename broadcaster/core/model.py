@@ -1,0 +1,211 @@
+"""Domain values: the station, its zones and sessions, bulletins, requirements and airings.
+
+Plain frozen dataclasses so the planner and compliance rules stay pure and cheap to test;
+validation from files happens in ``broadcaster.config``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+
+class Priority(enum.StrEnum):
+    """Thông tư 39/2020/TT-BTTTT's three priorities."""
+
+    NORMAL = "normal"
+    PRIORITY = "priority"
+    EMERGENCY = "emergency"
+
+    @property
+    def rank(self) -> int:
+        """Lower plays first within a session."""
+        return {"emergency": 0, "priority": 1, "normal": 2}[self.value]
+
+
+class AiringStatus(enum.StrEnum):
+    PLANNED = "planned"
+    PLAYING = "playing"
+    AIRED = "aired"
+    FAILED = "failed"
+    MISSED = "missed"
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (AiringStatus.PLANNED, AiringStatus.PLAYING)
+
+
+class Origin(enum.StrEnum):
+    """Why an airing exists: the evidence must say who or what asked for it."""
+
+    PLAN = "plan"
+    QUEUE = "queue"
+    MAKEUP = "makeup"
+    RETRY = "retry"
+    EMERGENCY = "emergency"
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    name: str
+    kind: str  # "station" | "cluster"
+    output: str
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time
+    end: time
+
+    def contains(self, t: time) -> bool:
+        """Quiet hours usually wrap midnight (21:30–05:00)."""
+        if self.start <= self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+@dataclass(frozen=True)
+class SessionRule:
+    """A weekly recurring broadcast window for some zones."""
+
+    id: str
+    zone_ids: tuple[str, ...]
+    days: frozenset[int]  # 0 = Monday
+    start: time
+    max_minutes: int
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """'At least ``min`` aired bulletins of ``campaign`` per zone per week (or day)'."""
+
+    id: str
+    title: str
+    campaign: str
+    min: int
+    per: str  # "week" | "day"
+    zone_ids: tuple[str, ...]
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def active_on(self, day: date) -> bool:
+        if self.date_from and day < self.date_from:
+            return False
+        return not (self.date_to and day > self.date_to)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    type: str
+    settings: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Station:
+    id: str
+    name: str
+    timezone: str
+    tts: tuple[str, ...]
+    grace_minutes: int
+    quiet_hours: tuple[QuietHours, ...]
+    outputs: dict[str, OutputSpec] = field(hash=False, compare=False)
+    zones: tuple[Zone, ...]
+    sessions: tuple[SessionRule, ...]
+    requirements: tuple[Requirement, ...]
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def zone(self, zone_id: str) -> Zone:
+        for z in self.zones:
+            if z.id == zone_id:
+                return z
+        raise KeyError(zone_id)
+
+    @property
+    def zone_ids(self) -> tuple[str, ...]:
+        return tuple(z.id for z in self.zones)
+
+    def in_quiet_hours(self, local_time: time) -> QuietHours | None:
+        for q in self.quiet_hours:
+            if q.contains(local_time):
+                return q
+        return None
+
+
+@dataclass(frozen=True)
+class Bulletin:
+    """A script as the officer wrote it, plus what is needed to prove what aired."""
+
+    id: str
+    title: str
+    campaign: str
+    tags: tuple[str, ...]
+    priority: Priority
+    valid_from: date | None
+    valid_until: date | None
+    zone_ids: tuple[str, ...]
+    language: str
+    body: str
+    source_path: str
+    script_sha256: str  # hash of the script file's bytes: editing it voids approval
+    audio_file: str | None = None  # recorded bulletin (relative to the station)
+
+    def matches_campaign(self, campaign: str) -> bool:
+        return self.campaign == campaign or campaign in self.tags
+
+    def valid_on(self, day: date) -> bool:
+        if self.valid_from and day < self.valid_from:
+            return False
+        return not (self.valid_until and day > self.valid_until)
+
+    @property
+    def is_recorded(self) -> bool:
+        return self.audio_file is not None
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One occurrence of a session for one zone: [start, end) in UTC."""
+
+    zone_id: str
+    session_id: str
+    start: datetime
+    end: datetime
+    local_day: date
+
+    @property
+    def capacity_seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+
+@dataclass
+class Airing:
+    """A bulletin booked on a zone at a time. Its final outcome lives in the as-run log."""
+
+    id: int | None
+    zone_id: str
+    bulletin_id: str
+    scheduled_at: datetime
+    window_end: datetime
+    session_id: str | None
+    priority: Priority
+    origin: Origin
+    status: AiringStatus = AiringStatus.PLANNED
+    duration_seconds: float = 0.0
+    created_by: str = "planner"
+    reason: str = ""
+    parent_id: int | None = None

@@ -1,0 +1,1 @@
+"""The station engine and its two drivers: real time (APScheduler) and simulated."""

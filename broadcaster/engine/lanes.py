@@ -1,0 +1,123 @@
+"""Per-zone play queues. Each zone plays one thing at a time, in its own order, so a busy
+zone never delays another: a thousand zones sharing a slot all start together."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from broadcaster.core.model import Priority
+from broadcaster.engine.station_engine import Started, StationEngine
+from broadcaster.i18n import _
+from broadcaster.playout.base import Clock, PlayResult
+from broadcaster.store.tables import AiringRow
+
+
+@dataclass(order=True)
+class Queued:
+    rank: int
+    scheduled_at: datetime
+    seq: int
+    airing_id: int = field(compare=False)
+    priority: str = field(compare=False)
+
+
+class LaneQueue:
+    """Emergency first, then priority, then normal; within a rank, by scheduled time."""
+
+    _counter = itertools.count()
+
+    def __init__(self) -> None:
+        self._heap: list[Queued] = []
+
+    def offer(self, row: AiringRow) -> Queued:
+        item = Queued(
+            Priority(row.priority).rank,
+            row.scheduled_at,
+            next(self._counter),
+            row.id or 0,
+            row.priority,
+        )
+        heapq.heappush(self._heap, item)
+        return item
+
+    def pop(self) -> Queued:
+        return heapq.heappop(self._heap)
+
+    def emergency_waiting(self) -> bool:
+        return bool(self._heap) and self._heap[0].priority == Priority.EMERGENCY
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)
+
+
+def preempts(waiting: LaneQueue, current: Started | None) -> bool:
+    return (
+        current is not None
+        and current.priority != Priority.EMERGENCY
+        and waiting.emergency_waiting()
+    )
+
+
+def interruption_reason(waiting: LaneQueue) -> str:
+    return _("interrupted by emergency airing {id}").format(id=waiting._heap[0].airing_id)
+
+
+class ThreadLane(threading.Thread):
+    """Real-time lane: a thread that plays its zone's queue."""
+
+    def __init__(self, zone_id: str, engine: StationEngine, clock: Clock) -> None:
+        super().__init__(name=f"lane-{zone_id}", daemon=True)
+        self.zone_id = zone_id
+        self.engine = engine
+        self.clock = clock
+        self.queue = LaneQueue()
+        self.cond = threading.Condition()
+        self.current: Started | None = None
+        self.stopping: str | None = None
+        self.preempted: str | None = None
+
+    def offer(self, row: AiringRow) -> None:
+        with self.cond:
+            self.queue.offer(row)
+            self._maybe_preempt()
+            self.cond.notify()
+
+    def _maybe_preempt(self) -> None:
+        if preempts(self.queue, self.current) and self.preempted is None:
+            assert self.current is not None
+            self.preempted = interruption_reason(self.queue)
+            self.current.playback.stop()
+
+    def stop(self, reason: str) -> None:
+        with self.cond:
+            self.stopping = reason
+            if self.current is not None:
+                self.current.playback.stop()
+            self.cond.notify()
+
+    def run(self) -> None:
+        while True:
+            with self.cond:
+                while not self.queue and self.stopping is None:
+                    self.cond.wait()
+                if self.stopping is not None:
+                    return
+                item = self.queue.pop()
+            started = self.engine.begin(item.airing_id, self.clock.now())
+            if started is None:
+                continue
+            with self.cond:
+                self.current, self.preempted = started, None
+                self._maybe_preempt()
+            result: PlayResult | None = None
+            while result is None:
+                result = started.playback.wait(1.0)
+            with self.cond:
+                reason = self.preempted or self.stopping
+                retry = self.preempted is not None
+                self.current = None
+            self.engine.finish(started, result, self.clock.now(), interrupted=reason, retry=retry)

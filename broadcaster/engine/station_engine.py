@@ -1,0 +1,355 @@
+"""The station engine: what happens to an airing from 'due' to its line in the log.
+
+Drivers (real time, simulated) decide *when* to call it; the engine decides *what*
+happens, against the database, which is the single source of truth. Every instant comes
+in as a parameter from the driver's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, update
+from sqlmodel import select
+
+from broadcaster.core.model import AiringStatus, Origin, Priority, Station
+from broadcaster.core.timeutil import (
+    as_utc,
+    fmt_local,
+    iso_week_of_instant,
+    parse_week,
+)
+from broadcaster.engine.library import Library, Refused
+from broadcaster.engine.planning import new_row, plan_and_store, to_domain
+from broadcaster.i18n import _
+from broadcaster.playout.base import Output, OutputError, Playback, PlayItem, PlayResult
+from broadcaster.store import aslog
+from broadcaster.store.db import Database
+from broadcaster.store.tables import AiringRow
+
+log = logging.getLogger("broadcaster.engine")
+
+SETBACKS = (AiringStatus.FAILED, AiringStatus.MISSED, AiringStatus.INTERRUPTED)
+
+
+@dataclass
+class Started:
+    airing_id: int
+    zone_id: str
+    bulletin_id: str
+    priority: str
+    origin: str
+    playback: Playback
+    scheduled_at: datetime
+    started_at: datetime
+    window_end: datetime
+    duration_seconds: float
+    audio_sha256: str
+    approved_by: str
+    triggered_by: str
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.started_at + timedelta(seconds=self.duration_seconds)
+
+
+def triggered_by(row: AiringRow) -> str:
+    """Who or what started it, in the words the evidence needs."""
+    if row.origin == Origin.QUEUE:
+        return f"operator:{row.created_by}"
+    if row.origin == Origin.EMERGENCY:
+        return f"emergency:{row.created_by}"
+    if row.origin in (Origin.MAKEUP, Origin.RETRY):
+        return f"daemon:{row.origin}"
+    return "daemon"
+
+
+class StationEngine:
+    def __init__(
+        self,
+        root: Path,
+        station: Station,
+        db: Database,
+        outputs: dict[str, Output],
+        library: Library | None = None,
+    ) -> None:
+        self.root = root
+        self.station = station
+        self.db = db
+        self.outputs = outputs
+        self.library = library or Library(root, station)
+        self.grace = timedelta(minutes=station.grace_minutes)
+        self.makeups_planned: list[int] = []
+
+    # -- what is due ----------------------------------------------------------------------
+    def due(self, now: datetime) -> list[AiringRow]:
+        with self.db.read() as s:
+            rows = s.exec(
+                select(AiringRow)
+                .where(
+                    AiringRow.status == AiringStatus.PLANNED, AiringRow.scheduled_at <= as_utc(now)
+                )
+                .order_by(AiringRow.scheduled_at, AiringRow.id)
+            ).all()
+            return list(rows)
+
+    def next_planned_after(self, instant: datetime) -> datetime | None:
+        with self.db.read() as s:
+            value = s.exec(
+                select(func.min(AiringRow.scheduled_at)).where(
+                    AiringRow.status == AiringStatus.PLANNED,
+                    AiringRow.scheduled_at > as_utc(instant),
+                )
+            ).first()
+        return as_utc(value) if value else None
+
+    def planned_times(self, start: datetime, end: datetime) -> list[datetime]:
+        with self.db.read() as s:
+            values = s.exec(
+                select(AiringRow.scheduled_at)
+                .where(
+                    AiringRow.status == AiringStatus.PLANNED,
+                    AiringRow.scheduled_at > as_utc(start),
+                    AiringRow.scheduled_at <= as_utc(end),
+                )
+                .distinct()
+            ).all()
+        return sorted(as_utc(v) for v in values)
+
+    # -- the life of an airing --------------------------------------------------------------
+    def begin(self, airing_id: int, now: datetime) -> Started | None:
+        """Start an airing if it may still start and the gate clears it; else close it."""
+        with self.db.read() as s:
+            row = s.get(AiringRow, airing_id)
+            if row is None or row.status != AiringStatus.PLANNED:
+                return None
+            scheduled = as_utc(row.scheduled_at)
+            if row.priority != Priority.EMERGENCY:
+                deadline = min(scheduled + self.grace, as_utc(row.window_end))
+                if now > deadline:
+                    reason = _(
+                        "not started by {deadline} (scheduled {scheduled}, grace {grace} min): "
+                        "the station was down or the zone was busy"
+                    ).format(
+                        deadline=fmt_local(deadline, self.station.tz),
+                        scheduled=fmt_local(scheduled, self.station.tz),
+                        grace=self.station.grace_minutes,
+                    )
+                    self.close(row, AiringStatus.MISSED, reason, now)
+                    return None
+            try:
+                cleared = self.library.clear(s, row.bulletin_id)
+            except Refused as refused:
+                self.close(row, AiringStatus.FAILED, str(refused), now)
+                return None
+        zone = self.station.zone(row.zone_id)
+        output = self.outputs[zone.output]
+        item = PlayItem(
+            airing_id=airing_id,
+            zone_id=row.zone_id,
+            bulletin_id=row.bulletin_id,
+            audio_path=cleared.audio_path,
+            audio_sha256=cleared.audio_sha256,
+            duration_seconds=cleared.duration_seconds,
+            scheduled_at=scheduled,
+            priority=row.priority,
+        )
+        try:
+            playback = output.start(item)
+        except OutputError as exc:
+            self.close(
+                row,
+                AiringStatus.FAILED,
+                _("output '{name}' failed: {err}").format(name=zone.output, err=exc),
+                now,
+                started=now,
+                audio_sha256=cleared.audio_sha256,
+                approved_by=cleared.approved_by,
+            )
+            return None
+        with self.db.write() as s:
+            moved = s.execute(
+                update(AiringRow)
+                .where(AiringRow.id == airing_id, AiringRow.status == AiringStatus.PLANNED)
+                .values(status=AiringStatus.PLAYING, started_at=as_utc(now))
+                .execution_options(synchronize_session=False)
+            )
+        if moved.rowcount != 1:  # cancelled while we were starting
+            playback.stop()
+            return None
+        return Started(
+            airing_id=airing_id,
+            zone_id=row.zone_id,
+            bulletin_id=row.bulletin_id,
+            priority=row.priority,
+            origin=row.origin,
+            playback=playback,
+            scheduled_at=scheduled,
+            started_at=now,
+            window_end=as_utc(row.window_end),
+            duration_seconds=cleared.duration_seconds,
+            audio_sha256=cleared.audio_sha256,
+            approved_by=cleared.approved_by,
+            triggered_by=triggered_by(row),
+        )
+
+    def finish(
+        self,
+        started: Started,
+        result: PlayResult,
+        now: datetime,
+        *,
+        interrupted: str | None = None,
+        retry: bool = False,
+    ) -> AiringStatus:
+        if interrupted:
+            status, reason = AiringStatus.INTERRUPTED, interrupted
+        elif result.ok:
+            status, reason = AiringStatus.AIRED, ""
+        else:
+            status, reason = AiringStatus.FAILED, result.reason or _("playout failed")
+        with self.db.read() as s:
+            row = s.get(AiringRow, started.airing_id)
+        if row is None:
+            return status
+        self.close(
+            row,
+            status,
+            reason,
+            now,
+            started=started.started_at,
+            audio_sha256=started.audio_sha256,
+            approved_by=started.approved_by,
+            retry=retry,
+        )
+        return status
+
+    def close(
+        self,
+        row: AiringRow,
+        status: AiringStatus,
+        reason: str,
+        now: datetime,
+        *,
+        started: datetime | None = None,
+        audio_sha256: str = "",
+        approved_by: str = "",
+        by: str | None = None,
+        retry: bool = False,
+    ) -> bool:
+        """Give an airing its outcome and log it, in one transaction; then recover."""
+        with self.db.write() as s:
+            moved = s.execute(
+                update(AiringRow)
+                .where(
+                    AiringRow.id == row.id,
+                    AiringRow.status.in_([AiringStatus.PLANNED, AiringStatus.PLAYING]),
+                )
+                .values(
+                    status=status.value,
+                    reason=reason[:512],
+                    started_at=as_utc(started) if started else None,
+                    ended_at=as_utc(now) if started else None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:
+                return False
+            aslog.append(
+                s,
+                aslog.Outcome(
+                    airing_id=row.id,
+                    zone_id=row.zone_id,
+                    bulletin_id=row.bulletin_id,
+                    outcome=status.value,
+                    triggered_by=by or triggered_by(row),
+                    audio_sha256=audio_sha256,
+                    scheduled_at=as_utc(row.scheduled_at),
+                    started_at=started,
+                    ended_at=now if started else None,
+                    reason=reason,
+                    approved_by=approved_by,
+                ),
+                recorded_at=now,
+            )
+        log.info("airing %s on %s: %s %s", row.id, row.zone_id, status.value, reason)
+        if status in SETBACKS and row.origin != Origin.EMERGENCY:
+            self.recover_from(row, now, retry=retry)
+        return True
+
+    # -- recovering from setbacks -------------------------------------------------------------
+    def recover_from(self, row: AiringRow, now: datetime, *, retry: bool) -> None:
+        """Air it again in its own session if it was cut short, else plan make-ups."""
+        if retry and now < as_utc(row.window_end):
+            airing = to_domain(row)
+            airing.id = None
+            airing.scheduled_at = now
+            airing.origin = Origin.RETRY
+            airing.parent_id = row.id
+            airing.status = AiringStatus.PLANNED
+            airing.reason = ""
+            bulletin = self.library.bulletins().get(row.bulletin_id)
+            if bulletin is not None:
+                with self.db.write() as s:
+                    s.add(new_row(airing, bulletin, self.station, now))
+                return
+        self.plan_makeups(row.zone_id, row.week, now)
+
+    def plan_makeups(self, zone_id: str, week_label: str, now: datetime) -> int:
+        year, week = parse_week(week_label)
+        with self.db.write() as s:
+            _result, created = plan_and_store(
+                s,
+                self.station,
+                list(self.library.bulletins().values()),
+                year,
+                week,
+                now,
+                zone_ids=[zone_id],
+                origin=Origin.MAKEUP,
+                created_by="daemon",
+            )
+        self.makeups_planned.extend(r.id for r in created if r.id is not None)
+        for r in created:
+            log.info(
+                "make-up planned: %s on %s at %s",
+                r.bulletin_id,
+                zone_id,
+                fmt_local(r.scheduled_at, self.station.tz),
+            )
+        return len(created)
+
+    def autoplan(self, now: datetime) -> int:
+        """Keep the current week planned, as an operator running ``plan`` would."""
+        year, week = parse_week(iso_week_of_instant(now, self.station.tz))
+        with self.db.write() as s:
+            _result, created = plan_and_store(
+                s,
+                self.station,
+                list(self.library.bulletins().values()),
+                year,
+                week,
+                now,
+                created_by="daemon",
+            )
+        return len(created)
+
+    def recover(self, now: datetime) -> int:
+        """After a crash: airings left 'playing' were cut off mid-air."""
+        with self.db.read() as s:
+            stale = list(
+                s.exec(select(AiringRow).where(AiringRow.status == AiringStatus.PLAYING)).all()
+            )
+        for row in stale:
+            self.close(
+                row,
+                AiringStatus.INTERRUPTED,
+                _("the station stopped during playout (crash or power loss)"),
+                now,
+                started=as_utc(row.started_at) if row.started_at else None,
+                retry=True,
+            )
+        return len(stale)

@@ -1,0 +1,455 @@
+"""The operations behind each command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
+
+from broadcaster.core.compliance import AiringFact, ZoneWeekStatus, evaluate_week
+from broadcaster.core.errors import BroadcasterError, Problem, UsageProblem
+from broadcaster.core.model import (
+    Airing,
+    AiringStatus,
+    Bulletin,
+    Origin,
+    Priority,
+)
+from broadcaster.core.planner import PlanResult
+from broadcaster.core.sessions import week_slots
+from broadcaster.core.timeutil import (
+    as_utc,
+    fmt_local,
+    iso_week_of_instant,
+    parse_week,
+    to_local,
+    week_bounds_utc,
+)
+from broadcaster.engine.library import approved_rendition, latest_rendition
+from broadcaster.engine.planning import campaigns_of, new_row, plan_and_store, week_rows
+from broadcaster.engine.station_engine import StationEngine
+from broadcaster.i18n import _
+from broadcaster.ops.context import StationContext
+from broadcaster.speech.render import RenderOutcome, render_bulletin
+from broadcaster.store import aslog
+from broadcaster.store.db import Database
+from broadcaster.store.tables import AiringRow, Approval
+
+
+# -- render and approve -------------------------------------------------------------------
+def render(
+    ctx: StationContext,
+    ids: list[str] | None = None,
+    *,
+    force: bool = False,
+    engines: tuple[str, ...] | None = None,
+    on_done=None,
+) -> list[RenderOutcome]:
+    """Render every valid script (or ``ids``); one failure does not stop the others."""
+    bulletins, _problems = ctx.scripts()
+    if ids:
+        bulletins = [ctx.bulletin(i) for i in ids]
+    chain = engines or ctx.station.tts
+    outcomes: list[RenderOutcome] = []
+    cache: dict = {}
+    for b in bulletins:
+        try:
+            with ctx.db.write() as s:
+                outcome = render_bulletin(
+                    s, ctx.root, b, chain, ctx.clock.now(), force=force, engines=cache
+                )
+        except BroadcasterError as exc:
+            outcome = RenderOutcome(b.id, "", 0.0, False, "", error=str(exc))
+        outcomes.append(outcome)
+        if on_done:
+            on_done(outcome)
+    return outcomes
+
+
+def approve(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
+    by = by.strip()
+    if not by:
+        raise UsageProblem(_("--by: give the approver's name"))
+    bulletin = ctx.bulletin(bulletin_id)
+    with ctx.db.write() as s:
+        rendition = latest_rendition(s, bulletin)
+        if rendition is None:
+            raise BroadcasterError(
+                _(
+                    "'{id}' has no audio for its current text: run 'broadcaster render {id}' "
+                    "first, then listen to it before approving"
+                ).format(id=bulletin_id),
+                path=bulletin.source_path,
+            )
+        existing = s.exec(
+            select(Approval).where(
+                Approval.bulletin_id == bulletin.id,
+                Approval.script_sha256 == bulletin.script_sha256,
+                Approval.audio_sha256 == rendition.audio_sha256,
+            )
+        ).first()
+        if existing:
+            return existing
+        approval = Approval(
+            bulletin_id=bulletin.id,
+            script_sha256=bulletin.script_sha256,
+            audio_sha256=rendition.audio_sha256,
+            approved_by=by,
+            approved_at=as_utc(ctx.clock.now()),
+        )
+        s.add(approval)
+        return approval
+
+
+def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None = None) -> str:
+    """'approved', 'not-rendered', 'unapproved' or 'changed-since-approval'."""
+    with (db or ctx.db).read() as s:
+        found = approved_rendition(s, bulletin)
+        if found:
+            return "approved"
+        if latest_rendition(s, bulletin) is None:
+            return "not-rendered"
+        ever = s.exec(select(Approval).where(Approval.bulletin_id == bulletin.id)).first()
+        return "changed-since-approval" if ever else "unapproved"
+
+
+def approval_state_readonly(ctx: StationContext, bulletin: Bulletin) -> str:
+    """The same, for ``check``, which must not create or change anything."""
+    if ctx.db_url.startswith("sqlite:///"):
+        path = Path(ctx.db_url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            return "not-rendered"
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    else:
+        url = ctx.db_url
+    db = Database(url, readonly=True)
+    try:
+        return approval_state(ctx, bulletin, db)
+    except SQLAlchemyError:
+        return "unknown"
+    finally:
+        db.dispose()
+
+
+def script_warnings(ctx: StationContext, bulletins: list[Bulletin]) -> list[Problem]:
+    """Things worth fixing that do not stop the station."""
+    today = to_local(ctx.clock.now(), ctx.station.tz).date()
+    found = []
+    for b in bulletins:
+        if b.valid_until and b.valid_until < today:
+            found.append(
+                Problem(
+                    _("expired on {day}: it will not be planned").format(
+                        day=b.valid_until.isoformat()
+                    ),
+                    path=b.source_path,
+                    field="valid_until",
+                    severity="warning",
+                )
+            )
+    return found
+
+
+# -- plan, queue, cancel, emergency ---------------------------------------------------------
+@dataclass
+class PlanReport:
+    week: str
+    result: PlanResult
+    created: list[AiringRow]
+    skipped_scripts: list[Problem] = field(default_factory=list)
+
+
+def plan(ctx: StationContext, week_label: str) -> PlanReport:
+    year, week = parse_week(week_label)
+    now = ctx.clock.now()
+    _start, end = week_bounds_utc(year, week, ctx.station.tz)
+    if end <= now:
+        raise UsageProblem(_("--week: {week} is already over").format(week=week_label))
+    bulletins, problems = ctx.scripts()
+    with ctx.db.write() as s:
+        result, created = plan_and_store(s, ctx.station, bulletins, year, week, now)
+    return PlanReport(week_label, result, created, problems)
+
+
+def queue(ctx: StationContext, bulletin_id: str, zone_id: str, at: datetime, by: str) -> AiringRow:
+    station = ctx.station
+    bulletin = ctx.bulletin(bulletin_id)
+    if zone_id not in station.zone_ids:
+        raise UsageProblem(
+            _("--zone: unknown zone '{zone}' (known: {known})").format(
+                zone=zone_id, known=", ".join(station.zone_ids)
+            )
+        )
+    now = ctx.clock.now()
+    if at <= now:
+        raise UsageProblem(_("--at: {at} is in the past").format(at=fmt_local(at, station.tz)))
+    local = to_local(at, station.tz)
+    quiet = station.in_quiet_hours(local.time())
+    if quiet and bulletin.priority != Priority.EMERGENCY:
+        raise UsageProblem(
+            _("--at: {at} is in quiet hours {quiet}").format(
+                at=local.strftime("%H:%M"), quiet=quiet
+            )
+        )
+    if not bulletin.valid_on(local.date()):
+        raise UsageProblem(
+            _("--at: '{id}' is not valid on {day}").format(
+                id=bulletin.id, day=local.date().isoformat()
+            )
+        )
+    if zone_id not in bulletin.zone_ids:
+        raise UsageProblem(
+            _("--zone: '{id}' is not meant for zone '{zone}'").format(id=bulletin.id, zone=zone_id)
+        )
+    with ctx.db.write() as s:
+        found = approved_rendition(s, bulletin)
+        if found is None:
+            raise BroadcasterError(
+                _(
+                    "'{id}' is not approved for its current content: "
+                    "run 'broadcaster approve {id} --by NAME'"
+                ).format(id=bulletin.id),
+                path=bulletin.source_path,
+            )
+        year, week, _d = local.date().isocalendar()
+        slot = next(
+            (sl for sl in week_slots(station, year, week, zone_id) if sl.start <= at < sl.end), None
+        )
+        airing = Airing(
+            id=None,
+            zone_id=zone_id,
+            bulletin_id=bulletin.id,
+            scheduled_at=at,
+            window_end=slot.end
+            if slot
+            else at
+            + timedelta(seconds=found[0].duration_seconds)
+            + timedelta(minutes=station.grace_minutes),
+            session_id=slot.session_id if slot else None,
+            priority=bulletin.priority,
+            origin=Origin.QUEUE,
+            duration_seconds=found[0].duration_seconds,
+            created_by=by,
+        )
+        row = new_row(airing, bulletin, station, now)
+        s.add(row)
+        s.flush()
+        return row
+
+
+def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        row = s.get(AiringRow, airing_id)
+        if row is None:
+            raise UsageProblem(_("no airing {id}").format(id=airing_id))
+        if row.status != AiringStatus.PLANNED:
+            raise BroadcasterError(
+                _("airing {id} is {status}: only planned airings can be cancelled").format(
+                    id=airing_id, status=row.status
+                )
+            )
+        row.status = AiringStatus.CANCELLED
+        row.reason = _("cancelled by {by}").format(by=by)
+        s.add(row)
+        aslog.append(
+            s,
+            aslog.Outcome(
+                airing_id=row.id,
+                zone_id=row.zone_id,
+                bulletin_id=row.bulletin_id,
+                outcome="cancelled",
+                triggered_by=f"operator:{by}",
+                scheduled_at=as_utc(row.scheduled_at),
+                reason=row.reason,
+            ),
+            recorded_at=now,
+        )
+        return row
+
+
+def emergency_airings(
+    ctx: StationContext, bulletin: Bulletin, zones: list[str], by: str, at: datetime
+) -> list[AiringRow]:
+    """Book an emergency on ``zones`` at ``at`` (now, for a live one). Quiet hours do not apply."""
+    with ctx.db.write() as s:
+        found = approved_rendition(s, bulletin)
+        if found is None:
+            raise BroadcasterError(
+                _(
+                    "'{id}' is not approved for its current content: "
+                    "run 'broadcaster approve {id} --by NAME'"
+                ).format(id=bulletin.id),
+                path=bulletin.source_path,
+            )
+        rows = []
+        for zone_id in zones:
+            airing = Airing(
+                id=None,
+                zone_id=zone_id,
+                bulletin_id=bulletin.id,
+                scheduled_at=at,
+                window_end=at + timedelta(hours=1),
+                session_id=None,
+                priority=Priority.EMERGENCY,
+                origin=Origin.EMERGENCY,
+                duration_seconds=found[0].duration_seconds,
+                created_by=by,
+            )
+            row = new_row(airing, bulletin, ctx.station, ctx.clock.now())
+            s.add(row)
+            rows.append(row)
+        s.flush()
+        return rows
+
+
+def parse_zones(ctx: StationContext, text: str) -> list[str]:
+    if text.strip() == "all":
+        return list(ctx.station.zone_ids)
+    zones = [z.strip() for z in text.split(",") if z.strip()]
+    unknown = [z for z in zones if z not in ctx.station.zone_ids]
+    if unknown or not zones:
+        raise UsageProblem(
+            _("--zones: unknown zone(s) {bad} (known: all, {known})").format(
+                bad=", ".join(unknown) or "-", known=", ".join(ctx.station.zone_ids)
+            )
+        )
+    return zones
+
+
+EMERGENCY_TEMPLATE = """---
+id: {id}
+title: "{title}"
+campaign: khan-cap
+priority: emergency
+zones: all
+language: vi
+---
+{text}
+"""
+
+
+def write_emergency_script(ctx: StationContext, text: str, now: datetime) -> Path:
+    """A typed-on-the-spot alert becomes a real script file, so the evidence can show it."""
+    text = text.strip()
+    if not text:
+        raise UsageProblem(_("--text: the alert is empty"))
+    stamp = to_local(now, ctx.station.tz).strftime("%Y%m%d-%H%M%S")
+    bulletin_id = f"khan-cap-{stamp}"
+    path = ctx.root / "scripts" / f"{bulletin_id}.md"
+    title = _("Thông báo khẩn cấp {time}").format(
+        time=to_local(now, ctx.station.tz).strftime("%H:%M %d/%m/%Y")
+    )
+    tmp = path.with_suffix(".md.part")
+    tmp.write_text(
+        EMERGENCY_TEMPLATE.format(id=bulletin_id, title=title, text=text), encoding="utf-8"
+    )
+    tmp.replace(path)
+    return path
+
+
+# -- status and the log ------------------------------------------------------------------
+@dataclass
+class StatusReport:
+    week: str
+    rows: list[ZoneWeekStatus]
+    head_count: int
+    head_hash: str
+    fallback_note: str = ""
+
+
+def status(ctx: StationContext, week_label: str | None) -> StatusReport:
+    now = ctx.clock.now()
+    label = week_label or iso_week_of_instant(now, ctx.station.tz)
+    year, week = parse_week(label)
+    with ctx.db.read() as s:
+        rows = week_rows(s, ctx.station, year, week)
+        facts = [
+            AiringFact(
+                r.zone_id,
+                campaigns_of(r),
+                AiringStatus(r.status),
+                as_utc(r.scheduled_at),
+                Origin(r.origin),
+            )
+            for r in rows
+        ]
+        count, head_hash = aslog.head(s)
+    return StatusReport(label, evaluate_week(ctx.station, year, week, facts, now), count, head_hash)
+
+
+def airings_of_week(ctx: StationContext, week_label: str) -> list[AiringRow]:
+    year, week = parse_week(week_label)
+    with ctx.db.read() as s:
+        return week_rows(s, ctx.station, year, week)
+
+
+def log_rows(
+    ctx: StationContext, start: datetime | None, end: datetime | None, zone: str | None
+) -> list[dict]:
+    tz = ctx.station.tz
+    out = []
+    with ctx.db.read() as s:
+        for e in aslog.entries(s, start, end, zone):
+            out.append(
+                {
+                    "seq": e.seq,
+                    "airing_id": e.airing_id,
+                    "zone": e.zone_id,
+                    "bulletin_id": e.bulletin_id,
+                    "audio_sha256": e.audio_sha256,
+                    "scheduled_at": _iso_local(e.scheduled_at, tz),
+                    "started_at": _iso_local(e.started_at, tz),
+                    "ended_at": _iso_local(e.ended_at, tz),
+                    "outcome": e.outcome,
+                    "reason": e.reason,
+                    "approved_by": e.approved_by,
+                    "triggered_by": e.triggered_by,
+                    "recorded_at": _iso_local(e.recorded_at, tz),
+                    "entry_hash": e.entry_hash,
+                }
+            )
+    return out
+
+
+def _iso_local(value: datetime | None, tz) -> str | None:
+    return to_local(value, tz).isoformat() if value is not None else None
+
+
+def verify(ctx: StationContext) -> aslog.ChainReport:
+    with ctx.db.read() as s:
+        return aslog.verify(s)
+
+
+def engine_for(ctx: StationContext, outputs) -> StationEngine:
+    return StationEngine(ctx.root, ctx.station, ctx.db, outputs)
+
+
+def current_week(ctx: StationContext) -> str:
+    return iso_week_of_instant(ctx.clock.now(), ctx.station.tz)
+
+
+def all_final(ctx: StationContext, ids: list[int | None]) -> bool:
+    return all(AiringStatus(r.status).is_final for r in outcomes_of(ctx, ids))
+
+
+def outcomes_of(ctx: StationContext, ids: list[int | None]) -> list[AiringRow]:
+    with ctx.db.read() as s:
+        return [r for i in ids if i is not None and (r := s.get(AiringRow, i)) is not None]
+
+
+def log_head(ctx: StationContext) -> tuple[int, str]:
+    with ctx.db.read() as s:
+        return aslog.head(s)
+
+
+def log_since(ctx: StationContext, seq: int) -> list:
+    with ctx.db.read() as s:
+        return list(
+            s.exec(
+                select(aslog.LogEntry).where(aslog.LogEntry.seq > seq).order_by(aslog.LogEntry.seq)
+            ).all()
+        )

@@ -1,0 +1,80 @@
+"""The output plugin interface and its registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class PlayItem:
+    """Everything an output needs to play one airing, already checked by the gate."""
+
+    airing_id: int
+    zone_id: str
+    bulletin_id: str
+    audio_path: Path
+    audio_sha256: str
+    duration_seconds: float
+    scheduled_at: datetime
+    priority: str
+
+
+@dataclass(frozen=True)
+class PlayResult:
+    ok: bool
+    reason: str = ""
+
+
+class OutputError(Exception):
+    """The output could not start playing (device gone, file unreadable...)."""
+
+
+@runtime_checkable
+class Playback(Protocol):
+    def wait(self, timeout: float | None) -> PlayResult | None:
+        """Block up to ``timeout`` seconds; the result once finished, else None."""
+        ...
+
+    def stop(self) -> None:
+        """Cut the audio now (an emergency or a shutdown)."""
+        ...
+
+
+@runtime_checkable
+class Output(Protocol):
+    name: str
+
+    def start(self, item: PlayItem) -> Playback:
+        """Begin playing; raise OutputError if it cannot even start."""
+        ...
+
+
+OutputFactory = Any  # callable(name, settings, root, clock) -> Output
+
+
+def output_types() -> dict[str, OutputFactory]:
+    """Built-in output types plus those registered by installed plugins."""
+    from broadcaster.playout.file_output import FileOutput
+    from broadcaster.playout.player_output import PlayerOutput
+
+    found: dict[str, OutputFactory] = {"file": FileOutput, "player": PlayerOutput}
+    for ep in entry_points(group="broadcaster.outputs"):
+        try:
+            found[ep.name] = ep.load()
+        except Exception:  # a broken plugin must not take the station down
+            continue
+    return found
+
+
+def build_output(
+    name: str, type_name: str, settings: dict[str, Any], root: Path, clock: Clock
+) -> Output:
+    return output_types()[type_name](name=name, settings=settings, root=root, clock=clock)

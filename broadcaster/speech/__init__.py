@@ -1,0 +1,1 @@
+"""Speech: text-to-speech engines (plugins), audio production and the rendition cache."""

@@ -1,0 +1,217 @@
+"""The as-run log: append-only, hash-chained, with its head kept in a separate table.
+
+Each entry's hash covers its sequence number, every evidential field and the previous
+entry's hash, so editing, deleting or reordering any entry breaks the chain at that
+point. The head (count and newest hash) lives in ``log_chain_head`` and is printed by
+``status`` and reports: cutting off the newest entries, which leaves a valid chain
+behind, no longer matches it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from broadcaster.core.timeutil import as_utc
+from broadcaster.store.tables import ChainHead, LogEntry
+
+GENESIS = "0" * 64
+HASHED_FIELDS = (
+    "seq",
+    "airing_id",
+    "zone_id",
+    "bulletin_id",
+    "audio_sha256",
+    "scheduled_at",
+    "started_at",
+    "ended_at",
+    "outcome",
+    "reason",
+    "approved_by",
+    "triggered_by",
+    "recorded_at",
+)
+
+
+@dataclass
+class Outcome:
+    """What the engine or an operator says happened to an airing."""
+
+    zone_id: str
+    bulletin_id: str
+    outcome: str
+    triggered_by: str
+    airing_id: int | None = None
+    audio_sha256: str = ""
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    reason: str = ""
+    approved_by: str = ""
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return as_utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def entry_hash(prev_hash: str, values: dict[str, object]) -> str:
+    canonical = json.dumps(
+        {k: _iso(v) if isinstance(v, datetime) else v for k, v in values.items()},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256((prev_hash + "\n" + canonical).encode("utf-8")).hexdigest()
+
+
+def _values(entry: LogEntry) -> dict[str, object]:
+    return {name: getattr(entry, name) for name in HASHED_FIELDS}
+
+
+class ChainConflict(Exception):
+    """Another writer moved the head between our read and our write."""
+
+
+def append(session: Session, outcome: Outcome, recorded_at: datetime) -> LogEntry:
+    """Add one entry inside the caller's write transaction."""
+    head = session.exec(select(ChainHead).where(ChainHead.id == 1).with_for_update()).first()
+    if head is None:
+        head = ChainHead(id=1, count=0, head_hash=GENESIS)
+        session.add(head)
+        session.flush()
+    entry = LogEntry(
+        seq=head.count + 1,
+        airing_id=outcome.airing_id,
+        zone_id=outcome.zone_id,
+        bulletin_id=outcome.bulletin_id,
+        audio_sha256=outcome.audio_sha256,
+        scheduled_at=_naive(outcome.scheduled_at),
+        started_at=_naive(outcome.started_at),
+        ended_at=_naive(outcome.ended_at),
+        outcome=outcome.outcome,
+        reason=outcome.reason[:512],
+        approved_by=outcome.approved_by,
+        triggered_by=outcome.triggered_by,
+        recorded_at=as_utc(recorded_at),
+        prev_hash=head.head_hash or GENESIS,
+        entry_hash="",
+    )
+    entry.entry_hash = entry_hash(entry.prev_hash, _values(entry))
+    moved = session.execute(
+        update(ChainHead)
+        .where(ChainHead.id == 1, ChainHead.count == head.count)
+        .values(count=entry.seq, head_hash=entry.entry_hash, updated_at=entry.recorded_at)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise ChainConflict("log head moved during append")
+    session.add(entry)
+    session.flush()
+    session.expire(head)
+    return entry
+
+
+def _naive(value: datetime | None) -> datetime | None:
+    return as_utc(value) if value is not None else None
+
+
+@dataclass
+class ChainReport:
+    count: int = 0
+    head_hash: str = GENESIS
+    stored_count: int | None = None
+    stored_hash: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def head(session: Session) -> tuple[int, str]:
+    row = session.get(ChainHead, 1)
+    if row is None:
+        return 0, GENESIS
+    return row.count, row.head_hash or GENESIS
+
+
+def verify(session: Session, batch: int = 5000) -> ChainReport:
+    """Walk the whole chain in ``seq`` order, in batches, and compare with the head."""
+    report = ChainReport()
+    expected_prev = GENESIS
+    expected_seq = 1
+    last_seq = 0
+    while True:
+        rows = session.exec(
+            select(LogEntry).where(LogEntry.seq > last_seq).order_by(LogEntry.seq).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for e in rows:
+            if e.seq != expected_seq:
+                report.problems.append(
+                    f"entry {expected_seq}"
+                    + (f"–{e.seq - 1}" if e.seq - 1 > expected_seq else "")
+                    + f" deleted (sequence jumps to {e.seq})"
+                )
+            if e.prev_hash != expected_prev:
+                report.problems.append(
+                    f"entry {e.seq}: does not follow entry {e.seq - 1} "
+                    "(deleted, reordered or rewritten before it)"
+                )
+            recomputed = entry_hash(e.prev_hash, _values(e))
+            if recomputed != e.entry_hash:
+                report.problems.append(f"entry {e.seq}: content edited (hash mismatch)")
+            expected_prev = e.entry_hash
+            expected_seq = e.seq + 1
+            report.count += 1
+            last_seq = e.seq
+        session.expunge_all()
+    report.head_hash = expected_prev
+    stored_count, stored_hash = head(session)
+    report.stored_count, report.stored_hash = stored_count, stored_hash
+    if stored_count != last_seq or stored_hash != expected_prev:
+        if stored_count > last_seq:
+            report.problems.append(
+                f"log truncated: the chain head records {stored_count} entries, "
+                f"the log ends at {last_seq}"
+            )
+        else:
+            report.problems.append(
+                f"chain head ({stored_count}, {stored_hash[:12]}) does not match the log's "
+                f"last entry ({last_seq}, {expected_prev[:12]})"
+            )
+    return report
+
+
+def entries(
+    session: Session,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    zone_id: str | None = None,
+    batch: int = 5000,
+) -> Iterator[LogEntry]:
+    """Entries whose scheduled (or recorded) time falls in [start, end), streamed."""
+    when = func.coalesce(LogEntry.scheduled_at, LogEntry.recorded_at)
+    last = 0
+    while True:
+        q = select(LogEntry).where(LogEntry.seq > last)
+        if start is not None:
+            q = q.where(when >= as_utc(start))
+        if end is not None:
+            q = q.where(when < as_utc(end))
+        if zone_id is not None:
+            q = q.where(LogEntry.zone_id == zone_id)
+        rows = session.exec(q.order_by(LogEntry.seq).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq

@@ -1,0 +1,100 @@
+"""SQLModel tables. Instants are stored as naive UTC (portable to PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Rendition(SQLModel, table=True):
+    """Audio made for one exact script content; content-addressed by ``render_key``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    bulletin_id: str = Field(index=True, max_length=64)
+    script_sha256: str = Field(max_length=64)
+    render_key: str = Field(max_length=64, index=True)
+    engine: str = Field(max_length=32)
+    voice: str = Field(default="", max_length=64)
+    audio_path: str = Field(max_length=512)  # relative to the station
+    audio_sha256: str = Field(max_length=64)
+    duration_seconds: float
+    created_at: datetime
+
+
+class Approval(SQLModel, table=True):
+    """Leadership's approval of one exact content: the script bytes and the audio bytes."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    bulletin_id: str = Field(index=True, max_length=64)
+    script_sha256: str = Field(max_length=64)
+    audio_sha256: str = Field(max_length=64)
+    approved_by: str = Field(max_length=128)
+    approved_at: datetime
+
+    __table_args__ = (UniqueConstraint("bulletin_id", "script_sha256", "audio_sha256"),)
+
+
+class AiringRow(SQLModel, table=True):
+    __tablename__ = "airing"
+
+    id: int | None = Field(default=None, primary_key=True)
+    zone_id: str = Field(max_length=64)
+    bulletin_id: str = Field(max_length=64, index=True)
+    campaign: str = Field(max_length=64)
+    tags: str = Field(default=",", max_length=512)  # ",a,b," so LIKE '%,a,%' matches exactly
+    priority: str = Field(max_length=16)
+    origin: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    scheduled_at: datetime
+    window_end: datetime
+    session_id: str | None = Field(default=None, max_length=64)
+    week: str = Field(max_length=8)
+    duration_seconds: float = 0.0
+    created_by: str = Field(max_length=128)
+    created_at: datetime
+    reason: str = Field(default="", max_length=512)
+    parent_id: int | None = Field(default=None)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    __table_args__ = (
+        Index("ix_airing_status_time", "status", "scheduled_at"),
+        Index("ix_airing_zone_week", "zone_id", "week"),
+    )
+
+
+class LogEntry(SQLModel, table=True):
+    """The as-run log: one row per outcome, append-only, each hash-chained to the last."""
+
+    __tablename__ = "as_run_log"
+
+    seq: int = Field(primary_key=True)
+    airing_id: int | None = Field(default=None, index=True)
+    zone_id: str = Field(max_length=64)
+    bulletin_id: str = Field(max_length=64)
+    audio_sha256: str = Field(default="", max_length=64)
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    outcome: str = Field(max_length=16)
+    reason: str = Field(default="", max_length=512)
+    approved_by: str = Field(default="", max_length=128)
+    triggered_by: str = Field(max_length=128)
+    recorded_at: datetime
+    prev_hash: str = Field(max_length=64)
+    entry_hash: str = Field(max_length=64)
+
+    __table_args__ = (Index("ix_log_zone_time", "zone_id", "scheduled_at"),)
+
+
+class ChainHead(SQLModel, table=True):
+    """The log's newest hash and length, kept apart so truncating the log is detectable."""
+
+    __tablename__ = "log_chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    count: int = 0
+    head_hash: str = Field(default="", max_length=64)
+    updated_at: datetime | None = None
