@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import db, rows
+from stationkit import db, rows
 
 
 def _simulated_log(cli) -> int:
@@ -69,8 +69,18 @@ def test_log_lists_entries_as_json_and_csv(cli):
     assert r.code == 0, r.err
     entries = json.loads(r.out)
     assert entries and all(e["zone"] == "thon-a" for e in entries)
-    for field in ("airing_id", "bulletin_id", "audio_sha256", "scheduled_at", "started_at",
-                  "ended_at", "outcome", "reason", "approved_by", "triggered_by"):
+    for field in (
+        "airing_id",
+        "bulletin_id",
+        "audio_sha256",
+        "scheduled_at",
+        "started_at",
+        "ended_at",
+        "outcome",
+        "reason",
+        "approved_by",
+        "triggered_by",
+    ):
         assert field in entries[0]
     aired = [e for e in entries if e["outcome"] == "aired"]
     assert aired and all(e["approved_by"] == "Chủ tịch UBND xã" for e in aired)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from conftest import script_text
-from helpers import played, rows
+from stationkit import played, rows, script_text
 
 from broadcaster.core.model import Airing, Origin, Priority
 from broadcaster.core.timeutil import parse_local_datetime
@@ -36,26 +35,40 @@ def test_week_meets_every_requirement(cli):
     files = played(cli.root)
     logged = rows(cli.root, "select airing_id, audio_sha256 from as_run_log where outcome='aired'")
     assert sorted((f["airing"], f["sha256"]) for f in files) == sorted(
-        (r["airing_id"], r["audio_sha256"]) for r in logged)
+        (r["airing_id"], r["audio_sha256"]) for r in logged
+    )
     assert cli("log", "verify").code == 0
 
 
 def test_cluster_down_two_days_recovers_with_makeups(cli):
     """thon-a is unreachable Mon–Tue: its airings fail, make-ups are planned in later
     sessions of the same week, and one of them airs on Wednesday."""
-    r = cli("simulate", "--from", "2026-11-23", "--to", "2026-11-29",
-            "--fail", "thon-a@2026-11-23/2026-11-24")
+    r = cli(
+        "simulate",
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-29",
+        "--fail",
+        "thon-a@2026-11-23/2026-11-24",
+    )
     assert r.code == 0, r.err
     failed = rows(cli.root, "select * from as_run_log where zone_id='thon-a' and outcome='failed'")
     # Two bulletins a week are required: each of the four sessions of Mon–Tue fails both.
     assert len(failed) == 8
     assert {f["scheduled_at"][:13] for f in failed} == {
-        "2026-11-22 23", "2026-11-23 10", "2026-11-23 23", "2026-11-24 10"}
+        "2026-11-22 23",
+        "2026-11-23 10",
+        "2026-11-23 23",
+        "2026-11-24 10",
+    }
     assert all("unreachable" in f["reason"] for f in failed)
     makeups = rows(cli.root, "select * from airing where zone_id='thon-a' and origin='makeup'")
     assert makeups and any(m["status"] == "aired" for m in makeups)
-    first_aired = rows(cli.root, "select min(scheduled_at) as t from airing "
-                       "where zone_id='thon-a' and status='aired'")[0]["t"]
+    first_aired = rows(
+        cli.root,
+        "select min(scheduled_at) as t from airing where zone_id='thon-a' and status='aired'",
+    )[0]["t"]
     assert first_aired.startswith("2026-11-24 23:00")  # Wednesday 06:00 local
     status = {s["zone"]: s for s in _status(cli)}
     assert status["thon-a"]["state"] == "met" and status["thon-a"]["failed"] == 8
@@ -64,8 +77,16 @@ def test_cluster_down_two_days_recovers_with_makeups(cli):
 
 def test_status_shows_makeup_while_zone_is_at_risk(cli):
     """Mid-week, after the failures, status says the zone relies on a make-up."""
-    cli("simulate", "--from", "2026-11-23", "--to", "2026-11-23",
-        "--fail", "thon-a@2026-11-23/2026-11-23", check=True)
+    cli(
+        "simulate",
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-23",
+        "--fail",
+        "thon-a@2026-11-23/2026-11-23",
+        check=True,
+    )
     cli.env["BROADCASTER_NOW"] = "2026-11-24T00:00:00+07:00"
     status = {s["zone"]: s for s in _status(cli)}
     assert status["thon-a"]["state"] == "at-risk"
@@ -76,8 +97,15 @@ def test_status_shows_makeup_while_zone_is_at_risk(cli):
 def test_emergency_interrupts_a_playing_bulletin(cli):
     """An emergency at 06:00:02 cuts the bulletin playing since 06:00 on every zone; the
     cut airing is logged 'interrupted' and aired again in the same session."""
-    r = cli("simulate", "--from", "2026-11-23", "--to", "2026-11-23",
-            "--emergency", "bao-lu@2026-11-23 06:00:02")
+    r = cli(
+        "simulate",
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-23",
+        "--emergency",
+        "bao-lu@2026-11-23 06:00:02",
+    )
     assert r.code == 0, r.err
     for zone in ("xa", "thon-a", "thon-b"):
         log = rows(cli.root, "select * from as_run_log where zone_id=? order by seq", zone)
@@ -97,10 +125,12 @@ def test_unapproved_and_edited_bulletins_never_reach_an_output(cli):
     root = cli.root
     # Edit one approved script after approval and add a new, never-approved one.
     path = root / "scripts" / "lua-dao.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("lừa đảo", "lừa đảo qua mạng"),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("lừa đảo", "lừa đảo qua mạng"), encoding="utf-8"
+    )
     (root / "scripts" / "moi.md").write_text(
-        script_text("moi", "priority", "nq57", "Bản tin mới chưa duyệt.", "all"), encoding="utf-8")
+        script_text("moi", "priority", "nq57", "Bản tin mới chưa duyệt.", "all"), encoding="utf-8"
+    )
     cli("render", check=True)
     # Book both directly in the database, bypassing every check but the playout gate.
     ctx = StationContext.open(root)
@@ -109,9 +139,24 @@ def test_unapproved_and_edited_bulletins_never_reach_an_output(cli):
         for bid in ("lua-dao", "moi"):
             b = ctx.bulletin(bid)
             for zone in ctx.station.zone_ids:
-                s.add(new_row(Airing(None, zone, bid, at, at + timedelta(minutes=10), "sang",
-                                     Priority.PRIORITY, Origin.QUEUE, created_by="test"),
-                              b, ctx.station, at))
+                s.add(
+                    new_row(
+                        Airing(
+                            None,
+                            zone,
+                            bid,
+                            at,
+                            at + timedelta(minutes=10),
+                            "sang",
+                            Priority.PRIORITY,
+                            Origin.QUEUE,
+                            created_by="test",
+                        ),
+                        b,
+                        ctx.station,
+                        at,
+                    )
+                )
     ctx.close()
     r = cli("simulate", "--from", "2026-11-23", "--to", "2026-11-29", "--no-autoplan")
     assert r.code == 0, r.err

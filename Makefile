@@ -1,0 +1,28 @@
+# The two commands of the README: `make demo` and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint format setup clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml tools/install-deps.sh
+	VENV=$(VENV) tools/install-deps.sh
+
+demo: setup
+	$(BIN)/broadcaster demo
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf .demo out station.db station.db-* audio/rendered

@@ -1,0 +1,156 @@
+"""Test kit: a small real station (3 zones, short bulletins) and a runner for the real
+``broadcaster`` executable, plus readers for a station's database and output folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent / "broadcaster"
+
+STATION_YAML = """\
+station:
+  id: test-xa
+  name: Đài truyền thanh xã Thử Nghiệm
+  timezone: Asia/Ho_Chi_Minh
+  tts: [espeak]
+  grace_minutes: 20
+quiet_hours:
+  - {start: "21:30", end: "05:00"}
+outputs:
+  files: {type: file, dir: out}
+zones:
+  - {id: xa, name: Đài xã, kind: station, output: files}
+  - {id: thon-a, name: Cụm loa thôn A, kind: cluster, output: files}
+  - {id: thon-b, name: Cụm loa thôn B, kind: cluster, output: files}
+sessions:
+  - {id: sang, zones: all, days: [mon, tue, wed, thu, fri, sat, sun], start: "06:00", max_minutes: 10}
+  - {id: chieu, zones: all, days: [mon, tue, wed, thu, fri, sat, sun], start: "17:00", max_minutes: 10}
+requirements:
+  - id: nq57-tuan
+    title: Tuyên truyền Nghị quyết 57 tối thiểu 02 lần/tuần
+    campaign: nq57
+    min: 2
+    per: week
+    zones: all
+"""
+
+SCRIPTS = {
+    "nq57-mot": ("normal", "nq57", "Nghị quyết 57 về khoa học và công nghệ.", "all"),
+    "nq57-hai": ("normal", "nq57", "Bà con hãy cài đặt ứng dụng định danh điện tử.", "all"),
+    "nq57-ba": ("normal", "nq57", "Thanh toán không dùng tiền mặt an toàn.", "all"),
+    "lua-dao": ("priority", "nq57", "Cảnh giác với cuộc gọi lừa đảo.", "all"),
+    "bao-lu": ("emergency", "canh-bao", "Bão sắp đổ bộ, bà con chằng chống nhà cửa.", "all"),
+}
+
+
+def script_text(bulletin_id: str, priority: str, campaign: str, body: str, zones: str) -> str:
+    return (
+        f"---\nid: {bulletin_id}\ntitle: Bản tin {bulletin_id}\ncampaign: {campaign}\n"
+        f"priority: {priority}\nvalid_from: 2026-01-01\nvalid_until: 2027-12-31\n"
+        f"zones: {zones}\nlanguage: vi\n---\n{body}\n"
+    )
+
+
+def write_station(root: Path) -> Path:
+    (root / "schedules").mkdir(parents=True, exist_ok=True)
+    (root / "scripts").mkdir(exist_ok=True)
+    (root / "schedules" / "station.yaml").write_text(STATION_YAML, encoding="utf-8")
+    for bid, (prio, camp, body, zones) in SCRIPTS.items():
+        (root / "scripts" / f"{bid}.md").write_text(
+            script_text(bid, prio, camp, body, zones), encoding="utf-8"
+        )
+    return root
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+class Cli:
+    """Runs ``broadcaster`` against one station directory."""
+
+    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
+        self.root = root
+        # Tests live in late November 2026 whatever the date they run on.
+        self.env = {"BROADCASTER_NOW": "2026-11-22T12:00:00+07:00", **(env or {})}
+
+    def __call__(self, *args: str, check: bool = False) -> Result:
+        return self.subprocess(*args, check=check)
+
+    def subprocess(self, *args: str, check: bool = False, timeout: float = 120) -> Result:
+        env = self._env()
+        proc = subprocess.run(
+            [str(BIN), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        result = Result(proc.returncode, proc.stdout, proc.stderr)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"broadcaster {' '.join(args)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+            )
+        return result
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, "BROADCASTER_STATION": str(self.root), **self.env}
+        env.pop("BROADCASTER_DB", None)
+        if "BROADCASTER_CLOCK_OFFSET" in os.environ and "BROADCASTER_CLOCK_OFFSET" not in self.env:
+            env.pop("BROADCASTER_CLOCK_OFFSET")
+        return env
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        env = self._env()
+        return subprocess.Popen(
+            [str(BIN), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def db(root: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(root / "station.db")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def rows(root: Path, sql: str, *params: object) -> list[sqlite3.Row]:
+    with db(root) as conn:
+        return list(conn.execute(sql, params))
+
+
+def played(root: Path, out: str = "out") -> list[dict]:
+    """Every 'started' record of every zone's manifest: what reached an output."""
+    found = []
+    for manifest in sorted((root / out).glob("*/manifest.jsonl")):
+        for line in manifest.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record["event"] == "started":
+                found.append({**record, "zone": manifest.parent.name})
+    return found
+
+
+def offset_to(local: str) -> str:
+    """BROADCASTER_CLOCK_OFFSET making 'now' the given local wall time."""
+    target = datetime.fromisoformat(local).replace(tzinfo=VN)
+    return str((target - datetime.now(UTC)).total_seconds())

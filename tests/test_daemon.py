@@ -1,0 +1,212 @@
+"""The real-time daemon: APScheduler wakes it, the database decides, crashes lose nothing.
+
+These tests run the real ``broadcaster run`` process for a few seconds each, with the
+clock shifted (BROADCASTER_CLOCK_OFFSET) so that 06:00 on Monday is seconds away.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from datetime import datetime
+
+import pytest
+from stationkit import offset_to, played, rows
+
+pytestmark = pytest.mark.realtime
+
+
+def wait_for(predicate, timeout: float = 30.0, step: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError("timed out waiting")
+
+
+def statuses(root) -> dict[int, str]:
+    return {r["id"]: r["status"] for r in rows(root, "select id, status from airing")}
+
+
+@pytest.fixture
+def daemon_cli(cli):
+    """The CLI with 'now' at Monday 2026-11-23 05:59:55 local, shared by every process."""
+    cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to("2026-11-23T05:59:55")
+    procs = []
+
+    def start(*extra: str):
+        proc = cli.popen("run", "--no-autoplan", *extra)
+        procs.append(proc)
+        wait_for(
+            lambda: (
+                (cli.root / "station.db.lock").exists()
+                and proc.poll() is None
+                and _locked(cli.root)
+            ),
+            timeout=20,
+        )
+        return proc
+
+    cli.start_daemon = start
+    yield cli
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _locked(root) -> bool:
+    import fcntl
+
+    with open(root / "station.db.lock", "rb") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
+def test_run_airs_queued_bulletins_on_time_and_stops_on_sigterm(daemon_cli):
+    cli = daemon_cli
+    for bid, zone in (("nq57-mot", "xa"), ("nq57-hai", "thon-a"), ("lua-dao", "thon-b")):
+        cli("queue", bid, "--zone", zone, "--at", "2026-11-23 06:00", "--by", "Lan", check=True)
+    daemon = cli.start_daemon()
+    wait_for(lambda: set(statuses(cli.root).values()) == {"aired"}, timeout=40)
+    log = rows(cli.root, "select * from as_run_log order by seq")
+    assert len(log) == 3
+    for entry in log:
+        start = datetime.fromisoformat(entry["started_at"])
+        scheduled = datetime.fromisoformat(entry["scheduled_at"])
+        assert 0 <= (start - scheduled).total_seconds() < 1.5, entry["started_at"]
+        assert entry["triggered_by"] == "operator:Lan"
+    assert {f["zone"] for f in played(cli.root)} == {"xa", "thon-a", "thon-b"}
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(timeout=15) == 0
+    assert not _locked(cli.root)
+
+
+def test_one_daemon_per_database(daemon_cli):
+    cli = daemon_cli
+    cli.start_daemon()
+    second = cli("run", "--no-autoplan")
+    assert second.code == 1
+    assert "another process holds this station's database" in second.err
+    assert "Traceback" not in second.err
+    sim = cli("simulate", "--from", "2026-11-23", "--to", "2026-11-23")
+    assert sim.code == 1 and "another process" in sim.err
+
+
+def test_emergency_interrupts_what_the_daemon_plays(daemon_cli):
+    cli = daemon_cli
+    for zone in ("xa", "thon-a", "thon-b"):
+        cli("queue", "nq57-ba", "--zone", zone, "--at", "2026-11-23 06:00", check=True)
+    cli.start_daemon()
+    wait_for(lambda: list(statuses(cli.root).values()).count("playing") == 3)
+    r = cli("emergency", "bao-lu", "--zones", "all", "--by", "Trực ban")
+    assert r.code == 0, r.err
+    assert "handed to the running daemon" in r.out
+    wait_for(
+        lambda: (
+            len(
+                rows(
+                    cli.root,
+                    "select * from as_run_log where bulletin_id='bao-lu' and outcome='aired'",
+                )
+            )
+            == 3
+        ),
+        timeout=30,
+    )
+    cut = rows(cli.root, "select * from as_run_log where outcome='interrupted'")
+    assert {c["zone_id"] for c in cut} == {"xa", "thon-a", "thon-b"}
+    assert all("emergency" in c["reason"] for c in cut)
+    alerts = rows(cli.root, "select * from as_run_log where bulletin_id='bao-lu'")
+    assert all(a["triggered_by"] == "emergency:Trực ban" for a in alerts)
+
+
+def test_kill_9_mid_airing_loses_nothing(daemon_cli):
+    """kill -9 while bulletins play; restart inside the session: the cut airings are
+    logged 'interrupted' and aired again, the waiting ones air late within the grace."""
+    cli = daemon_cli
+    for bid in ("nq57-mot", "nq57-hai"):
+        for zone in ("xa", "thon-a"):
+            cli("queue", bid, "--zone", zone, "--at", "2026-11-23 06:00", check=True)
+    daemon = cli.start_daemon()
+    wait_for(lambda: list(statuses(cli.root).values()).count("playing") == 2)
+    os.kill(daemon.pid, signal.SIGKILL)
+    daemon.wait()
+    assert list(statuses(cli.root).values()).count("playing") == 2  # state left by the crash
+    cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to("2026-11-23T06:03:00")
+    cli.start_daemon()
+    wait_for(lambda: not ({"planned", "playing"} & set(statuses(cli.root).values())), 40)
+    airings = rows(cli.root, "select * from airing order by id")
+    originals = [a for a in airings if a["origin"] == "queue"]
+    retries = {a["parent_id"]: a for a in airings if a["origin"] == "retry"}
+    for a in originals:
+        if a["status"] == "interrupted":
+            assert "stopped during playout" in a["reason"]
+            assert retries[a["id"]]["status"] == "aired"
+        else:
+            assert a["status"] == "aired"
+    assert sum(a["status"] == "interrupted" for a in originals) == 2
+    assert cli("log", "verify").code == 0
+
+
+def test_restart_after_the_session_marks_missed_and_replans(daemon_cli):
+    """Down from 06:00 to 06:40: too late for the 06:00 session (window 10 min, grace 20),
+    so queued airings are 'missed' with the reason, the cut one is re-planned as a make-up
+    in a later session of the week, and status says so."""
+    cli = daemon_cli
+    for zone in ("xa", "thon-a"):
+        cli("queue", "nq57-mot", "--zone", zone, "--at", "2026-11-23 06:00", check=True)
+        cli("queue", "nq57-hai", "--zone", zone, "--at", "2026-11-23 06:00", check=True)
+    daemon = cli.start_daemon()
+    wait_for(lambda: "playing" in statuses(cli.root).values())
+    os.kill(daemon.pid, signal.SIGKILL)
+    daemon.wait()
+    cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to("2026-11-23T06:40:00")
+    proc = cli.start_daemon()
+    wait_for(
+        lambda: (
+            not ({"playing"} & set(statuses(cli.root).values()))
+            and rows(cli.root, "select * from airing where origin='makeup'")
+        ),
+        30,
+    )
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=15)
+    originals = rows(cli.root, "select * from airing where origin='queue'")
+    assert all(a["status"] in ("aired", "missed", "interrupted") for a in originals)
+    missed = [a for a in originals if a["status"] == "missed"]
+    assert missed and all("not started by" in a["reason"] for a in missed)
+    makeups = rows(cli.root, "select * from airing where origin='makeup' and status='planned'")
+    assert makeups and all(m["scheduled_at"] > "2026-11-23 10:00" for m in makeups)
+    status = json.loads(cli("status", "--week", "2026-W48", "--json").out)
+    assert any("make-up" in s["note"] for s in status)
+
+
+def test_typed_emergency_without_daemon_airs_at_once(cli):
+    r = cli(
+        "emergency",
+        "--text",
+        "Lũ đang lên nhanh, bà con di chuyển lên chỗ cao.",
+        "--approved-by",
+        "Chủ tịch UBND xã",
+        "--zones",
+        "thon-a,thon-b",
+        "--by",
+        "Trực ban",
+    )
+    assert r.code == 0, r.out + r.err
+    alerts = rows(cli.root, "select * from as_run_log where outcome='aired'")
+    assert {a["zone_id"] for a in alerts} == {"thon-a", "thon-b"}
+    assert all(a["approved_by"] == "Chủ tịch UBND xã" for a in alerts)
+    assert all(a["triggered_by"] == "emergency:Trực ban" for a in alerts)
+    script = cli.root / "scripts" / f"{alerts[0]['bulletin_id']}.md"
+    assert "Lũ đang lên nhanh" in script.read_text(encoding="utf-8")
