@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import click
 import typer
 
 from broadcaster import __version__
@@ -59,15 +58,15 @@ run_cmds.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the CLI; user mistakes become one line on stderr and an exit code."""
+    """Run the CLI; user mistakes become one line on stderr and an exit code.
+
+    Click keeps usage errors (exit 2) and ``--help`` in standalone mode; everything the
+    station itself refuses arrives here as a BroadcasterError.
+    """
     try:
-        rv = app(args=argv, prog_name="broadcaster", standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        err.print("aborted")
-        return 1
+        app(args=argv, prog_name="broadcaster", standalone_mode=True)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except ConfigErrors as exc:
         for problem in exc.problems:
             err.print(str(problem), style="red", markup=False)
@@ -77,7 +76,7 @@ def run(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    return rv if isinstance(rv, int) else 0
+    return 0
 
 
 def main() -> None:

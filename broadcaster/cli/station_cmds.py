@@ -33,7 +33,7 @@ def check(as_json: bool = Json) -> None:
         problems.extend(script_problems)
         problems.extend(actions.script_warnings(ctx, bulletins))
     errors = [p for p in problems if p.severity == "error"]
-    states = {b.id: actions.approval_state_readonly(ctx, b) for b in bulletins} if ctx else {}
+    states = actions.approval_states_readonly(ctx, bulletins) if ctx else {}
     if as_json:
         print_json(
             {

@@ -112,6 +112,14 @@ def load_script(path: Path, root: Path, station: Station) -> tuple[Bulletin | No
     )
 
 
+def _key_line(path: Path, key: str) -> int | None:
+    """The line of a front-matter key (for problems found after parsing)."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return None
+
+
 def load_scripts(root: Path, station: Station) -> tuple[list[Bulletin], list[Problem]]:
     """Every script, in file-name order; duplicates and broken files become problems."""
     bulletins: list[Bulletin] = []
@@ -133,7 +141,7 @@ def load_scripts(root: Path, station: Station) -> tuple[list[Bulletin], list[Pro
                     ),
                     path=bulletin.source_path,
                     field="id",
-                    line=2,
+                    line=_key_line(path, "id"),
                 )
             )
             continue

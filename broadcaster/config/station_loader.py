@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from broadcaster.config.schema import StationFile
+from broadcaster.config.schema import (
+    OutputModel,
+    QuietHoursModel,
+    RequirementModel,
+    SessionModel,
+    StationFile,
+    StationInfo,
+    ZoneModel,
+)
 from broadcaster.config.yamlmarks import Location, YamlSyntaxError, line_of, load_with_lines
 from broadcaster.core.errors import ConfigErrors, Problem
 from broadcaster.core.model import (
@@ -38,11 +47,11 @@ def read_utf8(path: Path, display: str) -> tuple[str | None, Problem | None]:
 
 
 def pydantic_problems(
-    exc: ValidationError, display: str, lines: dict[Location, int]
+    exc: ValidationError, display: str, lines: dict[Location, int], prefix: Location = ()
 ) -> list[Problem]:
     problems = []
     for err in exc.errors():
-        loc = tuple(err["loc"])
+        loc = (*prefix, *err["loc"])
         field = ".".join(str(p) for p in loc) or None
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
@@ -94,33 +103,31 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
         raise ConfigErrors([Problem(exc.message, path=display, line=exc.line)]) from None
     if not isinstance(data, dict):
         raise ConfigErrors([Problem(_("must be a YAML mapping"), path=display, line=1)])
-    try:
-        model = StationFile.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigErrors(pydantic_problems(exc, display, lines)) from None
-
     problems: list[Problem] = []
+    model = _validate_parts(data, display, lines, problems)
 
     def bad(msg: str, loc: Location) -> None:
         problems.append(
             Problem(msg, path=display, line=line_of(lines, loc), field=".".join(map(str, loc)))
         )
 
-    try:
-        ZoneInfo(model.station.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        bad(
-            _("unknown time zone '{tz}'").format(tz=model.station.timezone), ("station", "timezone")
-        )
-    for i, engine in enumerate(model.station.tts):
-        if engine not in known_tts:
-            bad(
-                _("unknown TTS engine '{name}' (known: {known})").format(
-                    name=engine, known=", ".join(sorted(known_tts))
-                ),
-                ("station", "tts", i),
-            )
+    info = model.station
+    if info is not None:
+        try:
+            ZoneInfo(info.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            bad(_("unknown time zone '{tz}'").format(tz=info.timezone), ("station", "timezone"))
+        for i, engine in enumerate(info.tts):
+            if engine not in known_tts:
+                bad(
+                    _("unknown TTS engine '{name}' (known: {known})").format(
+                        name=engine, known=", ".join(sorted(known_tts))
+                    ),
+                    ("station", "tts", i),
+                )
     for name, out in model.outputs.items():
+        if out is None:
+            continue
         if out.type not in known_outputs:
             bad(
                 _("unknown output type '{type}' (known: {known})").format(
@@ -131,7 +138,7 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
 
     zones: list[Zone] = []
     seen: set[str] = set()
-    for i, z in enumerate(model.zones):
+    for i, z in model.zones:
         if z.id in seen:
             bad(_("duplicate zone id '{id}'").format(id=z.id), ("zones", i, "id"))
         seen.add(z.id)
@@ -144,11 +151,11 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
             )
         zones.append(Zone(z.id, z.name, z.kind, z.output))
 
-    quiet = tuple(QuietHours(_hhmm(q.start), _hhmm(q.end)) for q in model.quiet_hours)
+    quiet = tuple(QuietHours(_hhmm(q.start), _hhmm(q.end)) for _i, q in model.quiet_hours)
 
     sessions: list[SessionRule] = []
     seen = set()
-    for i, s in enumerate(model.sessions):
+    for i, s in model.sessions:
         if s.id in seen:
             bad(_("duplicate session id '{id}'").format(id=s.id), ("sessions", i, "id"))
         seen.add(s.id)
@@ -181,7 +188,7 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
 
     requirements: list[Requirement] = []
     seen = set()
-    for i, r in enumerate(model.requirements):
+    for i, r in model.requirements:
         if r.id in seen:
             bad(_("duplicate requirement id '{id}'").format(id=r.id), ("requirements", i, "id"))
         seen.add(r.id)
@@ -194,18 +201,19 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
             Requirement(r.id, r.title, r.campaign, r.min, r.per, ids, r.from_, r.to)
         )
 
-    if problems:
+    if problems or info is None:
         raise ConfigErrors(problems)
     return Station(
-        id=model.station.id,
-        name=model.station.name,
-        timezone=model.station.timezone,
-        tts=tuple(model.station.tts),
-        grace_minutes=model.station.grace_minutes,
+        id=info.id,
+        name=info.name,
+        timezone=info.timezone,
+        tts=tuple(info.tts),
+        grace_minutes=info.grace_minutes,
         quiet_hours=quiet,
         outputs={
             name: OutputSpec(name, o.type, dict(o.model_extra or {}))
             for name, o in model.outputs.items()
+            if o is not None
         },
         zones=tuple(zones),
         sessions=tuple(sessions),
@@ -213,21 +221,109 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
     )
 
 
+@dataclass
+class _Parts:
+    """What validated of station.yaml, section by section, with each item's index."""
+
+    station: StationInfo | None = None
+    quiet_hours: list[tuple[int, QuietHoursModel]] = field(default_factory=list)
+    outputs: dict[str, OutputModel | None] = field(default_factory=dict)
+    zones: list[tuple[int, ZoneModel]] = field(default_factory=list)
+    sessions: list[tuple[int, SessionModel]] = field(default_factory=list)
+    requirements: list[tuple[int, RequirementModel]] = field(default_factory=list)
+
+
+def _validate_parts(
+    data: dict, display: str, lines: dict[Location, int], problems: list[Problem]
+) -> _Parts:
+    """Validate each section and item on its own, so one bad item hides no other problem."""
+
+    def one(model_cls, value, loc: Location):
+        try:
+            return model_cls.model_validate(value)
+        except ValidationError as exc:
+            problems.extend(pydantic_problems(exc, display, lines, loc))
+            return None
+
+    def items(model_cls, key: str, required: bool = False) -> list[tuple[int, object]]:
+        value = data.get(key)
+        if value is None:
+            if required:
+                problems.append(
+                    Problem(
+                        _("missing (at least one is needed)"),
+                        path=display,
+                        line=line_of(lines, ()),
+                        field=key,
+                    )
+                )
+            return []
+        if not isinstance(value, list):
+            problems.append(
+                Problem(_("must be a list"), path=display, line=line_of(lines, (key,)), field=key)
+            )
+            return []
+        found = [(i, one(model_cls, item, (key, i))) for i, item in enumerate(value)]
+        return [(i, m) for i, m in found if m is not None]
+
+    for key in data:
+        if key not in StationFile.model_fields:
+            problems.append(
+                Problem(
+                    _("unknown field"), path=display, line=line_of(lines, (key,)), field=str(key)
+                )
+            )
+    parts = _Parts()
+    if "station" not in data:
+        problems.append(Problem(_("missing"), path=display, line=1, field="station"))
+    else:
+        parts.station = one(StationInfo, data["station"], ("station",))
+    parts.quiet_hours = items(QuietHoursModel, "quiet_hours")  # type: ignore[assignment]
+    outputs = data.get("outputs", {"files": {"type": "file", "dir": "out"}})
+    if isinstance(outputs, dict):
+        parts.outputs = {str(k): one(OutputModel, v, ("outputs", k)) for k, v in outputs.items()}
+    else:
+        problems.append(
+            Problem(
+                _("must be a mapping of output names"),
+                path=display,
+                line=line_of(lines, ("outputs",)),
+                field="outputs",
+            )
+        )
+    parts.zones = items(ZoneModel, "zones", required=True)  # type: ignore[assignment]
+    parts.sessions = items(SessionModel, "sessions")  # type: ignore[assignment]
+    parts.requirements = items(RequirementModel, "requirements")  # type: ignore[assignment]
+    return parts
+
+
 def _minutes(t: time) -> int:
     return t.hour * 60 + t.minute
 
 
+WEEK_MINUTES = 7 * 24 * 60
+
+
+def _week_intervals(rule: SessionRule) -> list[tuple[int, int]]:
+    """The rule's windows as [start, end) minutes from Monday 00:00 (may pass Sunday)."""
+    start = _minutes(rule.start)
+    return [(d * 1440 + start, d * 1440 + start + rule.max_minutes) for d in sorted(rule.days)]
+
+
 def _overlap(a: SessionRule, b: SessionRule) -> bool:
-    """Same weekday and intersecting windows (windows do not cross midnight here)."""
-    if not (a.days & b.days):
-        return False
-    a0, b0 = _minutes(a.start), _minutes(b.start)
-    return a0 < b0 + b.max_minutes and b0 < a0 + a.max_minutes
+    """Do two rules' windows intersect anywhere in the week, across midnight too?"""
+    for a0, a1 in _week_intervals(a):
+        for b0, b1 in _week_intervals(b):
+            for shift in (-WEEK_MINUTES, 0, WEEK_MINUTES):
+                if a0 < b1 + shift and b0 + shift < a1:
+                    return True
+    return False
 
 
 def _window_touches_quiet(rule: SessionRule, q: QuietHours) -> bool:
+    """Exact to the minute: does any minute of the window fall in quiet hours?"""
     start = _minutes(rule.start)
-    for minute in range(start, start + rule.max_minutes, 5):
+    for minute in range(start, start + rule.max_minutes):
         m = minute % (24 * 60)
         if q.contains(time(m // 60, m % 60)):
             return True

@@ -17,6 +17,7 @@ from broadcaster.core.model import AiringStatus, Origin, Station
 from broadcaster.core.planner import requirements_for
 from broadcaster.core.sessions import week_slots
 from broadcaster.core.timeutil import to_local, week_bounds_utc, week_days
+from broadcaster.i18n import _
 
 MET, ON_TRACK, AT_RISK, FAILED = "met", "on-track", "at-risk", "failed"
 
@@ -66,6 +67,7 @@ def evaluate_week(
             active = [d for d in days if req.active_on(d)]
             groups = [[d] for d in active] if req.per == "day" else [active]
             required = aired = planned = 0
+            lost: list[date] = []  # groups that can no longer be met
             for group in groups:
                 gset = set(group)
                 here = [
@@ -76,6 +78,8 @@ def evaluate_week(
                 required += req.min
                 aired += min(a, req.min)
                 planned += min(p, max(req.min - a, 0))
+                if a + p < req.min and not any(s.local_day in gset for s in slots_left):
+                    lost.append(group[-1])
             relevant = [
                 f for f in zone_facts if req.campaign in f.campaigns and _day(f, tz) in set(active)
             ]
@@ -89,13 +93,7 @@ def evaluate_week(
                 if f.origin in (Origin.MAKEUP, Origin.RETRY) and f.status == AiringStatus.PLANNED
             )
             state, note = _state(
-                required,
-                aired,
-                planned,
-                failed + missed,
-                makeups,
-                now >= week_end,
-                bool(slots_left),
+                required, aired, planned, failed + missed, makeups, now >= week_end, lost, req.per
             )
             out.append(
                 ZoneWeekStatus(
@@ -126,18 +124,23 @@ def _state(
     problems: int,
     makeups: int,
     week_over: bool,
-    slots_left: bool,
+    lost: list[date],
+    per: str,
 ) -> tuple[str, str]:
     if aired >= required:
         return MET, ""
     if week_over:
-        return FAILED, "week ended below the minimum"
+        return FAILED, _("week ended below the minimum")
+    if lost and per == "week":
+        return FAILED, _("no session left this week")
+    if lost:
+        return FAILED, _("no session left to cover {day}").format(
+            day=", ".join(d.strftime("%d/%m") for d in lost)
+        )
     if aired + planned >= required:
         if makeups:
-            return AT_RISK, f"make-up planned ({makeups})"
+            return AT_RISK, _("make-up planned ({n})").format(n=makeups)
         if problems:
-            return AT_RISK, "relies on planned airings after a failure"
+            return AT_RISK, _("relies on planned airings after a failure")
         return ON_TRACK, ""
-    if not slots_left:
-        return FAILED, "no session left this week"
-    return AT_RISK, f"{required - aired - planned} more airing(s) needed: run plan"
+    return AT_RISK, _("{n} more airing(s) needed: run plan").format(n=required - aired - planned)

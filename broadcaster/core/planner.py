@@ -184,8 +184,11 @@ def plan_week(
                     continue
                 n = len(usable) or 1
                 order = {p.bulletin.id: i for i, p in enumerate(usable)}
+                # Least used first; a priority bulletin already booked this week comes
+                # back only when nothing else can fill the slot.
                 options.sort(
                     key=lambda p: (
+                        p.bulletin.priority == Priority.PRIORITY and book.uses[p.bulletin.id] > 0,
                         book.uses[p.bulletin.id],
                         (order.get(p.bulletin.id, 0) - zone_index) % n,
                     )
@@ -248,22 +251,33 @@ def plan_week(
 
 
 def _sequence(slot: Slot, airings: list[Airing]) -> list[Airing]:
-    """Lay a session out back to back: what has started stays, then priority, then normal.
+    """Lay a session out back to back around what cannot move.
 
+    Started airings and those an operator queued at a set time keep their place; the
+    planner's own airings fill the gaps from the session's start, priority first.
     Returns the already-stored airings whose time moved (new ones are simply set).
     """
-    started = [a for a in airings if a.status != AiringStatus.PLANNED]
-    fixed = [a for a in airings if a.status == AiringStatus.PLANNED and a.origin not in RETIMABLE]
+    fixed = [a for a in airings if a.status != AiringStatus.PLANNED or a.origin not in RETIMABLE]
     movable = [a for a in airings if a.status == AiringStatus.PLANNED and a.origin in RETIMABLE]
     movable.sort(key=lambda a: (a.priority.rank, a.id is None, a.scheduled_at, a.id or 0))
-    cursor = slot.start + timedelta(seconds=sum(a.duration_seconds for a in started + fixed))
+    busy = [(a.scheduled_at, a.scheduled_at + timedelta(seconds=a.duration_seconds)) for a in fixed]
+    cursor = slot.start
     moved: list[Airing] = []
     for a in movable:
-        if a.scheduled_at != cursor:
-            a.scheduled_at = cursor
+        length = timedelta(seconds=a.duration_seconds)
+        start = cursor
+        clash = True
+        while clash:
+            clash = False
+            for b0, b1 in busy:
+                if start < b1 and b0 < start + length:
+                    start, clash = b1, True
+        if a.scheduled_at != start:
+            a.scheduled_at = start
             if a.id is not None:
                 moved.append(a)
-        cursor += timedelta(seconds=a.duration_seconds)
+        busy.append((start, start + length))
+        cursor = start + length
     return moved
 
 

@@ -116,20 +116,23 @@ def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None 
         return "changed-since-approval" if ever else "unapproved"
 
 
-def approval_state_readonly(ctx: StationContext, bulletin: Bulletin) -> str:
+def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> dict[str, str]:
     """The same, for ``check``, which must not create or change anything."""
     if ctx.db_url.startswith("sqlite:///"):
         path = Path(ctx.db_url.removeprefix("sqlite:///"))
         if not path.is_file():
-            return "not-rendered"
-        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+            return {b.id: "not-rendered" for b in bulletins}
+        # A read-only connection would leave -wal/-shm files behind; when no other process
+        # has the database open (no -wal), everything is in the main file: read it as is.
+        live = path.with_name(path.name + "-wal").exists()
+        url = f"sqlite:///file:{path}?{'mode=ro' if live else 'immutable=1'}&uri=true"
     else:
         url = ctx.db_url
     db = Database(url, readonly=True)
     try:
-        return approval_state(ctx, bulletin, db)
+        return {b.id: approval_state(ctx, b, db) for b in bulletins}
     except SQLAlchemyError:
-        return "unknown"
+        return {b.id: "unknown" for b in bulletins}
     finally:
         db.dispose()
 
