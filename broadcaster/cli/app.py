@@ -49,9 +49,16 @@ def root(
     common.state.db = db
 
 
-from broadcaster.cli import log_cmds, run_cmds, schedule_cmds, station_cmds  # noqa: E402
+from broadcaster.cli import (  # noqa: E402
+    log_cmds,
+    run_cmds,
+    schedule_cmds,
+    station_cmds,
+    text_cmds,
+)
 
 station_cmds.register(app)
+text_cmds.register(app)
 schedule_cmds.register(app)
 app.add_typer(log_cmds.log_app, name="log")
 run_cmds.register(app)

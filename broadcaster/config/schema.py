@@ -32,6 +32,10 @@ class StationInfo(_Strict):
     timezone: str = "Asia/Ho_Chi_Minh"
     tts: list[str] = Field(default_factory=lambda: ["gtts", "espeak"], min_length=1)
     grace_minutes: int = Field(20, ge=0, le=240)
+    dialect: Literal["north", "south"] = Field(
+        "north",
+        description="how numbers are read: north (tư, linh, nghìn) or south (bốn, lẻ, ngàn)",
+    )
 
 
 class QuietHoursModel(_Strict):

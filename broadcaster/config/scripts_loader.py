@@ -107,12 +107,13 @@ def load_script(path: Path, root: Path, station: Station) -> tuple[Bulletin | No
             source_path=display,
             script_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             audio_file=fm.audio,
+            body_line=body_line,
         ),
         [],
     )
 
 
-def _key_line(path: Path, key: str) -> int | None:
+def key_line(path: Path, key: str) -> int | None:
     """The line of a front-matter key (for problems found after parsing)."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.startswith(f"{key}:"):
@@ -141,7 +142,7 @@ def load_scripts(root: Path, station: Station) -> tuple[list[Bulletin], list[Pro
                     ),
                     path=bulletin.source_path,
                     field="id",
-                    line=_key_line(path, "id"),
+                    line=key_line(path, "id"),
                 )
             )
             continue

@@ -209,6 +209,7 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
         timezone=info.timezone,
         tts=tuple(info.tts),
         grace_minutes=info.grace_minutes,
+        dialect=info.dialect,
         quiet_hours=quiet,
         outputs={
             name: OutputSpec(name, o.type, dict(o.model_extra or {}))

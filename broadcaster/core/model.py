@@ -124,6 +124,7 @@ class Station:
     zones: tuple[Zone, ...]
     sessions: tuple[SessionRule, ...]
     requirements: tuple[Requirement, ...]
+    dialect: str = "north"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -163,6 +164,7 @@ class Bulletin:
     source_path: str
     script_sha256: str  # hash of the script file's bytes: editing it voids approval
     audio_file: str | None = None  # recorded bulletin (relative to the station)
+    body_line: int = 1  # where the body starts in the file, for located warnings
 
     def matches_campaign(self, campaign: str) -> bool:
         return self.campaign == campaign or campaign in self.tags

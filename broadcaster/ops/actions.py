@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from broadcaster.config.scripts_loader import key_line
 from broadcaster.core.compliance import AiringFact, ZoneWeekStatus, evaluate_week
 from broadcaster.core.errors import BroadcasterError, Problem, UsageProblem
 from broadcaster.core.model import (
@@ -34,9 +35,11 @@ from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import _
 from broadcaster.ops.context import StationContext
 from broadcaster.speech.render import RenderOutcome, render_bulletin
+from broadcaster.speech.spoken import spoken_text, station_lexicon
 from broadcaster.store import aslog
 from broadcaster.store.db import Database
 from broadcaster.store.tables import AiringRow, Approval
+from broadcaster.text import unknown_tokens
 
 
 # -- render and approve -------------------------------------------------------------------
@@ -59,7 +62,14 @@ def render(
         try:
             with ctx.db.write() as s:
                 outcome = render_bulletin(
-                    s, ctx.root, b, chain, ctx.clock.now(), force=force, engines=cache
+                    s,
+                    ctx.root,
+                    b,
+                    chain,
+                    ctx.clock.now(),
+                    force=force,
+                    engines=cache,
+                    dialect=ctx.station.dialect,
                 )
         except BroadcasterError as exc:
             outcome = RenderOutcome(b.id, "", 0.0, False, "", error=str(exc))
@@ -138,9 +148,33 @@ def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> 
 
 
 def script_warnings(ctx: StationContext, bulletins: list[Bulletin]) -> list[Problem]:
-    """Things worth fixing that do not stop the station."""
+    """Things worth fixing that do not stop the station: capitals the lexicon cannot
+    say (a TTS engine would spell them letter by letter) and expired scripts. A broken
+    station lexicon is an error."""
     today = to_local(ctx.clock.now(), ctx.station.tz).date()
     found = []
+    try:
+        lexicon = station_lexicon(ctx.root)
+    except BroadcasterError as exc:
+        return [exc.problem]
+    for b in bulletins:
+        if b.is_recorded:
+            continue
+        script = ctx.root / b.source_path
+        located = [(key_line(script, "title"), t) for _l, t in unknown_tokens(b.title, lexicon)]
+        located += [(b.body_line + n - 1, t) for n, t in unknown_tokens(b.body, lexicon)]
+        for line, token in located:
+            found.append(
+                Problem(
+                    _(
+                        '"{token}" will be spelled letter by letter: add it to '
+                        "schedules/lexicon.yaml"
+                    ).format(token=token),
+                    path=b.source_path,
+                    line=line,
+                    severity="warning",
+                )
+            )
     for b in bulletins:
         if b.valid_until and b.valid_until < today:
             found.append(
@@ -456,3 +490,16 @@ def log_since(ctx: StationContext, seq: int) -> list:
                 select(aslog.LogEntry).where(aslog.LogEntry.seq > seq).order_by(aslog.LogEntry.seq)
             ).all()
         )
+
+
+def preview(ctx: StationContext, bulletin_id: str) -> str:
+    """The exact text the TTS engine will be given for a script."""
+    bulletin = ctx.bulletin(bulletin_id)
+    if bulletin.is_recorded:
+        raise BroadcasterError(
+            _("'{id}' is a recorded bulletin ({file}): there is no text to speak").format(
+                id=bulletin_id, file=bulletin.audio_file
+            ),
+            path=bulletin.source_path,
+        )
+    return spoken_text(bulletin, ctx.root, ctx.station.dialect)

@@ -103,18 +103,20 @@ def render_bulletin(
     *,
     force: bool = False,
     engines: dict[str, TtsEngine] | None = None,
+    dialect: str = "north",
 ) -> RenderOutcome:
     """Render one bulletin with the first engine in ``chain`` that works."""
     out_dir = root / RENDER_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     engines = engines or {}
 
+    text = ""
     if bulletin.is_recorded:
         source = root / str(bulletin.audio_file)
         key = render_key("recorded:" + sha256_file(source), "recorded", "")
         attempts: list[tuple[str, str, str]] = [("recorded", "", key)]
     else:
-        text = spoken_text(bulletin, root)
+        text = spoken_text(bulletin, root, dialect)
         attempts = []
         for name in chain:
             engine = engines.get(name) or make_engine(name)
@@ -155,7 +157,7 @@ def render_bulletin(
         else:
             raw = out_dir / f".{bulletin.id}-{key[:16]}.{name}{engines[name].suffix}"
             try:
-                engines[name].synthesize(spoken_text(bulletin, root), raw, voice)
+                engines[name].synthesize(text, raw, voice)
                 duration = _produce(raw, target)
             except TtsUnavailable as exc:
                 errors.append(str(exc))

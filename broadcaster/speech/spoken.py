@@ -5,19 +5,26 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from broadcaster.core.errors import BroadcasterError
 from broadcaster.core.model import Bulletin
-from broadcaster.text import Lexicon, normalize
+from broadcaster.text import Lexicon, LexiconError, normalize
+
+LEXICON = Path("schedules") / "lexicon.yaml"
 
 
 @lru_cache(maxsize=16)
-def _lexicon(path: str, mtime: float) -> Lexicon:
-    return Lexicon.load(Path(path))
+def _lexicon(path: str, mtime_ns: int) -> Lexicon:
+    try:
+        return Lexicon.load(Path(path))
+    except LexiconError as exc:
+        raise BroadcasterError(exc.message, path=str(LEXICON), line=exc.line or None) from None
 
 
 def station_lexicon(root: Path) -> Lexicon:
-    path = root / "schedules" / "lexicon.yaml"
+    """The built-in lexicon with the station's own entries on top (later ones win)."""
+    path = root / LEXICON
     if path.is_file():
-        return _lexicon(str(path), path.stat().st_mtime)
+        return _lexicon(str(path), path.stat().st_mtime_ns)
     return Lexicon.builtin()
 
 

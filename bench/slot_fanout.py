@@ -1,0 +1,95 @@
+"""Benchmark: N zones sharing one slot. How late does each zone start?
+
+Builds a throwaway station with N hamlet clusters (file outputs), renders one short
+bulletin with espeak-ng, approves it, books it on every zone for the same instant a few
+seconds ahead, runs the real-time driver (APScheduler + per-zone lanes) in this process
+and reports the lateness of each start (actual start minus scheduled), from the log.
+
+    .venv/bin/python bench/slot_fanout.py --zones 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from stationkit import script_text  # noqa: E402
+
+from broadcaster.core.model import Airing, Origin, Priority  # noqa: E402
+from broadcaster.core.timeutil import as_utc  # noqa: E402
+from broadcaster.engine.clock import SystemClock  # noqa: E402
+from broadcaster.engine.planning import new_row  # noqa: E402
+from broadcaster.engine.realtime import RealtimeDriver  # noqa: E402
+from broadcaster.ops import actions  # noqa: E402
+from broadcaster.ops.context import StationContext  # noqa: E402
+from broadcaster.store.tables import LogEntry  # noqa: E402
+
+
+def build(root: Path, zones: int) -> None:
+    (root / "schedules").mkdir(parents=True)
+    (root / "scripts").mkdir()
+    lines = [
+        "station: {id: bench, name: Bench, tts: [espeak]}",
+        "outputs: {files: {type: file, dir: out}}",
+        "zones:",
+        *(f"  - {{id: z{i:04d}, name: Cụm {i}, output: files}}" for i in range(zones)),
+    ]
+    (root / "schedules" / "station.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "scripts" / "tin.md").write_text(
+        script_text("tin", "normal", "nq57", "Bản tin ngắn.", "all"), encoding="utf-8"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--zones", type=int, default=1000)
+    parser.add_argument("--lead", type=float, default=5.0, help="seconds until the slot")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        build(root, args.zones)
+        ctx = StationContext.open(root, clock=SystemClock())
+        [rendered] = actions.render(ctx)
+        actions.approve(ctx, "tin", "bench")
+        bulletin = ctx.bulletin("tin")
+        at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=args.lead)
+        with ctx.db.write() as s:
+            for zone in ctx.station.zone_ids:
+                airing = Airing(None, zone, "tin", at, at + timedelta(minutes=10), None,
+                                Priority.NORMAL, Origin.QUEUE, created_by="bench",
+                                duration_seconds=rendered.duration_seconds)
+                s.add(new_row(airing, bulletin, ctx.station, at))
+        engine = actions.engine_for(ctx, ctx.outputs(ctx.clock))
+        driver = RealtimeDriver(engine, ctx.clock)
+        driver.start()
+        deadline = time.monotonic() + args.lead + rendered.duration_seconds + 120
+        while time.monotonic() < deadline:
+            with ctx.db.read() as s:
+                done = s.exec(LogEntry.__table__.select()).all()  # type: ignore[attr-defined]
+            if len(done) >= args.zones:
+                break
+            time.sleep(0.5)
+        driver.stop()
+        with ctx.db.read() as s:
+            from sqlmodel import select
+
+            entries = s.exec(select(LogEntry)).all()
+        late = sorted((as_utc(e.started_at) - at).total_seconds() * 1000 for e in entries
+                      if e.started_at)
+        aired = sum(e.outcome == "aired" for e in entries)
+        p99 = late[max(0, int(len(late) * 0.99) - 1)]
+        print(f"zones={args.zones} aired={aired} audio={rendered.duration_seconds:.1f}s "
+              f"start lateness ms: median={statistics.median(late):.0f} p99={p99:.0f} "
+              f"max={late[-1]:.0f}")
+        ctx.close()
+
+
+if __name__ == "__main__":
+    main()
