@@ -62,9 +62,18 @@ def main() -> None:
         at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=args.lead)
         with ctx.db.write() as s:
             for zone in ctx.station.zone_ids:
-                airing = Airing(None, zone, "tin", at, at + timedelta(minutes=10), None,
-                                Priority.NORMAL, Origin.QUEUE, created_by="bench",
-                                duration_seconds=rendered.duration_seconds)
+                airing = Airing(
+                    None,
+                    zone,
+                    "tin",
+                    at,
+                    at + timedelta(minutes=10),
+                    None,
+                    Priority.NORMAL,
+                    Origin.QUEUE,
+                    created_by="bench",
+                    duration_seconds=rendered.duration_seconds,
+                )
                 s.add(new_row(airing, bulletin, ctx.station, at))
         engine = actions.engine_for(ctx, ctx.outputs(ctx.clock))
         driver = RealtimeDriver(engine, ctx.clock)
@@ -81,13 +90,16 @@ def main() -> None:
             from sqlmodel import select
 
             entries = s.exec(select(LogEntry)).all()
-        late = sorted((as_utc(e.started_at) - at).total_seconds() * 1000 for e in entries
-                      if e.started_at)
+        late = sorted(
+            (as_utc(e.started_at) - at).total_seconds() * 1000 for e in entries if e.started_at
+        )
         aired = sum(e.outcome == "aired" for e in entries)
         p99 = late[max(0, int(len(late) * 0.99) - 1)]
-        print(f"zones={args.zones} aired={aired} audio={rendered.duration_seconds:.1f}s "
-              f"start lateness ms: median={statistics.median(late):.0f} p99={p99:.0f} "
-              f"max={late[-1]:.0f}")
+        print(
+            f"zones={args.zones} aired={aired} audio={rendered.duration_seconds:.1f}s "
+            f"start lateness ms: median={statistics.median(late):.0f} p99={p99:.0f} "
+            f"max={late[-1]:.0f}"
+        )
         ctx.close()
 
 

@@ -6,10 +6,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from broadcaster.core.model import Priority
+from broadcaster.engine.library import Cleared, Refused
 from broadcaster.engine.station_engine import Started, StationEngine
 from broadcaster.i18n import _
 from broadcaster.playout.base import Clock, PlayResult
@@ -23,6 +25,13 @@ class Queued:
     seq: int
     airing_id: int = field(compare=False)
     priority: str = field(compare=False)
+    row: AiringRow | None = field(default=None, compare=False)
+    verdict: Cleared | Refused | None = field(default=None, compare=False)
+    offered_at: float = field(default=0.0, compare=False)
+
+    def fresh(self, max_age: float = 1.0) -> bool:
+        """Row and verdict read just now may be reused; after a wait they are re-read."""
+        return self.row is not None and time.monotonic() - self.offered_at < max_age
 
 
 class LaneQueue:
@@ -33,13 +42,16 @@ class LaneQueue:
     def __init__(self) -> None:
         self._heap: list[Queued] = []
 
-    def offer(self, row: AiringRow) -> Queued:
+    def offer(self, row: AiringRow, verdict: Cleared | Refused | None = None) -> Queued:
         item = Queued(
             Priority(row.priority).rank,
             row.scheduled_at,
             next(self._counter),
             row.id or 0,
             row.priority,
+            row,
+            verdict,
+            time.monotonic(),
         )
         heapq.heappush(self._heap, item)
         return item
@@ -80,9 +92,9 @@ class ThreadLane(threading.Thread):
         self.stopping: str | None = None
         self.preempted: str | None = None
 
-    def offer(self, row: AiringRow) -> None:
+    def offer(self, row: AiringRow, verdict: Cleared | Refused | None = None) -> None:
         with self.cond:
-            self.queue.offer(row)
+            self.queue.offer(row, verdict)
             self._maybe_preempt()
             self.cond.notify()
 
@@ -107,7 +119,11 @@ class ThreadLane(threading.Thread):
                 if self.stopping is not None:
                     return
                 item = self.queue.pop()
-            started = self.engine.begin(item.airing_id, self.clock.now())
+            now = self.clock.now()
+            if item.fresh():
+                started = self.engine.begin(item.airing_id, now, row=item.row, verdict=item.verdict)
+            else:
+                started = self.engine.begin(item.airing_id, now)
             if started is None:
                 continue
             with self.cond:

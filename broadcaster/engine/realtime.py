@@ -16,6 +16,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from broadcaster.engine.clock import SystemClock
+from broadcaster.engine.journal import StartJournal
 from broadcaster.engine.lanes import ThreadLane
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import _
@@ -48,6 +49,10 @@ class RealtimeDriver:
 
     def start(self) -> None:
         self.engine.recover(self.clock.now())
+        self.engine.journal = StartJournal(self.engine.db)
+        self.engine.journal.start()
+        for zone in self.engine.station.zones:  # idle threads now, not at the slot
+            self._lane(zone.id)
         self.dispatch_due()
         self.sync_jobs()
         self.scheduler.add_job(
@@ -84,17 +89,24 @@ class RealtimeDriver:
                 )
 
     def dispatch_due(self) -> None:
+        """Hand every due airing to its zone's lane, with the gate's verdict taken once
+        per bulletin, so a thousand zones sharing a slot start together."""
         with self._lock:
-            for row in self.engine.due(self.clock.now()):
-                if row.id in self.dispatched:
-                    continue
+            rows = [r for r in self.engine.due(self.clock.now()) if r.id not in self.dispatched]
+            if not rows:
+                return
+            verdicts = self.engine.clear_many({r.bulletin_id for r in rows})
+            for row in rows:
                 self.dispatched.add(row.id)  # type: ignore[arg-type]
-                lane = self.lanes.get(row.zone_id)
-                if lane is None:
-                    lane = ThreadLane(row.zone_id, self.engine, self.clock)
-                    self.lanes[row.zone_id] = lane
-                    lane.start()
-                lane.offer(row)
+                self._lane(row.zone_id).offer(row, verdicts[row.bulletin_id])
+
+    def _lane(self, zone_id: str) -> ThreadLane:
+        lane = self.lanes.get(zone_id)
+        if lane is None:
+            lane = ThreadLane(zone_id, self.engine, self.clock)
+            self.lanes[zone_id] = lane
+            lane.start()
+        return lane
 
     def stop(self, reason: str | None = None) -> None:
         """Stop waking up, cut what plays (logged as interrupted) and wait for the lanes."""
@@ -105,6 +117,9 @@ class RealtimeDriver:
             lane.stop(reason)
         for lane in self.lanes.values():
             lane.join(timeout=10)
+        if self.engine.journal is not None:
+            self.engine.journal.close()
+            self.engine.journal = None
 
     def busy(self) -> bool:
         return any(lane.current is not None or lane.queue for lane in self.lanes.values())

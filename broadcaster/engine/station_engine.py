@@ -22,7 +22,8 @@ from broadcaster.core.timeutil import (
     iso_week_of_instant,
     parse_week,
 )
-from broadcaster.engine.library import Library, Refused
+from broadcaster.engine.journal import StartJournal, mark_playing
+from broadcaster.engine.library import Cleared, Library, Refused
 from broadcaster.engine.planning import new_row, plan_and_store, to_domain
 from broadcaster.i18n import _
 from broadcaster.playout.base import Output, OutputError, Playback, PlayItem, PlayResult
@@ -83,6 +84,7 @@ class StationEngine:
         self.library = library or Library(root, station)
         self.grace = timedelta(minutes=station.grace_minutes)
         self.makeups_planned: list[int] = []
+        self.journal: StartJournal | None = None  # the real-time driver batches starts
 
     # -- what is due ----------------------------------------------------------------------
     def due(self, now: datetime) -> list[AiringRow]:
@@ -120,31 +122,55 @@ class StationEngine:
         return sorted(as_utc(v) for v in values)
 
     # -- the life of an airing --------------------------------------------------------------
-    def begin(self, airing_id: int, now: datetime) -> Started | None:
-        """Start an airing if it may still start and the gate clears it; else close it."""
+    def clear_many(self, bulletin_ids: set[str]) -> dict[str, Cleared | Refused]:
+        """The gate for a whole slot at once: one check per bulletin, not per zone."""
+        verdicts: dict[str, Cleared | Refused] = {}
         with self.db.read() as s:
-            row = s.get(AiringRow, airing_id)
-            if row is None or row.status != AiringStatus.PLANNED:
+            for bulletin_id in bulletin_ids:
+                try:
+                    verdicts[bulletin_id] = self.library.clear(s, bulletin_id)
+                except Refused as refused:
+                    verdicts[bulletin_id] = refused
+        return verdicts
+
+    def begin(
+        self,
+        airing_id: int,
+        now: datetime,
+        *,
+        row: AiringRow | None = None,
+        verdict: Cleared | Refused | None = None,
+    ) -> Started | None:
+        """Start an airing if it may still start and the gate clears it; else close it.
+
+        A driver starting many zones at once passes the row it read and the gate's verdict
+        from :meth:`clear_many`, taken moments before; alone, the engine reads both itself.
+        """
+        if row is None:
+            with self.db.read() as s:
+                row = s.get(AiringRow, airing_id)
+        if row is None or row.status != AiringStatus.PLANNED:
+            return None
+        scheduled = as_utc(row.scheduled_at)
+        if row.priority != Priority.EMERGENCY:
+            deadline = min(scheduled + self.grace, as_utc(row.window_end))
+            if now > deadline:
+                reason = _(
+                    "not started by {deadline} (scheduled {scheduled}, grace {grace} min): "
+                    "the station was down or the zone was busy"
+                ).format(
+                    deadline=fmt_local(deadline, self.station.tz),
+                    scheduled=fmt_local(scheduled, self.station.tz),
+                    grace=self.station.grace_minutes,
+                )
+                self.close(row, AiringStatus.MISSED, reason, now)
                 return None
-            scheduled = as_utc(row.scheduled_at)
-            if row.priority != Priority.EMERGENCY:
-                deadline = min(scheduled + self.grace, as_utc(row.window_end))
-                if now > deadline:
-                    reason = _(
-                        "not started by {deadline} (scheduled {scheduled}, grace {grace} min): "
-                        "the station was down or the zone was busy"
-                    ).format(
-                        deadline=fmt_local(deadline, self.station.tz),
-                        scheduled=fmt_local(scheduled, self.station.tz),
-                        grace=self.station.grace_minutes,
-                    )
-                    self.close(row, AiringStatus.MISSED, reason, now)
-                    return None
-            try:
-                cleared = self.library.clear(s, row.bulletin_id)
-            except Refused as refused:
-                self.close(row, AiringStatus.FAILED, str(refused), now)
-                return None
+        if verdict is None:
+            verdict = self.clear_many({row.bulletin_id})[row.bulletin_id]
+        if isinstance(verdict, Refused):
+            self.close(row, AiringStatus.FAILED, str(verdict), now)
+            return None
+        cleared = verdict
         zone = self.station.zone(row.zone_id)
         output = self.outputs[zone.output]
         item = PlayItem(
@@ -170,14 +196,12 @@ class StationEngine:
                 approved_by=cleared.approved_by,
             )
             return None
-        with self.db.write() as s:
-            moved = s.execute(
-                update(AiringRow)
-                .where(AiringRow.id == airing_id, AiringRow.status == AiringStatus.PLANNED)
-                .values(status=AiringStatus.PLAYING, started_at=as_utc(now))
-                .execution_options(synchronize_session=False)
-            )
-        if moved.rowcount != 1:  # cancelled while we were starting
+        lost: list[bool] = []
+        if self.journal is not None:
+            self.journal.submit(airing_id, now, playback.stop)
+        else:
+            mark_playing(self.db, [(airing_id, now, lambda: lost.append(True))])
+        if lost:  # cancelled while we were starting
             playback.stop()
             return None
         return Started(
