@@ -12,24 +12,21 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from sqlmodel import select
 
-from stationkit import script_text  # noqa: E402
-
-from broadcaster.core.model import Airing, Origin, Priority  # noqa: E402
-from broadcaster.core.timeutil import as_utc  # noqa: E402
-from broadcaster.engine.clock import SystemClock  # noqa: E402
-from broadcaster.engine.planning import new_row  # noqa: E402
-from broadcaster.engine.realtime import RealtimeDriver  # noqa: E402
-from broadcaster.ops import actions  # noqa: E402
-from broadcaster.ops.context import StationContext  # noqa: E402
-from broadcaster.store.tables import LogEntry  # noqa: E402
+from broadcaster.core.model import Airing, Origin, Priority
+from broadcaster.core.timeutil import as_utc
+from broadcaster.engine.clock import SystemClock
+from broadcaster.engine.planning import new_row
+from broadcaster.engine.realtime import RealtimeDriver
+from broadcaster.ops import actions
+from broadcaster.ops.context import StationContext
+from broadcaster.store.tables import LogEntry
 
 
 def build(root: Path, zones: int) -> None:
@@ -43,7 +40,7 @@ def build(root: Path, zones: int) -> None:
     ]
     (root / "schedules" / "station.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (root / "scripts" / "tin.md").write_text(
-        script_text("tin", "normal", "nq57", "Bản tin ngắn.", "all"), encoding="utf-8"
+        "---\nid: tin\ntitle: Bản tin\ncampaign: nq57\n---\nBản tin ngắn.\n", encoding="utf-8"
     )
 
 
@@ -87,8 +84,6 @@ def main() -> None:
             time.sleep(0.5)
         driver.stop()
         with ctx.db.read() as s:
-            from sqlmodel import select
-
             entries = s.exec(select(LogEntry)).all()
         late = sorted(
             (as_utc(e.started_at) - at).total_seconds() * 1000 for e in entries if e.started_at

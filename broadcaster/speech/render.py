@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydub import AudioSegment
 from pydub.exceptions import CouldntDecodeError
+from pydub.utils import mediainfo
 from sqlmodel import Session, select
 
 from broadcaster.core.errors import BroadcasterError
@@ -83,6 +84,15 @@ def _produce(source: Path, target: Path) -> float:
     return len(audio) / 1000.0
 
 
+def probe_duration(path: Path) -> float:
+    """Seconds of audio in a file, from ffprobe; 0.0 if it cannot be read."""
+    try:
+        info = mediainfo(str(path))
+        return round(float(info.get("duration", 0.0)), 3)
+    except (OSError, ValueError):
+        return 0.0
+
+
 def _existing(session: Session, root: Path, bulletin_id: str, key: str) -> Rendition | None:
     row = session.exec(
         select(Rendition)
@@ -148,6 +158,18 @@ def render_bulletin(
                     row.audio_path,
                     fallback=name != attempts[0][0],
                 )
+
+        # The files are content-addressed: one made for another database (a demo, a copy
+        # of the station) is the same audio, and costs a probe instead of a synthesis.
+        for index, (name, voice, key) in enumerate(attempts):
+            target = out_dir / f"{bulletin.id}-{key[:16]}.mp3"
+            if target.is_file():
+                duration = probe_duration(target)
+                if duration:
+                    row = _record(session, bulletin, name, voice, key, target, root, duration, now)
+                    return RenderOutcome(
+                        bulletin.id, name, duration, True, row.audio_path, fallback=index > 0
+                    )
 
     errors: list[str] = []
     for index, (name, voice, key) in enumerate(attempts):
