@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from broadcaster.cli.common import err, open_station, out, print_json, state
-from broadcaster.cli.schedule_cmds import STATE_STYLE
+from broadcaster.cli.schedule_cmds import status_table
 from broadcaster.core.timeutil import (
     fmt_local,
     iso_week_of_instant,
@@ -151,28 +151,7 @@ def _print_simulation(ctx: StationContext, report: simulation.SimulationReport) 
 
 def _compliance(ctx: StationContext, week: str) -> bool:
     report = actions.status(ctx, week)
-    table = Table(
-        _("zone"),
-        _("requirement"),
-        _("required"),
-        _("aired"),
-        _("failed"),
-        _("state"),
-        _("note"),
-        title=_("compliance, week {week}").format(week=week),
-    )
-    for r in report.rows:
-        table.add_row(
-            r.zone,
-            r.requirement,
-            str(r.required),
-            str(r.aired),
-            str(r.failed),
-            r.state,
-            r.note,
-            style=STATE_STYLE.get(r.state),
-        )
-    out.print(table)
+    out.print(status_table(report, ctx.station.name))
     return all(r.state == "met" for r in report.rows)
 
 

@@ -197,6 +197,16 @@ def status(
     if as_json:
         print_json([r.as_dict() for r in report.rows])
         return
+    out.print(status_table(report, ctx.station.name))
+    out.print(
+        _("as-run log: {n} entries, head {hash}").format(
+            n=report.head_count, hash=report.head_hash[:16]
+        )
+    )
+
+
+def status_table(report: actions.StatusReport, station_name: str) -> Table:
+    """The compliance table operators read, shared by ``status`` and ``demo``."""
     table = Table(
         _("zone"),
         _("requirement"),
@@ -207,27 +217,18 @@ def status(
         _("missed"),
         _("state"),
         _("note"),
-        title=_("{station}, week {week}").format(station=ctx.station.name, week=report.week),
+        title=_("{station}, week {week}").format(station=station_name, week=report.week),
     )
     for r in report.rows:
         table.add_row(
             r.zone,
             r.requirement,
-            str(r.required),
-            str(r.aired),
-            str(r.planned),
-            str(r.failed),
-            str(r.missed),
+            *(str(n) for n in (r.required, r.aired, r.planned, r.failed, r.missed)),
             r.state,
             r.note,
             style=STATE_STYLE.get(r.state),
         )
-    out.print(table)
-    out.print(
-        _("as-run log: {n} entries, head {hash}").format(
-            n=report.head_count, hash=report.head_hash[:16]
-        )
-    )
+    return table
 
 
 def register(app: typer.Typer) -> None:

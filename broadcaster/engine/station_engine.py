@@ -323,19 +323,7 @@ class StationEngine:
         self.plan_makeups(row.zone_id, row.week, now)
 
     def plan_makeups(self, zone_id: str, week_label: str, now: datetime) -> int:
-        year, week = parse_week(week_label)
-        with self.db.write() as s:
-            _result, created = plan_and_store(
-                s,
-                self.station,
-                list(self.library.bulletins().values()),
-                year,
-                week,
-                now,
-                zone_ids=[zone_id],
-                origin=Origin.MAKEUP,
-                created_by="daemon",
-            )
+        created = self._plan(now, week_label, [zone_id], Origin.MAKEUP)
         self.makeups_planned.extend(r.id for r in created if r.id is not None)
         for r in created:
             log.info(
@@ -348,7 +336,12 @@ class StationEngine:
 
     def autoplan(self, now: datetime) -> int:
         """Keep the current week planned, as an operator running ``plan`` would."""
-        year, week = parse_week(iso_week_of_instant(now, self.station.tz))
+        return len(self._plan(now, iso_week_of_instant(now, self.station.tz), None, Origin.PLAN))
+
+    def _plan(
+        self, now: datetime, week_label: str, zone_ids: list[str] | None, origin: Origin
+    ) -> list[AiringRow]:
+        year, week = parse_week(week_label)
         with self.db.write() as s:
             _result, created = plan_and_store(
                 s,
@@ -357,9 +350,11 @@ class StationEngine:
                 year,
                 week,
                 now,
+                zone_ids=zone_ids,
+                origin=origin,
                 created_by="daemon",
             )
-        return len(created)
+        return created
 
     def recover(self, now: datetime) -> int:
         """After a crash: airings left 'playing' were cut off mid-air."""

@@ -126,6 +126,20 @@ def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None 
         return "changed-since-approval" if ever else "unapproved"
 
 
+def require_approved(session, bulletin: Bulletin):
+    """The approved rendition of the bulletin's current content, or a clear refusal."""
+    found = approved_rendition(session, bulletin)
+    if found is None:
+        raise BroadcasterError(
+            _(
+                "'{id}' is not approved for its current content: "
+                "run 'broadcaster approve {id} --by NAME'"
+            ).format(id=bulletin.id),
+            path=bulletin.source_path,
+        )
+    return found
+
+
 def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> dict[str, str]:
     """The same, for ``check``, which must not create or change anything."""
     if ctx.db_url.startswith("sqlite:///"):
@@ -242,15 +256,7 @@ def queue(ctx: StationContext, bulletin_id: str, zone_id: str, at: datetime, by:
             _("--zone: '{id}' is not meant for zone '{zone}'").format(id=bulletin.id, zone=zone_id)
         )
     with ctx.db.write() as s:
-        found = approved_rendition(s, bulletin)
-        if found is None:
-            raise BroadcasterError(
-                _(
-                    "'{id}' is not approved for its current content: "
-                    "run 'broadcaster approve {id} --by NAME'"
-                ).format(id=bulletin.id),
-                path=bulletin.source_path,
-            )
+        found = require_approved(s, bulletin)
         year, week, _d = local.date().isocalendar()
         slot = next(
             (sl for sl in week_slots(station, year, week, zone_id) if sl.start <= at < sl.end), None
@@ -313,15 +319,7 @@ def emergency_airings(
 ) -> list[AiringRow]:
     """Book an emergency on ``zones`` at ``at`` (now, for a live one). Quiet hours do not apply."""
     with ctx.db.write() as s:
-        found = approved_rendition(s, bulletin)
-        if found is None:
-            raise BroadcasterError(
-                _(
-                    "'{id}' is not approved for its current content: "
-                    "run 'broadcaster approve {id} --by NAME'"
-                ).format(id=bulletin.id),
-                path=bulletin.source_path,
-            )
+        found = require_approved(s, bulletin)
         rows = []
         for zone_id in zones:
             airing = Airing(
