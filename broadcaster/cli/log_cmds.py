@@ -13,6 +13,7 @@ from broadcaster.cli.common import Json, open_station, out, print_json
 from broadcaster.core.timeutil import local_to_utc, parse_local_date
 from broadcaster.i18n import _
 from broadcaster.ops import actions
+from broadcaster.store import aslog
 
 log_app = typer.Typer(
     help="The as-run log: list it, or verify its hash chain.",
@@ -20,22 +21,8 @@ log_app = typer.Typer(
     no_args_is_help=False,
 )
 
-FIELDS = [
-    "seq",
-    "airing_id",
-    "zone",
-    "bulletin_id",
-    "audio_sha256",
-    "scheduled_at",
-    "started_at",
-    "ended_at",
-    "outcome",
-    "reason",
-    "approved_by",
-    "triggered_by",
-    "recorded_at",
-    "entry_hash",
-]
+# The exported entry: the hashed fields (with ``zone`` for ``zone_id``) and the hash.
+FIELDS = [("zone" if f == "zone_id" else f) for f in aslog.HASHED_FIELDS] + ["entry_hash"]
 
 
 @log_app.callback()
