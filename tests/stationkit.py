@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -154,3 +154,12 @@ def offset_to(local: str) -> str:
     """BROADCASTER_CLOCK_OFFSET making 'now' the given local wall time."""
     target = datetime.fromisoformat(local).replace(tzinfo=VN)
     return str((target - datetime.now(UTC)).total_seconds())
+
+
+WEEK_48_MONDAY = datetime(2026, 11, 23)
+
+
+def at(day: int, hh: int, mm: int = 0, ss: int = 0) -> datetime:
+    """Local wall time on day ``day`` of 2026-W48 (0 = Monday), as an aware UTC instant."""
+    local = WEEK_48_MONDAY.replace(hour=hh, minute=mm, second=ss, tzinfo=VN)
+    return (local + timedelta(days=day)).astimezone(UTC)

@@ -8,8 +8,10 @@ Asia/Ho_Chi_Minh; every zone has a 06:00 and a 17:00 session each day.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
+
+from stationkit import at
 
 from broadcaster.core.compliance import (
     AT_RISK,
@@ -37,11 +39,6 @@ WED, THU, FRI = date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27)
 
 AIRED, PLANNED, PLAYING = AiringStatus.AIRED, AiringStatus.PLANNED, AiringStatus.PLAYING
 FAILED_, MISSED = AiringStatus.FAILED, AiringStatus.MISSED
-
-
-def at(day: int, hh: int, mm: int = 0) -> datetime:
-    """Local wall time on day ``day`` of the week (0 = Monday), as an aware UTC instant."""
-    return datetime.combine(MONDAY + timedelta(days=day), time(hh, mm), tzinfo=TZ).astimezone(UTC)
 
 
 def make_station(*requirements: Requirement, zones: Iterable[str] = ("xa",)) -> Station:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from stationkit import at
 
 from broadcaster.core.model import (
     Airing,
@@ -34,10 +36,6 @@ EVERY_DAY = range(7)
 
 
 # -- builders -----------------------------------------------------------------------------
-def at(day: int, hh: int, mm: int = 0, ss: int = 0) -> datetime:
-    """Local wall time on day ``day`` of the week (0 = Monday), as an aware UTC instant."""
-    local = datetime.combine(MONDAY + timedelta(days=day), time(hh, mm, ss), tzinfo=TZ)
-    return local.astimezone(UTC)
 
 
 WEEK_START = at(0, 0, 0)
