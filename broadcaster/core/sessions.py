@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from broadcaster.core.model import Slot, Station
 from broadcaster.core.timeutil import local_to_utc, week_days
@@ -23,12 +23,3 @@ def week_slots(station: Station, year: int, week: int, zone_id: str | None = Non
                     slots.append(Slot(zid, rule.id, start, end, day))
     slots.sort(key=lambda s: (s.start, s.zone_id))
     return slots
-
-
-def slot_containing(
-    station: Station, zone_id: str, instant: datetime, year: int, week: int
-) -> Slot | None:
-    for slot in week_slots(station, year, week, zone_id):
-        if slot.start <= instant < slot.end:
-            return slot
-    return None

@@ -120,6 +120,3 @@ class RealtimeDriver:
         if self.engine.journal is not None:
             self.engine.journal.close()
             self.engine.journal = None
-
-    def busy(self) -> bool:
-        return any(lane.current is not None or lane.queue for lane in self.lanes.values())
