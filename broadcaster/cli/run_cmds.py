@@ -62,6 +62,11 @@ def run(
             driver.scheduler.add_job(
                 lambda: engine.autoplan(ctx.clock.now()), "interval", hours=1, id="autoplan"
             )
+        retry = ctx.station.production.get("retry_fallback_minutes", 0)
+        if retry:
+            driver.scheduler.add_job(
+                lambda: actions.rerender_fallbacks(ctx), "interval", minutes=retry, id="rerender"
+            )
         driver.start()
         nxt = engine.next_planned_after(ctx.clock.now())
         err.print(

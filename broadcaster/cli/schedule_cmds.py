@@ -6,6 +6,7 @@ import time
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from broadcaster.cli.common import By, Json, err, open_station, operator_name, out, print_json
 from broadcaster.core.timeutil import fmt_local, parse_local_datetime
@@ -198,6 +199,8 @@ def status(
         print_json([r.as_dict() for r in report.rows])
         return
     out.print(status_table(report, ctx.station.name))
+    for note in actions.audio_notes(ctx):
+        out.print(Text(f"{_('fallback audio')}: {note.bulletin_id}: {note.note}", style="yellow"))
     out.print(
         _("as-run log: {n} entries, head {hash}").format(
             n=report.head_count, hash=report.head_hash[:16]

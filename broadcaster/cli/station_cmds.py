@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from broadcaster.cli.common import Json, err, open_station, out, print_json, state
@@ -15,6 +17,8 @@ from broadcaster.core.errors import ConfigErrors, Problem
 from broadcaster.i18n import _
 from broadcaster.ops import actions
 from broadcaster.ops.context import StationContext, load_config, station_root
+from broadcaster.speech.engines import engine_class
+from broadcaster.speech.render import RenderOutcome
 
 
 def check(as_json: bool = Json) -> None:
@@ -70,26 +74,29 @@ def check(as_json: bool = Json) -> None:
 
 def render(
     ids: list[str] = typer.Argument(None, help="Bulletin ids (default: all)."),
-    force: bool = typer.Option(False, "--force", help="Render again even if cached."),
+    force: bool = typer.Option(False, "--force", help="Produce again even if cached."),
     offline: bool = typer.Option(False, "--offline", help="Use offline engines only."),
+    jobs: int = typer.Option(
+        0, "--jobs", "-j", min=0, help="Worker processes (default: one per core)."
+    ),
     as_json: bool = Json,
 ) -> None:
-    """Turn scripts into audio under audio/rendered/ (unchanged scripts are skipped)."""
+    """Turn scripts into broadcast-ready audio under audio/rendered/.
+
+    Each bulletin is spoken by the first engine of the station's chain that works,
+    laid out with pauses, jingles and the optional repeat, and normalised to the
+    station's loudness. Unchanged input is a cache hit. Exit code 1 if any failed."""
     ctx = open_station()
     engines = None
     if offline:
-        from broadcaster.speech.engines import available_engines
-
-        engines = tuple(
-            n
-            for n in ctx.station.tts
-            if not getattr(available_engines()[n], "needs_network", False)
-        )
+        engines = tuple(n for n in ctx.station.tts if not engine_class(n).needs_network)
         engines = engines or ("espeak",)
+    workers = jobs or os.cpu_count() or 1
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
         console=err,
         transient=True,
         disable=as_json,
@@ -97,24 +104,53 @@ def render(
         total = len(ids) if ids else len(ctx.scripts()[0])
         task = progress.add_task(_("rendering"), total=total)
         outcomes = actions.render(
-            ctx, ids or None, force=force, engines=engines, on_done=lambda o: progress.advance(task)
+            ctx,
+            ids or None,
+            force=force,
+            engines=engines,
+            workers=workers,
+            on_done=lambda o: progress.advance(task),
         )
     if as_json:
-        print_json([o.__dict__ for o in outcomes])
+        print_json([asdict(o) for o in outcomes])
     else:
-        table = Table(_("bulletin"), _("engine"), _("duration"), _("cache"), _("file / error"))
-        for o in outcomes:
-            table.add_row(
-                o.bulletin_id,
-                o.engine + (" (fallback)" if o.fallback else ""),
-                f"{o.duration_seconds:.1f} s" if not o.error else "",
-                ("cached" if o.cached else "new") if not o.error else "",
-                o.error or o.path,
-                style="red" if o.error else None,
-            )
-        out.print(table)
+        out.print(render_table(outcomes))
     if any(o.error for o in outcomes):
         raise typer.Exit(1)
+
+
+def render_table(outcomes: list[RenderOutcome]) -> Table:
+    table = Table(
+        _("bulletin"),
+        _("engine"),
+        _("duration"),
+        _("LUFS"),
+        _("peak dBTP"),
+        _("cache"),
+        _("file / error"),
+    )
+    for o in outcomes:
+        if o.error:
+            table.add_row(o.bulletin_id, "", "", "", "", "", o.error, style="red")
+            continue
+        engine = f"{o.engine} {o.voice}".strip()
+        if o.fallback:
+            engine += " " + _("(fallback: {preferred} failed)").format(preferred=o.preferred)
+        table.add_row(
+            o.bulletin_id,
+            engine,
+            f"{o.duration_seconds:.1f} s",
+            _number(o.loudness_lufs),
+            _number(o.true_peak_dbtp),
+            _("cached") if o.cached else _("new"),
+            o.path,
+            style="yellow" if o.fallback else None,
+        )
+    return table
+
+
+def _number(value: float | None) -> str:
+    return f"{value:.1f}" if value is not None else "?"
 
 
 def approve(

@@ -38,6 +38,52 @@ class StationInfo(_Strict):
     )
 
 
+class LoudnessModel(_Strict):
+    target_lufs: float = Field(
+        -16.0, ge=-36, le=-10, description="integrated loudness of every rendition (LUFS)"
+    )
+    true_peak_dbtp: float = Field(-1.0, ge=-9, le=0, description="true-peak ceiling (dBTP)")
+
+
+class PausesModel(_Strict):
+    sentence_ms: int = Field(350, ge=0, le=5000)
+    paragraph_ms: int = Field(800, ge=0, le=10000)
+
+
+class JinglesModel(_Strict):
+    intro: str | None = Field(None, description="file played before, e.g. audio/jingles/intro.mp3")
+    outro: str | None = Field(None, description="file played after the bulletin")
+    gap_ms: int = Field(300, ge=0, le=5000, description="silence between jingle and speech")
+
+
+class RepeatModel(_Strict):
+    enabled: bool = Field(False, description="read the bulletin twice (a script may override)")
+    lead_in: str = Field("Xin nhắc lại.", min_length=1, description="said before the repeat")
+    pause_ms: int = Field(1500, ge=0, le=10000)
+
+
+class ProductionModel(_Strict):
+    """How renditions sound: format, loudness, pauses, jingles, repeat."""
+
+    format: Literal["mp3", "wav"] = "mp3"
+    sample_rate: Literal[16000, 22050, 24000, 32000, 44100, 48000] = 44100
+    channels: Literal[1, 2] = 1
+    bitrate: Literal["64k", "96k", "128k", "160k", "192k", "256k", "320k"] = "128k"
+    loudness: LoudnessModel = Field(default_factory=LoudnessModel)
+    pauses: PausesModel = Field(default_factory=PausesModel)
+    jingles: JinglesModel = Field(default_factory=JinglesModel)
+    repeat: RepeatModel = Field(default_factory=RepeatModel)
+    trim_silence: bool = True
+    silence_threshold_db: float = Field(-50.0, ge=-90, le=-20)
+    retry_fallback_minutes: int = Field(
+        30,
+        ge=0,
+        le=1440,
+        description="how often the daemon retries the preferred engine for audio a "
+        "fallback engine made (0: never)",
+    )
+
+
 class QuietHoursModel(_Strict):
     start: ClockTime
     end: ClockTime
@@ -88,6 +134,11 @@ class StationFile(_Strict):
     zones: list[ZoneModel] = Field(min_length=1)
     sessions: list[SessionModel] = Field(default_factory=list)
     requirements: list[RequirementModel] = Field(default_factory=list)
+    production: ProductionModel = Field(default_factory=ProductionModel)
+    engines: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="settings per TTS engine (voice, speed, timeout...), by engine name",
+    )
 
 
 class ScriptFrontMatter(_Strict):
@@ -103,6 +154,7 @@ class ScriptFrontMatter(_Strict):
     zones: ZoneSelector = "all"
     language: str = "vi"
     audio: str | None = Field(None, description="recorded bulletin file, relative to the station")
+    repeat: bool | None = Field(None, description="read it twice (default: the station's)")
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

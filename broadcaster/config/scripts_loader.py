@@ -108,6 +108,7 @@ def load_script(path: Path, root: Path, station: Station) -> tuple[Bulletin | No
             script_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             audio_file=fm.audio,
             body_line=body_line,
+            repeat=fm.repeat,
         ),
         [],
     )

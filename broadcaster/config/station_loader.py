@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from broadcaster.config.schema import (
     OutputModel,
+    ProductionModel,
     QuietHoursModel,
     RequirementModel,
     SessionModel,
@@ -89,8 +91,13 @@ def _hhmm(text: str) -> time:
     return time(int(h), int(m))
 
 
-def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> Station:
-    """Read and validate the station; raise ConfigErrors listing every problem."""
+def load_station(
+    root: Path, known_outputs: set[str], known_tts: Mapping[str, type[BaseModel]]
+) -> Station:
+    """Read and validate the station; raise ConfigErrors listing every problem.
+
+    ``known_tts`` maps each installed engine to its settings model, so ``engines.<name>``
+    is checked by the engine's own rules."""
     path = root / "schedules" / "station.yaml"
     display = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     text, problem = read_utf8(path, display)
@@ -104,7 +111,7 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
     if not isinstance(data, dict):
         raise ConfigErrors([Problem(_("must be a YAML mapping"), path=display, line=1)])
     problems: list[Problem] = []
-    model = _validate_parts(data, display, lines, problems)
+    model = _validate_parts(data, display, lines, problems, known_tts)
 
     def bad(msg: str, loc: Location) -> None:
         problems.append(
@@ -150,6 +157,16 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
                 ("zones", i, "output"),
             )
         zones.append(Zone(z.id, z.name, z.kind, z.output))
+
+    production = model.production
+    if production is not None:
+        for which in ("intro", "outro"):
+            jingle = getattr(production.jingles, which)
+            if jingle and not (root / jingle).is_file():
+                bad(
+                    _("jingle file {path} not found").format(path=jingle),
+                    ("production", "jingles", which),
+                )
 
     quiet = tuple(QuietHours(_hhmm(q.start), _hhmm(q.end)) for _i, q in model.quiet_hours)
 
@@ -201,7 +218,7 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
             Requirement(r.id, r.title, r.campaign, r.min, r.per, ids, r.from_, r.to)
         )
 
-    if problems or info is None:
+    if problems or info is None or production is None:
         raise ConfigErrors(problems)
     return Station(
         id=info.id,
@@ -219,6 +236,12 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
         zones=tuple(zones),
         sessions=tuple(sessions),
         requirements=tuple(requirements),
+        production=production.model_dump(mode="json"),
+        engine_settings={
+            name: settings.model_dump(mode="json", exclude_unset=True)
+            for name, settings in model.engines.items()
+            if settings is not None
+        },
     )
 
 
@@ -232,10 +255,16 @@ class _Parts:
     zones: list[tuple[int, ZoneModel]] = field(default_factory=list)
     sessions: list[tuple[int, SessionModel]] = field(default_factory=list)
     requirements: list[tuple[int, RequirementModel]] = field(default_factory=list)
+    production: ProductionModel | None = None
+    engines: dict[str, BaseModel | None] = field(default_factory=dict)
 
 
 def _validate_parts(
-    data: dict, display: str, lines: dict[Location, int], problems: list[Problem]
+    data: dict,
+    display: str,
+    lines: dict[Location, int],
+    problems: list[Problem],
+    known_tts: Mapping[str, type[BaseModel]],
 ) -> _Parts:
     """Validate each section and item on its own, so one bad item hides no other problem."""
 
@@ -295,6 +324,32 @@ def _validate_parts(
     parts.zones = items(ZoneModel, "zones", required=True)  # type: ignore[assignment]
     parts.sessions = items(SessionModel, "sessions")  # type: ignore[assignment]
     parts.requirements = items(RequirementModel, "requirements")  # type: ignore[assignment]
+    parts.production = one(ProductionModel, data.get("production") or {}, ("production",))
+    engines = data.get("engines") or {}
+    if not isinstance(engines, dict):
+        problems.append(
+            Problem(
+                _("must be a mapping of engine names to settings"),
+                path=display,
+                line=line_of(lines, ("engines",)),
+                field="engines",
+            )
+        )
+        engines = {}
+    for name, settings in engines.items():
+        if name not in known_tts:
+            problems.append(
+                Problem(
+                    _("unknown TTS engine '{name}' (known: {known})").format(
+                        name=name, known=", ".join(sorted(known_tts))
+                    ),
+                    path=display,
+                    line=line_of(lines, ("engines", name)),
+                    field=f"engines.{name}",
+                )
+            )
+            continue
+        parts.engines[str(name)] = one(known_tts[name], settings or {}, ("engines", name))
     return parts
 
 

@@ -7,8 +7,10 @@ validation from files happens in ``broadcaster.config``.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 
@@ -125,6 +127,12 @@ class Station:
     sessions: tuple[SessionRule, ...]
     requirements: tuple[Requirement, ...]
     dialect: str = "north"
+    # Audio production and per-engine settings, validated by the loader; the core only
+    # carries them to the speech adapters.
+    production: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    engine_settings: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=dict, hash=False, compare=False
+    )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -165,6 +173,7 @@ class Bulletin:
     script_sha256: str  # hash of the script file's bytes: editing it voids approval
     audio_file: str | None = None  # recorded bulletin (relative to the station)
     body_line: int = 1  # where the body starts in the file, for located warnings
+    repeat: bool | None = None  # read twice; None: the station's production setting
 
     def matches_campaign(self, campaign: str) -> bool:
         return self.campaign == campaign or campaign in self.tags

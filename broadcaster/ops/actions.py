@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -34,7 +35,8 @@ from broadcaster.engine.planning import campaigns_of, new_row, plan_and_store, w
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import _
 from broadcaster.ops.context import StationContext
-from broadcaster.speech.render import RenderOutcome, render_bulletin
+from broadcaster.speech.production import Produced
+from broadcaster.speech.render import Pending, Renderer, RenderOutcome, produce_all
 from broadcaster.speech.spoken import spoken_text, station_lexicon
 from broadcaster.store import aslog
 from broadcaster.store.db import Database
@@ -49,34 +51,103 @@ def render(
     *,
     force: bool = False,
     engines: tuple[str, ...] | None = None,
-    on_done=None,
+    workers: int = 1,
+    on_done: Callable[[RenderOutcome], None] | None = None,
+    only_fallbacks: bool = False,
 ) -> list[RenderOutcome]:
-    """Render every valid script (or ``ids``); one failure does not stop the others."""
-    bulletins, _problems = ctx.scripts()
+    """Render every valid script (or ``ids``): cache hits here, the rest in ``workers``
+    processes. One failure does not stop the others; each outcome says what happened."""
+    bulletins, problems = ctx.scripts()
     if ids:
-        bulletins = [ctx.bulletin(i) for i in ids]
-    chain = engines or ctx.station.tts
-    outcomes: list[RenderOutcome] = []
-    cache: dict = {}
+        bulletins, problems = [ctx.bulletin(i) for i in ids], []
+    renderer = Renderer(ctx.root, ctx.station, engines)
+    renderer.out_dir.mkdir(parents=True, exist_ok=True)
+    outcomes: dict[str, RenderOutcome] = {}
+    pending: dict[str, Pending] = {}
+
+    def done(outcome: RenderOutcome) -> None:
+        outcomes[outcome.bulletin_id] = outcome
+        if on_done:
+            on_done(outcome)
+
     for b in bulletins:
         try:
             with ctx.db.write() as s:
-                outcome = render_bulletin(
-                    s,
-                    ctx.root,
-                    b,
-                    chain,
-                    ctx.clock.now(),
-                    force=force,
-                    engines=cache,
-                    dialect=ctx.station.dialect,
-                )
+                found = renderer.lookup(s, b, ctx.clock.now(), force=force)
         except BroadcasterError as exc:
-            outcome = RenderOutcome(b.id, "", 0.0, False, "", error=str(exc))
-        outcomes.append(outcome)
-        if on_done:
-            on_done(outcome)
-    return outcomes
+            done(RenderOutcome(b.id, error=str(exc)))
+            continue
+        if isinstance(found, Pending):
+            if only_fallbacks and found.keep is None:
+                continue
+            pending[b.id] = found
+        elif not only_fallbacks:
+            done(found)
+
+    def produced(result: Produced) -> None:
+        item = pending[result.bulletin_id]
+        if result.error:
+            if item.keep is not None:  # the better engines still fail: keep what airs now
+                done(replace(item.keep, skipped=result.skipped))
+            else:
+                done(RenderOutcome(result.bulletin_id, error=result.error, skipped=result.skipped))
+            return
+        with ctx.db.write() as s:
+            row = renderer.record(s, item.bulletin, result, ctx.clock.now())
+        outcome = renderer.outcome(row, cached=False, fallback=result.fallback)
+        outcome.skipped = result.skipped
+        done(outcome)
+
+    produce_all([p.job for p in pending.values()], workers, produced)
+    invalid = (
+        [] if only_fallbacks else [_invalid_script(p) for p in problems if p.severity == "error"]
+    )
+    return [outcomes[b.id] for b in bulletins if b.id in outcomes] + invalid
+
+
+def _invalid_script(problem: Problem) -> RenderOutcome:
+    """A script that did not load, as a failed render: the summary must not hide it."""
+    return RenderOutcome(Path(problem.path or "?").stem, error=str(problem))
+
+
+def rerender_fallbacks(ctx: StationContext) -> list[RenderOutcome]:
+    """Try the preferred engines again for audio a fallback engine made (the daemon's
+    periodic job). A new rendition waits for approval; the approved one keeps airing."""
+    return render(ctx, only_fallbacks=True)
+
+
+@dataclass(frozen=True)
+class AudioNote:
+    bulletin_id: str
+    engine: str
+    preferred: str
+    note: str
+
+
+def audio_notes(ctx: StationContext) -> list[AudioNote]:
+    """Bulletins whose audio came from a fallback engine, for ``status``."""
+    bulletins, _problems = ctx.scripts()
+    notes = []
+    with ctx.db.read() as s:
+        for b in bulletins:
+            latest = latest_rendition(s, b)
+            approved = approved_rendition(s, b)
+            airs = approved[0] if approved else None
+            if airs is not None and airs.fallback:
+                text = _("airs {engine} audio: the preferred {preferred} failed").format(
+                    engine=airs.engine, preferred=airs.preferred_engine
+                )
+                if latest is not None and latest.id != airs.id and not latest.fallback:
+                    text += "; " + _(
+                        "new {engine} audio awaits approval (broadcaster approve {id})"
+                    ).format(engine=latest.engine, id=b.id)
+                notes.append(AudioNote(b.id, airs.engine, airs.preferred_engine, text))
+            elif airs is None and latest is not None and latest.fallback:
+                text = _("rendered by fallback {engine} ({preferred} failed), not approved").format(
+                    engine=latest.engine, preferred=latest.preferred_engine
+                )
+                notes.append(AudioNote(b.id, latest.engine, latest.preferred_engine, text))
+    return notes
 
 
 def approve(ctx: StationContext, bulletin_id: str, by: str) -> Approval:

@@ -32,7 +32,11 @@ def station_root(option: Path | None) -> Path:
 
 
 def load_config(root: Path) -> Station:
-    return load_station(root, set(output_types()), set(available_engines()))
+    return load_station(
+        root,
+        set(output_types()),
+        {name: cls.Settings for name, cls in available_engines().items()},
+    )
 
 
 @dataclass

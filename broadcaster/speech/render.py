@@ -1,34 +1,36 @@
-"""Scripts -> rendered audio files, content-addressed and recorded in the store.
+"""Scripts -> delivered audio files, content-addressed and recorded in the store.
 
-A rendition's key covers the spoken text, the engine, the voice and the production
-settings, so unchanged input costs nothing and always yields the same file. Files are
-written under a temporary name and renamed: a failure never leaves a partial file.
+A rendition's key covers the spoken text (or the recording's bytes), the engine, its
+voice and every setting that changes the sound, the production layout and the jingles'
+own hashes: unchanged input costs a lookup and always yields the same file. Production
+runs in worker processes (``production.run_job``); only this module touches the database.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-from dataclasses import dataclass
+import multiprocessing
+import re
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from pydub import AudioSegment
-from pydub.exceptions import CouldntDecodeError
-from pydub.utils import mediainfo
 from sqlmodel import Session, select
 
-from broadcaster.core.errors import BroadcasterError
-from broadcaster.core.model import Bulletin
+from broadcaster.config.schema import ProductionModel
+from broadcaster.core.model import Bulletin, Station
 from broadcaster.core.timeutil import as_utc
-from broadcaster.i18n import _
-from broadcaster.speech.engines import TtsEngine, TtsUnavailable, make_engine
-from broadcaster.speech.spoken import spoken_text
+from broadcaster.speech.engines import make_engine
+from broadcaster.speech.loudness import Encoding, measure
+from broadcaster.speech.production import Attempt, Job, Layout, Produced, read_sidecar, run_job
+from broadcaster.speech.spoken import normalized, spoken_text
 from broadcaster.store.tables import Rendition
 
-PRODUCTION = {"format": "mp3", "bitrate": "96k", "sample_rate": 44100, "channels": 1, "v": 1}
 RENDER_DIR = Path("audio") / "rendered"
+PIPELINE_VERSION = 2  # bump when production changes the sound for the same inputs
 
 
 def sha256_file(path: Path) -> str:
@@ -39,183 +41,261 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def render_key(spoken: str, engine: str, voice: str) -> str:
-    blob = json.dumps(
-        {"text": spoken, "engine": engine, "voice": voice, "production": PRODUCTION},
-        sort_keys=True,
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
 @dataclass
 class RenderOutcome:
     bulletin_id: str
-    engine: str
-    duration_seconds: float
-    cached: bool
-    path: str
+    engine: str = ""
+    voice: str = ""
+    duration_seconds: float = 0.0
+    cached: bool = False
+    path: str = ""
     error: str = ""
-    fallback: bool = False
+    fallback: bool = False  # made by an engine after the chain's first
+    preferred: str = ""  # the chain's first engine
+    loudness_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+    skipped: list[str] = field(default_factory=list)
 
 
-def _produce(source: Path, target: Path) -> float:
-    """Decode anything ffmpeg reads, write the station's format; return the duration."""
-    try:
-        audio = AudioSegment.from_file(source)
-    except (CouldntDecodeError, IndexError, OSError) as exc:
-        raise BroadcasterError(
-            _("cannot decode audio: {err}").format(
-                err=str(exc).strip().splitlines()[-1][:160]
-                if str(exc).strip()
-                else type(exc).__name__
+@dataclass
+class Pending:
+    """A bulletin to produce, and the cached fallback to keep if the better engines fail."""
+
+    bulletin: Bulletin
+    job: Job
+    keep: RenderOutcome | None = None
+
+
+class Renderer:
+    """Everything about a station's renditions except the database session's lifetime."""
+
+    def __init__(self, root: Path, station: Station, chain: tuple[str, ...] | None = None) -> None:
+        self.root = root
+        self.station = station
+        self.chain = tuple(chain or station.tts)
+        self.production = ProductionModel.model_validate(dict(station.production))
+        p = self.production
+        self.encoding = Encoding(p.format, p.sample_rate, p.channels, p.bitrate)
+        self.out_dir = root / RENDER_DIR
+        self._file_hashes: dict[tuple, str] = {}
+
+    # -- keys and jobs ------------------------------------------------------------------
+    def layout(self, bulletin: Bulletin) -> Layout:
+        p = self.production
+        repeat = p.repeat.enabled if bulletin.repeat is None else bulletin.repeat
+        return Layout(
+            sentence_pause_ms=p.pauses.sentence_ms,
+            paragraph_pause_ms=p.pauses.paragraph_ms,
+            trim_silence=p.trim_silence,
+            silence_threshold_db=p.silence_threshold_db,
+            intro=p.jingles.intro,
+            outro=p.jingles.outro,
+            jingle_gap_ms=p.jingles.gap_ms,
+            repeat=repeat,
+            repeat_lead_in=(
+                normalized(p.repeat.lead_in, self.root, self.station.dialect) if repeat else ""
             ),
-            path=str(source),
-        ) from None
-    if len(audio) == 0:
-        raise BroadcasterError(_("audio file is empty"), path=str(source))
-    audio = audio.set_frame_rate(PRODUCTION["sample_rate"]).set_channels(PRODUCTION["channels"])
-    tmp = target.with_name(target.name + ".part")
-    try:
-        audio.export(tmp, format=PRODUCTION["format"], bitrate=PRODUCTION["bitrate"])
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return len(audio) / 1000.0
+            repeat_pause_ms=p.repeat.pause_ms,
+            loudness_lufs=p.loudness.target_lufs,
+            true_peak_dbtp=p.loudness.true_peak_dbtp,
+        )
 
+    def file_hash(self, relative: str) -> str:
+        path = self.root / relative
+        st = path.stat()
+        stamp = (relative, st.st_size, st.st_mtime_ns)
+        if stamp not in self._file_hashes:
+            self._file_hashes[stamp] = sha256_file(path)
+        return self._file_hashes[stamp]
 
-def probe_duration(path: Path) -> float:
-    """Seconds of audio in a file, from ffprobe; 0.0 if it cannot be read."""
-    try:
-        info = mediainfo(str(path))
-        return round(float(info.get("duration", 0.0)), 3)
-    except (OSError, ValueError):
-        return 0.0
-
-
-def _existing(session: Session, root: Path, bulletin_id: str, key: str) -> Rendition | None:
-    row = session.exec(
-        select(Rendition)
-        .where(Rendition.bulletin_id == bulletin_id, Rendition.render_key == key)
-        .order_by(Rendition.id.desc())  # type: ignore[union-attr]
-    ).first()
-    if row and (root / row.audio_path).is_file():
-        return row
-    return None
-
-
-def render_bulletin(
-    session: Session,
-    root: Path,
-    bulletin: Bulletin,
-    chain: tuple[str, ...],
-    now: datetime,
-    *,
-    force: bool = False,
-    engines: dict[str, TtsEngine] | None = None,
-    dialect: str = "north",
-) -> RenderOutcome:
-    """Render one bulletin with the first engine in ``chain`` that works."""
-    out_dir = root / RENDER_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
-    engines = engines or {}
-
-    text = ""
-    if bulletin.is_recorded:
-        source = root / str(bulletin.audio_file)
-        key = render_key("recorded:" + sha256_file(source), "recorded", "")
-        attempts: list[tuple[str, str, str]] = [("recorded", "", key)]
-    else:
-        text = spoken_text(bulletin, root, dialect)
-        attempts = []
-        for name in chain:
-            engine = engines.get(name) or make_engine(name)
-            engines[name] = engine
-            voice = engine.default_voice()
-            attempts.append((name, voice, render_key(text, name, voice)))
-
-    if not force:
-        for name, _voice, key in attempts:
-            row = _existing(session, root, bulletin.id, key)
-            if row is not None:
-                if row.script_sha256 != bulletin.script_sha256:
-                    row = _record(
-                        session,
-                        bulletin,
-                        row.engine,
-                        row.voice,
-                        key,
-                        root / row.audio_path,
-                        root,
-                        row.duration_seconds,
-                        now,
-                    )
-                return RenderOutcome(
-                    bulletin.id,
-                    row.engine,
-                    row.duration_seconds,
-                    True,
-                    row.audio_path,
-                    fallback=name != attempts[0][0],
-                )
-
-        # The files are content-addressed: one made for another database (a demo, a copy
-        # of the station) is the same audio, and costs a probe instead of a synthesis.
-        for index, (name, voice, key) in enumerate(attempts):
-            target = out_dir / f"{bulletin.id}-{key[:16]}.mp3"
-            if target.is_file():
-                duration = probe_duration(target)
-                if duration:
-                    row = _record(session, bulletin, name, voice, key, target, root, duration, now)
-                    return RenderOutcome(
-                        bulletin.id, name, duration, True, row.audio_path, fallback=index > 0
-                    )
-
-    errors: list[str] = []
-    for index, (name, voice, key) in enumerate(attempts):
-        target = out_dir / f"{bulletin.id}-{key[:16]}.mp3"
-        if name == "recorded":
-            duration = _produce(root / str(bulletin.audio_file), target)
+    def job(self, bulletin: Bulletin) -> Job:
+        layout = self.layout(bulletin)
+        layout_key = asdict(layout)
+        for which in ("intro", "outro"):
+            if layout_key[which]:
+                layout_key[which] = self.file_hash(layout_key[which])
+        base = {
+            "v": PIPELINE_VERSION,
+            "layout": layout_key,
+            "encoding": asdict(self.encoding),
+        }
+        if bulletin.is_recorded:
+            base["recorded"] = self.file_hash(str(bulletin.audio_file))
+            speakers: list[str | None] = list(self.chain) if layout.repeat else [None]
+            paragraphs: tuple[tuple[str, ...], ...] = ()
+            recorded: str | None = str(self.root / str(bulletin.audio_file))
         else:
-            raw = out_dir / f".{bulletin.id}-{key[:16]}.{name}{engines[name].suffix}"
-            try:
-                engines[name].synthesize(text, raw, voice)
-                duration = _produce(raw, target)
-            except TtsUnavailable as exc:
-                errors.append(str(exc))
+            paragraphs = paragraphs_of(spoken_text(bulletin, self.root, self.station.dialect))
+            base["text"] = paragraphs
+            speakers = list(self.chain)
+            recorded = None
+        attempts = []
+        for speaker in speakers:
+            settings = dict(self.station.engine_settings.get(speaker, {})) if speaker else {}
+            engine = make_engine(speaker, settings) if speaker else None
+            voice = engine.voice() if engine else ""
+            blob = {
+                **base,
+                "engine": speaker,
+                "voice": voice,
+                "settings": engine.settings.audio_fields() if engine else {},
+            }
+            key = hashlib.sha256(
+                json.dumps(blob, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            ).hexdigest()
+            target = self.out_dir / f"{bulletin.id}-{key[:16]}{self.encoding.suffix}"
+            attempts.append(
+                Attempt(
+                    engine="recorded" if bulletin.is_recorded else str(speaker),
+                    voice=voice,
+                    settings=settings,
+                    key=key,
+                    target=str(target),
+                    speaker=speaker,
+                )
+            )
+        return Job(
+            bulletin_id=bulletin.id,
+            paragraphs=paragraphs,
+            recorded=recorded,
+            attempts=tuple(attempts),
+            layout=layout,
+            encoding=self.encoding,
+            root=str(self.root),
+            preferred=self.chain[0],
+        )
+
+    # -- the cache ------------------------------------------------------------------------
+    def lookup(
+        self, session: Session, bulletin: Bulletin, now: datetime, force: bool = False
+    ) -> RenderOutcome | Pending:
+        """A cached outcome, or the work still to do.
+
+        A hit from a fallback engine is kept, but the engines preferred over it are tried
+        again: that is how audio made offline is replaced once the network is back."""
+        job = self.job(bulletin)
+        if force:
+            return Pending(bulletin, job)
+        for index, attempt in enumerate(job.attempts):
+            row = self._known(session, bulletin, attempt, now)
+            if row is None:
                 continue
-            finally:
-                raw.unlink(missing_ok=True)
-        row = _record(session, bulletin, name, voice, key, target, root, duration, now)
-        return RenderOutcome(bulletin.id, name, duration, False, row.audio_path, fallback=index > 0)
-    raise BroadcasterError(
-        _("no TTS engine could render it: {errors}").format(errors="; ".join(errors)),
-        path=bulletin.source_path,
-    )
+            outcome = self.outcome(row, cached=True, fallback=index > 0)
+            if index == 0:
+                return outcome
+            better = Job(**{**job.__dict__, "attempts": job.attempts[:index]})
+            return Pending(bulletin, better, keep=outcome)
+        return Pending(bulletin, job)
+
+    def _known(
+        self, session: Session, bulletin: Bulletin, attempt: Attempt, now: datetime
+    ) -> Rendition | None:
+        target = Path(attempt.target)
+        row = session.exec(
+            select(Rendition)
+            .where(Rendition.bulletin_id == bulletin.id, Rendition.render_key == attempt.key)
+            .order_by(Rendition.id.desc())  # type: ignore[union-attr]
+        ).first()
+        if not target.is_file():
+            return None
+        if row is not None and row.script_sha256 == bulletin.script_sha256:
+            return row
+        # Same audio for a new script content (a front-matter edit), or a file made for
+        # another database (a demo, a copy of the station): a new row, no synthesis.
+        meta = read_sidecar(target) or {}
+        if row is not None:
+            meta = {**meta, **{k: getattr(row, k) for k in _CARRIED}}
+        if not meta.get("duration_seconds"):
+            meta = {**meta, **_measured(target)}
+        produced = Produced(
+            bulletin.id,
+            engine=attempt.engine,
+            voice=attempt.voice,
+            key=attempt.key,
+            path=str(target),
+            duration_seconds=float(meta["duration_seconds"]),
+            loudness_lufs=meta.get("loudness_lufs"),
+            true_peak_dbtp=meta.get("true_peak_dbtp"),
+            fallback=attempt.speaker not in (None, self.chain[0]),
+        )
+        return self.record(session, bulletin, produced, now)
+
+    # -- recording ------------------------------------------------------------------------
+    def record(
+        self, session: Session, bulletin: Bulletin, produced: Produced, now: datetime
+    ) -> Rendition:
+        target = Path(produced.path)
+        row = Rendition(
+            bulletin_id=bulletin.id,
+            script_sha256=bulletin.script_sha256,
+            render_key=produced.key,
+            engine=produced.engine,
+            voice=produced.voice,
+            preferred_engine=self.chain[0],
+            fallback=produced.fallback,
+            audio_path=str(target.relative_to(self.root)),
+            audio_sha256=sha256_file(target),
+            duration_seconds=round(produced.duration_seconds, 3),
+            loudness_lufs=produced.loudness_lufs,
+            true_peak_dbtp=produced.true_peak_dbtp,
+            created_at=as_utc(now),
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def outcome(self, row: Rendition, *, cached: bool, fallback: bool) -> RenderOutcome:
+        return RenderOutcome(
+            bulletin_id=row.bulletin_id,
+            engine=row.engine,
+            voice=row.voice,
+            duration_seconds=row.duration_seconds,
+            cached=cached,
+            path=row.audio_path,
+            fallback=fallback or bool(row.fallback),
+            preferred=self.chain[0],
+            loudness_lufs=row.loudness_lufs,
+            true_peak_dbtp=row.true_peak_dbtp,
+        )
 
 
-def _record(
-    session: Session,
-    bulletin: Bulletin,
-    engine: str,
-    voice: str,
-    key: str,
-    target: Path,
-    root: Path,
-    duration: float,
-    now: datetime,
-) -> Rendition:
-    row = Rendition(
-        bulletin_id=bulletin.id,
-        script_sha256=bulletin.script_sha256,
-        render_key=key,
-        engine=engine,
-        voice=voice,
-        audio_path=str(target.relative_to(root)),
-        audio_sha256=sha256_file(target),
-        duration_seconds=round(duration, 3),
-        created_at=as_utc(now),
-    )
-    session.add(row)
-    session.flush()
-    return row
+_CARRIED = ("duration_seconds", "loudness_lufs", "true_peak_dbtp")
+
+
+def _measured(path: Path) -> dict[str, float]:
+    from pydub.utils import mediainfo
+
+    loud = measure(path)
+    return {
+        "duration_seconds": round(float(mediainfo(str(path)).get("duration", 0.0)), 3),
+        "loudness_lufs": loud.integrated_lufs,
+        "true_peak_dbtp": loud.true_peak_dbtp,
+    }
+
+
+def paragraphs_of(spoken: str) -> tuple[tuple[str, ...], ...]:
+    """Blank lines separate paragraphs; sentences are split inside each."""
+    from broadcaster.text import split_sentences
+
+    found = []
+    for block in re.split(r"\n\s*\n", spoken.strip()):
+        sentences = tuple(s for s in split_sentences(block) if s.strip())
+        if sentences:
+            found.append(sentences)
+    return tuple(found)
+
+
+def produce_all(jobs: list[Job], workers: int, on_done: Callable[[Produced], None]) -> None:
+    """Run jobs in worker processes (or here, for one worker), reporting each as it ends."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            on_done(run_job(job))
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {pool.submit(run_job, job): job for job in jobs}
+        for future in as_completed(futures):
+            try:
+                on_done(future.result())
+            except Exception as exc:  # a worker that died must not lose the others
+                on_done(Produced(futures[future].bulletin_id, error=f"{type(exc).__name__}: {exc}"))

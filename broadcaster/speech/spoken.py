@@ -28,6 +28,9 @@ def station_lexicon(root: Path) -> Lexicon:
     return Lexicon.builtin()
 
 
-def spoken_text(bulletin: Bulletin, root: Path, dialect: str = "north") -> str:
-    text = f"{bulletin.title}.\n\n{bulletin.body}"
+def normalized(text: str, root: Path, dialect: str = "north") -> str:
     return normalize(text, station_lexicon(root), dialect=dialect)
+
+
+def spoken_text(bulletin: Bulletin, root: Path, dialect: str = "north") -> str:
+    return normalized(f"{bulletin.title}.\n\n{bulletin.body}", root, dialect)

@@ -11,7 +11,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -35,6 +35,7 @@ class Database:
 
     def create(self) -> None:
         SQLModel.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -77,3 +78,43 @@ def _sqlite_discipline(engine: Engine, readonly: bool) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring a station's database up to the tables' columns, additively.
+
+    Stations keep their database for years; a release that adds a nullable or defaulted
+    column must open last year's file without a migration tool. Columns are never
+    dropped or changed here."""
+    inspector = inspect(engine)
+    existing_tables = set(inspector.get_table_names())
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name not in existing_tables:
+                continue
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                kind = column.type.compile(dialect=engine.dialect)
+                default = _literal_default(table.name, column)
+                conn.exec_driver_sql(
+                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}'
+                )
+
+
+def _literal_default(table_name: str, column) -> str:
+    """The model's Python default as SQL, so existing rows get it (and NOT NULL holds)."""
+    model = next(
+        (m for m in SQLModel.__subclasses__() if getattr(m, "__tablename__", None) == table_name),
+        None,
+    )
+    info = model.model_fields.get(column.name) if model is not None else None
+    value = info.default if info is not None else None
+    if isinstance(value, bool):
+        return f" DEFAULT {'TRUE' if value else 'FALSE'} NOT NULL"
+    if isinstance(value, int | float):
+        return f" DEFAULT {value} NOT NULL"
+    if isinstance(value, str):
+        return " DEFAULT '{}' NOT NULL".format(value.replace("'", "''"))
+    return ""

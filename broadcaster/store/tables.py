@@ -15,11 +15,15 @@ class Rendition(SQLModel, table=True):
     bulletin_id: str = Field(index=True, max_length=64)
     script_sha256: str = Field(max_length=64)
     render_key: str = Field(max_length=64, index=True)
-    engine: str = Field(max_length=32)
+    engine: str = Field(max_length=32)  # "recorded" for a recording
     voice: str = Field(default="", max_length=64)
+    preferred_engine: str = Field(default="", max_length=32)  # the chain's first, then
+    fallback: bool = False  # spoken by a later engine: re-rendered when the first works
     audio_path: str = Field(max_length=512)  # relative to the station
     audio_sha256: str = Field(max_length=64)
     duration_seconds: float
+    loudness_lufs: float | None = None  # measured on the delivered file (EBU R128)
+    true_peak_dbtp: float | None = None
     created_at: datetime
 
 

@@ -1,0 +1,248 @@
+"""From spoken text (or a recording) to the delivered file: sentences synthesised one by
+one, silences trimmed, pauses, jingles and the optional repeat laid out, loudness
+normalised and encoded.
+
+This module runs in worker processes: it takes a picklable :class:`Job`, touches nothing
+but the files it names, and returns a :class:`Produced`. The database stays with the
+parent (see ``render``)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydub import AudioSegment
+from pydub.exceptions import CouldntDecodeError
+from pydub.silence import detect_leading_silence
+
+from broadcaster.core.errors import BroadcasterError
+from broadcaster.i18n import _
+from broadcaster.speech.engines import TtsEngine, TtsUnavailable, make_engine
+from broadcaster.speech.loudness import Encoding, normalize
+
+TRIM_MARGIN_MS = 30
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a bulletin is laid out in time; every field enters the cache key."""
+
+    sentence_pause_ms: int
+    paragraph_pause_ms: int
+    trim_silence: bool
+    silence_threshold_db: float
+    intro: str | None  # station-relative paths
+    outro: str | None
+    jingle_gap_ms: int
+    repeat: bool
+    repeat_lead_in: str  # already normalised spoken text
+    repeat_pause_ms: int
+    loudness_lufs: float
+    true_peak_dbtp: float
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One engine of the preference chain, with the file it would produce."""
+
+    engine: str  # "recorded" for a recording (then ``speaker`` says the lead-in)
+    voice: str
+    settings: dict[str, Any]
+    key: str
+    target: str  # absolute path
+    speaker: str | None = None  # the TTS engine used for speech (None: no speech)
+
+
+@dataclass(frozen=True)
+class Job:
+    bulletin_id: str
+    paragraphs: tuple[tuple[str, ...], ...]  # spoken sentences (empty for a recording)
+    recorded: str | None  # absolute path of a recording
+    attempts: tuple[Attempt, ...]
+    layout: Layout
+    encoding: Encoding
+    root: str
+    preferred: str  # the chain's first engine, to flag fallbacks
+
+
+@dataclass
+class Produced:
+    bulletin_id: str
+    engine: str = ""
+    voice: str = ""
+    key: str = ""
+    path: str = ""  # absolute
+    duration_seconds: float = 0.0
+    loudness_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+    error: str = ""
+    skipped: list[str] = field(default_factory=list)  # "engine: why" for engines that failed
+    synthesised: int = 0  # sentences sent to an engine (0 for a cache hit)
+    fallback: bool = False  # spoken by an engine after the chain's first
+
+
+def sidecar(path: Path) -> Path:
+    """Metadata beside a content-addressed file, so another database can reuse it."""
+    return path.with_name(path.name + ".json")
+
+
+def read_sidecar(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(sidecar(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("duration_seconds") else None
+
+
+def run_job(job: Job) -> Produced:
+    """Try each attempt in order; the first that produces audio wins."""
+    skipped: list[str] = []
+    for attempt in job.attempts:
+        try:
+            produced = _produce(job, attempt)
+        except TtsUnavailable as exc:
+            skipped.append(f"{attempt.speaker or attempt.engine}: {exc}")
+            continue
+        except BroadcasterError as exc:
+            return Produced(job.bulletin_id, error=str(exc), skipped=skipped)
+        produced.skipped = skipped
+        return produced
+    return Produced(
+        job.bulletin_id,
+        error=_("no TTS engine could render it: {errors}").format(errors="; ".join(skipped)),
+        skipped=skipped,
+    )
+
+
+def _produce(job: Job, attempt: Attempt) -> Produced:
+    enc, lay = job.encoding, job.layout
+    engine = make_engine(attempt.speaker, attempt.settings) if attempt.speaker else None
+    target = Path(attempt.target)
+    with _scratch(target.parent) as scratch:
+        speaker = _Speaker(engine, scratch, enc, lay) if engine else None
+        if job.recorded:
+            body = _trimmed(_decode(Path(job.recorded), enc), lay)
+        else:
+            assert speaker is not None
+            body = _speech(job.paragraphs, speaker, lay)
+        layout = body
+        if lay.repeat:
+            lead_in = speaker.say(lay.repeat_lead_in) if speaker else AudioSegment.empty()
+            layout += _silence(lay.repeat_pause_ms, enc) + lead_in
+            layout += _silence(lay.sentence_pause_ms, enc) + body
+        if lay.intro:
+            intro = _decode(Path(job.root) / lay.intro, enc)
+            layout = intro + _silence(lay.jingle_gap_ms, enc) + layout
+        if lay.outro:
+            layout += _silence(lay.jingle_gap_ms, enc) + _decode(Path(job.root) / lay.outro, enc)
+        assembled = scratch / "assembled.wav"
+        layout.export(assembled, format="wav")
+        loudness = normalize(assembled, target, enc, lay.loudness_lufs, lay.true_peak_dbtp)
+    produced = Produced(
+        job.bulletin_id,
+        engine=attempt.engine,
+        voice=attempt.voice,
+        key=attempt.key,
+        path=str(target),
+        duration_seconds=round(len(layout) / 1000.0, 3),
+        loudness_lufs=loudness.integrated_lufs,
+        true_peak_dbtp=loudness.true_peak_dbtp,
+        synthesised=speaker.count if speaker else 0,
+        fallback=attempt.speaker not in (None, job.preferred),
+    )
+    meta = {k: v for k, v in asdict(produced).items() if k not in ("path", "skipped", "error")}
+    _write_json(sidecar(target), meta)
+    return produced
+
+
+class _Speaker:
+    """One engine saying sentences; each distinct sentence is synthesised once per job
+    (the repeat reuses the first reading)."""
+
+    def __init__(self, engine: TtsEngine, scratch: Path, enc: Encoding, lay: Layout) -> None:
+        self.engine, self.scratch, self.enc, self.lay = engine, scratch, enc, lay
+        self._said: dict[str, AudioSegment] = {}
+        self.count = 0
+
+    def say(self, sentence: str) -> AudioSegment:
+        if sentence not in self._said:
+            raw = self.scratch / f"s{len(self._said)}{self.engine.suffix}"
+            self.engine.synthesize(sentence, raw)
+            self.count += 1
+            try:
+                self._said[sentence] = _trimmed(_decode(raw, self.enc), self.lay)
+            except BroadcasterError as exc:
+                raise TtsUnavailable(f"{self.engine.name} wrote unreadable audio: {exc}") from None
+        return self._said[sentence]
+
+
+def _speech(paragraphs, speaker: _Speaker, lay: Layout) -> AudioSegment:
+    out = AudioSegment.empty()
+    for p_index, sentences in enumerate(paragraphs):
+        if p_index:
+            out += _silence(lay.paragraph_pause_ms, speaker.enc)
+        for s_index, sentence in enumerate(sentences):
+            if s_index:
+                out += _silence(lay.sentence_pause_ms, speaker.enc)
+            out += speaker.say(sentence)
+    return out
+
+
+def _decode(path: Path, enc: Encoding) -> AudioSegment:
+    """Any file ffmpeg reads, in the working format; unreadable or empty is an error that
+    names the file."""
+    shown = str(path)
+    if not path.is_file():
+        raise BroadcasterError(_("audio file not found"), path=shown)
+    if path.stat().st_size == 0:
+        raise BroadcasterError(_("audio file is empty"), path=shown)
+    try:
+        audio = AudioSegment.from_file(path)
+    except (CouldntDecodeError, IndexError, OSError, ValueError) as exc:
+        lines = str(exc).strip().splitlines()
+        raise BroadcasterError(
+            _("cannot decode audio: {err}").format(
+                err=lines[-1][:160] if lines else type(exc).__name__
+            ),
+            path=shown,
+        ) from None
+    if len(audio) == 0:
+        raise BroadcasterError(_("audio file has no sound in it"), path=shown)
+    return audio.set_frame_rate(enc.sample_rate).set_channels(enc.channels).set_sample_width(2)
+
+
+def _trimmed(audio: AudioSegment, lay: Layout) -> AudioSegment:
+    if not lay.trim_silence:
+        return audio
+    threshold = lay.silence_threshold_db
+    start = detect_leading_silence(audio, silence_threshold=threshold)
+    end = detect_leading_silence(audio.reverse(), silence_threshold=threshold)
+    if start >= len(audio):
+        return audio  # all quiet: leave it to the loudness check to refuse
+    return audio[max(0, start - TRIM_MARGIN_MS) : len(audio) - max(0, end - TRIM_MARGIN_MS)]
+
+
+def _silence(ms: int, enc: Encoding) -> AudioSegment:
+    return (
+        AudioSegment.silent(duration=ms, frame_rate=enc.sample_rate)
+        .set_channels(enc.channels)
+        .set_sample_width(2)
+    )
+
+
+@contextlib.contextmanager
+def _scratch(parent: Path) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix=".render-", dir=parent) as name:
+        yield Path(name)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
