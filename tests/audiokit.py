@@ -12,8 +12,18 @@ from pathlib import Path
 def ebur128(path: Path) -> tuple[float, float]:
     """(integrated LUFS, true peak dBTP) by ffmpeg's EBU R128 meter."""
     proc = subprocess.run(
-        ["ffmpeg", "-nostats", "-hide_banner", "-i", str(path), "-af", "ebur128=peak=true"]
-        + ["-f", "null", "-"],
+        [
+            "ffmpeg",
+            "-nostats",
+            "-hide_banner",
+            "-i",
+            str(path),
+            "-af",
+            "ebur128=peak=true",
+            "-f",
+            "null",
+            "-",
+        ],
         capture_output=True,
         text=True,
         check=True,

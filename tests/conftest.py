@@ -49,4 +49,5 @@ def sample_station(tmp_path: Path) -> Path:
     for part in ("schedules", "scripts"):
         shutil.copytree(REPO / part, root / part)
     shutil.copytree(REPO / "audio" / "recorded", root / "audio" / "recorded")
+    shutil.copytree(REPO / "audio" / "jingles", root / "audio" / "jingles")
     return root

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
+import pytest
 from stationkit import Cli
 from test_audio_production import keep_only, set_yaml
 
@@ -48,10 +50,8 @@ def test_back_off_grows_and_stops_after_the_attempts():
         raise Retryable("HTTP 429")
 
     backoff = Backoff(attempts=4, base=1.0, cap=3.0, sleep=waits.append, rand=lambda: 1.0)
-    try:
+    with contextlib.suppress(Retryable):
         backoff.run(failing)
-    except Retryable:
-        pass
     assert len(calls) == 4
     assert waits == [1.0, 2.0, 3.0]  # doubling, capped
     half = Backoff(base=1.0, rand=lambda: 0.0)
@@ -112,3 +112,19 @@ def test_a_third_party_engine_registers_through_an_entry_point(bare_station: Pat
     set_yaml(bare_station, "  vendor: {pitch: high}\n")
     bad = Cli(bare_station, {"PYTHONPATH": str(site)})("check")
     assert bad.code == 1 and "engines.vendor.pitch" in bad.out + bad.err
+
+
+def test_edge_without_its_extra_falls_back_with_the_install_hint(bare_station: Path):
+    try:
+        import edge_tts  # noqa: F401
+
+        pytest.skip("edge-tts is installed here; this checks the missing-extra path")
+    except ImportError:
+        pass
+    set_yaml(bare_station, "", tts="[edge, espeak]")
+    keep_only(bare_station, "nq57-mot")
+    result = Cli(bare_station)("render", "--json")
+    assert result.code == 0, result.err
+    (outcome,) = json.loads(result.out)
+    assert outcome["engine"] == "espeak" and outcome["fallback"]
+    assert "broadcaster[edge]" in outcome["skipped"][0]

@@ -3,6 +3,7 @@ back-off, 5xx, an unreachable network, and the fallback to espeak and back."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import socket
 from pathlib import Path
@@ -11,9 +12,9 @@ import pytest
 from audiokit import speech_wav
 from fakegoogle import FakeGoogle
 from stationkit import Cli
+from test_audio_production import keep_only, set_yaml
 
 from broadcaster.speech.render import sha256_file
-from test_audio_production import keep_only, set_yaml
 
 FAST_RETRIES = (
     "engines:\n  gtts: {timeout: 1.0, attempts: 3, backoff_seconds: 0.4, "
@@ -61,7 +62,7 @@ def assert_no_partial_files(root: Path) -> None:
 
 def gaps(google: FakeGoogle) -> list[float]:
     times = [t for t, _b in google.requests]
-    return [b - a for a, b in zip(times, times[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(times)]
 
 
 def test_429_is_retried_with_growing_back_off_then_gtts_speaks(online_station, google):

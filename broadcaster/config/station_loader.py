@@ -159,10 +159,15 @@ def load_station(
         zones.append(Zone(z.id, z.name, z.kind, z.output))
 
     production = model.production
-    if production is not None:
+    jingles = (
+        (data.get("production") or {}).get("jingles")
+        if isinstance(data.get("production"), dict)
+        else None
+    )
+    if isinstance(jingles, dict):  # checked even when another production field is wrong
         for which in ("intro", "outro"):
-            jingle = getattr(production.jingles, which)
-            if jingle and not (root / jingle).is_file():
+            jingle = jingles.get(which)
+            if isinstance(jingle, str) and not (root / jingle).is_file():
                 bad(
                     _("jingle file {path} not found").format(path=jingle),
                     ("production", "jingles", which),
@@ -309,33 +314,26 @@ def _validate_parts(
     else:
         parts.station = one(StationInfo, data["station"], ("station",))
     parts.quiet_hours = items(QuietHoursModel, "quiet_hours")  # type: ignore[assignment]
-    outputs = data.get("outputs", {"files": {"type": "file", "dir": "out"}})
-    if isinstance(outputs, dict):
-        parts.outputs = {str(k): one(OutputModel, v, ("outputs", k)) for k, v in outputs.items()}
-    else:
-        problems.append(
-            Problem(
-                _("must be a mapping of output names"),
-                path=display,
-                line=line_of(lines, ("outputs",)),
-                field="outputs",
-            )
-        )
+
+    def mapping(key: str, default: dict | None, message: str) -> dict:
+        """A section that maps names to settings; ``default=None``: may be left empty."""
+        value = data.get(key, default)
+        if value is None and default is None:
+            return {}
+        if isinstance(value, dict):
+            return value
+        problems.append(Problem(message, path=display, line=line_of(lines, (key,)), field=key))
+        return {}
+
+    outputs = mapping(
+        "outputs", {"files": {"type": "file", "dir": "out"}}, _("must be a mapping of output names")
+    )
+    parts.outputs = {str(k): one(OutputModel, v, ("outputs", k)) for k, v in outputs.items()}
     parts.zones = items(ZoneModel, "zones", required=True)  # type: ignore[assignment]
     parts.sessions = items(SessionModel, "sessions")  # type: ignore[assignment]
     parts.requirements = items(RequirementModel, "requirements")  # type: ignore[assignment]
     parts.production = one(ProductionModel, data.get("production") or {}, ("production",))
-    engines = data.get("engines") or {}
-    if not isinstance(engines, dict):
-        problems.append(
-            Problem(
-                _("must be a mapping of engine names to settings"),
-                path=display,
-                line=line_of(lines, ("engines",)),
-                field="engines",
-            )
-        )
-        engines = {}
+    engines = mapping("engines", None, _("must be a mapping of engine names to settings"))
     for name, settings in engines.items():
         if name not in known_tts:
             problems.append(

@@ -18,7 +18,7 @@ from pathlib import Path
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.i18n import _
 
-LOUDNESS_TOLERANCE_LU = 0.3
+LOUDNESS_TOLERANCE_LU = 0.5  # the meter-checked promise is ±1 LU
 MAX_PASSES = 5
 SILENT_BELOW_LUFS = -69.0
 
@@ -94,6 +94,9 @@ def normalize(
     start = measure(source)
     if start.integrated_lufs <= SILENT_BELOW_LUFS:
         raise BroadcasterError(_("the audio is silent"), path=str(source))
+    # Secant steps on loudness-versus-gain: limiting makes the response flatter than
+    # 1 LU per dB, so plain "add the shortfall" would crawl towards the target.
+    points = [(0.0, start.integrated_lufs)]
     gain = target_lufs - start.integrated_lufs
     limit = ceiling_dbtp - 0.5
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
@@ -104,9 +107,26 @@ def normalize(
             loud_ok = abs(got.integrated_lufs - target_lufs) <= LOUDNESS_TOLERANCE_LU
             if loud_ok and got.true_peak_dbtp <= ceiling_dbtp:
                 break
-            gain += target_lufs - got.integrated_lufs
+            (g0, l0), (g1, l1) = points[-1], (gain, got.integrated_lufs)
+            points.append((g1, l1))
+            slope = (l1 - l0) / (g1 - g0) if abs(g1 - g0) > 0.05 else 1.0
+            gain = g1 + (target_lufs - l1) / min(1.0, max(0.2, slope))
             if got.true_peak_dbtp > ceiling_dbtp:
                 limit -= got.true_peak_dbtp - ceiling_dbtp + 0.2
+        else:
+            if got.true_peak_dbtp > ceiling_dbtp or abs(got.integrated_lufs - target_lufs) > 1:
+                raise BroadcasterError(
+                    _(
+                        "cannot reach {target} LUFS under {ceiling} dBTP "
+                        "(got {lufs} LUFS, {peak} dBTP)"
+                    ).format(
+                        target=target_lufs,
+                        ceiling=ceiling_dbtp,
+                        lufs=got.integrated_lufs,
+                        peak=got.true_peak_dbtp,
+                    ),
+                    path=str(source),
+                )
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

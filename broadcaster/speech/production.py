@@ -58,6 +58,29 @@ class Attempt:
     target: str  # absolute path
     speaker: str | None = None  # the TTS engine used for speech (None: no speech)
 
+    def produced(
+        self,
+        bulletin_id: str,
+        preferred: str,
+        duration: float,
+        loudness_lufs: float | None,
+        true_peak_dbtp: float | None,
+        synthesised: int = 0,
+    ) -> Produced:
+        """What this attempt made, flagged as a fallback unless the preferred engine spoke."""
+        return Produced(
+            bulletin_id,
+            engine=self.engine,
+            voice=self.voice,
+            key=self.key,
+            path=self.target,
+            duration_seconds=round(duration, 3),
+            loudness_lufs=loudness_lufs,
+            true_peak_dbtp=true_peak_dbtp,
+            synthesised=synthesised,
+            fallback=self.speaker not in (None, preferred),
+        )
+
 
 @dataclass(frozen=True)
 class Job:
@@ -144,17 +167,13 @@ def _produce(job: Job, attempt: Attempt) -> Produced:
         assembled = scratch / "assembled.wav"
         layout.export(assembled, format="wav")
         loudness = normalize(assembled, target, enc, lay.loudness_lufs, lay.true_peak_dbtp)
-    produced = Produced(
+    produced = attempt.produced(
         job.bulletin_id,
-        engine=attempt.engine,
-        voice=attempt.voice,
-        key=attempt.key,
-        path=str(target),
-        duration_seconds=round(len(layout) / 1000.0, 3),
-        loudness_lufs=loudness.integrated_lufs,
-        true_peak_dbtp=loudness.true_peak_dbtp,
-        synthesised=speaker.count if speaker else 0,
-        fallback=attempt.speaker not in (None, job.preferred),
+        job.preferred,
+        len(layout) / 1000.0,
+        loudness.integrated_lufs,
+        loudness.true_peak_dbtp,
+        speaker.count if speaker else 0,
     )
     meta = {k: v for k, v in asdict(produced).items() if k not in ("path", "skipped", "error")}
     _write_json(sidecar(target), meta)

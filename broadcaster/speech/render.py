@@ -207,16 +207,12 @@ class Renderer:
             meta = {**meta, **{k: getattr(row, k) for k in _CARRIED}}
         if not meta.get("duration_seconds"):
             meta = {**meta, **_measured(target)}
-        produced = Produced(
+        produced = attempt.produced(
             bulletin.id,
-            engine=attempt.engine,
-            voice=attempt.voice,
-            key=attempt.key,
-            path=str(target),
-            duration_seconds=float(meta["duration_seconds"]),
-            loudness_lufs=meta.get("loudness_lufs"),
-            true_peak_dbtp=meta.get("true_peak_dbtp"),
-            fallback=attempt.speaker not in (None, self.chain[0]),
+            self.chain[0],
+            float(meta["duration_seconds"]),
+            meta.get("loudness_lufs"),
+            meta.get("true_peak_dbtp"),
         )
         return self.record(session, bulletin, produced, now)
 
