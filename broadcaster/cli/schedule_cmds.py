@@ -13,6 +13,7 @@ from broadcaster.engine.lanes import ThreadLane
 from broadcaster.engine.lock import StationLock
 from broadcaster.i18n import _
 from broadcaster.ops import actions
+from broadcaster.playout.base import close_outputs
 from broadcaster.store.tables import AiringRow
 
 STATE_STYLE = {"met": "green", "on-track": "cyan", "at-risk": "yellow", "failed": "red"}
@@ -159,7 +160,15 @@ def emergency(
 
 def _air_now(ctx, rows: list[AiringRow]) -> None:
     """No daemon is running: this process airs the emergency itself, zone by zone."""
-    engine = actions.engine_for(ctx, ctx.outputs(ctx.clock))
+    outputs = ctx.outputs(ctx.clock)
+    try:
+        _air_on(ctx, rows, outputs)
+    finally:
+        close_outputs(outputs)
+
+
+def _air_on(ctx, rows: list[AiringRow], outputs) -> None:
+    engine = actions.engine_for(ctx, outputs)
     lanes = {}
     for row in rows:
         lane = ThreadLane(row.zone_id, engine, ctx.clock)

@@ -11,7 +11,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -35,6 +35,18 @@ class Database:
 
     def create(self) -> None:
         SQLModel.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Additive columns for databases made by an older version (create_all only makes
+        missing tables). Each is nullable or defaulted, so old rows stay as they were."""
+        if "receivers" in {c["name"] for c in inspect(self.engine).get_columns("as_run_log")}:
+            return
+        with self._writer.begin() as conn:  # re-checked under the write lock: one adds it
+            if "receivers" not in {c["name"] for c in inspect(conn).get_columns("as_run_log")}:
+                conn.exec_driver_sql(
+                    "ALTER TABLE as_run_log ADD COLUMN receivers VARCHAR(4096) NOT NULL DEFAULT ''"
+                )
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
