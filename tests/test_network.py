@@ -6,11 +6,23 @@ real time and play instantly (pace 0)."""
 from __future__ import annotations
 
 import json
+import queue
+import time
 from collections import Counter
 
 import pytest
-from netkit import Network, ReceiverProcess, events, make_network_station, mosquitto
+from netkit import (
+    BROKER_USERS,
+    Network,
+    ReceiverProcess,
+    events,
+    make_network_station,
+    mosquitto,
+)
 from stationkit import rows
+
+from broadcaster.playout.mqtt import protocol
+from broadcaster.playout.mqtt.audio_server import AudioServer
 
 
 @pytest.fixture
@@ -129,3 +141,124 @@ def test_week_across_20_receivers_with_two_dropping_out_for_a_day(cli, broker):
             )
         }
         assert logged == started
+
+
+class Listener:
+    """A test-side MQTT client holding the station's broker account: it sees every
+    report and can publish whatever an attacker with broker access could."""
+
+    def __init__(self, broker) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.messages: queue.Queue = queue.Queue()
+        self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2)
+        self.client.username_pw_set("station", BROKER_USERS["station"])
+        self.client.on_message = lambda _c, _u, m: self.messages.put(
+            (m.topic.rsplit("/", 1)[-1], json.loads(m.payload))
+        )
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.subscribe([("loa/test-xa/+/+/" + k, 1) for k in ("ack", "done", "error")])
+        self.client.loop_start()
+
+    def send(self, receiver: str, payload: bytes) -> None:
+        self.client.publish(f"loa/test-xa/z1/{receiver}/cmd", payload, qos=1).wait_for_publish(5)
+
+    def next(self, kind: str | None = None) -> dict:
+        while True:
+            got_kind, body = self.messages.get(timeout=15)
+            if kind is None or got_kind == kind:
+                return {"kind": got_kind, **body}
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_receiver_rejects_forged_replayed_expired_and_wrong_hash_commands(cli, broker):
+    """Each bad command is refused, reported on the receiver's error topic and written to
+    its own log; only the genuine command plays."""
+    net = Network.make({"z1": 1})
+    root, receivers_file = make_network_station(cli.root, net, broker)
+    key = bytes.fromhex(net.keys["z1-r1"])
+    renditions = rows(root, "select bulletin_id, audio_path, audio_sha256 from rendition")
+    first, other = renditions[0], renditions[1]
+    audio = AudioServer("127.0.0.1", 0)
+    audio.start()
+    url = audio.publish(root / first["audio_path"], first["audio_sha256"])
+    # A tampered server: another file's bytes behind a URL naming the first one's hash.
+    bad_url = audio.publish(root / other["audio_path"], "0" * 64)
+
+    def command(counter: int, **changes) -> protocol.Command:
+        now = time.time_ns() // 1_000_000
+        fields = dict(
+            type="play",
+            station="test-xa",
+            zone="z1",
+            receiver="z1-r1",
+            counter=counter,
+            issued_at=now,
+            expires_at=now + 30_000,
+            airing_id=counter,
+            url=url,
+            sha256=first["audio_sha256"],
+            duration_ms=1000,
+            deadline=now + 30_000,
+            priority="normal",
+        )
+        fields.update(changes)
+        return protocol.Command(**fields)
+
+    receiver = ReceiverProcess(receivers_file)
+    listener = Listener(broker)
+    try:
+        genuine = command(100).signed_payload(key)
+        listener.send("z1-r1", genuine)
+        assert listener.next()["kind"] == "ack"
+        assert listener.next("done")["completed"] is True
+
+        attempts = [
+            ("replayed", genuine),
+            ("bad-signature", command(101).signed_payload(b"\x42" * 32)),
+            ("unsigned", json.dumps(command(102).body()).encode()),
+            ("expired", command(103, expires_at=1_000, deadline=1_000).signed_payload(key)),
+            (
+                "hash-mismatch",
+                command(104, url=bad_url, sha256="0" * 64).signed_payload(key),
+            ),
+        ]
+        for code, payload in attempts:
+            listener.send("z1-r1", payload)
+            report = listener.next()
+            assert report["kind"] == "error" and report["code"] == code, (code, report)
+
+        # The volume command through the CLI is signed with the station's key file.
+        assert cli("receivers", "volume", "35", "--zone", "z1").code == 0
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if _receivers(cli)["z1-r1"]["volume"] == 35:
+                break
+            time.sleep(0.2)
+        assert _receivers(cli)["z1-r1"]["volume"] == 35
+    finally:
+        listener.close()
+        receiver.stop()
+        audio.close()
+
+    log = events(receivers_file.parent, "z1-r1")
+    assert [e["code"] for e in log if e["event"] == "rejected"] == [c for c, _p in attempts]
+    assert [e["airing_id"] for e in log if e["event"] == "started"] == [100]
+    assert len(list((receivers_file.parent / "played" / "z1-r1").iterdir())) == 1
+    # Once stopped cleanly, its retained status says offline, with the time.
+    gone = _receivers(cli)["z1-r1"]
+    assert gone["state"] == "offline" and gone["since"]
+
+
+def test_bad_network_settings_are_one_line_errors(cli, broker):
+    net = Network.make({"z1": 2})
+    root, _receivers_file = make_network_station(cli.root, net, broker)
+    keys = root / "secrets" / "receiver-keys.yaml"
+    keys.write_text(keys.read_text().replace("z1-r2", "z1-rX"))
+    r = cli("simulate", "--network", "--from", "2026-11-23", "--to", "2026-11-23")
+    assert r.code == 1
+    assert r.err.strip() == "secrets/receiver-keys.yaml: z1-r2: no key for this receiver"
+    assert not rows(root, "select * from as_run_log")
