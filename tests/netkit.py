@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -253,3 +254,70 @@ def events(field_dir: Path, receiver: str) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+ICECAST_XML = """<icecast>
+  <location>test</location><admin>test@localhost</admin>
+  <limits><clients>20</clients><sources>8</sources><queue-size>524288</queue-size>
+    <client-timeout>30</client-timeout><header-timeout>15</header-timeout>
+    <source-timeout>10</source-timeout><burst-size>16384</burst-size></limits>
+  <authentication><source-password>{password}</source-password>
+    <admin-user>admin</admin-user><admin-password>{password}-admin</admin-password></authentication>
+  <hostname>127.0.0.1</hostname>
+  <listen-socket><port>{port}</port><bind-address>127.0.0.1</bind-address></listen-socket>
+  <fileserve>0</fileserve>
+  <paths><basedir>{dir}</basedir><logdir>{dir}/log</logdir><webroot>{dir}</webroot>
+    <adminroot>{dir}</adminroot><pidfile>{dir}/icecast.pid</pidfile></paths>
+  <logging><accesslog>access.log</accesslog><errorlog>error.log</errorlog>
+    <loglevel>3</loglevel></logging>
+  <security><chroot>0</chroot>{owner}</security>
+</icecast>
+"""
+
+ICECAST_SOURCE_PASSWORD = "source-secret"
+
+
+@dataclass
+class Icecast:
+    port: int
+    dir: Path
+
+
+@contextlib.contextmanager
+def icecast() -> Iterator[Icecast]:
+    """A private Icecast on a free loopback port. Icecast refuses to run as root, so as
+    root it drops to its own user: its directory is a fresh one under /tmp (pytest's are
+    private to root), removed afterwards."""
+    binary = need("icecast2", "icecast2")
+    tmp = Path(tempfile.mkdtemp(prefix="broadcaster-icecast-"))
+    os.chmod(tmp, 0o755)
+    try:
+        with _icecast(binary, tmp) as server:
+            yield server
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _icecast(binary: str, tmp: Path) -> Iterator[Icecast]:
+    (tmp / "log").mkdir(parents=True, exist_ok=True)
+    owner = ""
+    if os.geteuid() == 0:
+        owner = "<changeowner><user>icecast2</user><group>icecast</group></changeowner>"
+        shutil.chown(tmp, "icecast2", "icecast")
+        shutil.chown(tmp / "log", "icecast2", "icecast")
+    port = free_port()
+    conf = tmp / "icecast.xml"
+    conf.write_text(
+        ICECAST_XML.format(password=ICECAST_SOURCE_PASSWORD, port=port, dir=tmp, owner=owner),
+        encoding="utf-8",
+    )
+    os.chmod(conf, 0o644)
+    proc = subprocess.Popen(
+        [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_port(port, proc, "icecast2")
+        yield Icecast(port, tmp)
+    finally:
+        stop(proc)
