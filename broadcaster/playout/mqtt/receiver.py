@@ -341,6 +341,9 @@ class ReceiverHost:
         self._timers: list[tuple[float, int, Receiver]] = []
         self._cond = threading.Condition()
         self._closing = threading.Event()
+        self._shared: dict[str, threading.Lock] = {}
+        self._shared_lock = threading.Lock()
+        self._downloaded: dict[str, bytes] = {}
         self.receivers = [
             Receiver(self, e, _key(e, base)) for e in cfg.receivers if only is None or e.id in only
         ]
@@ -392,11 +395,14 @@ class ReceiverHost:
             return cached
         if not url.startswith(("http://", "https://")):
             raise protocol.Rejected(protocol.FETCH_FAILED, f"unsupported URL {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=10) as resp:
-                data = resp.read()
-        except (urllib.error.URLError, OSError) as exc:
-            raise protocol.Rejected(protocol.FETCH_FAILED, f"{url}: {exc}") from None
+        if self.cfg.share_downloads:
+            with self._shared_lock:
+                flight = self._shared.setdefault(url, threading.Lock())
+            with flight:  # one download per URL for the whole process
+                data = self._downloaded.get(url) or self._download(url)
+                self._downloaded[url] = data
+        else:
+            data = self._download(url)
         if not protocol.audio_ok(data, sha256):
             got = hashlib.sha256(data).hexdigest()
             raise protocol.Rejected(
@@ -407,6 +413,14 @@ class ReceiverHost:
         tmp.write_bytes(data)
         tmp.replace(cached)
         return cached
+
+    @staticmethod
+    def _download(url: str) -> bytes:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as resp:
+                return resp.read()
+        except (urllib.error.URLError, OSError) as exc:
+            raise protocol.Rejected(protocol.FETCH_FAILED, f"{url}: {exc}") from None
 
     def close(self) -> None:
         self._closing.set()

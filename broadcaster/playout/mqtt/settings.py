@@ -92,6 +92,11 @@ class ReceiverFileSettings(_Strict):
     player: list[str] | None = Field(None, description="command with {file}, e.g. ffplay ...")
     pace: float = Field(1.0, ge=0, description="playing speed; 0 = instantly (simulation)")
     heartbeat_seconds: float = Field(10, gt=0, le=3600)
+    share_downloads: bool = Field(
+        False,
+        description="simulation only: receivers of one process fetch each audio once "
+        "(still hash-checked), as if it were already on the devices",
+    )
     firmware: str = "broadcaster-reference"
 
 
