@@ -14,7 +14,6 @@ from broadcaster.cli.common import Json, err, open_station, out, print_json
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.core.timeutil import fmt_local
 from broadcaster.i18n import _
-from broadcaster.ops import network
 
 receivers_app = typer.Typer(
     help="Networked receivers (mqtt outputs): list them with their state, set volume.",
@@ -36,6 +35,8 @@ def receivers_list(
     """List receivers: state (online, offline since ...), last heartbeat, firmware."""
     if ctx.invoked_subcommand is not None:
         return
+    from broadcaster.ops import network  # imported here: every other command starts faster
+
     station = open_station()
     lines = network.receivers(station, wait)
     tz = station.station.tz
@@ -87,6 +88,8 @@ def receivers_volume(
     receiver: str = typer.Option(None, "--receiver", help="Only this receiver."),
 ) -> None:
     """Send a signed volume command to receivers (all, a zone's, or one)."""
+    from broadcaster.ops import network
+
     station = open_station()
     sent = network.send_volume(station, level, zone, receiver)
     out.print(_("volume {level} sent to {n} receiver(s)").format(level=level, n=len(sent)))

@@ -12,7 +12,7 @@ from broadcaster.core.timeutil import fmt_local, parse_local_datetime
 from broadcaster.engine.lanes import ThreadLane
 from broadcaster.engine.lock import StationLock
 from broadcaster.i18n import _
-from broadcaster.ops import actions, network
+from broadcaster.ops import actions
 from broadcaster.playout.base import close_outputs
 from broadcaster.store.tables import AiringRow
 
@@ -201,6 +201,8 @@ def status(
     as_json: bool = Json,
 ) -> None:
     """Per zone and requirement: required, aired, planned, failed/missed and a state."""
+    from broadcaster.ops import network  # paho and the mqtt plugin only when asked
+
     ctx = open_station()
     report = actions.status(ctx, week)
     misses = network.receiver_misses(ctx, report.week)
