@@ -9,13 +9,33 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)  # tests: the simulated Google's TLS
 python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
+# Network outputs: tests start their own icecast2 and mosquitto on 127.0.0.1.
+[ -x /usr/bin/icecast2 ] || need+=(icecast2)
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   export DEBIAN_FRONTEND=noninteractive
+  # Installing must not start system services: Debian's icecast2 would listen on
+  # 0.0.0.0:8000. A policy-rc.d (if none is there) forbids starts during the install.
+  guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    guard=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$guard" >/dev/null
+    $sudo chmod 755 "$guard"
+  fi
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ -z "$guard" ] || $sudo rm -f "$guard"
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    for unit in icecast2 mosquitto; do
+      if [[ " ${need[*]} " == *" $unit "* ]]; then
+        $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true
+      fi
+    done
+  fi
 fi
 
 VENV=${VENV:-.venv}

@@ -28,6 +28,7 @@ from broadcaster.engine.realtime import RealtimeDriver
 from broadcaster.i18n import _
 from broadcaster.ops import actions, simulation
 from broadcaster.ops.context import StationContext, station_root
+from broadcaster.playout.base import close_outputs
 
 
 def run(
@@ -54,8 +55,10 @@ def run(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_a: stop.set())
+    outputs = {}
     try:
-        engine = actions.engine_for(ctx, ctx.outputs(ctx.clock))
+        outputs = ctx.outputs(ctx.clock)
+        engine = actions.engine_for(ctx, outputs)
         driver = RealtimeDriver(engine, ctx.clock, sweep_seconds=sweep_seconds)
         if autoplan:
             engine.autoplan(ctx.clock.now())
@@ -82,6 +85,7 @@ def run(
         err.print(_("stopping: cutting what plays and logging it"), markup=False)
         driver.stop(_("the station daemon was stopped (signal)"))
     finally:
+        close_outputs(outputs)
         lock.release()
         ctx.close()
 
@@ -100,9 +104,15 @@ def simulate(
     autoplan: bool = typer.Option(
         True, "--autoplan/--no-autoplan", help="Plan each week as the simulation enters it."
     ),
+    network: bool = typer.Option(
+        False,
+        "--network",
+        help="Keep network outputs (mqtt) real: their receivers must be running.",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Run the real engine on a simulated clock (outputs forced to files); writes the log."""
+    """Run the real engine on a simulated clock (outputs forced to files, except network
+    outputs with --network); writes the log."""
     ctx = open_station()
     tz = ctx.station.tz
     start = local_to_utc(parse_local_date(date_from, "--from"), time(0), tz)
@@ -116,7 +126,9 @@ def simulate(
         emergencies.append(
             (bulletin_id, parse_local_datetime(when, tz, "--emergency"), list(ctx.station.zone_ids))
         )
-    report = simulation.simulate(ctx, start, end, outages, emergencies, autoplan=autoplan)
+    report = simulation.simulate(
+        ctx, start, end, outages, emergencies, autoplan=autoplan, network=network
+    )
     if as_json:
         print_json(
             {

@@ -14,6 +14,7 @@ from broadcaster.engine.lanes import ThreadLane
 from broadcaster.engine.lock import StationLock
 from broadcaster.i18n import _
 from broadcaster.ops import actions
+from broadcaster.playout.base import close_outputs
 from broadcaster.store.tables import AiringRow
 
 STATE_STYLE = {"met": "green", "on-track": "cyan", "at-risk": "yellow", "failed": "red"}
@@ -160,7 +161,15 @@ def emergency(
 
 def _air_now(ctx, rows: list[AiringRow]) -> None:
     """No daemon is running: this process airs the emergency itself, zone by zone."""
-    engine = actions.engine_for(ctx, ctx.outputs(ctx.clock))
+    outputs = ctx.outputs(ctx.clock)
+    try:
+        _air_on(ctx, rows, outputs)
+    finally:
+        close_outputs(outputs)
+
+
+def _air_on(ctx, rows: list[AiringRow], outputs) -> None:
+    engine = actions.engine_for(ctx, outputs)
     lanes = {}
     for row in rows:
         lane = ThreadLane(row.zone_id, engine, ctx.clock)
@@ -193,12 +202,22 @@ def status(
     as_json: bool = Json,
 ) -> None:
     """Per zone and requirement: required, aired, planned, failed/missed and a state."""
+    from broadcaster.ops import network  # paho and the mqtt plugin only when asked
+
     ctx = open_station()
     report = actions.status(ctx, week)
+    misses = network.receiver_misses(ctx, report.week)
     if as_json:
-        print_json([r.as_dict() for r in report.rows])
+        by_zone: dict[str, list[dict]] = {}
+        for m in misses:
+            by_zone.setdefault(m.zone_id, []).append(_miss_json(m, ctx.station.tz))
+        print_json(
+            [{**r.as_dict(), "receiver_misses": by_zone.get(r.zone, [])} for r in report.rows]
+        )
         return
     out.print(status_table(report, ctx.station.name))
+    if misses:
+        out.print(misses_table(misses, ctx.station.tz))
     for note in actions.audio_notes(ctx):
         out.print(Text(f"{_('fallback audio')}: {note.bulletin_id}: {note.note}", style="yellow"))
     out.print(
@@ -206,6 +225,40 @@ def status(
             n=report.head_count, hash=report.head_hash[:16]
         )
     )
+
+
+def _miss_json(m, tz) -> dict:
+    return {
+        "receiver": m.receiver_id,
+        "airing_id": m.airing_id,
+        "scheduled_at": fmt_local(m.scheduled_at, tz, with_seconds=True),
+        "outcome": m.outcome,
+        "reason": m.reason,
+    }
+
+
+def misses_table(misses, tz) -> Table:
+    """Partial coverage: which receiver of a networked zone did not play which airing."""
+    table = Table(
+        _("receiver"),
+        _("zone"),
+        _("airing"),
+        _("scheduled"),
+        _("outcome"),
+        _("reason"),
+        title=_("Receivers that did not play"),
+    )
+    for m in misses:
+        table.add_row(
+            m.receiver_id,
+            m.zone_id,
+            str(m.airing_id),
+            fmt_local(m.scheduled_at, tz),
+            m.outcome,
+            m.reason,
+            style="red",
+        )
+    return table
 
 
 def status_table(report: actions.StatusReport, station_name: str) -> Table:

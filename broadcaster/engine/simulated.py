@@ -2,6 +2,11 @@
 
 Events are the airings' scheduled times and the ends of what plays; between them nothing
 happens, so a week of a commune runs in seconds and writes the real log.
+
+At the end of what plays the driver takes the output's own result (``wait(None)``): a
+file output has it at once; a networked output (``simulate --network``) waits for its
+real receivers, which run on real time but play instantly when told to, so the clock
+never moves past an airing whose devices have not yet answered.
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ class SimulatedDriver:
         # Let what is on air at the end finish, as a real station would; start nothing new.
         for zone_id, started in sorted(self.current.items(), key=lambda kv: kv[1].ends_at):
             self.clock.advance_to(started.ends_at)
-            result = started.playback.wait(0) or PlayResult(True)
+            result = started.playback.wait(None) or PlayResult(True)
             self.engine.finish(started, result, self.clock.now())
             del self.current[zone_id]
         self.clock.advance_to(until)
@@ -90,7 +95,7 @@ class SimulatedDriver:
             changed = False
             for zone_id, started in list(self.current.items()):
                 if started.ends_at <= now:
-                    result = started.playback.wait(0) or PlayResult(True)
+                    result = started.playback.wait(None) or PlayResult(True)
                     del self.current[zone_id]
                     self.engine.finish(started, result, now)
                     changed = True
@@ -106,9 +111,8 @@ class SimulatedDriver:
                     reason = interruption_reason(queue)
                     current.playback.stop()
                     del self.current[zone_id]
-                    self.engine.finish(
-                        current, PlayResult(False), now, interrupted=reason, retry=True
-                    )
+                    result = current.playback.wait(None) or PlayResult(False)
+                    self.engine.finish(current, result, now, interrupted=reason, retry=True)
                     changed = True
                 while zone_id not in self.current and queue:
                     started = self.engine.begin(queue.pop().airing_id, now)

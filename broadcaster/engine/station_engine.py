@@ -26,10 +26,17 @@ from broadcaster.engine.journal import StartJournal, mark_playing
 from broadcaster.engine.library import Cleared, Library, Refused
 from broadcaster.engine.planning import new_row, plan_and_store, to_domain
 from broadcaster.i18n import _
-from broadcaster.playout.base import Output, OutputError, Playback, PlayItem, PlayResult
+from broadcaster.playout.base import (
+    Output,
+    OutputError,
+    Playback,
+    PlayItem,
+    PlayResult,
+    ReceiverOutcome,
+)
 from broadcaster.store import aslog
 from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow
+from broadcaster.store.tables import AiringRow, ReceiverReport
 
 log = logging.getLogger("broadcaster.engine")
 
@@ -248,6 +255,7 @@ class StationEngine:
             audio_sha256=started.audio_sha256,
             approved_by=started.approved_by,
             retry=retry,
+            receivers=result.receivers,
         )
         return status
 
@@ -263,8 +271,13 @@ class StationEngine:
         approved_by: str = "",
         by: str | None = None,
         retry: bool = False,
+        receivers: tuple[ReceiverOutcome, ...] = (),
     ) -> bool:
-        """Give an airing its outcome and log it, in one transaction; then recover."""
+        """Give an airing its outcome and log it, in one transaction; then recover.
+
+        A networked zone's per-receiver outcomes go with it: their verdicts into the log
+        entry's hashed ``receivers`` field, their details into ``receiver_report``.
+        """
         with self.db.write() as s:
             moved = s.execute(
                 update(AiringRow)
@@ -282,7 +295,7 @@ class StationEngine:
             )
             if moved.rowcount != 1:
                 return False
-            aslog.append(
+            entry = aslog.append(
                 s,
                 aslog.Outcome(
                     airing_id=row.id,
@@ -296,9 +309,26 @@ class StationEngine:
                     ended_at=now if started else None,
                     reason=reason,
                     approved_by=approved_by,
+                    receivers=",".join(f"{r.receiver}={r.outcome}" for r in receivers),
                 ),
                 recorded_at=now,
             )
+            for r in receivers:
+                s.add(
+                    ReceiverReport(
+                        log_seq=entry.seq,
+                        airing_id=row.id,
+                        zone_id=row.zone_id,
+                        receiver_id=r.receiver,
+                        outcome=r.outcome,
+                        reason=r.reason[:512],
+                        started_at=as_utc(r.started_at) if r.started_at else None,
+                        ended_at=as_utc(r.ended_at) if r.ended_at else None,
+                        played_seconds=r.played_seconds,
+                        scheduled_at=as_utc(row.scheduled_at),
+                        recorded_at=as_utc(now),
+                    )
+                )
         log.info("airing %s on %s: %s %s", row.id, row.zone_id, status.value, reason)
         if status in SETBACKS and row.origin != Origin.EMERGENCY:
             self.recover_from(row, now, retry=retry)

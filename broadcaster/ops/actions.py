@@ -515,6 +515,7 @@ def log_rows(
                     "approved_by": e.approved_by,
                     "triggered_by": e.triggered_by,
                     "recorded_at": _iso_local(e.recorded_at, tz),
+                    "receivers": e.receivers,
                     "entry_hash": e.entry_hash,
                 }
             )

@@ -81,11 +81,19 @@ class StationContext:
         )
 
     def outputs(
-        self, clock: Clock, force_file: bool = False, out_dir: str | None = None
+        self,
+        clock: Clock,
+        force_file: bool = False,
+        out_dir: str | None = None,
+        keep_networked: bool = False,
     ) -> dict[str, Output]:
+        """Outputs as configured; for a simulation, files instead, except (with
+        ``keep_networked``) the network outputs able to follow a simulated clock."""
         built: dict[str, Output] = {}
+        types = output_types()
         for name, spec in self.station.outputs.items():
-            if force_file:
+            networked = keep_networked and getattr(types[spec.type], "simulation_capable", False)
+            if force_file and not networked:
                 settings = {"dir": out_dir or spec.settings.get("dir", "out")}
                 built[name] = build_output(name, "file", settings, self.root, clock)
             else:

@@ -16,6 +16,7 @@ from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import _
 from broadcaster.ops import actions
 from broadcaster.ops.context import StationContext
+from broadcaster.playout.base import close_outputs
 
 _FAIL_RE = re.compile(r"^(?P<zone>[a-z0-9][a-z0-9_-]*)@(?P<start>[^/]+)/(?P<end>.+)$")
 
@@ -65,6 +66,7 @@ def simulate(
     *,
     autoplan: bool = True,
     out_dir: str | None = None,
+    network: bool = False,
 ) -> SimulationReport:
     if end <= start:
         raise UsageProblem(_("--to must be after --from"))
@@ -72,31 +74,44 @@ def simulate(
     lock.acquire("simulate")
     try:
         clock = SimClock(start)
-        outputs = outage_outputs(
-            ctx.outputs(clock, force_file=True, out_dir=out_dir), outages, clock
-        )
-        engine = StationEngine(ctx.root, ctx.station, ctx.db, outputs)
-        for bulletin_id, at, zones in emergencies:
-            actions.emergency_airings(ctx, ctx.bulletin(bulletin_id), zones, "simulation", at)
-        seq_before = actions.log_head(ctx)[0]
-        driver = SimulatedDriver(engine, clock, autoplan=autoplan)
-        driver.run(end)
-        report = SimulationReport(
-            start, end, steps=driver.steps, makeups=len(engine.makeups_planned)
-        )
-        for entry in actions.log_since(ctx, seq_before):
-            report.outcomes[entry.outcome] += 1
-            report.per_zone.setdefault(entry.zone_id, Counter())[entry.outcome] += 1
-        report.out_dirs = (
-            [out_dir]
-            if out_dir
-            else sorted(
-                {
-                    str(ctx.root / str(spec.settings.get("dir", "out")))
-                    for spec in ctx.station.outputs.values()
-                }
-            )
-        )
-        return report
+        real = ctx.outputs(clock, force_file=True, out_dir=out_dir, keep_networked=network)
+        outputs = outage_outputs(real, outages, clock)
+        try:
+            return _run(ctx, clock, outputs, start, end, emergencies, autoplan, out_dir)
+        finally:
+            close_outputs(real)
     finally:
         lock.release()
+
+
+def _run(
+    ctx: StationContext,
+    clock: SimClock,
+    outputs: dict,
+    start: datetime,
+    end: datetime,
+    emergencies: list[tuple[str, datetime, list[str]]],
+    autoplan: bool,
+    out_dir: str | None,
+) -> SimulationReport:
+    engine = StationEngine(ctx.root, ctx.station, ctx.db, outputs)
+    for bulletin_id, at, zones in emergencies:
+        actions.emergency_airings(ctx, ctx.bulletin(bulletin_id), zones, "simulation", at)
+    seq_before = actions.log_head(ctx)[0]
+    driver = SimulatedDriver(engine, clock, autoplan=autoplan)
+    driver.run(end)
+    report = SimulationReport(start, end, steps=driver.steps, makeups=len(engine.makeups_planned))
+    for entry in actions.log_since(ctx, seq_before):
+        report.outcomes[entry.outcome] += 1
+        report.per_zone.setdefault(entry.zone_id, Counter())[entry.outcome] += 1
+    report.out_dirs = (
+        [out_dir]
+        if out_dir
+        else sorted(
+            {
+                str(ctx.root / str(spec.settings.get("dir", "out")))
+                for spec in ctx.station.outputs.values()
+            }
+        )
+    )
+    return report

@@ -28,9 +28,34 @@ class PlayItem:
 
 
 @dataclass(frozen=True)
+class ReceiverOutcome:
+    """What one device of a zone did with an airing (network outputs only).
+
+    ``outcome`` is ``played`` or a short word for what went wrong (``no-ack``,
+    ``no-done``, ``rejected``, ``incomplete``, ``interrupted``); ``reason`` says it in
+    words. Instants are on the output's clock, like the rest of the evidence.
+    """
+
+    receiver: str
+    outcome: str
+    reason: str = ""
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    played_seconds: float | None = None
+
+    @property
+    def played(self) -> bool:
+        return self.outcome == "played"
+
+
+@dataclass(frozen=True)
 class PlayResult:
+    """How a playback ended. Outputs that reach several devices per zone say, per device,
+    what each did; the engine records that with the airing's log entry."""
+
     ok: bool
     reason: str = ""
+    receivers: tuple[ReceiverOutcome, ...] = ()
 
 
 class OutputError(Exception):
@@ -72,6 +97,16 @@ def output_types() -> dict[str, OutputFactory]:
         except Exception:  # a broken plugin must not take the station down
             continue
     return found
+
+
+def close_outputs(outputs: dict[str, Any]) -> None:
+    """Outputs holding connections or servers (network ones) release them; others have
+    no ``close`` and need none."""
+    for output in outputs.values():
+        inner = getattr(output, "inner", output)  # a simulated outage wraps the real one
+        close = getattr(inner, "close", None)
+        if callable(close):
+            close()
 
 
 def build_output(

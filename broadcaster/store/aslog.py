@@ -36,6 +36,7 @@ HASHED_FIELDS = (
     "approved_by",
     "triggered_by",
     "recorded_at",
+    "receivers",  # hashed only when set, so entries written before it existed still verify
 )
 
 
@@ -54,6 +55,7 @@ class Outcome:
     ended_at: datetime | None = None
     reason: str = ""
     approved_by: str = ""
+    receivers: str = ""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -73,7 +75,10 @@ def entry_hash(prev_hash: str, values: dict[str, object]) -> str:
 
 
 def _values(entry: LogEntry) -> dict[str, object]:
-    return {name: getattr(entry, name) for name in HASHED_FIELDS}
+    values = {name: getattr(entry, name) for name in HASHED_FIELDS}
+    if not values.get("receivers"):
+        del values["receivers"]
+    return values
 
 
 class ChainConflict(Exception):
@@ -101,6 +106,7 @@ def append(session: Session, outcome: Outcome, recorded_at: datetime) -> LogEntr
         approved_by=outcome.approved_by,
         triggered_by=outcome.triggered_by,
         recorded_at=as_utc(recorded_at),
+        receivers=outcome.receivers[:4096],
         prev_hash=head.head_hash or GENESIS,
         entry_hash="",
     )

@@ -35,7 +35,7 @@ class Database:
 
     def create(self) -> None:
         SQLModel.metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+        _add_missing_columns(self.engine, self._writer)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -80,27 +80,31 @@ def _sqlite_discipline(engine: Engine, readonly: bool) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
-def _add_missing_columns(engine: Engine) -> None:
+def _add_missing_columns(engine: Engine, writer: Engine) -> None:
     """Bring a station's database up to the tables' columns, additively.
 
     Stations keep their database for years; a release that adds a nullable or defaulted
     column must open last year's file without a migration tool. Columns are never
     dropped or changed here."""
-    inspector = inspect(engine)
-    existing_tables = set(inspector.get_table_names())
-    with engine.begin() as conn:
-        for table in SQLModel.metadata.sorted_tables:
-            if table.name not in existing_tables:
-                continue
+    if not _missing_columns(inspect(engine)):
+        return
+    with writer.begin() as conn:  # re-checked under the write lock: one process adds them
+        for table, column in _missing_columns(inspect(conn)):
+            kind = column.type.compile(dialect=engine.dialect)
+            default = _literal_default(table.name, column)
+            conn.exec_driver_sql(
+                f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}'
+            )
+
+
+def _missing_columns(inspector) -> list[tuple]:
+    existing = set(inspector.get_table_names())
+    missing = []
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name in existing:
             have = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                kind = column.type.compile(dialect=engine.dialect)
-                default = _literal_default(table.name, column)
-                conn.exec_driver_sql(
-                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}{default}'
-                )
+            missing += [(table, c) for c in table.columns if c.name not in have]
+    return missing
 
 
 def _literal_default(table_name: str, column) -> str:

@@ -87,6 +87,8 @@ class LogEntry(SQLModel, table=True):
     approved_by: str = Field(default="", max_length=128)
     triggered_by: str = Field(max_length=128)
     recorded_at: datetime
+    # Per-receiver verdicts of a networked zone ("r1=played,r2=no-ack"); hashed when set.
+    receivers: str = Field(default="", max_length=4096)
     prev_hash: str = Field(max_length=64)
     entry_hash: str = Field(max_length=64)
 
@@ -102,3 +104,26 @@ class ChainHead(SQLModel, table=True):
     count: int = 0
     head_hash: str = Field(default="", max_length=64)
     updated_at: datetime | None = None
+
+
+class ReceiverReport(SQLModel, table=True):
+    """What each receiver of a networked zone did with an airing, next to its log entry.
+
+    The verdicts are also in the log entry's hashed ``receivers`` field; this table keeps
+    the details (times, seconds played, the receiver's own reason) for queries.
+    """
+
+    __tablename__ = "receiver_report"
+
+    id: int | None = Field(default=None, primary_key=True)
+    log_seq: int = Field(index=True)
+    airing_id: int | None = Field(default=None, index=True)
+    zone_id: str = Field(max_length=64)
+    receiver_id: str = Field(max_length=64, index=True)
+    outcome: str = Field(max_length=16)
+    reason: str = Field(default="", max_length=512)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    played_seconds: float | None = None
+    scheduled_at: datetime | None = None
+    recorded_at: datetime

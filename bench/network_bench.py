@@ -1,0 +1,282 @@
+"""Benchmark: networked receivers over a real Mosquitto on 127.0.0.1.
+
+1. Scheduled start lateness at the receivers: one bulletin booked on every zone for the
+   same instant a few seconds ahead; the real-time driver (APScheduler + lanes) and the
+   mqtt output run in this process; lateness = the receiver's reported start (its
+   ``ack.started_at``, wall clock) minus the scheduled instant. Receivers fetch the audio
+   from the station's audio server and check its hash before starting, so this includes
+   a thousand HTTP downloads.
+2. Emergency fan-out: an emergency booked on every zone (what ``broadcaster emergency``
+   writes) and dispatched at once; time until the station has received every ``ack``
+   (measured by a separate MQTT subscriber). The daemon's sweep (``--sweep-seconds``,
+   1 s by default) adds its wait on top when the command comes from another process.
+
+Receivers are ``broadcaster receiver`` processes (--processes of them, each running its
+share with one broker connection per receiver, as devices would), playing instantly.
+
+    .venv/bin/python bench/network_bench.py --receivers 1000 --zones 20 --processes 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+
+from broadcaster.core.model import Airing, Origin, Priority
+from broadcaster.engine.clock import SystemClock
+from broadcaster.engine.planning import new_row
+from broadcaster.engine.realtime import RealtimeDriver
+from broadcaster.ops import actions
+from broadcaster.ops.context import StationContext
+from broadcaster.playout.base import close_outputs
+
+BIN = Path(sys.executable).parent / "broadcaster"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_broker(tmp: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    conf = tmp / "mosquitto.conf"
+    lines = [f"listener {port} 127.0.0.1", "allow_anonymous true", "persistence false"]
+    lines += ["max_queued_messages 100000", f"log_dest file {tmp / 'mosquitto.log'}"]
+    if os.geteuid() == 0:
+        lines.append("user root")
+    conf.write_text("\n".join(lines) + "\n")
+    binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    proc = subprocess.Popen([binary, "-c", str(conf)], stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, port
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("mosquitto did not start")
+
+
+def build(root: Path, port: int, zones: int, receivers: int) -> dict[str, list[str]]:
+    per_zone = receivers // zones
+    net = {f"z{z:02d}": [f"z{z:02d}-r{i:03d}" for i in range(per_zone)] for z in range(zones)}
+    keys = {r: secrets.token_hex(32) for ids in net.values() for r in ids}
+    (root / "schedules").mkdir(parents=True)
+    (root / "scripts").mkdir()
+    (root / "secrets").mkdir()
+    lines = [
+        "station: {id: bench, name: Bench, tts: [espeak]}",
+        "outputs:",
+        "  hamlets:",
+        "    type: mqtt",
+        f"    broker: {{host: 127.0.0.1, port: {port}}}",
+        "    keys_file: secrets/keys.yaml",
+        "    start_timeout_seconds: 10",
+        "    receivers:",
+        *(f"      {z}: [{', '.join(ids)}]" for z, ids in net.items()),
+        "zones:",
+        *(f"  - {{id: {z}, name: Cụm {z}, output: hamlets}}" for z in net),
+    ]
+    (root / "schedules" / "station.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "secrets" / "keys.yaml").write_text(
+        "keys:\n" + "".join(f"  {r}: {k}\n" for r, k in keys.items())
+    )
+    (root / "scripts" / "tin.md").write_text(
+        "---\nid: tin\ntitle: Bản tin\ncampaign: nq57\n---\nBản tin ngắn.\n", encoding="utf-8"
+    )
+    (root / "scripts" / "khan.md").write_text(
+        "---\nid: khan\ntitle: Khẩn cấp\ncampaign: canh-bao\npriority: emergency\n---\n"
+        "Bão sắp đổ bộ.\n",
+        encoding="utf-8",
+    )
+    entries = "".join(
+        f"  - {{id: {r}, zone: {z}, key: {keys[r]}}}\n" for z, ids in net.items() for r in ids
+    )
+    (root / "receivers.yaml").write_text(
+        f"station: bench\nbroker: {{host: 127.0.0.1, port: {port}}}\nstate_dir: field\n"
+        f"out_dir: field-played\npace: 0\nheartbeat_seconds: 60\nreceivers:\n{entries}",
+        encoding="utf-8",
+    )
+    return net
+
+
+class AckWatch:
+    """A separate subscriber: when did each receiver's ack reach the broker's clients?"""
+
+    def __init__(self, port: int) -> None:
+        self.acks: dict[tuple[str, int], float] = {}
+        self.started: dict[tuple[str, int], int] = {}
+        self.lock = threading.Lock()
+        self.c = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2)
+        self.c.on_message = self._on_message
+        self.c.connect("127.0.0.1", port)
+        self.c.subscribe("loa/bench/+/+/ack", qos=1)
+        self.c.loop_start()
+
+    def _on_message(self, _c, _u, msg: mqtt.MQTTMessage) -> None:
+        body = json.loads(msg.payload)
+        key = (body["receiver"], body["airing_id"])
+        with self.lock:
+            self.acks[key] = time.monotonic()
+            self.started[key] = body["started_at"]
+
+    def count(self, airing_ids: set[int]) -> int:
+        with self.lock:
+            return sum(1 for _r, a in self.acks if a in airing_ids)
+
+    def close(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+def wait_acks(watch: AckWatch, ids: set[int], n: int, timeout: float) -> None:
+    limit = time.monotonic() + timeout
+    while watch.count(ids) < n and time.monotonic() < limit:
+        time.sleep(0.005)
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--receivers", type=int, default=1000)
+    parser.add_argument("--zones", type=int, default=20)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--lead", type=float, default=8.0, help="seconds until the slot")
+    parser.add_argument(
+        "--share-downloads",
+        action="store_true",
+        help="each receiver process fetches an audio once (as if devices had it cached)",
+    )
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        broker, port = start_broker(root)
+        procs: list[subprocess.Popen] = []
+        try:
+            net = build(root, port, args.zones, args.receivers)
+            if args.share_downloads:
+                with open(root / "receivers.yaml", "a", encoding="utf-8") as fh:
+                    fh.write("share_downloads: true\n")
+            ctx = StationContext.open(root, clock=SystemClock())
+            actions.render(ctx)
+            actions.approve(ctx, "tin", "bench")
+            actions.approve(ctx, "khan", "bench")
+            everyone = [r for ids in net.values() for r in ids]
+            share = -(-len(everyone) // args.processes)
+            t = time.monotonic()
+            for i in range(args.processes):
+                ids = everyone[i * share : (i + 1) * share]
+                procs.append(
+                    subprocess.Popen(
+                        [
+                            str(BIN),
+                            "receiver",
+                            str(root / "receivers.yaml"),
+                            "--only",
+                            ",".join(ids),
+                        ],
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                )
+            for p in procs:
+                assert p.stdout is not None
+                line = p.stdout.readline().strip()
+                if not line.startswith("ready"):
+                    raise SystemExit(f"receiver process failed: {line!r}")
+            print(f"{len(everyone)} receivers connected in {time.monotonic() - t:.1f} s")
+            watch = AckWatch(port)
+            outputs = ctx.outputs(ctx.clock)
+            engine = actions.engine_for(ctx, outputs)
+            driver = RealtimeDriver(engine, ctx.clock, sweep_seconds=1.0)
+            try:
+                # 1. a scheduled slot on every zone
+                bulletin = ctx.bulletin("tin")
+                at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=args.lead)
+                with ctx.db.write() as s:
+                    rows = []
+                    for z in net:
+                        airing = Airing(
+                            None,
+                            z,
+                            "tin",
+                            at,
+                            at + timedelta(minutes=10),
+                            None,
+                            Priority.NORMAL,
+                            Origin.QUEUE,
+                            created_by="bench",
+                        )
+                        rows.append(new_row(airing, bulletin, ctx.station, at))
+                        s.add(rows[-1])
+                    s.flush()
+                    scheduled_ids = {r.id for r in rows}
+                driver.start()
+                wait_acks(watch, scheduled_ids, len(everyone), args.lead + 30)
+                at_ms = int(at.timestamp() * 1000)
+                with watch.lock:
+                    late = [
+                        started - at_ms
+                        for (_r, a), started in watch.started.items()
+                        if a in scheduled_ids
+                    ]
+                print(
+                    f"scheduled start lateness at the receivers ({len(late)} acks): "
+                    f"median {statistics.median(late):.0f} ms, p99 {pct(late, 0.99):.0f} ms, "
+                    f"max {max(late):.0f} ms"
+                )
+                time.sleep(3)  # let the slot finish (done reports)
+
+                # 2. an emergency on every zone, dispatched at once
+                t0 = time.monotonic()
+                booked = actions.emergency_airings(
+                    ctx, ctx.bulletin("khan"), list(net), "bench", ctx.clock.now()
+                )
+                driver.dispatch_due()
+                ids = {r.id for r in booked}
+                wait_acks(watch, ids, len(everyone), 30)
+                with watch.lock:
+                    times = [v - t0 for (_r, a), v in watch.acks.items() if a in ids]
+                print(
+                    f"emergency to {len(times)} receivers: all acknowledged in "
+                    f"{max(times) * 1000:.0f} ms (median ack {statistics.median(times) * 1000:.0f}"
+                    f" ms, first {min(times) * 1000:.0f} ms)"
+                )
+            finally:
+                driver.stop("bench over")
+                close_outputs(outputs)
+                watch.close()
+                ctx.close()
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+            broker.terminate()
+            broker.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""receivers (list, volume) and receiver (the reference receiver / simulator)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from broadcaster.cli.common import Json, err, open_station, out, print_json
+from broadcaster.core.errors import BroadcasterError
+from broadcaster.core.timeutil import fmt_local
+from broadcaster.i18n import _
+
+receivers_app = typer.Typer(
+    help="Networked receivers (mqtt outputs): list them with their state, set volume.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+STATE_STYLE = {"online": "green", "offline": "red", "stale": "yellow", "never seen": "red"}
+
+
+@receivers_app.callback()
+def receivers_list(
+    ctx: typer.Context,
+    wait: float = typer.Option(
+        1.5, "--wait", min=0.1, max=30, help="Seconds to collect retained messages."
+    ),
+    as_json: bool = Json,
+) -> None:
+    """List receivers: state (online, offline since ...), last heartbeat, firmware."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from broadcaster.ops import network  # imported here: every other command starts faster
+
+    station = open_station()
+    lines = network.receivers(station, wait)
+    tz = station.station.tz
+    if as_json:
+        print_json(
+            [
+                {
+                    **line.__dict__,
+                    "since": line.since.isoformat() if line.since else None,
+                    "last_heartbeat": line.last_heartbeat.isoformat()
+                    if line.last_heartbeat
+                    else None,
+                }
+                for line in lines
+            ]
+        )
+        return
+    table = Table(
+        _("receiver"),
+        _("zone"),
+        _("state"),
+        _("since"),
+        _("last heartbeat"),
+        _("firmware"),
+        _("version"),
+        _("volume"),
+    )
+    for line in lines:
+        table.add_row(
+            line.receiver + ("" if line.configured else " (?)"),
+            line.zone,
+            line.state,
+            fmt_local(line.since, tz, with_seconds=True) if line.since else "-",
+            fmt_local(line.last_heartbeat, tz, with_seconds=True) if line.last_heartbeat else "-",
+            line.firmware or "-",
+            line.version or "-",
+            "-" if line.volume is None else str(line.volume),
+            style=STATE_STYLE.get(line.state),
+        )
+    out.print(table)
+    if any(not line.configured for line in lines):
+        out.print(_("(?) known to the broker but not listed in station.yaml"), markup=False)
+
+
+@receivers_app.command("volume")
+def receivers_volume(
+    level: int = typer.Argument(..., metavar="LEVEL", help="0..100"),
+    zone: str = typer.Option(None, "--zone", help="Only this zone's receivers."),
+    receiver: str = typer.Option(None, "--receiver", help="Only this receiver."),
+) -> None:
+    """Send a signed volume command to receivers (all, a zone's, or one)."""
+    from broadcaster.ops import network
+
+    station = open_station()
+    sent = network.send_volume(station, level, zone, receiver)
+    out.print(_("volume {level} sent to {n} receiver(s)").format(level=level, n=len(sent)))
+
+
+def receiver(
+    config: Path = typer.Argument(..., metavar="CONFIG", help="The receiver's YAML file."),
+    only: str = typer.Option(None, "--only", help="Run only these receiver ids (a,b,...)."),
+    pace: float = typer.Option(
+        None, "--pace", min=0, help="Playing speed (0 = instantly, for simulations)."
+    ),
+    verbose: bool = typer.Option(False, "--verbose"),
+) -> None:
+    """The reference receiver (one or many in this process): verify, fetch, play, report.
+
+    Runs until SIGTERM/SIGINT; prints 'ready N' once every receiver is connected.
+    """
+    from broadcaster.playout.mqtt.receiver import ReceiverHost
+    from broadcaster.playout.mqtt.settings import load_receiver_file
+
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    cfg = load_receiver_file(config)
+    if pace is not None:
+        cfg.pace = pace
+    wanted = {i.strip() for i in only.split(",") if i.strip()} if only else None
+    if wanted:
+        unknown = wanted - {r.id for r in cfg.receivers}
+        if unknown:
+            raise BroadcasterError(
+                _("--only: unknown receiver(s) {ids}").format(ids=", ".join(sorted(unknown))),
+                path=str(config),
+            )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_a: stop.set())
+    host = ReceiverHost(cfg, config.resolve().parent, wanted)
+    try:
+        if not host.start():
+            err.print(
+                _("not every receiver could connect to {host}:{port} yet; retrying").format(
+                    host=cfg.broker.host, port=cfg.broker.port
+                ),
+                markup=False,
+            )
+        else:
+            typer.echo(f"ready {len(host.receivers)}")
+        stop.wait()
+    finally:
+        host.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(receivers_app, name="receivers")
+    app.command()(receiver)

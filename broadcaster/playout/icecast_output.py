@@ -1,0 +1,268 @@
+"""The ``icecast`` output: zones (or groups of zones) as Icecast mounts that never go quiet.
+
+Each mount has one long-lived ffmpeg source: we feed it raw PCM on stdin at real-time
+pace, silence when nothing airs and the bulletin's samples when one does, and it
+encodes MP3 to Icecast. Why not a silence fallback mount? A fallback still needs its own
+source process per mount, and every bulletin would connect and disconnect a second
+source, moving listeners between mounts with a gap and a decoder resync each time. One
+source that never disconnects gives listeners one continuous stream, switches on a
+sample boundary we control, and, paced at real time, never builds a backlog: a receiver
+joining late gets Icecast's small burst, then live audio.
+
+Zones mapped to the same mount share it: the same audio starting there is joined (one
+bulletin, heard by the whole group); different audio while it plays is refused, so the
+engine logs the airing failed and plans a make-up rather than cutting the other zone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult
+
+RATE = 22050  # Hz, mono: speech
+CHUNK_SECONDS = 0.1
+LEAD_SECONDS = 0.3  # how far ahead of the wall clock the feeder keeps the encoder
+
+
+class IcecastSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    user: str = "source"
+    password_file: str = Field(description="file holding the source password")
+    mounts: dict[str, str] = Field(description="zone id -> mount, e.g. {khoi-1: /khoi.mp3}")
+    bitrate: int = Field(64, ge=16, le=320, description="MP3 kbit/s")
+
+
+class IcecastPlayback:
+    def __init__(self, mount: MountSource, pcm: bytes, airing_id: int, sha256: str) -> None:
+        self.mount = mount
+        self.pcm = pcm
+        self.airing_id = airing_id
+        self.sha256 = sha256
+        self.done = threading.Event()
+        self.result: PlayResult | None = None
+        self.followers = 0
+
+    def finish(self, result: PlayResult) -> None:
+        if not self.done.is_set():
+            self.result = result
+            self.done.set()
+
+    def wait(self, timeout: float | None) -> PlayResult | None:
+        self.done.wait(timeout)
+        return self.result if self.done.is_set() else None
+
+    def stop(self) -> None:
+        self.mount.cut(self)
+
+
+class MountSource:
+    """One mount's ffmpeg encoder and the thread that feeds it at real-time pace."""
+
+    def __init__(self, url: str, bitrate: int, mount: str) -> None:
+        self.mount = mount
+        self.url = url
+        self.bitrate = bitrate
+        self.lock = threading.Lock()
+        self.current: IcecastPlayback | None = None
+        self.offset = 0
+        self.ends_at = 0.0
+        self.closing = threading.Event()
+        self.error = ""
+        self.proc = self._spawn()
+        self.thread = threading.Thread(target=self._feed, name=f"icecast{mount}", daemon=True)
+        self.thread.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        argv = [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "s16le",
+            "-ar",
+            str(RATE),
+            "-ac",
+            "1",
+            "-i",
+            "pipe:0",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            f"{self.bitrate}k",
+            "-content_type",
+            "audio/mpeg",
+            "-f",
+            "mp3",
+            self.url,
+        ]
+        return subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def play(self, playback: IcecastPlayback) -> IcecastPlayback:
+        """Switch the mount to this audio, or join the same audio already playing."""
+        with self.lock:
+            if not self.alive:
+                raise OutputError(f"mount {self.mount}: source not connected: {self._why()}")
+            cur = self.current
+            if cur is not None:
+                if cur.sha256 == playback.sha256:
+                    cur.followers += 1
+                    return cur
+                raise OutputError(f"mount {self.mount} is busy with airing {cur.airing_id}")
+            self.current, self.offset = playback, 0
+            self.ends_at = time.monotonic() + len(playback.pcm) / (2 * RATE) + LEAD_SECONDS
+            return playback
+
+    def cut(self, playback: IcecastPlayback) -> None:
+        """Back to silence at once (an emergency or a shutdown)."""
+        with self.lock:
+            if self.current is playback:
+                if playback.followers > 0:
+                    playback.followers -= 1
+                    return
+                self.current = None
+        playback.finish(PlayResult(False, "stopped"))
+
+    def _why(self) -> str:
+        if self.proc.stderr is None:
+            return "ffmpeg exited"
+        err = self.proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        self.error = err[-1][:200] if err else f"ffmpeg exited with {self.proc.returncode}"
+        return self.error
+
+    def _feed(self) -> None:
+        step = int(RATE * CHUNK_SECONDS) * 2
+        silence = b"\x00" * step
+        start = time.monotonic()
+        sent = 0.0  # seconds of audio written
+        while not self.closing.is_set():
+            ahead = sent - (time.monotonic() - start)
+            if ahead > LEAD_SECONDS:
+                time.sleep(min(CHUNK_SECONDS, ahead - LEAD_SECONDS))
+                continue
+            finished = None
+            with self.lock:
+                cur = self.current
+                if cur is None:
+                    chunk = silence
+                else:
+                    chunk = cur.pcm[self.offset : self.offset + step]
+                    self.offset += len(chunk)
+                    if len(chunk) < step:
+                        chunk += silence[: step - len(chunk)]
+                        if time.monotonic() >= self.ends_at:
+                            self.current, finished = None, cur
+            if finished is not None:
+                finished.finish(PlayResult(True))
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write(chunk)
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError):
+                reason = self._why()
+                with self.lock:
+                    cur, self.current = self.current, None
+                if cur is not None:
+                    cur.finish(PlayResult(False, f"mount {self.mount}: {reason}"))
+                if self.closing.wait(2):
+                    return
+                self.proc = self._spawn()  # Icecast back? reconnect and carry on
+                start, sent = time.monotonic(), 0.0
+                continue
+            sent += CHUNK_SECONDS
+
+    def close(self) -> None:
+        self.closing.set()
+        with self.lock:
+            cur, self.current = self.current, None
+        if cur is not None:
+            cur.finish(PlayResult(False, "stopped"))
+        if self.proc.stdin:
+            with contextlib.suppress(OSError):
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.thread.join(timeout=5)
+
+
+def decode_pcm(path: Path) -> bytes:
+    """The rendition as raw mono PCM at the mount's rate."""
+    proc = subprocess.run(
+        [
+            *("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(path)),
+            *("-f", "s16le", "-ar", str(RATE), "-ac", "1", "pipe:1"),
+        ],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise OutputError(f"cannot decode {path.name}: {err[-1] if err else proc.returncode}")
+    return proc.stdout
+
+
+class IcecastOutput:
+    def __init__(self, name: str, settings: dict[str, Any], root: Path, clock: Clock) -> None:
+        from broadcaster.playout.mqtt.settings import validate  # located errors, one place
+
+        self.name = name
+        self.settings: IcecastSettings = validate(
+            IcecastSettings, settings, "schedules/station.yaml", f"outputs.{name}"
+        )
+        if shutil.which("ffmpeg") is None:
+            raise OutputError("ffmpeg is not installed")
+        pw_path = Path(self.settings.password_file)
+        pw_path = pw_path if pw_path.is_absolute() else root / pw_path
+        try:
+            password = pw_path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            from broadcaster.core.errors import ConfigErrors, Problem
+
+            raise ConfigErrors(
+                [
+                    Problem(
+                        f"cannot read the source password: {exc.strerror}",
+                        path="schedules/station.yaml",
+                        field=f"outputs.{name}.password_file",
+                    )
+                ]
+            ) from None
+        s = self.settings
+        self.sources: dict[str, MountSource] = {}
+        for mount in sorted(set(s.mounts.values())):
+            path = "/" + mount.lstrip("/")
+            url = f"icecast://{quote(s.user)}:{quote(password)}@{s.host}:{s.port}{path}"
+            self.sources[mount] = MountSource(url, s.bitrate, path)
+
+    def start(self, item: PlayItem) -> IcecastPlayback:
+        mount = self.settings.mounts.get(item.zone_id)
+        if mount is None:
+            raise OutputError(f"no mount configured for zone '{item.zone_id}'")
+        pcm = decode_pcm(item.audio_path)
+        source = self.sources[mount]
+        return source.play(IcecastPlayback(source, pcm, item.airing_id, item.audio_sha256))
+
+    def close(self) -> None:
+        for source in self.sources.values():
+            source.close()

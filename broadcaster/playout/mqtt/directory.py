@@ -1,0 +1,129 @@
+"""What the broker knows about a station's receivers, read from their retained messages.
+
+Each receiver keeps a retained ``status`` (online since..., or its last will: offline)
+and a retained ``heartbeat`` (its last sign of life). Together they answer "which
+clusters are reachable, and since when not" without the station keeping any state: a
+fresh ``broadcaster receivers`` reads them straight from the broker.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from broadcaster.core.errors import BroadcasterError
+from broadcaster.playout.mqtt import protocol
+from broadcaster.playout.mqtt.settings import BrokerSettings, client
+
+STALE_HEARTBEATS = 3  # missed heartbeats before an 'online' receiver is called stale
+
+
+@dataclass
+class ReceiverSeen:
+    receiver: str
+    zone: str
+    status: dict[str, Any] = field(default_factory=dict)
+    heartbeat: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def last_heartbeat_ms(self) -> int | None:
+        at = self.heartbeat.get("at")
+        return at if isinstance(at, int) else None
+
+    def state(self, now_ms: int) -> tuple[str, int | None]:
+        """('online'|'offline'|'stale'|'never seen', since ms or None)."""
+        if not self.status:
+            return "never seen", None
+        if self.status.get("state") == "online":
+            beat = self.last_heartbeat_ms
+            period = self.status.get("heartbeat_s")
+            if (
+                beat is not None
+                and isinstance(period, int | float)
+                and now_ms - beat > STALE_HEARTBEATS * period * 1000
+            ):
+                return "stale", beat
+            since = self.status.get("since")
+            return "online", since if isinstance(since, int) else None
+        since = self.status.get("since")
+        if isinstance(since, int) and since > 0:
+            return "offline", since
+        # A last will carries no time: the last heartbeat bounds when it went silent.
+        return "offline", self.last_heartbeat_ms
+
+
+def snapshot(
+    broker: BrokerSettings,
+    base: Path,
+    station: str,
+    expected: dict[str, str],
+    wait: float = 1.5,
+) -> dict[str, ReceiverSeen]:
+    """Retained status and heartbeat of every receiver of ``station``.
+
+    ``expected`` maps configured receiver ids to zones; receivers the broker knows but
+    the station does not list are returned too (a misconfigured device shows up).
+    """
+    seen = {r: ReceiverSeen(r, z) for r, z in expected.items()}
+    lock = threading.Lock()
+    ready = threading.Event()
+    failure: list[str] = []
+    c = client(broker, base)
+
+    def on_connect(cl: mqtt.Client, _u, _f, reason_code, _p) -> None:
+        if reason_code.is_failure:
+            failure.append(str(reason_code))
+            ready.set()
+            return
+        base_topic = f"{protocol.TOPIC_ROOT}/{station}/+/+/"
+        cl.subscribe([(base_topic + "status", 1), (base_topic + "heartbeat", 1)])
+        ready.set()
+
+    def on_message(_cl, _u, msg: mqtt.MQTTMessage) -> None:
+        parsed = protocol.parse_topic(msg.topic)
+        if parsed is None:
+            return
+        _s, zone, receiver, kind = parsed
+        try:
+            body = json.loads(msg.payload.decode("utf-8")) if msg.payload else {}
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return
+        with lock:
+            entry = seen.setdefault(receiver, ReceiverSeen(receiver, zone))
+            if kind == "status":
+                entry.status = body if isinstance(body, dict) else {}
+            elif kind == "heartbeat":
+                entry.heartbeat = body if isinstance(body, dict) else {}
+
+    c.on_connect = on_connect
+    c.on_message = on_message
+    try:
+        c.connect(broker.host, broker.port, broker.keepalive)
+    except OSError as exc:
+        raise BroadcasterError(
+            f"MQTT broker {broker.host}:{broker.port} unreachable: {exc.strerror or exc}"
+        ) from None
+    c.loop_start()
+    try:
+        if not ready.wait(10) or failure:
+            raise BroadcasterError(
+                f"MQTT broker {broker.host}:{broker.port} refused the connection: "
+                f"{failure[0] if failure else 'no answer'}"
+            )
+        # Retained messages arrive right after subscribing; stop early once all are in.
+        limit = time.monotonic() + wait
+        while time.monotonic() < limit:
+            with lock:
+                if seen and all(e.status and e.heartbeat for e in seen.values()):
+                    break
+            time.sleep(0.05)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    return seen

@@ -1,0 +1,370 @@
+"""The ``mqtt`` output: hamlet clusters as networked receivers, each proving what it played.
+
+At air time the output signs a ``play`` command per receiver of the zone and publishes it
+(QoS 1); each receiver fetches the audio from the station's audio server, checks its
+hash, answers ``ack`` when it starts and ``done`` when it finishes. The playback ends when
+every receiver has answered or run out of time, and its :class:`PlayResult` carries one
+:class:`ReceiverOutcome` per receiver: the airing is ``aired`` only if all played.
+
+Times on the wire are wall-clock milliseconds (what receivers can check); the evidence
+is converted back to the output's clock, so a simulated week with real receivers logs
+simulated instants.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from broadcaster.core.errors import ConfigErrors, Problem
+from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult, ReceiverOutcome
+from broadcaster.playout.mqtt import protocol
+from broadcaster.playout.mqtt.audio_server import AudioServer
+from broadcaster.playout.mqtt.settings import (
+    MqttOutputSettings,
+    check_ids,
+    client,
+    load_keys,
+    validate,
+)
+
+log = logging.getLogger("broadcaster.mqtt")
+
+STATION_YAML = "schedules/station.yaml"
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class _Device:
+    """One receiver's progress through one airing."""
+
+    receiver: str
+    outcome: str | None = None
+    reason: str = ""
+    acked_wall: int | None = None
+    acked_mono: float | None = None
+    ended_wall: int | None = None
+    played_ms: int | None = None
+
+
+class MqttPlayback:
+    def __init__(
+        self,
+        output: MqttOutput,
+        item: PlayItem,
+        receivers: list[str],
+        sent_wall: int,
+        sent_at: datetime,
+    ) -> None:
+        self.output = output
+        self.item = item
+        self.devices = {r: _Device(r) for r in receivers}
+        self.sent_wall = sent_wall
+        self.sent_at = sent_at
+        self.sent_mono = time.monotonic()
+        self.cond = threading.Condition()
+        self.stopped = False
+
+    # -- reports from the broker thread --------------------------------------------------
+    def on_report(self, receiver: str, kind: str, body: dict[str, Any]) -> None:
+        with self.cond:
+            device = self.devices.get(receiver)
+            if device is None or device.outcome is not None:
+                return
+            if kind == "ack":
+                device.acked_wall = _int(body.get("started_at")) or _int(body.get("at"))
+                device.acked_mono = time.monotonic()
+            elif kind == "done":
+                device.ended_wall = _int(body.get("at"))
+                device.played_ms = _int(body.get("played_ms"))
+                if device.acked_wall is None:
+                    device.acked_wall = _int(body.get("started_at"))
+                if body.get("completed") is True:
+                    device.outcome = "played"
+                else:
+                    device.outcome = "incomplete"
+                    device.reason = f"{receiver}: {body.get('reason') or 'stopped early'}"
+            elif kind == "error":
+                device.outcome = "rejected"
+                device.ended_wall = _int(body.get("at"))
+                device.reason = f"{receiver}: {body.get('code')}: {body.get('detail', '')}"
+            self.cond.notify_all()
+
+    # -- the Playback protocol -----------------------------------------------------------
+    def wait(self, timeout: float | None) -> PlayResult | None:
+        limit = None if timeout is None else time.monotonic() + timeout
+        with self.cond:
+            while True:
+                self._expire()
+                if all(d.outcome is not None for d in self.devices.values()):
+                    return self._result()
+                now = time.monotonic()
+                if limit is not None and now >= limit:
+                    return None
+                nxt = self._next_expiry() if limit is None else min(self._next_expiry(), limit)
+                self.cond.wait(max(0.005, nxt - now))
+
+    def stop(self) -> None:
+        with self.cond:
+            if self.stopped:
+                return
+            self.stopped = True
+            playing = [d for d in self.devices.values() if d.outcome is None]
+            for d in playing:
+                d.outcome = "interrupted"
+                d.reason = f"{d.receiver}: stopped by the station"
+            self.cond.notify_all()
+        for d in playing:
+            self.output.send_stop(self.item.zone_id, d.receiver, self.item.airing_id)
+
+    # -- timers ------------------------------------------------------------------------------
+    def _ack_limit(self) -> float:
+        # The receiver may not start after the deadline; allow for the ack's trip back.
+        return self.sent_mono + self.output.settings.start_timeout_seconds + 1.0
+
+    def _done_limit(self, device: _Device) -> float:
+        assert device.acked_mono is not None
+        return (
+            device.acked_mono
+            + self.item.duration_seconds
+            + self.output.settings.done_margin_seconds
+        )
+
+    def _next_expiry(self) -> float:
+        limits = []
+        for d in self.devices.values():
+            if d.outcome is None:
+                limits.append(self._done_limit(d) if d.acked_mono else self._ack_limit())
+        return min(limits) if limits else time.monotonic()
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for d in self.devices.values():
+            if d.outcome is not None:
+                continue
+            if d.acked_mono is None and now >= self._ack_limit():
+                d.outcome = "no-ack"
+                d.reason = f"no acknowledgement from {d.receiver}"
+            elif d.acked_mono is not None and now >= self._done_limit(d):
+                d.outcome = "no-done"
+                d.reason = f"no completion report from {d.receiver}"
+
+    def _at(self, wall: int | None) -> datetime | None:
+        """A receiver's wall-clock instant on the output's clock."""
+        if wall is None:
+            return None
+        return self.sent_at + timedelta(milliseconds=wall - self.sent_wall)
+
+    def _result(self) -> PlayResult:
+        outcomes = tuple(
+            ReceiverOutcome(
+                receiver=d.receiver,
+                outcome=d.outcome or "no-ack",
+                reason=d.reason,
+                started_at=self._at(d.acked_wall),
+                ended_at=self._at(d.ended_wall),
+                played_seconds=d.played_ms / 1000 if d.played_ms is not None else None,
+            )
+            for d in sorted(self.devices.values(), key=lambda d: d.receiver)
+        )
+        bad = [o for o in outcomes if not o.played]
+        if not bad:
+            return PlayResult(True, "", outcomes)
+        if self.stopped:
+            return PlayResult(False, "stopped", outcomes)
+        silent = [o.receiver for o in bad if o.outcome == "no-ack"]
+        parts = []
+        if silent:
+            parts.append("no acknowledgement from " + ", ".join(silent))
+        parts += [o.reason for o in bad if o.outcome != "no-ack"]
+        played = [o.receiver for o in outcomes if o.played]
+        if played:
+            parts.append(f"played on {len(played)}/{len(outcomes)}: " + ", ".join(played))
+        return PlayResult(False, "; ".join(parts), outcomes)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class MqttOutput:
+    """One broker connection and one audio server for all the zones mapped to it."""
+
+    #: Receivers run on real time and answer quickly when told to play instantly, so a
+    #: simulated run may keep this output real (``simulate --network``).
+    simulation_capable = True
+
+    def __init__(self, name: str, settings: dict[str, Any], root: Path, clock: Clock) -> None:
+        self.name = name
+        self.root = root
+        self.clock = clock
+        prefix = f"outputs.{name}"
+        self.settings: MqttOutputSettings = validate(
+            MqttOutputSettings, settings, STATION_YAML, prefix
+        )
+        check_ids(self.settings.receivers, STATION_YAML, f"{prefix}.receivers")
+        self.station_id = _station_id(root)
+        keys_path = Path(self.settings.keys_file)
+        keys_path = keys_path if keys_path.is_absolute() else root / keys_path
+        every = [r for ids in self.settings.receivers.values() for r in ids]
+        self.keys = load_keys(keys_path, self.settings.keys_file, every)
+        self._counter = 0
+        self._lock = threading.Lock()
+        self._active: dict[tuple[str, int], MqttPlayback] = {}
+        try:
+            self.audio = AudioServer(
+                self.settings.audio_server.bind,
+                self.settings.audio_server.port,
+                self.settings.audio_server.public_url,
+            )
+        except OSError as exc:
+            raise ConfigErrors(
+                [
+                    Problem(
+                        f"cannot serve audio: {exc.strerror}",
+                        path=STATION_YAML,
+                        field=f"{prefix}.audio_server",
+                    )
+                ]
+            ) from None
+        self.audio.start()
+        self.connected = threading.Event()
+        self.client = client(self.settings.broker, root, f"station-{self.station_id}-{name}")
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.reconnect_delay_set(1, 10)
+        self.client.connect_async(
+            self.settings.broker.host, self.settings.broker.port, self.settings.broker.keepalive
+        )
+        self.client.loop_start()
+        # A daemon that starts airing at once should not lose its first commands to the
+        # handshake; paho queues them anyway, so this only shortens the first airing.
+        self.connected.wait(3.0)
+
+    # -- broker callbacks ----------------------------------------------------------------
+    def _on_connect(self, c: mqtt.Client, _u, _flags, reason_code, _props) -> None:
+        if reason_code.is_failure:
+            log.warning("mqtt output %s: broker refused: %s", self.name, reason_code)
+            return
+        base = f"{protocol.TOPIC_ROOT}/{self.station_id}/+/+/"
+        c.subscribe([(base + kind, 1) for kind in ("ack", "done", "error")])
+        self.connected.set()
+
+    def _on_disconnect(self, _c, _u, _flags, reason_code, _props) -> None:
+        self.connected.clear()
+        log.warning("mqtt output %s: disconnected (%s)", self.name, reason_code)
+
+    def _on_message(self, _c, _u, msg: mqtt.MQTTMessage) -> None:
+        parsed = protocol.parse_topic(msg.topic)
+        if parsed is None:
+            return
+        _station, _zone, receiver, kind = parsed
+        try:
+            body = json.loads(msg.payload.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return
+        airing = _int(body.get("airing_id")) if isinstance(body, dict) else None
+        if airing is None:
+            return
+        with self._lock:
+            playback = self._active.get((receiver, airing))
+        if playback is not None:
+            playback.on_report(receiver, kind, body)
+
+    # -- commands --------------------------------------------------------------------------
+    def _next_counter(self) -> int:
+        """Strictly increasing across restarts too: microseconds of the wall clock."""
+        with self._lock:
+            self._counter = max(self._counter + 1, time.time_ns() // 1000)
+            return self._counter
+
+    def _publish(self, command: protocol.Command) -> mqtt.MQTTMessageInfo:
+        payload = command.signed_payload(self.keys[command.receiver])
+        name = protocol.topic(command.station, command.zone, command.receiver, "cmd")
+        return self.client.publish(name, payload, qos=1)
+
+    def _command(self, kind: str, zone: str, receiver: str, **fields: Any) -> protocol.Command:
+        now = wall_ms()
+        ttl = int(self.settings.command_ttl_seconds * 1000)
+        return protocol.Command(
+            type=kind,
+            station=self.station_id,
+            zone=zone,
+            receiver=receiver,
+            counter=self._next_counter(),
+            issued_at=now,
+            expires_at=now + ttl,
+            **fields,
+        )
+
+    def receivers_of(self, zone_id: str) -> list[str]:
+        return list(self.settings.receivers.get(zone_id, []))
+
+    def start(self, item: PlayItem) -> MqttPlayback:
+        receivers = self.receivers_of(item.zone_id)
+        if not receivers:
+            raise OutputError(f"no receivers configured for zone '{item.zone_id}'")
+        try:
+            url = self.audio.publish(item.audio_path, item.audio_sha256)
+        except OSError as exc:
+            raise OutputError(f"cannot read {item.audio_path}: {exc.strerror}") from None
+        sent_wall = wall_ms()
+        playback = MqttPlayback(self, item, receivers, sent_wall, self.clock.now())
+        deadline = sent_wall + int(self.settings.start_timeout_seconds * 1000)
+        with self._lock:
+            for r in receivers:
+                self._active[(r, item.airing_id)] = playback
+        for r in receivers:
+            self._publish(
+                self._command(
+                    "play",
+                    item.zone_id,
+                    r,
+                    airing_id=item.airing_id,
+                    url=url,
+                    sha256=item.audio_sha256,
+                    duration_ms=int(item.duration_seconds * 1000),
+                    deadline=deadline,
+                    priority=str(item.priority),
+                )
+            )
+        threading.Thread(target=self._forget, args=(playback,), daemon=True).start()
+        return playback
+
+    def _forget(self, playback: MqttPlayback) -> None:
+        """Stop routing reports to a playback once it has its result."""
+        playback.wait(None)
+        with self._lock:
+            for r in playback.devices:
+                self._active.pop((r, playback.item.airing_id), None)
+
+    def send_stop(self, zone: str, receiver: str, airing_id: int | None) -> None:
+        self._publish(self._command("stop", zone, receiver, airing_id=airing_id))
+
+    def send_volume(self, zone: str, receiver: str, volume: int) -> mqtt.MQTTMessageInfo:
+        return self._publish(self._command("volume", zone, receiver, volume=volume))
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.audio.close()
+
+
+def _station_id(root: Path) -> str:
+    """The station's id, for topics; read from station.yaml (already validated)."""
+    import yaml
+
+    data = yaml.safe_load((root / STATION_YAML).read_text(encoding="utf-8"))
+    return str(data["station"]["id"])

@@ -1,0 +1,141 @@
+"""Signing and verification of receiver commands (pure: no broker, no clock)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from broadcaster.playout.mqtt import protocol
+
+KEY = bytes.fromhex("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")
+NOW = 1_795_000_000_000
+
+
+def play(counter: int = 10, **changes) -> protocol.Command:
+    fields = dict(
+        type="play",
+        station="tan-ky",
+        zone="khoi-1",
+        receiver="khoi-1-a",
+        counter=counter,
+        issued_at=NOW,
+        expires_at=NOW + 30_000,
+        airing_id=42,
+        url="http://127.0.0.1:8080/audio/ab.mp3",
+        sha256="ab" * 32,
+        duration_ms=12_500,
+        deadline=NOW + 30_000,
+        priority="normal",
+    )
+    fields.update(changes)
+    return protocol.Command(**fields)
+
+
+def verifier(last: int = 0) -> protocol.Verifier:
+    return protocol.Verifier("tan-ky", "khoi-1", "khoi-1-a", KEY, last)
+
+
+def test_canonical_string_is_sorted_compact_utf8_without_sig():
+    body = {"type": "play", "zone": "xóm-a", "counter": 3, "sig": "x", "a": None, "b": True}
+    assert protocol.canonical(body) == (
+        '{"a":null,"b":true,"counter":3,"type":"play","zone":"xóm-a"}'.encode()
+    )
+
+
+def test_known_vector_so_other_implementations_can_check_theirs():
+    """The worked example of docs/RECEIVER-PROTOCOL.md, byte for byte (also checked with
+    ``openssl dgst -sha256 -mac HMAC -macopt hexkey:...``)."""
+    body = play().body()
+    assert protocol.canonical(body) == (
+        b'{"airing_id":42,"counter":10,"deadline":1795000030000,"duration_ms":12500,'
+        b'"expires_at":1795000030000,"issued_at":1795000000000,"priority":"normal",'
+        b'"receiver":"khoi-1-a","sha256":"' + b"ab" * 32 + b'","station":"tan-ky",'
+        b'"type":"play","url":"http://127.0.0.1:8080/audio/ab.mp3","v":1,"zone":"khoi-1"}'
+    )
+    assert protocol.sign(body, KEY)["sig"] == (
+        "ea5f01837d80ff710bb7681c96719b5907550e2a15188e9973cbb5c2704d59d0"
+    )
+
+
+def test_floats_and_nested_values_are_not_signable():
+    with pytest.raises(ValueError):
+        protocol.canonical({"volume": 0.5})
+    with pytest.raises(ValueError):
+        protocol.canonical({"x": [1]})
+
+
+def test_a_signed_command_verifies_and_spends_its_counter():
+    v = verifier()
+    body = v.check(play().signed_payload(KEY), NOW + 1)
+    assert body["airing_id"] == 42 and v.last_counter == 10
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (b"\xff\xfe", protocol.MALFORMED),
+        (b"[1, 2]", protocol.MALFORMED),
+        (json.dumps(play().body()).encode(), protocol.UNSIGNED),
+        (play(receiver="khoi-1-b").signed_payload(KEY), protocol.WRONG_TARGET),
+        (play().signed_payload(b"\x01" * 32), protocol.BAD_SIGNATURE),
+        (play(expires_at=NOW - 1).signed_payload(KEY), protocol.EXPIRED),
+        (play(deadline=NOW - 1).signed_payload(KEY), protocol.EXPIRED),
+        (play(priority="urgent").signed_payload(KEY), protocol.MALFORMED),
+        (play(type="volume", volume=101).signed_payload(KEY), protocol.MALFORMED),
+    ],
+)
+def test_rejections(payload, code):
+    with pytest.raises(protocol.Rejected) as caught:
+        verifier().check(payload, NOW)
+    assert caught.value.code == code
+
+
+def test_any_edited_field_breaks_the_signature():
+    signed = json.loads(play().signed_payload(KEY))
+    for field, value in (
+        ("sha256", "cd" * 32),
+        ("deadline", NOW + 10**9),
+        ("priority", "emergency"),
+    ):
+        forged = {**signed, field: value}
+        with pytest.raises(protocol.Rejected) as caught:
+            verifier().check(json.dumps(forged).encode(), NOW)
+        assert caught.value.code == protocol.BAD_SIGNATURE
+
+
+def test_replayed_and_older_counters_are_refused():
+    v = verifier()
+    payload = play(counter=10).signed_payload(KEY)
+    v.check(payload, NOW)
+    for again in (payload, play(counter=9).signed_payload(KEY)):
+        with pytest.raises(protocol.Rejected) as caught:
+            v.check(again, NOW)
+        assert caught.value.code == protocol.REPLAYED
+    assert v.check(play(counter=11).signed_payload(KEY), NOW)["counter"] == 11
+
+
+def test_an_expired_command_still_spends_its_counter():
+    """Authentic but late: refused, and a later replay of it is refused as a replay."""
+    v = verifier()
+    late = play(counter=20, expires_at=NOW - 5).signed_payload(KEY)
+    with pytest.raises(protocol.Rejected):
+        v.check(late, NOW)
+    with pytest.raises(protocol.Rejected) as caught:
+        v.check(late, NOW - 10)
+    assert caught.value.code == protocol.REPLAYED
+
+
+def test_keys_must_be_long_hex():
+    assert protocol.parse_key("ab" * 16) == b"\xab" * 16
+    for bad in ("abc", "zz" * 16, "ab" * 15):
+        with pytest.raises(ValueError):
+            protocol.parse_key(bad)
+
+
+def test_audio_hash_check():
+    data = b"audio bytes"
+    import hashlib
+
+    assert protocol.audio_ok(data, hashlib.sha256(data).hexdigest())
+    assert not protocol.audio_ok(data + b"!", hashlib.sha256(data).hexdigest())
