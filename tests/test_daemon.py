@@ -34,11 +34,16 @@ def statuses(root) -> dict[int, str]:
 
 @pytest.fixture
 def daemon_cli(cli):
-    """The CLI with 'now' at Monday 2026-11-23 05:59:55 local, shared by every process."""
-    cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to("2026-11-23T05:59:55")
+    """The CLI on Monday 2026-11-23: 05:50 local while a test books airings, then 05:59:55
+    when the first daemon starts, so slow commands on a loaded machine never book into
+    the past. A test that moves the clock itself (a restart later) keeps its own."""
+    cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to("2026-11-23T05:50:00")
     procs = []
+    first_start = ["2026-11-23T05:59:55"]
 
     def start(*extra: str):
+        if first_start:
+            cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to(first_start.pop())
         proc = cli.popen("run", "--no-autoplan", *extra)
         procs.append(proc)
         wait_for(
