@@ -140,3 +140,22 @@ def test_fallback_audio_is_flagged_and_replaced_once_gtts_works_again(online_sta
     # and once gtts audio exists, rendering again is a plain cache hit
     code, (again,) = render(online_station, unreachable_env())
     assert again["cached"] and again["engine"] == "gtts"
+
+
+def test_the_daemons_periodic_job_replaces_fallback_audio(online_station, google, monkeypatch):
+    """``rerender_fallbacks`` is what ``run`` schedules every retry_fallback_minutes."""
+    from broadcaster.engine.clock import SystemClock
+    from broadcaster.ops import actions
+    from broadcaster.ops.context import StationContext
+
+    code, (offline,) = render(online_station, unreachable_env())
+    assert code == 0 and offline["engine"] == "espeak"
+    for key, value in google.proxy_env.items():
+        monkeypatch.setenv(key, value)
+    ctx = StationContext.open(online_station, clock=SystemClock())
+    try:
+        (outcome,) = actions.rerender_fallbacks(ctx)
+        assert outcome.engine == "gtts" and not outcome.fallback and not outcome.cached
+        assert actions.rerender_fallbacks(ctx) == []  # nothing left to replace
+    finally:
+        ctx.close()
