@@ -51,6 +51,7 @@ def root(
 
 from broadcaster.cli import (  # noqa: E402
     log_cmds,
+    report_cmds,
     run_cmds,
     schedule_cmds,
     station_cmds,
@@ -62,6 +63,7 @@ text_cmds.register(app)
 schedule_cmds.register(app)
 app.add_typer(log_cmds.log_app, name="log")
 run_cmds.register(app)
+report_cmds.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

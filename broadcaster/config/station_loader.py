@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from broadcaster.config.schema import (
     OutputModel,
     QuietHoursModel,
+    ReportModel,
     RequirementModel,
     SessionModel,
     StationFile,
@@ -24,6 +25,7 @@ from broadcaster.core.model import (
     WEEKDAYS,
     OutputSpec,
     QuietHours,
+    ReportSettings,
     Requirement,
     SessionRule,
     Station,
@@ -201,6 +203,10 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
             Requirement(r.id, r.title, r.campaign, r.min, r.per, ids, r.from_, r.to)
         )
 
+    target = model.report.bulletins_per_month if model.report else None
+    if target and target.max is not None and target.max < target.min:
+        bad(_("'max' is below 'min'"), ("report", "bulletins_per_month", "max"))
+
     if problems or info is None:
         raise ConfigErrors(problems)
     return Station(
@@ -219,6 +225,25 @@ def load_station(root: Path, known_outputs: set[str], known_tts: set[str]) -> St
         zones=tuple(zones),
         sessions=tuple(sessions),
         requirements=tuple(requirements),
+        report=_report_settings(model.report),
+    )
+
+
+def _report_settings(m: ReportModel | None) -> ReportSettings:
+    if m is None:
+        return ReportSettings()
+    target = m.bulletins_per_month
+    return ReportSettings(
+        issuing_body=m.issuing_body,
+        parent_body=m.parent_body,
+        number=m.number,
+        place=m.place,
+        signer_authority=m.signer_authority,
+        signer_title=m.signer_title,
+        signer_name=m.signer_name,
+        recipients=tuple(m.recipients),
+        bulletins_per_month_min=target.min if target else None,
+        bulletins_per_month_max=target.max if target else None,
     )
 
 
@@ -232,6 +257,7 @@ class _Parts:
     zones: list[tuple[int, ZoneModel]] = field(default_factory=list)
     sessions: list[tuple[int, SessionModel]] = field(default_factory=list)
     requirements: list[tuple[int, RequirementModel]] = field(default_factory=list)
+    report: ReportModel | None = None
 
 
 def _validate_parts(
@@ -295,6 +321,8 @@ def _validate_parts(
     parts.zones = items(ZoneModel, "zones", required=True)  # type: ignore[assignment]
     parts.sessions = items(SessionModel, "sessions")  # type: ignore[assignment]
     parts.requirements = items(RequirementModel, "requirements")  # type: ignore[assignment]
+    if data.get("report") is not None:
+        parts.report = one(ReportModel, data["report"], ("report",))
     return parts
 
 

@@ -113,6 +113,26 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """Who issues the evidence reports and what the plan asks for (``report:`` in station.yaml).
+
+    Every field is optional: a station that never set them still gets a valid report, with
+    the issuing body taken from its name and blanks where a clerk fills in by hand.
+    """
+
+    issuing_body: str | None = None
+    parent_body: str | None = None
+    number: str | None = None
+    place: str | None = None
+    signer_authority: str | None = None
+    signer_title: str | None = None
+    signer_name: str | None = None
+    recipients: tuple[str, ...] = ()
+    bulletins_per_month_min: int | None = None
+    bulletins_per_month_max: int | None = None
+
+
+@dataclass(frozen=True)
 class Station:
     id: str
     name: str
@@ -125,6 +145,7 @@ class Station:
     sessions: tuple[SessionRule, ...]
     requirements: tuple[Requirement, ...]
     dialect: str = "north"
+    report: ReportSettings = field(default_factory=ReportSettings, hash=False, compare=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -139,6 +160,10 @@ class Station:
     @property
     def zone_ids(self) -> tuple[str, ...]:
         return tuple(z.id for z in self.zones)
+
+    def session_weekdays(self, zone_id: str) -> frozenset[int]:
+        """Weekdays (0 = Monday) on which the zone has at least one session."""
+        return frozenset(d for rule in self.sessions if zone_id in rule.zone_ids for d in rule.days)
 
     def in_quiet_hours(self, local_time: time) -> QuietHours | None:
         for q in self.quiet_hours:

@@ -1,0 +1,315 @@
+"""The workbook: summary, zones, weekly compliance, the raw log and bulletins.
+
+XlsxWriter in ``constant_memory`` mode streams each row to disk as it is written, so a
+year of a province's log (a million rows) never sits in memory. Excel stops at 1,048,576
+rows: past that the log sheet ends with a line saying where the complete CSV is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from broadcaster.reports import labels
+from broadcaster.reports.figures import ReportFigures
+from broadcaster.reports.rawlog import COLUMNS, TIME_COLUMNS
+
+EXCEL_MAX_ROWS = 1_048_576
+_EPOCH = datetime(1899, 12, 30)
+
+RAW_HEADERS = {
+    "seq": "Số thứ tự (seq)",
+    "airing_id": "Mã lượt phát",
+    "zone": "Cụm loa",
+    "bulletin_id": "Bản tin",
+    "audio_sha256": "SHA-256 âm thanh",
+    "scheduled_at": "Giờ theo lịch",
+    "started_at": "Bắt đầu phát",
+    "ended_at": "Kết thúc phát",
+    "outcome": "Kết quả",
+    "reason": "Lý do",
+    "approved_by": "Người duyệt",
+    "triggered_by": "Người/tác nhân phát",
+    "recorded_at": "Thời điểm ghi",
+    "entry_hash": "Mã băm bản ghi",
+    "prev_hash": "Mã băm bản ghi trước",
+}
+RAW_WIDTHS = {
+    "seq": 10,
+    "airing_id": 11,
+    "zone": 16,
+    "bulletin_id": 24,
+    "audio_sha256": 20,
+    "reason": 40,
+    "approved_by": 20,
+    "triggered_by": 20,
+    "entry_hash": 20,
+    "prev_hash": 20,
+    "outcome": 12,
+}
+
+
+def write_xlsx(
+    path: Path,
+    figures: ReportFigures,
+    raw_rows: Iterable[tuple[Any, ...]],
+    tz,
+    *,
+    full_csv_name: str | None = None,
+    max_rows: int = EXCEL_MAX_ROWS,
+) -> int:
+    """Returns how many log rows the Airings sheet holds."""
+    wb = xlsxwriter.Workbook(
+        str(path), {"constant_memory": True, "strings_to_numbers": False, "strings_to_urls": False}
+    )
+    f = _Formats(wb)
+    _summary(wb.add_worksheet("Tổng hợp"), figures, f)
+    _zones(wb.add_worksheet("Cụm loa"), figures, f)
+    _weekly(wb.add_worksheet("Tuân thủ hằng tuần"), figures, f)
+    written = _airings(wb.add_worksheet("Lượt phát"), raw_rows, tz, f, full_csv_name, max_rows)
+    _bulletins(wb.add_worksheet("Bản tin"), figures, f)
+    wb.close()
+    return written
+
+
+class _Formats:
+    def __init__(self, wb: xlsxwriter.Workbook) -> None:
+        self.header = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
+        self.title = wb.add_format({"bold": True, "font_size": 13})
+        self.date = wb.add_format({"num_format": "dd/mm/yyyy"})
+        self.datetime = wb.add_format({"num_format": "dd/mm/yyyy hh:mm:ss"})
+        self.percent = wb.add_format({"num_format": "0.0%"})
+        self.minutes = wb.add_format({"num_format": "#,##0.0"})
+        self.int = wb.add_format({"num_format": "#,##0"})
+        self.note = wb.add_format({"italic": True, "font_color": "#C00000"})
+
+
+def _table(ws, headers: list[str], rows: list[list[Any]], f: _Formats, formats=None) -> None:
+    """A typed table: bold frozen header, filters, widths from the content."""
+    widths = [len(h) + 2 for h in headers]
+    for c, h in enumerate(headers):
+        ws.write_string(0, c, h, f.header)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
+            fmt = formats[c] if formats else None
+            _cell(ws, r, c, value, fmt, f)
+            widths[c] = max(widths[c], _width(value))
+    for c, w in enumerate(widths):
+        ws.set_column(c, c, min(w, 70))
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
+
+
+def _cell(ws, r: int, c: int, value: Any, fmt, f: _Formats) -> None:
+    if value is None:
+        ws.write_blank(r, c, None, fmt)
+    elif isinstance(value, datetime):
+        ws.write_datetime(r, c, value.replace(tzinfo=None), fmt or f.datetime)
+    elif isinstance(value, date):
+        ws.write_datetime(r, c, datetime(value.year, value.month, value.day), fmt or f.date)
+    elif isinstance(value, bool):
+        ws.write_boolean(r, c, value, fmt)
+    elif isinstance(value, int | float):
+        ws.write_number(r, c, value, fmt)
+    else:
+        ws.write_string(r, c, str(value), fmt)
+
+
+def _width(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        return 20
+    if isinstance(value, date):
+        return 12
+    if isinstance(value, float):
+        return 10
+    return len(str(value)) + 2
+
+
+def _summary(ws, fig: ReportFigures, f: _Formats) -> None:
+    rows: list[list[Any]] = [[k, v] for k, v in labels.summary_items(fig)]
+    formats = [None, None]
+    widths = [len("Chỉ tiêu"), 16]
+    ws.write_string(0, 0, "Chỉ tiêu", f.header)
+    ws.write_string(0, 1, "Giá trị", f.header)
+    for r, (key, value) in enumerate(rows, start=1):
+        ws.write_string(r, 0, key)
+        fmt = f.percent if key.startswith("Tỷ lệ") and isinstance(value, float) else None
+        if isinstance(value, float) and fmt is None:
+            fmt = f.minutes
+        _cell(ws, r, 1, value, fmt or formats[1], f)
+        widths[0] = max(widths[0], len(key) + 2)
+        widths[1] = max(widths[1], _width(value))
+    ws.set_column(0, 0, min(widths[0], 70))
+    ws.set_column(1, 1, min(widths[1], 70))
+    ws.freeze_panes(1, 0)
+
+
+def _zones(ws, fig: ReportFigures, f: _Formats) -> None:
+    headers = [
+        "Mã cụm loa",
+        "Tên",
+        "Loại",
+        "Lượt lên lịch",
+        "Đã phát",
+        "Thất bại",
+        "Bỏ lỡ",
+        "Bị ngắt",
+        "Bị hủy",
+        "Chưa có kết quả",
+        "Phút yêu cầu",
+        "Phút thực tế",
+        "Tuần đạt",
+        "Tuần được xét",
+        "Tỷ lệ tuần đạt",
+        "Tuần không có buổi phát",
+    ]
+    rows = []
+    for z in fig.zones:
+        c = z.counts
+        rows.append(
+            [
+                z.zone_id,
+                z.name,
+                labels.KIND_VI.get(z.kind, z.kind),
+                c.planned,
+                c.aired,
+                c.failed,
+                c.missed,
+                c.interrupted,
+                c.cancelled,
+                c.pending,
+                round(c.requested_minutes, 1),
+                round(c.actual_minutes, 1),
+                z.weeks_met,
+                z.weeks_judged,
+                z.weeks_met / z.weeks_judged if z.weeks_judged else None,
+                z.weeks_no_session,
+            ]
+        )
+    formats = [None] * 10 + [f.minutes, f.minutes, None, None, f.percent, None]
+    _table(ws, headers, rows, f, formats)
+
+
+def _weekly(ws, fig: ReportFigures, f: _Formats) -> None:
+    headers = [
+        "Yêu cầu",
+        "Mã cụm loa",
+        "Tên cụm loa",
+        "Tuần",
+        "Từ ngày",
+        "Đến ngày",
+        "Kết quả",
+        "Số lượt yêu cầu",
+        "Số lượt đã phát",
+        "Lý do",
+    ]
+    rows = []
+    for req in fig.requirements:
+        for zw in req.zone_weeks:
+            rows.append(
+                [
+                    req.id,
+                    zw.zone_id,
+                    zw.zone_name,
+                    zw.week,
+                    zw.first_day,
+                    zw.last_day,
+                    labels.STATE_VI[zw.state],
+                    zw.required,
+                    zw.aired,
+                    "; ".join(zw.reasons),
+                ]
+            )
+    _table(ws, headers, rows, f)
+
+
+def _airings(ws, rows: Iterable[tuple[Any, ...]], tz, f, full_csv_name, max_rows) -> int:
+    """The raw log, streamed; instants become local Excel date-times (numbers, fast)."""
+    time_idx = [i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS]
+    int_idx = [i for i, c in enumerate(COLUMNS) if c in ("seq", "airing_id")]
+    for c, name in enumerate(COLUMNS):
+        ws.set_column(c, c, RAW_WIDTHS.get(name, 20), f.datetime if c in time_idx else None)
+        ws.write_string(0, c, RAW_HEADERS[name], f.header)
+    ws.freeze_panes(1, 0)
+    last_data_row = max_rows - 2  # leave the last row for the note
+    offset_cache: dict[int, float] = {}
+    r = 0
+    truncated = False
+    write_string, write_number = ws.write_string, ws.write_number
+    dt_fmt = f.datetime
+    for row in rows:
+        if r >= last_data_row:
+            truncated = True
+            break
+        r += 1
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if c in time_idx:
+                write_number(r, c, _excel_local(value, tz, offset_cache), dt_fmt)
+            elif c in int_idx:
+                write_number(r, c, value)
+            else:
+                write_string(r, c, value)
+    ws.autofilter(0, 0, max(r, 1), len(COLUMNS) - 1)
+    if truncated:
+        where = f"tệp CSV '{full_csv_name}'" if full_csv_name else "tệp CSV nhật ký đầy đủ"
+        ws.write_string(
+            r + 1,
+            0,
+            f"Danh sách dừng ở đây vì Excel chỉ chứa được {max_rows:,} dòng; "
+            f"toàn bộ nhật ký phát sóng của kỳ báo cáo có trong {where}.".replace(",", "."),
+            f.note,
+        )
+    return r
+
+
+def _excel_local(value: datetime, tz, cache: dict[int, float]) -> float:
+    """Naive UTC -> local wall time as an Excel serial day number.
+
+    The UTC offset is looked up once per hour of UTC time: a year of log has ~9,000 hours
+    and a million rows, and the offset never changes inside an hour.
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    delta = value - _EPOCH
+    seconds = delta.days * 86400 + delta.seconds + delta.microseconds / 1e6
+    hour = int(seconds // 3600)
+    off = cache.get(hour)
+    if off is None:
+        off = value.replace(tzinfo=UTC).astimezone(tz).utcoffset().total_seconds()  # type: ignore[union-attr]
+        cache[hour] = off
+    return (seconds + off) / 86400.0
+
+
+def _bulletins(ws, fig: ReportFigures, f: _Formats) -> None:
+    headers = [
+        "Mã bản tin",
+        "Tiêu đề",
+        "Chiến dịch",
+        "Số lượt đã phát",
+        "Số cụm loa đã nhận",
+        "Lượt không thành công",
+        "Phát lần đầu",
+        "Phát lần cuối",
+    ]
+    rows = [
+        [
+            b.bulletin_id,
+            b.title,
+            b.campaign,
+            b.aired,
+            b.zones_reached,
+            b.setbacks,
+            b.first_aired,
+            b.last_aired,
+        ]
+        for b in fig.bulletins
+    ]
+    _table(ws, headers, rows, f)
