@@ -14,7 +14,6 @@ from broadcaster.engine.lanes import ThreadLane
 from broadcaster.engine.lock import StationLock
 from broadcaster.i18n import _
 from broadcaster.ops import actions
-from broadcaster.reports.ics_export import export_ics
 from broadcaster.store.tables import AiringRow
 
 STATE_STYLE = {"met": "green", "on-track": "cyan", "at-risk": "yellow", "failed": "red"}
@@ -246,6 +245,8 @@ def export(
     date_to: str = typer.Option(None, "--to", help="Last local day, inclusive."),
 ) -> None:
     """Planned airings as iCalendar: one event per session per zone, bulletins in the text."""
+    from broadcaster.reports.ics_export import export_ics  # icalendar only for this command
+
     ctx = open_station()
     n, airings = export_ics(ctx, ics, period, date_from, date_to)
     out.print(_("{path}: {n} events, {m} planned airings").format(path=ics, n=n, m=airings))

@@ -10,12 +10,13 @@ from pathlib import Path
 from broadcaster.core.errors import UsageProblem
 from broadcaster.ops.actions import parse_zones
 from broadcaster.ops.context import StationContext
-from broadcaster.reports import csv_writer, docx_writer, json_writer, pdf, rawlog, xlsx_writer
+from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
 from broadcaster.reports.figures import ReportFigures, compute
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import Period, parse_period
 
 FORMATS = ("docx", "xlsx", "csv", "json", "pdf")
+EXCEL_ROWS_FOR_LOG = 1_048_576 - 2  # a header row, and the last row for the note
 
 
 @dataclass
@@ -49,8 +50,7 @@ def resolve_scope(
 
 def figures(ctx: StationContext, period: Period, zone_ids: list[str]) -> ReportFigures:
     bulletins, _problems = ctx.scripts()  # titles only: a broken script must not block a report
-    with ctx.db.read() as s:
-        return compute(s, ctx.station, period, zone_ids, bulletins, ctx.clock.now())
+    return compute(ctx.db, ctx.station, period, zone_ids, bulletins, ctx.clock.now())
 
 
 def write_report(
@@ -73,13 +73,20 @@ def write_report(
         return xlsx_report(ctx, period, zone_ids, fig, out)
     if fmt == "docx":
         with atomic_file(out) as tmp:
-            docx_writer.write_docx(tmp, fig, ctx.station.report)
+            write_docx(tmp, fig, ctx)
         return Written(out, fmt, fig)
     with atomic_file(out) as tmp, tempfile.TemporaryDirectory(dir=out.parent) as work:
         source = Path(work) / (out.stem + ".docx")
-        docx_writer.write_docx(source, fig, ctx.station.report)
+        write_docx(source, fig, ctx)
         pdf.docx_to_pdf(source, tmp)
     return Written(out, fmt, fig)
+
+
+def write_docx(path: Path, fig: ReportFigures, ctx: StationContext) -> None:
+    # python-docx and lxml load only when a document is written, not with every command.
+    from broadcaster.reports import docx_writer
+
+    docx_writer.write_docx(path, fig, ctx.station.report)
 
 
 def xlsx_report(
@@ -94,13 +101,15 @@ def xlsx_report(
     the caller, the evidence pack, already ships one), and the sheet says where it is."""
     tz = ctx.station.tz
     extra: list[Path] = []
-    too_many = fig.log_entries_in_period > xlsx_writer.EXCEL_MAX_ROWS - 2
+    too_many = fig.log_entries_in_period > EXCEL_ROWS_FOR_LOG
     if too_many and csv_name is None:
         full_csv = out.with_name(out.stem + "-nhat-ky.csv")
         with atomic_file(full_csv) as tmp, ctx.db.read() as s:
             csv_writer.write_csv(tmp, rawlog.stream(s, period, zone_ids), tz)
         extra.append(full_csv)
         csv_name = full_csv.name
+    from broadcaster.reports import xlsx_writer
+
     with atomic_file(out) as tmp, ctx.db.read() as s:
         n = xlsx_writer.write_xlsx(
             tmp, fig, rawlog.stream(s, period, zone_ids), tz, full_csv_name=csv_name

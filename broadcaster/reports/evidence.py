@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from broadcaster.core.errors import UsageProblem
 from broadcaster.ops.context import StationContext
-from broadcaster.reports import build, csv_writer, docx_writer, json_writer, pdf, rawlog
+from broadcaster.reports import build, csv_writer, json_writer, pdf, rawlog
 from broadcaster.reports.figures import L, when_column
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import Period
@@ -92,10 +92,10 @@ def write_pack(
         elif fmt == "xlsx":
             build.xlsx_report(ctx, period, zone_ids, fig, report_path, csv_name=LOG_CSV)
         elif fmt == "docx":
-            docx_writer.write_docx(report_path, fig, ctx.station.report)
+            build.write_docx(report_path, fig, ctx)
         else:
             source = work / "source.docx"
-            docx_writer.write_docx(source, fig, ctx.station.report)
+            build.write_docx(source, fig, ctx)
             pdf.docx_to_pdf(source, report_path)
             source.unlink()
         with ctx.db.read() as s:
@@ -186,7 +186,7 @@ def _write_verification(work: Path, chain: aslog.ChainReport, ctx, period: Perio
         "stored_count": chain.stored_count,
         "stored_hash": chain.stored_hash,
         "problems": chain.problems,
-        "checked_at": ctx.clock.now().astimezone(ctx.station.tz).isoformat(),
+        "checked_at": ctx.clock.now().astimezone(ctx.station.tz).replace(microsecond=0).isoformat(),
         "period": period.key,
     }
     (work / VERIFY_JSON).write_text(

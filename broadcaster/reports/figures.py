@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, or_
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session, select
 
 from broadcaster.core.compliance import MET, NO_SESSION, NOT_MET, judge_past_week
@@ -27,6 +29,7 @@ from broadcaster.core.model import Bulletin, Requirement, Station
 from broadcaster.core.timeutil import local_to_utc, to_local
 from broadcaster.reports.period import Period
 from broadcaster.store import aslog
+from broadcaster.store.db import Database
 from broadcaster.store.tables import AiringRow, Approval, LogEntry
 
 OUTCOMES = ("aired", "failed", "missed", "interrupted", "cancelled")
@@ -115,8 +118,6 @@ class BulletinFigures:
     aired: int
     zones_reached: int
     setbacks: int
-    first_aired: datetime | None  # local
-    last_aired: datetime | None
 
 
 @dataclass
@@ -199,120 +200,74 @@ def _window(req: Requirement, period: Period, station: Station) -> tuple[datetim
 
 
 def compute(
-    session: Session,
+    db: Database,
     station: Station,
     period: Period,
     zone_ids: Sequence[str],
     bulletins: Sequence[Bulletin],
     now: datetime,
 ) -> ReportFigures:
-    dialect = session.get_bind().dialect.name
+    """All figures of the period. The two big groupings (log by zone x week x outcome,
+    log by bulletin) run at once on two connections: SQLite sorts to group, a year of a
+    province is a million rows, and the machine has two cores."""
     tz = station.tz
     zones = [station.zone(z) for z in zone_ids]
+    selected = set(zone_ids)
     catalogue = {b.id: b for b in bulletins}
-    when = when_column()
-    in_period = [when >= period.start, when < period.end, L.zone_id.in_(list(zone_ids))]
     weekly = [r for r in station.requirements if r.per == "week"]
+    dialect = db.engine.dialect.name
+    halves = _split(period, station)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        mains = [
+            pool.submit(_job, db, _main_groups, a, b, weekly, period, station, dialect)
+            for a, b in halves
+        ]
+        bulletin_job = pool.submit(_job, db, _bulletin_groups, period, dialect)
+        with db.read() as s:
+            pending = _pending(s, period)
+            daily = _daily(s, station, period)
+            months = _months(s, period, station)
+            emergency_rows = _emergency_groups(s, period, zone_ids, dialect)
+            count, head_hash = aslog.head(s)
+        main_rows = [row for job in mains for row in job.result()]
+        bulletin_rows = [r for r in bulletin_job.result() if r[2] in selected]
 
     # 1. The log by zone x week x outcome, with each weekly requirement's own count.
-    secs = seconds_between(L.started_at, L.ended_at, dialect)
-    cols: list[Any] = [
-        L.zone_id,
-        A.week,
-        L.outcome,
-        func.count(),
-        func.sum(case((L.outcome.in_(("aired", "interrupted")), secs), else_=0.0)),
-        func.min(L.reason),
-    ]
-    for req in weekly:
-        start, end = _window(req, period, station)
-        cols.append(
-            func.sum(case((and_(_matches(req.campaign), when >= start, when < end), 1), else_=0))
-        )
-    q = (
-        select(*cols)
-        .select_from(L)
-        .outerjoin(A, A.id == L.airing_id)
-        .where(*in_period)
-        .group_by(L.zone_id, A.week, L.outcome)
-    )
     per_zone: dict[str, Counts] = defaultdict(Counts)
     per_week: dict[str, Counter[str]] = defaultdict(Counter)
     # (zone, week, outcome) -> (count, sample reason, {requirement id: count of its campaign})
     groups: dict[tuple[str, str, str], tuple[int, str, dict[str, int]]] = {}
+    booked: dict[tuple[str, str], int] = defaultdict(int)
     log_in_period = 0
-    for row in session.execute(q):
-        zone_id, week, outcome, n, seconds, reason = row[:6]
+    for row in main_rows:
+        week, zone_id, outcome, n, seconds, requested, reason = row[:7]
+        if zone_id not in selected:
+            continue
         log_in_period += n
         counts = per_zone[zone_id]
+        counts.planned += n
         if outcome in OUTCOMES:
             setattr(counts, outcome, getattr(counts, outcome) + n)
         counts.actual_minutes += (seconds or 0.0) / 60.0
+        counts.requested_minutes += (requested or 0.0) / 60.0
         if week is None:
             continue
+        booked[(zone_id, week)] += n
         per_week[week][outcome] += n
         groups[(zone_id, week, outcome)] = (
             n,
             reason or "",
-            {req.id: int(v or 0) for req, v in zip(weekly, row[6:], strict=True)},
+            {req.id: int(v or 0) for req, v in zip(weekly, row[7:], strict=True)},
         )
-
-    # 2. The airing table (the plan): booked per zone x week x status.
-    planned_q = (
-        select(A.zone_id, A.week, A.status, func.count(), func.sum(A.duration_seconds))
-        .where(
-            A.scheduled_at >= period.start,
-            A.scheduled_at < period.end,
-            A.zone_id.in_(list(zone_ids)),
-        )
-        .group_by(A.zone_id, A.week, A.status)
-    )
-    booked: dict[tuple[str, str], int] = defaultdict(int)
-    for zone_id, week, status, n, seconds in session.execute(planned_q):
+    # 2. Airings booked that have no outcome yet (no log entry): still planned or playing.
+    for zone_id, week, n, requested in pending:
+        if zone_id not in selected:
+            continue
         counts = per_zone[zone_id]
         counts.planned += n
+        counts.pending += n
+        counts.requested_minutes += (requested or 0.0) / 60.0
         booked[(zone_id, week)] += n
-        if status in ("planned", "playing"):
-            counts.pending += n
-        if status != "cancelled":
-            counts.requested_minutes += (seconds or 0.0) / 60.0
-
-    # 3. Daily requirements: aired per zone x local day, one bucket per day of the window.
-    daily: dict[str, dict[tuple[str, date], int]] = {}
-    for req in station.requirements:
-        if req.per != "day":
-            continue
-        start, end = _window(req, period, station)
-        days = _days_between(to_local(start, tz).date(), to_local(end, tz).date())
-        found: dict[tuple[str, date], int] = {}
-        if days:
-            bucket = case(
-                *[
-                    (
-                        and_(when >= _day_start(d, station), when < _day_start(d + _ONE, station)),
-                        d.isoformat(),
-                    )
-                    for d in days
-                ],
-                else_=literal(None),
-            )
-            dq = (
-                select(L.zone_id, bucket, func.count())
-                .select_from(L)
-                .join(A, A.id == L.airing_id)
-                .where(
-                    *in_period,
-                    when >= start,
-                    when < end,
-                    L.outcome == "aired",
-                    _matches(req.campaign),
-                )
-                .group_by(L.zone_id, bucket)
-            )
-            for zone_id, day, n in session.execute(dq):
-                if day is not None:
-                    found[(zone_id, date.fromisoformat(day))] = n
-        daily[req.id] = found
 
     # 4. The weekly rule, zone-week by zone-week (pure; the counts come from 1 and 3).
     weeks = period.weeks()
@@ -401,8 +356,7 @@ def compute(
         )
         for w, days in weeks
     ]
-    count, head_hash = aslog.head(session)
-    emergencies = _emergencies(session, in_period, catalogue, station)
+    emergencies = _emergencies(emergency_rows, catalogue, station)
     return ReportFigures(
         station_id=station.id,
         station_name=station.name,
@@ -423,8 +377,8 @@ def compute(
         zones=zone_figs,
         weeks=week_figs,
         heatmap=heat,
-        bulletins=_bulletins(session, in_period, catalogue, station),
-        months=_months(session, period, station, catalogue),
+        bulletins=_bulletins(bulletin_rows, catalogue),
+        months=months,
         emergencies=emergencies,
         emergencies_aired=sum(e.aired for e in emergencies),
         log_entries_in_period=log_in_period,
@@ -434,6 +388,160 @@ def compute(
 
 
 _ONE = timedelta(days=1)
+
+
+def _job(db: Database, fn, *args):
+    with db.read() as s:
+        return fn(s, *args)
+
+
+def _split(period: Period, station: Station) -> list[tuple[datetime, datetime]]:
+    """The period cut in two at a Monday, so no zone-week is split between the halves."""
+    weeks = period.weeks()
+    if len(weeks) < 4:
+        return [(period.start, period.end)]
+    middle = weeks[len(weeks) // 2][1][0]
+    cut = _day_start(middle, station)
+    return [(period.start, cut), (cut, period.end)]
+
+
+def _narrow(q, dialect: str):
+    """On SQLite, make the per-row projection a co-routine (``LIMIT -1`` stops the
+    flattener): the GROUP BY sorter then holds a few numbers per row instead of every
+    column the aggregates read, which is most of its cost on a million rows."""
+    return q.limit(-1) if dialect == "sqlite" else q
+
+
+def _main_groups(
+    s: Session,
+    start: datetime,
+    end: datetime,
+    weekly: list[Requirement],
+    period: Period,
+    station: Station,
+    dialect: str,
+) -> list[tuple]:
+    when = L.scheduled_at
+    secs = seconds_between(L.started_at, L.ended_at, dialect)
+    cols: list[Any] = [
+        A.week.label("w"),
+        L.zone_id.label("z"),
+        L.outcome.label("o"),
+        case((L.outcome.in_(("aired", "interrupted")), secs)).label("secs"),
+        case((L.outcome != "cancelled", A.duration_seconds)).label("req"),
+        case((L.outcome != "aired", L.reason)).label("r"),
+    ]
+    for i, req in enumerate(weekly):
+        ws, we = _window(req, period, station)
+        cols.append(
+            case((and_(_matches(req.campaign), when >= ws, when < we), 1), else_=0).label(f"c{i}")
+        )
+    inner = _narrow(
+        select(*cols)
+        .select_from(L)
+        .outerjoin(A, A.id == L.airing_id)
+        .where(when >= start, when < end),
+        dialect,
+    ).subquery()
+    c = inner.c
+    q = select(
+        c.w,
+        c.z,
+        c.o,
+        func.count(),
+        func.sum(c.secs),
+        func.sum(c.req),
+        func.min(c.r),
+        *(func.sum(c[f"c{i}"]) for i in range(len(weekly))),
+    ).group_by(c.w, c.z, c.o)
+    return [tuple(row) for row in s.execute(q)]
+
+
+def _unindexed(column: Any, dialect: str) -> Any:
+    """SQLite's unary ``+``: the same value, but the planner no longer sees the column, so
+    it cannot pick the column's index for the range and then sort a million rows."""
+    if dialect != "sqlite":
+        return column
+    return UnaryExpression(column.__clause_element__(), operator=custom_op("+"), type_=column.type)
+
+
+def _bulletin_groups(s: Session, period: Period, dialect: str) -> list[tuple]:
+    """By bulletin x outcome x zone, read in the order of ``ix_log_bulletin``, which holds
+    every column the query needs: SQLite aggregates while it walks the index, no sort."""
+    when = _unindexed(L.scheduled_at, dialect)
+    q = (
+        select(L.bulletin_id, L.outcome, L.zone_id, func.count())
+        .where(when >= period.start, when < period.end)
+        .group_by(L.bulletin_id, L.outcome, L.zone_id)
+    )
+    return [tuple(row) for row in s.execute(q)]
+
+
+def _emergency_groups(
+    s: Session, period: Period, zone_ids: Sequence[str], dialect: str
+) -> list[tuple]:
+    """Each emergency occurrence (one bulletin sent at one instant to many zones)."""
+    q = (
+        select(L.bulletin_id, L.scheduled_at, L.outcome, func.count())
+        .where(
+            L.scheduled_at >= period.start,
+            L.scheduled_at < period.end,
+            L.triggered_by.startswith("emergency:", autoescape=True),
+            _unindexed(L.zone_id, dialect).in_(list(zone_ids)),
+        )
+        .group_by(L.bulletin_id, L.scheduled_at, L.outcome)
+    )
+    return [tuple(row) for row in s.execute(q)]
+
+
+def _pending(s: Session, period: Period) -> list[tuple]:
+    """Booked airings without an outcome, found through the (status, time) index."""
+    q = (
+        select(A.zone_id, A.week, func.count(), func.sum(A.duration_seconds))
+        .where(
+            A.status.in_(("planned", "playing")),
+            A.scheduled_at >= period.start,
+            A.scheduled_at < period.end,
+        )
+        .group_by(A.zone_id, A.week)
+    )
+    return [tuple(row) for row in s.execute(q)]
+
+
+def _daily(s: Session, station: Station, period: Period) -> dict[str, dict[tuple[str, date], int]]:
+    """Daily requirements: aired per zone x local day of the requirement's window."""
+    tz = station.tz
+    when = L.scheduled_at
+    daily: dict[str, dict[tuple[str, date], int]] = {}
+    for req in station.requirements:
+        if req.per != "day":
+            continue
+        start, end = _window(req, period, station)
+        days = _days_between(to_local(start, tz).date(), to_local(end, tz).date())
+        found: dict[tuple[str, date], int] = {}
+        if days:
+            bucket = case(
+                *[
+                    (
+                        and_(when >= _day_start(d, station), when < _day_start(d + _ONE, station)),
+                        d.isoformat(),
+                    )
+                    for d in days
+                ],
+                else_=literal(None),
+            )
+            dq = (
+                select(L.zone_id, bucket, func.count())
+                .select_from(L)
+                .join(A, A.id == L.airing_id)
+                .where(when >= start, when < end, L.outcome == "aired", _matches(req.campaign))
+                .group_by(L.zone_id, bucket)
+            )
+            for zone_id, day, n in s.execute(dq):
+                if day is not None:
+                    found[(zone_id, date.fromisoformat(day))] = n
+        daily[req.id] = found
+    return daily
 
 
 def _days_between(first: date, end: date) -> list[date]:
@@ -496,36 +604,21 @@ def _reasons(req, zone_id, week, verdict, groups, booked, daily) -> list[str]:
     return reasons
 
 
-def _bulletins(session, in_period, catalogue, station) -> list[BulletinFigures]:
-    tz = station.tz
-    q = (
-        select(
-            L.bulletin_id,
-            L.outcome,
-            func.count(),
-            func.count(func.distinct(L.zone_id)),
-            func.min(L.started_at),
-            func.max(L.started_at),
-        )
-        .where(*in_period)
-        .group_by(L.bulletin_id, L.outcome)
-    )
+def _bulletins(rows, catalogue) -> list[BulletinFigures]:
     found: dict[str, BulletinFigures] = {}
-    for bid, outcome, n, zones, first, last in session.execute(q):
+    reached: dict[str, set[str]] = defaultdict(set)
+    for bid, outcome, zone_id, n in rows:
         b = catalogue.get(bid)
         fig = found.setdefault(
-            bid,
-            BulletinFigures(
-                bid, b.title if b else bid, b.campaign if b else "", 0, 0, 0, None, None
-            ),
+            bid, BulletinFigures(bid, b.title if b else bid, b.campaign if b else "", 0, 0, 0)
         )
         if outcome == "aired":
-            fig.aired = n
-            fig.zones_reached = zones
-            fig.first_aired = _local(first, tz)
-            fig.last_aired = _local(last, tz)
+            fig.aired += n
+            reached[bid].add(zone_id)
         elif outcome in SETBACKS:
             fig.setbacks += n
+    for bid, fig in found.items():
+        fig.zones_reached = len(reached[bid])
     return sorted(found.values(), key=lambda f: (-f.aired, f.bulletin_id))
 
 
@@ -537,36 +630,22 @@ def _local(value, tz) -> datetime | None:
     return to_local(value, tz).replace(tzinfo=None, microsecond=0)
 
 
-def _emergencies(session, in_period, catalogue, station) -> list[EmergencyFigures]:
-    q = (
-        select(
-            L.bulletin_id,
-            L.scheduled_at,
-            func.count(func.distinct(L.zone_id)),
-            func.sum(case((L.outcome == "aired", 1), else_=0)),
-            func.sum(case((L.outcome.in_(SETBACKS), 1), else_=0)),
-        )
-        .where(*in_period, L.triggered_by.startswith("emergency:", autoescape=True))
-        .group_by(L.bulletin_id, L.scheduled_at)
-        .order_by(L.scheduled_at)
-    )
-    out = []
-    for bid, at, zones, aired, setbacks in session.execute(q):
+def _emergencies(rows, catalogue, station) -> list[EmergencyFigures]:
+    by_time: dict[tuple[str, Any], EmergencyFigures] = {}
+    for bid, at, outcome, n in rows:
         b = catalogue.get(bid)
-        out.append(
-            EmergencyFigures(
-                bid,
-                b.title if b else bid,
-                _local(at, station.tz),
-                zones,
-                int(aired or 0),
-                int(setbacks or 0),
-            )
+        fig = by_time.setdefault(
+            (bid, at), EmergencyFigures(bid, b.title if b else bid, _local(at, station.tz), 0, 0, 0)
         )
-    return out
+        fig.zones += n  # one entry per zone and emergency
+        if outcome == "aired":
+            fig.aired += n
+        elif outcome in SETBACKS:
+            fig.setbacks += n
+    return sorted(by_time.values(), key=lambda e: (e.scheduled_at, e.bulletin_id))
 
 
-def _months(session, period: Period, station: Station, catalogue) -> list[MonthFigures]:
+def _months(session, period: Period, station: Station) -> list[MonthFigures]:
     """Bulletins produced per month: a bulletin counts in the month of its first approval
     (leadership's approval is when a script becomes a product that may air)."""
     tz = station.tz

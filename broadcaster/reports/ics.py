@@ -70,7 +70,8 @@ def write_ics(
         if end <= first:
             end = first + timedelta(seconds=max(sum(a.duration_seconds for a in airings), 60))
         ev = Event()
-        ev.add("uid", f"{station.id}-{zone_id}-{session_id}-{day or first:%Y%m%d}@broadcaster")
+        when = day.replace("-", "") if day else f"{first:%Y%m%dT%H%M%S}"
+        ev.add("uid", f"{station.id}-{zone_id}-{session_id}-{when}@broadcaster")
         ev.add("dtstamp", stamp)
         ev.add("dtstart", first.astimezone(UTC))
         ev.add("dtend", end.astimezone(UTC))

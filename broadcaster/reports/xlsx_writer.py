@@ -8,7 +8,7 @@ rows: past that the log sheet ends with a line saying where the complete CSV is.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,9 @@ import xlsxwriter
 
 from broadcaster.reports import labels
 from broadcaster.reports.figures import ReportFigures
-from broadcaster.reports.rawlog import COLUMNS, TIME_COLUMNS
+from broadcaster.reports.rawlog import COLUMNS, TIME_COLUMNS, LocalTimes
 
 EXCEL_MAX_ROWS = 1_048_576
-_EPOCH = datetime(1899, 12, 30)
 
 RAW_HEADERS = {
     "seq": "Số thứ tự (seq)",
@@ -238,7 +237,7 @@ def _airings(ws, rows: Iterable[tuple[Any, ...]], tz, f, full_csv_name, max_rows
         ws.write_string(0, c, RAW_HEADERS[name], f.header)
     ws.freeze_panes(1, 0)
     last_data_row = max_rows - 2  # leave the last row for the note
-    offset_cache: dict[int, float] = {}
+    excel = LocalTimes(tz).excel
     r = 0
     truncated = False
     write_string, write_number = ws.write_string, ws.write_number
@@ -252,7 +251,7 @@ def _airings(ws, rows: Iterable[tuple[Any, ...]], tz, f, full_csv_name, max_rows
             if value is None:
                 continue
             if c in time_idx:
-                write_number(r, c, _excel_local(value, tz, offset_cache), dt_fmt)
+                write_number(r, c, excel(value), dt_fmt)
             elif c in int_idx:
                 write_number(r, c, value)
             else:
@@ -270,24 +269,6 @@ def _airings(ws, rows: Iterable[tuple[Any, ...]], tz, f, full_csv_name, max_rows
     return r
 
 
-def _excel_local(value: datetime, tz, cache: dict[int, float]) -> float:
-    """Naive UTC -> local wall time as an Excel serial day number.
-
-    The UTC offset is looked up once per hour of UTC time: a year of log has ~9,000 hours
-    and a million rows, and the offset never changes inside an hour.
-    """
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    delta = value - _EPOCH
-    seconds = delta.days * 86400 + delta.seconds + delta.microseconds / 1e6
-    hour = int(seconds // 3600)
-    off = cache.get(hour)
-    if off is None:
-        off = value.replace(tzinfo=UTC).astimezone(tz).utcoffset().total_seconds()  # type: ignore[union-attr]
-        cache[hour] = off
-    return (seconds + off) / 86400.0
-
-
 def _bulletins(ws, fig: ReportFigures, f: _Formats) -> None:
     headers = [
         "Mã bản tin",
@@ -296,8 +277,6 @@ def _bulletins(ws, fig: ReportFigures, f: _Formats) -> None:
         "Số lượt đã phát",
         "Số cụm loa đã nhận",
         "Lượt không thành công",
-        "Phát lần đầu",
-        "Phát lần cuối",
     ]
     rows = [
         [
@@ -307,8 +286,6 @@ def _bulletins(ws, fig: ReportFigures, f: _Formats) -> None:
             b.aired,
             b.zones_reached,
             b.setbacks,
-            b.first_aired,
-            b.last_aired,
         ]
         for b in fig.bulletins
     ]
