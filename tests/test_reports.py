@@ -632,7 +632,7 @@ def test_xlsx_log_sheet_stops_at_the_row_limit_and_names_the_csv(tmp_path: Path)
         for i in range(1, 26)
     ]  # fmt: skip
     target = tmp_path / "r.xlsx"
-    written = write_xlsx(target, fig, rows, VN, full_csv_name="nhat-ky.csv", max_rows=10)
+    written = write_xlsx(target, fig, rows, len(rows), VN, full_csv_name="nhat-ky.csv", max_rows=10)
     ws = load_workbook(target)["Lượt phát"]
     values = [r[0] for r in ws.iter_rows(values_only=True)]
     assert written == 8 and len(values) == 10

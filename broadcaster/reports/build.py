@@ -111,7 +111,8 @@ def xlsx_report(
     from broadcaster.reports import xlsx_writer
 
     with atomic_file(out) as tmp, ctx.db.read() as s:
+        rows = rawlog.count(s, period, zone_ids)  # same read transaction as the stream
         n = xlsx_writer.write_xlsx(
-            tmp, fig, rawlog.stream(s, period, zone_ids), tz, full_csv_name=csv_name
+            tmp, fig, rawlog.stream(s, period, zone_ids), rows, tz, full_csv_name=csv_name
         )
     return Written(out, "xlsx", fig, n, extra or None)

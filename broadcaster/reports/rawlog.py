@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, type_coerce
+from sqlalchemy import String, func, type_coerce
 from sqlmodel import Session, select
 
 from broadcaster.reports.figures import L, when_column
@@ -57,6 +57,15 @@ def stream(
         for row in part:
             if row[zone_at] in wanted:
                 yield tuple(row)
+
+
+def count(session: Session, period: Period, zone_ids: Sequence[str]) -> int:
+    """How many rows :func:`stream` yields (call both in one read transaction)."""
+    when = when_column()
+    q = select(func.count()).where(
+        when >= period.start, when < period.end, L.zone_id.in_(list(zone_ids))
+    )
+    return int(session.connection().execute(q).scalar_one())
 
 
 class LocalTimes:

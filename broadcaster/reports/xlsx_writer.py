@@ -7,18 +7,24 @@ rows: past that the log sheet ends with a line saying where the complete CSV is.
 
 from __future__ import annotations
 
+import os
+import re
+import zipfile
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 
 from broadcaster.reports import labels
 from broadcaster.reports.figures import ReportFigures
 from broadcaster.reports.rawlog import COLUMNS, TIME_COLUMNS, LocalTimes
 
 EXCEL_MAX_ROWS = 1_048_576
+AIRINGS_SHEET = 4  # xl/worksheets/sheet4.xml: sheets are numbered in the order added
 
 RAW_HEADERS = {
     "seq": "Số thứ tự (seq)",
@@ -56,6 +62,7 @@ def write_xlsx(
     path: Path,
     figures: ReportFigures,
     raw_rows: Iterable[tuple[Any, ...]],
+    row_count: int,
     tz,
     *,
     full_csv_name: str | None = None,
@@ -69,10 +76,16 @@ def write_xlsx(
     _summary(wb.add_worksheet("Tổng hợp"), figures, f)
     _zones(wb.add_worksheet("Cụm loa"), figures, f)
     _weekly(wb.add_worksheet("Tuân thủ hằng tuần"), figures, f)
-    written = _airings(wb.add_worksheet("Lượt phát"), raw_rows, tz, f, full_csv_name, max_rows)
+    _airings_frame(wb.add_worksheet("Lượt phát"), f)
     _bulletins(wb.add_worksheet("Bản tin"), figures, f)
     wb.close()
-    return written
+    where = f"tệp CSV '{full_csv_name}'" if full_csv_name else "tệp CSV nhật ký đầy đủ"
+    limit = f"{max_rows:,}".replace(",", ".")
+    note = (
+        f"Danh sách dừng ở đây vì Excel chỉ chứa được {limit} dòng; toàn bộ nhật ký "
+        f"phát sóng của kỳ báo cáo có trong {where}."
+    )
+    return _stream_airings(path, AIRINGS_SHEET, raw_rows, row_count, tz, note, max_rows)
 
 
 class _Formats:
@@ -228,45 +241,126 @@ def _weekly(ws, fig: ReportFigures, f: _Formats) -> None:
     _table(ws, headers, rows, f)
 
 
-def _airings(ws, rows: Iterable[tuple[Any, ...]], tz, f, full_csv_name, max_rows) -> int:
-    """The raw log, streamed; instants become local Excel date-times (numbers, fast)."""
-    time_idx = [i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS]
-    int_idx = [i for i, c in enumerate(COLUMNS) if c in ("seq", "airing_id")]
+def _airings_frame(ws, f: _Formats) -> None:
+    """The log sheet as XlsxWriter sees it: header, widths, frozen row, filter, and one
+    template row whose cells carry the styles the streamed rows will use."""
     for c, name in enumerate(COLUMNS):
-        ws.set_column(c, c, RAW_WIDTHS.get(name, 20), f.datetime if c in time_idx else None)
+        datetime_col = name in TIME_COLUMNS
+        ws.set_column(c, c, RAW_WIDTHS.get(name, 20), f.datetime if datetime_col else None)
         ws.write_string(0, c, RAW_HEADERS[name], f.header)
     ws.freeze_panes(1, 0)
-    last_data_row = max_rows - 2  # leave the last row for the note
+    ws.autofilter(0, 0, 1, len(COLUMNS) - 1)
+    ws.write_number(1, TEMPLATE_DATETIME_COL, 0.0, f.datetime)
+    ws.write_string(1, TEMPLATE_NOTE_COL, "note", f.note)
+
+
+TEMPLATE_DATETIME_COL = COLUMNS.index("scheduled_at")
+TEMPLATE_NOTE_COL = 0
+_LETTERS = [xl_col_to_name(i) for i in range(len(COLUMNS))]
+_NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|^\s|\s$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _inline(ref: str, text: str, style: str = "") -> str:
+    space = ""
+    if _NEEDS_ESCAPE.search(text):
+        text = _CONTROL.sub("\ufffd", escape(text))
+        if text != text.strip():
+            space = ' xml:space="preserve"'
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{text}</t></is></c>'
+
+
+def _stream_airings(
+    path: Path,
+    sheet_number: int,
+    rows: Iterable[tuple[Any, ...]],
+    row_count: int,
+    tz,
+    note: str,
+    max_rows: int,
+) -> int:
+    """Replace the log sheet's template row with the log's rows, streamed.
+
+    XlsxWriter spends about 10 µs per cell (type checks, dimension tracking, escaping
+    regexes): two minutes for a province's year. Here each row is one formatted string
+    written straight into the package; the sheet's frame, the styles and every other
+    sheet are XlsxWriter's own. ``row_count`` (counted in the same read transaction as
+    ``rows``) sizes the dimension and the filter before the rows are written."""
+    name = f"xl/worksheets/sheet{sheet_number}.xml"
+    truncated = row_count > max_rows - 1
+    data_rows = max_rows - 2 if truncated else row_count
+    last_row = max(max_rows if truncated else data_rows + 1, 2)
+    out_path = path.with_name(path.name + ".rows")
+    with zipfile.ZipFile(path) as source:
+        sheet = source.read(name).decode("utf-8")
+        template = re.search(r'<row r="2"[^>]*>.*?</row>', sheet)
+        assert template is not None, "the log sheet's template row is missing"
+        styles = dict(re.findall(r'<c r="([A-Z]+)2" s="(\d+)"', template.group(0)))
+        dt_style = f' s="{styles[_LETTERS[TEMPLATE_DATETIME_COL]]}"'
+        note_style = f' s="{styles[_LETTERS[TEMPLATE_NOTE_COL]]}"'
+        head = _resize(sheet[: template.start()], last_row)
+        tail = _resize(sheet[template.end() :], last_row)
+        with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+            for info in source.infolist():
+                if info.filename == name:
+                    continue
+                data = source.read(info.filename)
+                if info.filename == "xl/workbook.xml":
+                    data = _resize(data.decode("utf-8"), last_row).encode("utf-8")
+                out.writestr(info, data)
+            with out.open(zipfile.ZipInfo(name), "w", force_zip64=True) as fh:
+                fh.write(head.encode("utf-8"))
+                written = _write_rows(fh, rows, data_rows, dt_style, tz)
+                if truncated:
+                    cell = _inline(f"A{max_rows}", note, note_style)
+                    fh.write(f'<row r="{max_rows}">{cell}</row>'.encode())
+                fh.write(tail.encode("utf-8"))
+    os.replace(out_path, path)
+    return written
+
+
+def _write_rows(fh, rows: Iterable[tuple[Any, ...]], limit: int, dt_style: str, tz) -> int:
     excel = LocalTimes(tz).excel
-    r = 0
-    truncated = False
-    write_string, write_number = ws.write_string, ws.write_number
-    dt_fmt = f.datetime
+    time_idx = {i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS}
+    int_idx = {i for i, c in enumerate(COLUMNS) if c in ("seq", "airing_id")}
+    kinds = ["t" if i in time_idx else "n" if i in int_idx else "s" for i in range(len(COLUMNS))]
+    buf: list[str] = []
+    n = 0
     for row in rows:
-        if r >= last_data_row:
-            truncated = True
+        if n >= limit:
             break
-        r += 1
+        n += 1
+        rs = str(n + 1)
+        cells = []
         for c, value in enumerate(row):
             if value is None:
                 continue
-            if c in time_idx:
-                write_number(r, c, excel(value), dt_fmt)
-            elif c in int_idx:
-                write_number(r, c, value)
+            kind = kinds[c]
+            ref = _LETTERS[c] + rs
+            if kind == "t":
+                cells.append(f'<c r="{ref}"{dt_style}><v>{excel(value)!r}</v></c>')
+            elif kind == "n":
+                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
             else:
-                write_string(r, c, value)
-    ws.autofilter(0, 0, max(r, 1), len(COLUMNS) - 1)
-    if truncated:
-        where = f"tệp CSV '{full_csv_name}'" if full_csv_name else "tệp CSV nhật ký đầy đủ"
-        ws.write_string(
-            r + 1,
-            0,
-            f"Danh sách dừng ở đây vì Excel chỉ chứa được {max_rows:,} dòng; "
-            f"toàn bộ nhật ký phát sóng của kỳ báo cáo có trong {where}.".replace(",", "."),
-            f.note,
-        )
-    return r
+                cells.append(_inline(ref, value))
+        buf.append(f'<row r="{rs}">{"".join(cells)}</row>')
+        if len(buf) >= 2000:
+            fh.write("".join(buf).encode("utf-8"))
+            buf.clear()
+    fh.write("".join(buf).encode("utf-8"))
+    return n
+
+
+def _resize(xml: str, last_row: int) -> str:
+    """The sheet's dimension and filter ranges (also the workbook's hidden
+    _FilterDatabase name) down to the last row."""
+    xml = re.sub(r'(<dimension ref="A1:[A-Z]+)\d+"', lambda m: f'{m.group(1)}{last_row}"', xml)
+    xml = re.sub(r'(<autoFilter ref="A1:[A-Z]+)\d+"', lambda m: f'{m.group(1)}{last_row}"', xml)
+    return re.sub(
+        r"(_xlnm\._FilterDatabase[^>]*>[^<]*\$A\$1:\$[A-Z]+\$)\d+",
+        lambda m: f"{m.group(1)}{last_row}",
+        xml,
+    )
 
 
 def _bulletins(ws, fig: ReportFigures, f: _Formats) -> None:
