@@ -75,6 +75,7 @@ class LocalTimes:
         self.tz = tz
         self._hours: dict[str, tuple[timedelta, str, float]] = {}
         self._iso: dict[Any, str] = {}
+        self._serials: dict[Any, float] = {}
 
     def _hour(self, text: str) -> tuple[timedelta, str, float]:
         key = text[:13]
@@ -115,8 +116,14 @@ class LocalTimes:
 
     def excel(self, value: Any) -> float:
         """The local wall time as an Excel serial day number (dates are numbers there)."""
+        done = self._serials.get(value)
+        if done is not None:
+            return done
         text = self._text(value)
         _offset, _suffix, serial = self._hour(text)
         rest = text[14:]  # "MM:SS.ffffff" after the hour
-        seconds = int(rest[:2]) * 60 + float(rest[3:] or 0)
-        return serial + seconds / 86400.0
+        done = serial + (int(rest[:2]) * 60 + float(rest[3:] or 0)) / 86400.0
+        if len(self._serials) > 50_000:
+            self._serials.clear()
+        self._serials[value] = done
+        return done

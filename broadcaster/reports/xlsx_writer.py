@@ -308,7 +308,7 @@ def _stream_airings(
                 if info.filename == "xl/workbook.xml":
                     data = _resize(data.decode("utf-8"), last_row).encode("utf-8")
                 out.writestr(info, data)
-            with out.open(zipfile.ZipInfo(name), "w", force_zip64=True) as fh:
+            with out.open(name, "w", force_zip64=True) as fh:  # deflated, like the rest
                 fh.write(head.encode("utf-8"))
                 written = _write_rows(fh, rows, data_rows, dt_style, tz)
                 if truncated:
@@ -323,7 +323,12 @@ def _write_rows(fh, rows: Iterable[tuple[Any, ...]], limit: int, dt_style: str, 
     excel = LocalTimes(tz).excel
     time_idx = {i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS}
     int_idx = {i for i, c in enumerate(COLUMNS) if c in ("seq", "airing_id")}
-    kinds = ["t" if i in time_idx else "n" if i in int_idx else "s" for i in range(len(COLUMNS))]
+    # Ids are slugs, hashes hex digits, outcomes words: only free text can need escaping.
+    free_text = {COLUMNS.index(c) for c in ("reason", "approved_by", "triggered_by")}
+    kinds = [
+        "t" if i in time_idx else "n" if i in int_idx else "s" if i in free_text else "k"
+        for i in range(len(COLUMNS))
+    ]
     buf: list[str] = []
     n = 0
     for row in rows:
@@ -341,6 +346,8 @@ def _write_rows(fh, rows: Iterable[tuple[Any, ...]], limit: int, dt_style: str, 
                 cells.append(f'<c r="{ref}"{dt_style}><v>{excel(value)!r}</v></c>')
             elif kind == "n":
                 cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+            elif kind == "k":
+                cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
             else:
                 cells.append(_inline(ref, value))
         buf.append(f'<row r="{rs}">{"".join(cells)}</row>')
