@@ -303,7 +303,7 @@ def _body(doc, fig: ReportFigures) -> None:
         _para(doc, "Các tuần-cụm loa không đạt và nguyên nhân:", indent=True, before=6)
         _fast_table(
             doc,
-            ["TT", "Yêu cầu", "Cụm loa", "Tuần", "Đã phát/Yêu cầu", "Nguyên nhân (theo nhật ký)"],
+            ["TT", "Yêu cầu", "Cụm loa", "Tuần", "Đã phát / Yêu cầu", "Nguyên nhân (theo nhật ký)"],
             [
                 [
                     str(i),
