@@ -15,36 +15,46 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from broadcaster.reports.rawlog import COLUMNS, TIME_INDEXES, LocalTimes
+from broadcaster.reports.rawlog import COLUMNS, LocalTimes
 
 _SPECIAL = re.compile(r'[",\r\n]')
 
 
 def field(value: Any) -> str:
     """One field as csv.writer's excel dialect writes it."""
-    if value is None:
-        return ""
-    text = str(value)
+    if not value:
+        return "" if value is None or value == "" else str(value)
+    text = value if isinstance(value, str) else str(value)
     if _SPECIAL.search(text):
         return '"' + text.replace('"', '""') + '"'
     return text
 
 
+_EXPECTED = (
+    "seq", "airing_id", "zone", "bulletin_id", "audio_sha256", "scheduled_at", "started_at",
+    "ended_at", "outcome", "reason", "approved_by", "triggered_by", "recorded_at",
+    "entry_hash", "prev_hash",
+)  # fmt: skip
+
+
 def write_csv(path: Path, rows: Iterable[tuple[Any, ...]], tz) -> int:
-    """Times as local ISO 8601 with the offset (as ``log --csv``); returns rows written."""
+    """Times as local ISO 8601 with the offset (as ``log --csv``); returns rows written.
+
+    One f-string per row, the columns named: ids are slugs, hashes hex digits, outcomes
+    words and times ours, so only the free-text columns go through quoting."""
+    if tuple(COLUMNS) != _EXPECTED:  # the log's fields changed: update the line below
+        raise AssertionError(f"raw log columns changed: {COLUMNS}")
     iso = LocalTimes(tz).iso
-    times = set(TIME_INDEXES)
     n = 0
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         csv.writer(fh).writerow(COLUMNS)
         out: list[str] = []
-        for row in rows:
+        for seq, aid, zone, bid, audio, sch, st, en, res, why, appr, trig, rec, eh, ph in rows:
             out.append(
-                ",".join(
-                    (iso(v) if v is not None else "") if i in times else field(v)
-                    for i, v in enumerate(row)
-                )
-                + "\r\n"
+                f"{seq},{'' if aid is None else aid},{zone},{field(bid)},{audio or ''},"
+                f"{iso(sch) if sch else ''},{iso(st) if st else ''},{iso(en) if en else ''},"
+                f"{res},{field(why)},{field(appr)},{field(trig)},{iso(rec) if rec else ''},"
+                f"{eh},{ph}\r\n"
             )
             if len(out) >= 5000:
                 fh.write("".join(out))

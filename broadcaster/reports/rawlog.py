@@ -53,10 +53,43 @@ def stream(
         .execution_options(yield_per=batch)
     )
     # Core, not the ORM session: no per-row entity bookkeeping on a million rows.
-    for part in session.connection().execute(q).partitions(batch):
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        yield from _sqlite_rows(connection, period, wanted, batch)
+        return
+    for part in connection.execute(q).partitions(batch):
         for row in part:
             if row[zone_at] in wanted:
                 yield tuple(row)
+
+
+_SQLITE_SELECT = (
+    "SELECT "
+    + ", ".join("zone_id" if c == "zone" else c for c in COLUMNS)
+    + " FROM as_run_log WHERE coalesce(scheduled_at, recorded_at) >= ?"
+    " AND coalesce(scheduled_at, recorded_at) < ? ORDER BY seq"
+)
+
+
+def _stored(instant: datetime) -> str:
+    """An instant as SQLAlchemy stores DateTime in SQLite (naive UTC text)."""
+    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_rows(connection, period: Period, wanted: set[str], batch: int):
+    """The same query on the sqlite3 cursor itself: rows come out as plain tuples, without
+    SQLAlchemy's per-row result machinery (a third of the CSV's time on a million rows).
+    It runs inside the session's transaction, so it sees the same snapshot."""
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(_SQLITE_SELECT, (_stored(period.start), _stored(period.end)))
+        zone_at = COLUMNS.index("zone")
+        while part := cursor.fetchmany(batch):
+            for row in part:
+                if row[zone_at] in wanted:
+                    yield row
+    finally:
+        cursor.close()
 
 
 def count(session: Session, period: Period, zone_ids: Sequence[str]) -> int:
