@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_
+from sqlalchemy import String, and_, case, cast, func, literal, or_
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session, select
@@ -227,7 +227,6 @@ def compute(
             pending = _pending(s, period)
             daily = _daily(s, station, period)
             months = _months(s, period, station)
-            emergency_rows = _emergency_groups(s, period, zone_ids, dialect)
             count, head_hash = aslog.head(s)
         main_rows = [row for job in mains for row in job.result()]
         bulletin_rows = [r for r in bulletin_job.result() if r[2] in selected]
@@ -239,10 +238,15 @@ def compute(
     groups: dict[tuple[str, str, str], tuple[int, str, dict[str, int]]] = {}
     booked: dict[tuple[str, str], int] = defaultdict(int)
     log_in_period = 0
+    # Emergency occurrences come out of the same grouping (key ``e``: "bulletin instant").
+    occurrences: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for row in main_rows:
-        week, zone_id, outcome, n, seconds, requested, reason = row[:7]
+        week, zone_id, outcome, emergency, n, seconds, requested, reason = row[:8]
         if zone_id not in selected:
             continue
+        if emergency is not None:
+            bid, _sep, at = str(emergency).partition(" ")
+            occurrences[(bid, at)][outcome] += n
         log_in_period += n
         counts = per_zone[zone_id]
         counts.planned += n
@@ -254,11 +258,14 @@ def compute(
             continue
         booked[(zone_id, week)] += n
         per_week[week][outcome] += n
-        groups[(zone_id, week, outcome)] = (
-            n,
-            reason or "",
-            {req.id: int(v or 0) for req, v in zip(weekly, row[7:], strict=True)},
-        )
+        mine = {req.id: int(v or 0) for req, v in zip(weekly, row[8:], strict=True)}
+        key = (zone_id, week, outcome)
+        if key in groups:  # the same zone-week-outcome split by emergency occurrence
+            n0, reason0, mine0 = groups[key]
+            n += n0
+            reason = min(filter(None, (reason0, reason)), default="")
+            mine = {k: v + mine0[k] for k, v in mine.items()}
+        groups[key] = (n, reason or "", mine)
     # 2. Airings booked that have no outcome yet (no log entry): still planned or playing.
     for zone_id, week, n, requested in pending:
         if zone_id not in selected:
@@ -356,7 +363,7 @@ def compute(
         )
         for w, days in weeks
     ]
-    emergencies = _emergencies(emergency_rows, catalogue, station)
+    emergencies = _emergencies(occurrences, catalogue, station)
     return ReportFigures(
         station_id=station.id,
         station_name=station.name,
@@ -427,6 +434,12 @@ def _main_groups(
         A.week.label("w"),
         L.zone_id.label("z"),
         L.outcome.label("o"),
+        case(
+            (
+                L.triggered_by.startswith("emergency:", autoescape=True),
+                L.bulletin_id + " " + cast(L.scheduled_at, String),
+            )
+        ).label("e"),
         case((L.outcome.in_(("aired", "interrupted")), secs)).label("secs"),
         case((L.outcome != "cancelled", A.duration_seconds)).label("req"),
         case((L.outcome != "aired", L.reason)).label("r"),
@@ -448,12 +461,13 @@ def _main_groups(
         c.w,
         c.z,
         c.o,
+        c.e,
         func.count(),
         func.sum(c.secs),
         func.sum(c.req),
         func.min(c.r),
         *(func.sum(c[f"c{i}"]) for i in range(len(weekly))),
-    ).group_by(c.w, c.z, c.o)
+    ).group_by(c.w, c.z, c.o, c.e)
     return [tuple(row) for row in s.execute(q)]
 
 
@@ -473,23 +487,6 @@ def _bulletin_groups(s: Session, period: Period, dialect: str) -> list[tuple]:
         select(L.bulletin_id, L.outcome, L.zone_id, func.count())
         .where(when >= period.start, when < period.end)
         .group_by(L.bulletin_id, L.outcome, L.zone_id)
-    )
-    return [tuple(row) for row in s.execute(q)]
-
-
-def _emergency_groups(
-    s: Session, period: Period, zone_ids: Sequence[str], dialect: str
-) -> list[tuple]:
-    """Each emergency occurrence (one bulletin sent at one instant to many zones)."""
-    q = (
-        select(L.bulletin_id, L.scheduled_at, L.outcome, func.count())
-        .where(
-            L.scheduled_at >= period.start,
-            L.scheduled_at < period.end,
-            L.triggered_by.startswith("emergency:", autoescape=True),
-            _unindexed(L.zone_id, dialect).in_(list(zone_ids)),
-        )
-        .group_by(L.bulletin_id, L.scheduled_at, L.outcome)
     )
     return [tuple(row) for row in s.execute(q)]
 
@@ -630,19 +627,21 @@ def _local(value, tz) -> datetime | None:
     return to_local(value, tz).replace(tzinfo=None, microsecond=0)
 
 
-def _emergencies(rows, catalogue, station) -> list[EmergencyFigures]:
-    by_time: dict[tuple[str, Any], EmergencyFigures] = {}
-    for bid, at, outcome, n in rows:
+def _emergencies(occurrences, catalogue, station) -> list[EmergencyFigures]:
+    out = []
+    for (bid, at), outcomes in occurrences.items():
         b = catalogue.get(bid)
-        fig = by_time.setdefault(
-            (bid, at), EmergencyFigures(bid, b.title if b else bid, _local(at, station.tz), 0, 0, 0)
+        out.append(
+            EmergencyFigures(
+                bid,
+                b.title if b else bid,
+                _local(at, station.tz),
+                sum(outcomes.values()),  # one entry per zone and emergency
+                outcomes["aired"],
+                sum(outcomes[o] for o in SETBACKS),
+            )
         )
-        fig.zones += n  # one entry per zone and emergency
-        if outcome == "aired":
-            fig.aired += n
-        elif outcome in SETBACKS:
-            fig.setbacks += n
-    return sorted(by_time.values(), key=lambda e: (e.scheduled_at, e.bulletin_id))
+    return sorted(out, key=lambda e: (e.scheduled_at, e.bulletin_id))
 
 
 def _months(session, period: Period, station: Station) -> list[MonthFigures]:
