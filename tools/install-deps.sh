@@ -13,6 +13,10 @@ python3 -c "import venv, ensurepip" >/dev/null 2>&1 || need+=(python3-venv)
 [ -x /usr/bin/icecast2 ] || need+=(icecast2)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+# Reports: `report --format pdf` converts the DOCX with LibreOffice; Liberation Serif has
+# Times New Roman's metrics, so the PDF lays out like the DOCX does in Word.
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+dpkg -s fonts-liberation2 >/dev/null 2>&1 || need+=(fonts-liberation2)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   sudo=""

@@ -52,6 +52,7 @@ def root(
 from broadcaster.cli import (  # noqa: E402
     log_cmds,
     network_cmds,
+    report_cmds,
     run_cmds,
     schedule_cmds,
     station_cmds,
@@ -64,6 +65,7 @@ schedule_cmds.register(app)
 app.add_typer(log_cmds.log_app, name="log")
 run_cmds.register(app)
 network_cmds.register(app)
+report_cmds.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

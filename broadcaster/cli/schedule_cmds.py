@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -287,7 +288,28 @@ def status_table(report: actions.StatusReport, station_name: str) -> Table:
     return table
 
 
+schedule_app = typer.Typer(help="The schedule as a whole: export it for other tools.")
+
+
+@schedule_app.command("export")
+def export(
+    ics: Path = typer.Option(..., "--ics", help="iCalendar file to write (.ics)."),
+    period: str = typer.Option(
+        None, "--period", help="2026-W48, 2026-11, 2026-H2... (default: this week and the next 3)."
+    ),
+    date_from: str = typer.Option(None, "--from", help="First local day (with --to)."),
+    date_to: str = typer.Option(None, "--to", help="Last local day, inclusive."),
+) -> None:
+    """Planned airings as iCalendar: one event per session per zone, bulletins in the text."""
+    from broadcaster.reports.ics_export import export_ics  # icalendar only for this command
+
+    ctx = open_station()
+    n, airings = export_ics(ctx, ics, period, date_from, date_to)
+    out.print(_("{path}: {n} events, {m} planned airings").format(path=ics, n=n, m=airings))
+
+
 def register(app: typer.Typer) -> None:
+    app.add_typer(schedule_app, name="schedule")
     app.command()(plan)
     app.command()(queue)
     app.command()(cancel)

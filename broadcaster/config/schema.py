@@ -123,6 +123,31 @@ class RequirementModel(_Strict):
     to: date | None = None
 
 
+class MonthlyTarget(_Strict):
+    min: int = Field(ge=0, le=100, description="bulletins the plan asks for each month, at least")
+    max: int | None = Field(None, ge=0, le=100, description="and at most (optional)")
+
+
+class ReportModel(_Strict):
+    """How the evidence reports (Nghị định 30/2020/NĐ-CP format) are headed and signed."""
+
+    issuing_body: str | None = Field(
+        None, description="cơ quan ban hành, e.g. 'UBND XÃ TÂN KỲ' (default: the station name)"
+    )
+    parent_body: str | None = Field(
+        None, description="cơ quan chủ quản above it, e.g. 'UBND TỈNH NGHỆ AN' (optional)"
+    )
+    number: str | None = Field(None, description="số, ký hiệu, e.g. '125/BC-UBND'")
+    place: str | None = Field(None, description="địa danh on the date line, e.g. 'Tân Kỳ'")
+    signer_authority: str | None = Field(None, description="e.g. 'TM. ỦY BAN NHÂN DÂN'")
+    signer_title: str | None = Field(None, description="e.g. 'CHỦ TỊCH'")
+    signer_name: str | None = Field(None, description="e.g. 'Nguyễn Văn A'")
+    recipients: list[str] = Field(default_factory=list, description="nơi nhận")
+    bulletins_per_month: MonthlyTarget | None = Field(
+        None, description="the plan's monthly production target, e.g. {min: 2, max: 4}"
+    )
+
+
 class StationFile(_Strict):
     """``schedules/station.yaml``."""
 
@@ -139,6 +164,7 @@ class StationFile(_Strict):
         default_factory=dict,
         description="settings per TTS engine (voice, speed, timeout...), by engine name",
     )
+    report: ReportModel | None = None
 
 
 class ScriptFrontMatter(_Strict):

@@ -14,6 +14,7 @@ from broadcaster.config.schema import (
     OutputModel,
     ProductionModel,
     QuietHoursModel,
+    ReportModel,
     RequirementModel,
     SessionModel,
     StationFile,
@@ -26,6 +27,7 @@ from broadcaster.core.model import (
     WEEKDAYS,
     OutputSpec,
     QuietHours,
+    ReportSettings,
     Requirement,
     SessionRule,
     Station,
@@ -223,6 +225,10 @@ def load_station(
             Requirement(r.id, r.title, r.campaign, r.min, r.per, ids, r.from_, r.to)
         )
 
+    target = model.report.bulletins_per_month if model.report else None
+    if target and target.max is not None and target.max < target.min:
+        bad(_("'max' is below 'min'"), ("report", "bulletins_per_month", "max"))
+
     if problems or info is None or production is None:
         raise ConfigErrors(problems)
     return Station(
@@ -247,6 +253,25 @@ def load_station(
             for name, settings in model.engines.items()
             if settings is not None
         },
+        report=_report_settings(model.report),
+    )
+
+
+def _report_settings(m: ReportModel | None) -> ReportSettings:
+    if m is None:
+        return ReportSettings()
+    target = m.bulletins_per_month
+    return ReportSettings(
+        issuing_body=m.issuing_body,
+        parent_body=m.parent_body,
+        number=m.number,
+        place=m.place,
+        signer_authority=m.signer_authority,
+        signer_title=m.signer_title,
+        signer_name=m.signer_name,
+        recipients=tuple(m.recipients),
+        bulletins_per_month_min=target.min if target else None,
+        bulletins_per_month_max=target.max if target else None,
     )
 
 
@@ -262,6 +287,7 @@ class _Parts:
     requirements: list[tuple[int, RequirementModel]] = field(default_factory=list)
     production: ProductionModel | None = None
     engines: dict[str, BaseModel | None] = field(default_factory=dict)
+    report: ReportModel | None = None
 
 
 def _validate_parts(
@@ -348,6 +374,8 @@ def _validate_parts(
             )
             continue
         parts.engines[str(name)] = one(known_tts[name], settings or {}, ("engines", name))
+    if data.get("report") is not None:
+        parts.report = one(ReportModel, data["report"], ("report",))
     return parts
 
 

@@ -10,16 +10,19 @@ States, in the words operators use:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from broadcaster.core.model import AiringStatus, Origin, Station
+from broadcaster.core.model import AiringStatus, Origin, Requirement, Station
 from broadcaster.core.planner import requirements_for
 from broadcaster.core.sessions import week_slots
 from broadcaster.core.timeutil import to_local, week_bounds_utc, week_days
 from broadcaster.i18n import _
 
 MET, ON_TRACK, AT_RISK, FAILED = "met", "on-track", "at-risk", "failed"
+# A past week, as the twice-yearly report judges it.
+NOT_MET, NO_SESSION = "not-met", "no-session"
 
 
 @dataclass(frozen=True)
@@ -144,3 +147,42 @@ def _state(
             return AT_RISK, _("relies on planned airings after a failure")
         return ON_TRACK, ""
     return AT_RISK, _("{n} more airing(s) needed: run plan").format(n=required - aired - planned)
+
+
+@dataclass(frozen=True)
+class WeekVerdict:
+    """A finished zone-week for one requirement, as the evidence report states it."""
+
+    state: str  # MET | NOT_MET | NO_SESSION
+    required: int
+    aired: int
+    days: tuple[date, ...]  # the days judged: active, inside the period, with a session
+
+
+def judge_past_week(
+    req: Requirement,
+    days: list[date],
+    session_weekdays: frozenset[int],
+    aired_in: Callable[[list[date]], int],
+) -> WeekVerdict | None:
+    """The same counting as :func:`evaluate_week` (``min`` per week, or per day for daily
+    requirements; extra airings on one day do not make up for another), applied to the
+    ``days`` of one ISO week that fall inside a reporting period, after the fact.
+
+    A zone that had no session on any of those days could not have aired: that week is
+    "no session", not a failure. ``aired_in(days)`` counts the zone's aired airings of the
+    requirement's campaign on those days (the caller counts them in the database). None
+    when the requirement does not apply on any of the days.
+    """
+    active = [d for d in days if req.active_on(d)]
+    if not active:
+        return None
+    on_air = [d for d in active if d.weekday() in session_weekdays]
+    if not on_air:
+        return WeekVerdict(NO_SESSION, 0, 0, ())
+    groups = [[d] for d in on_air] if req.per == "day" else [active]
+    required = aired = 0
+    for group in groups:
+        required += req.min
+        aired += min(aired_in(group), req.min)
+    return WeekVerdict(MET if aired >= required else NOT_MET, required, aired, tuple(on_air))

@@ -115,6 +115,26 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """Who issues the evidence reports and what the plan asks for (``report:`` in station.yaml).
+
+    Every field is optional: a station that never set them still gets a valid report, with
+    the issuing body taken from its name and blanks where a clerk fills in by hand.
+    """
+
+    issuing_body: str | None = None
+    parent_body: str | None = None
+    number: str | None = None
+    place: str | None = None
+    signer_authority: str | None = None
+    signer_title: str | None = None
+    signer_name: str | None = None
+    recipients: tuple[str, ...] = ()
+    bulletins_per_month_min: int | None = None
+    bulletins_per_month_max: int | None = None
+
+
+@dataclass(frozen=True)
 class Station:
     id: str
     name: str
@@ -133,6 +153,7 @@ class Station:
     engine_settings: Mapping[str, Mapping[str, Any]] = field(
         default_factory=dict, hash=False, compare=False
     )
+    report: ReportSettings = field(default_factory=ReportSettings, hash=False, compare=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -147,6 +168,10 @@ class Station:
     @property
     def zone_ids(self) -> tuple[str, ...]:
         return tuple(z.id for z in self.zones)
+
+    def session_weekdays(self, zone_id: str) -> frozenset[int]:
+        """Weekdays (0 = Monday) on which the zone has at least one session."""
+        return frozenset(d for rule in self.sessions if zone_id in rule.zone_ids for d in rule.days)
 
     def in_quiet_hours(self, local_time: time) -> QuietHours | None:
         for q in self.quiet_hours:

@@ -36,6 +36,11 @@ class Database:
     def create(self) -> None:
         SQLModel.metadata.create_all(self.engine)
         _add_missing_columns(self.engine, self._writer)
+        # create_all adds indexes only with new tables: databases made before an index
+        # was declared get it here (CREATE INDEX IF NOT EXISTS, cheap when present).
+        for table in SQLModel.metadata.sorted_tables:
+            for index in table.indexes:
+                index.create(self.engine, checkfirst=True)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:

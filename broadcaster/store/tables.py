@@ -92,7 +92,14 @@ class LogEntry(SQLModel, table=True):
     prev_hash: str = Field(max_length=64)
     entry_hash: str = Field(max_length=64)
 
-    __table_args__ = (Index("ix_log_zone_time", "zone_id", "scheduled_at"),)
+    __table_args__ = (
+        Index("ix_log_zone_time", "zone_id", "scheduled_at"),
+        # Reports read a period's entries in time order (issue 5): without it SQLite walks
+        # the (zone, time) index and fetches rows at random, several times slower.
+        Index("ix_log_time", "scheduled_at"),
+        # Per-bulletin report figures straight from this index, without sorting the log.
+        Index("ix_log_bulletin", "bulletin_id", "outcome", "zone_id", "scheduled_at"),
+    )
 
 
 class ChainHead(SQLModel, table=True):

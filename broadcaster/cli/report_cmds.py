@@ -1,0 +1,90 @@
+"""report and evidence: the documents a commune files twice a year."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from broadcaster.cli.common import open_station, out
+from broadcaster.reports import build, evidence, labels
+from broadcaster.reports.period import PERIOD_HELP
+
+PeriodOpt = typer.Option(None, "--period", help=f"Reporting period: {PERIOD_HELP}.")
+FromOpt = typer.Option(None, "--from", help="First local day (with --to), e.g. 2026-01-01.")
+ToOpt = typer.Option(None, "--to", help="Last local day, inclusive.")
+ZonesOpt = typer.Option(None, "--zones", help="'all' (default) or zone ids: z1,z2,...")
+
+
+def report(
+    period: str = PeriodOpt,
+    date_from: str = FromOpt,
+    date_to: str = ToOpt,
+    zones: str = ZonesOpt,
+    fmt: str = typer.Option(
+        None,
+        "--format",
+        help="docx | xlsx | csv | json | pdf (default: from --out's extension). "
+        "csv is the raw log; pdf needs LibreOffice.",
+    ),
+    out_path: Path = typer.Option(
+        ..., "--out", help="File to write (replaced only when complete)."
+    ),
+) -> None:
+    """Write the evidence report of a period, counted from the as-run log (in Vietnamese)."""
+    fmt = build.resolve_format(fmt, out_path)
+    ctx = open_station()
+    scope, zone_ids = build.resolve_scope(ctx, period, date_from, date_to, zones)
+    written = build.write_report(ctx, scope, zone_ids, fmt, out_path)
+    _print_written(written)
+
+
+def _print_written(written: build.Written) -> None:
+    fig = written.figures
+    if fig is None:
+        out.print(f"{written.path}: {written.log_rows} log entries", markup=False)
+        return
+    out.print(
+        f"{written.path}: {fig.period_key}, {fig.zones_total} zones, "
+        f"{fig.totals.aired} aired / {fig.totals.planned} planned, "
+        f"zone-weeks met {labels.pct(fig.share_met)} "
+        f"({fig.zone_weeks_met}/{fig.zone_weeks_judged})",
+        markup=False,
+    )
+    for extra in written.extra or []:
+        out.print(f"{extra}: the full log (more rows than an Excel sheet holds)", markup=False)
+
+
+def evidence_cmd(
+    period: str = PeriodOpt,
+    date_from: str = FromOpt,
+    date_to: str = ToOpt,
+    zones: str = ZonesOpt,
+    fmt: str = typer.Option(
+        "docx", "--format", help="Format of the report inside the pack: docx | xlsx | json | pdf."
+    ),
+    with_audio: bool = typer.Option(
+        False, "--with-audio", help="Also put every aired audio file in the pack."
+    ),
+    out_path: Path = typer.Option(..., "--out", help="The .zip to write."),
+) -> None:
+    """Write an evidence pack (.zip): the report, the raw log CSV, the log's verification and
+    a SHA-256 manifest of every file and of every aired audio file (optionally the audio)."""
+    ctx = open_station()
+    scope, zone_ids = build.resolve_scope(ctx, period, date_from, date_to, zones)
+    pack = evidence.write_pack(ctx, scope, zone_ids, fmt, out_path, with_audio=with_audio)
+    out.print(
+        f"{pack.path}: {len(pack.files)} files, {pack.audio_files} aired audio file(s) listed"
+        + (f" ({pack.audio_included} included)" if with_audio else "")
+        + f", log {'intact' if pack.log_ok else 'TAMPERED'}",
+        markup=False,
+    )
+    for problem in pack.audio_problems:
+        out.print(problem, style="yellow", markup=False)
+    if not pack.log_ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(report)
+    app.command("evidence")(evidence_cmd)

@@ -1,0 +1,118 @@
+"""``report`` and ``evidence`` as operations: choose the format, check the target, count,
+write atomically. The CLI only parses options and prints the outcome."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from broadcaster.core.errors import UsageProblem
+from broadcaster.ops.actions import parse_zones
+from broadcaster.ops.context import StationContext
+from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
+from broadcaster.reports.figures import ReportFigures, compute
+from broadcaster.reports.output import atomic_file, check_target
+from broadcaster.reports.period import Period, parse_period
+
+FORMATS = ("docx", "xlsx", "csv", "json", "pdf")
+EXCEL_ROWS_FOR_LOG = 1_048_576 - 2  # a header row, and the last row for the note
+
+
+@dataclass
+class Written:
+    path: Path
+    format: str
+    figures: ReportFigures | None  # None for the CSV (the raw log only)
+    log_rows: int | None = None  # rows of raw log written (CSV, XLSX)
+    extra: list[Path] | None = None  # the full CSV written beside an XLSX past Excel's limit
+
+
+def resolve_format(fmt: str | None, out: Path) -> str:
+    chosen = (fmt or out.suffix.lstrip(".")).lower()
+    if chosen not in FORMATS:
+        given = f"'{fmt}'" if fmt else f"'{out.suffix or out.name}' (from --out)"
+        raise UsageProblem(f"--format: unknown format {given} (known: {', '.join(FORMATS)})")
+    return chosen
+
+
+def resolve_scope(
+    ctx: StationContext,
+    period: str | None,
+    date_from: str | None,
+    date_to: str | None,
+    zones: str | None,
+) -> tuple[Period, list[str]]:
+    found = parse_period(period, date_from, date_to, ctx.station.tz)
+    zone_ids = parse_zones(ctx, zones) if zones else list(ctx.station.zone_ids)
+    return found, zone_ids
+
+
+def figures(ctx: StationContext, period: Period, zone_ids: list[str]) -> ReportFigures:
+    bulletins, _problems = ctx.scripts()  # titles only: a broken script must not block a report
+    return compute(ctx.db, ctx.station, period, zone_ids, bulletins, ctx.clock.now())
+
+
+def write_report(
+    ctx: StationContext, period: Period, zone_ids: list[str], fmt: str, out: Path
+) -> Written:
+    out = check_target(out)
+    if fmt == "pdf":
+        pdf.require_soffice()
+    tz = ctx.station.tz
+    if fmt == "csv":
+        with atomic_file(out) as tmp, ctx.db.read() as s:
+            n = csv_writer.write_csv(tmp, rawlog.stream(s, period, zone_ids), tz)
+        return Written(out, fmt, None, n)
+    fig = figures(ctx, period, zone_ids)
+    if fmt == "json":
+        with atomic_file(out) as tmp:
+            json_writer.write_json(tmp, fig)
+        return Written(out, fmt, fig)
+    if fmt == "xlsx":
+        return xlsx_report(ctx, period, zone_ids, fig, out)
+    if fmt == "docx":
+        with atomic_file(out) as tmp:
+            write_docx(tmp, fig, ctx)
+        return Written(out, fmt, fig)
+    with atomic_file(out) as tmp, tempfile.TemporaryDirectory(dir=out.parent) as work:
+        source = Path(work) / (out.stem + ".docx")
+        write_docx(source, fig, ctx)
+        pdf.docx_to_pdf(source, tmp)
+    return Written(out, fmt, fig)
+
+
+def write_docx(path: Path, fig: ReportFigures, ctx: StationContext) -> None:
+    # python-docx and lxml load only when a document is written, not with every command.
+    from broadcaster.reports import docx_writer
+
+    docx_writer.write_docx(path, fig, ctx.station.report)
+
+
+def xlsx_report(
+    ctx: StationContext,
+    period: Period,
+    zone_ids: list[str],
+    fig: ReportFigures,
+    out: Path,
+    csv_name: str | None = None,
+) -> Written:
+    """Past Excel's row limit the full log also goes to a CSV beside the workbook (unless
+    the caller, the evidence pack, already ships one), and the sheet says where it is."""
+    tz = ctx.station.tz
+    extra: list[Path] = []
+    too_many = fig.log_entries_in_period > EXCEL_ROWS_FOR_LOG
+    if too_many and csv_name is None:
+        full_csv = out.with_name(out.stem + "-nhat-ky.csv")
+        with atomic_file(full_csv) as tmp, ctx.db.read() as s:
+            csv_writer.write_csv(tmp, rawlog.stream(s, period, zone_ids), tz)
+        extra.append(full_csv)
+        csv_name = full_csv.name
+    from broadcaster.reports import xlsx_writer
+
+    with atomic_file(out) as tmp, ctx.db.read() as s:
+        rows = rawlog.count(s, period, zone_ids)  # same read transaction as the stream
+        n = xlsx_writer.write_xlsx(
+            tmp, fig, rawlog.stream(s, period, zone_ids), rows, tz, full_csv_name=csv_name
+        )
+    return Written(out, "xlsx", fig, n, extra or None)

