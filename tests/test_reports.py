@@ -584,7 +584,9 @@ def test_xlsx_sheets_are_typed_and_equal_the_raw_log(rcli: Cli, out_dir: Path, e
         END,
     )
     for row, (seq, scheduled, outcome, entry_hash) in zip(airings, raw, strict=True):
-        assert row[0] == seq and row[8] == outcome and row[13] == entry_hash
+        assert (
+            row[0] == seq and row[8] == outcome and row[-2] == entry_hash
+        )  # entry_hash, prev_hash end the row
         local = datetime.fromisoformat(scheduled).replace(tzinfo=UTC).astimezone(VN)
         assert isinstance(row[5], datetime)
         assert abs(row[5] - local.replace(tzinfo=None)) < timedelta(milliseconds=2)

@@ -40,6 +40,7 @@ RAW_HEADERS = {
     "approved_by": "Người duyệt",
     "triggered_by": "Người/tác nhân phát",
     "recorded_at": "Thời điểm ghi",
+    "receivers": "Kết quả từng đầu thu",
     "entry_hash": "Mã băm bản ghi",
     "prev_hash": "Mã băm bản ghi trước",
 }
@@ -52,6 +53,7 @@ RAW_WIDTHS = {
     "reason": 40,
     "approved_by": 20,
     "triggered_by": 20,
+    "receivers": 30,
     "entry_hash": 20,
     "prev_hash": 20,
     "outcome": 12,
@@ -324,7 +326,7 @@ def _write_rows(fh, rows: Iterable[tuple[Any, ...]], limit: int, dt_style: str, 
     time_idx = {i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS}
     int_idx = {i for i, c in enumerate(COLUMNS) if c in ("seq", "airing_id")}
     # Ids are slugs, hashes hex digits, outcomes words: only free text can need escaping.
-    free_text = {COLUMNS.index(c) for c in ("reason", "approved_by", "triggered_by")}
+    free_text = {COLUMNS.index(c) for c in ("reason", "approved_by", "triggered_by", "receivers")}
     kinds = [
         "t" if i in time_idx else "n" if i in int_idx else "s" if i in free_text else "k"
         for i in range(len(COLUMNS))

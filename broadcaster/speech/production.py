@@ -15,16 +15,15 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-from pydub import AudioSegment
-from pydub.exceptions import CouldntDecodeError
-from pydub.silence import detect_leading_silence
+from typing import TYPE_CHECKING, Any
 
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.i18n import _
 from broadcaster.speech.engines import TtsEngine, TtsUnavailable, make_engine
 from broadcaster.speech.loudness import Encoding, normalize
+
+if TYPE_CHECKING:  # pydub is imported where audio is made: commands that only read the
+    from pydub import AudioSegment  # database start faster and never look for ffmpeg
 
 TRIM_MARGIN_MS = 30
 
@@ -144,6 +143,8 @@ def run_job(job: Job) -> Produced:
 
 
 def _produce(job: Job, attempt: Attempt) -> Produced:
+    from pydub import AudioSegment
+
     enc, lay = job.encoding, job.layout
     engine = make_engine(attempt.speaker, attempt.settings) if attempt.speaker else None
     target = Path(attempt.target)
@@ -202,6 +203,8 @@ class _Speaker:
 
 
 def _speech(paragraphs, speaker: _Speaker, lay: Layout) -> AudioSegment:
+    from pydub import AudioSegment
+
     out = AudioSegment.empty()
     for p_index, sentences in enumerate(paragraphs):
         if p_index:
@@ -216,6 +219,9 @@ def _speech(paragraphs, speaker: _Speaker, lay: Layout) -> AudioSegment:
 def _decode(path: Path, enc: Encoding) -> AudioSegment:
     """Any file ffmpeg reads, in the working format; unreadable or empty is an error that
     names the file."""
+    from pydub import AudioSegment
+    from pydub.exceptions import CouldntDecodeError
+
     shown = str(path)
     if not path.is_file():
         raise BroadcasterError(_("audio file not found"), path=shown)
@@ -237,6 +243,8 @@ def _decode(path: Path, enc: Encoding) -> AudioSegment:
 
 
 def _trimmed(audio: AudioSegment, lay: Layout) -> AudioSegment:
+    from pydub.silence import detect_leading_silence
+
     if not lay.trim_silence:
         return audio
     threshold = lay.silence_threshold_db
@@ -248,6 +256,8 @@ def _trimmed(audio: AudioSegment, lay: Layout) -> AudioSegment:
 
 
 def _silence(ms: int, enc: Encoding) -> AudioSegment:
+    from pydub import AudioSegment
+
     return (
         AudioSegment.silent(duration=ms, frame_rate=enc.sample_rate)
         .set_channels(enc.channels)
