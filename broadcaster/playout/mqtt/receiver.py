@@ -5,9 +5,12 @@ in one process (:class:`ReceiverHost`), each with its own broker connection, so 
 has its own last-will message exactly like a device would.
 
 For every command: verify (identity, signature, counter, expiry), and for ``play`` fetch
-the audio over HTTP, check its SHA-256, then play it (to a file, or through a local
-player command) and report ``ack`` on start and ``done`` at the end. Anything refused is
-reported on ``error`` and written to the receiver's own log (``events.jsonl``).
+the audio over HTTP (or take it from the host's cache), check its SHA-256, then play it
+(to a file, or through a local player command), at once or, for a play cued with
+``start_at``, at that instant by this machine's clock; report ``ack`` on start and
+``done`` at the end. ``prefetch`` only fills the cache (emergency templates). Anything
+refused is reported on ``error`` and written to the receiver's own log
+(``events.jsonl``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +60,16 @@ class Playing:
     token: int = 0
 
 
+@dataclass
+class Cued:
+    """A verified play whose audio is on the box, waiting for its ``start_at``; or, once
+    that came while something as urgent was on air, ``waiting`` for it to end."""
+
+    body: dict[str, Any]
+    audio: Path
+    waiting: bool = False
+
+
 class Receiver:
     """One device: its key, its counter, what it plays, its own broker connection."""
 
@@ -74,6 +88,7 @@ class Receiver:
         self.volume = int(state.get("volume", 80))
         self.lock = threading.RLock()
         self.playing: Playing | None = None
+        self.cued: dict[int, Cued] = {}
         self.online_since: int | None = None
         self.connected = threading.Event()
         self.mqtt = client(
@@ -154,6 +169,7 @@ class Receiver:
     def close(self) -> None:
         """A clean shutdown says so; a crash leaves the last will to say it."""
         with self.lock:
+            self.cued.clear()
             if self.playing is not None:
                 self._finish(self.playing, completed=False, reason="receiver shut down")
         if self.connected.is_set():
@@ -190,7 +206,9 @@ class Receiver:
             return
         self.event("command", type=body["type"], counter=body["counter"])
         if body["type"] == "play":
-            self.host.pool.submit(self._play, body, received)
+            self.host.pool.submit(self._play, body)
+        elif body["type"] == "prefetch":
+            self.host.pool.submit(self._prefetch, body)
         elif body["type"] == "stop":
             self.stop(body.get("airing_id"), "stopped by the station")
         elif body["type"] == "volume":
@@ -219,31 +237,92 @@ class Receiver:
             airing_id=body.get("airing_id") if isinstance(body.get("airing_id"), int) else None,
         )
 
-    def _play(self, body: dict[str, Any], received: int) -> None:
+    def _prefetch(self, body: dict[str, Any]) -> None:
+        """Keep an audio the station may need at once (an emergency template) on the box."""
         try:
-            audio = self.host.fetch(self, body["url"], body["sha256"])
+            audio = self.host.fetch(body["url"], body["sha256"])
+        except protocol.Rejected as rejected:
+            self.reject(rejected.code, rejected.detail, body)
+            return
+        self.event("prefetched", sha256=body["sha256"], file=audio.name)
+
+    def _play(self, body: dict[str, Any]) -> None:
+        """Fetch and check the audio first; then start now, or hold it for ``start_at``."""
+        try:
+            audio = self.host.fetch(body["url"], body["sha256"])
         except protocol.Rejected as rejected:
             self.reject(rejected.code, rejected.detail, body)
             return
         if wall_ms() > body["deadline"]:
             self.reject(protocol.EXPIRED, "start deadline passed while fetching", body)
             return
+        start_at = body.get("start_at")
+        if start_at is not None and start_at > wall_ms():
+            with self.lock:
+                self.cued[body["airing_id"]] = Cued(body, audio)
+            self.event("cued", airing_id=body["airing_id"], start_at=start_at)
+            self.host.at(self.host.mono_of(start_at), self._due, body["airing_id"])
+            return
+        announce = self._go(body, audio, cued=start_at is not None)
+        if announce is not None:
+            announce()
+
+    def _due(self, airing_id: int) -> Callable[[], None] | None:
+        """The host's timer: a cued play's ``start_at`` has come (or what held it ended)."""
+        with self.lock:  # held throughout, so a stop cannot slip between check and start
+            cued = self.cued.pop(airing_id, None)
+            if cued is None:  # cancelled by a stop, or already started
+                return None
+            if wall_ms() > cued.body["deadline"]:
+                self.reject(protocol.EXPIRED, "start deadline passed while waiting", cued.body)
+                return None
+            return self._go(cued.body, cued.audio, cued=True)
+
+    def _lapse(self, airing_id: int) -> None:
+        """The host's timer at a waiting cued play's deadline: too late to start it now."""
+        with self.lock:
+            cued = self.cued.get(airing_id)
+            if cued is None or not cued.waiting or wall_ms() <= cued.body["deadline"]:
+                return
+            del self.cued[airing_id]
+        self.reject(protocol.EXPIRED, "start deadline passed while another play ran", cued.body)
+
+    def _go(self, body: dict[str, Any], audio: Path, cued: bool) -> Callable[[], None] | None:
+        """Start the play unless something as urgent is on air; the reports to send after.
+
+        An immediate play (no ``start_at``) preempts anything no more urgent, as the
+        station only sends one when it wants it on air now. A cued play preempts only what
+        is strictly less urgent: a bulletin that runs a little over is not cut by the
+        next one booked after it; the next one waits for it (until its deadline).
+        """
         with self.lock:
             current = self.playing
             if current is not None:
-                if RANK[body["priority"]] > RANK[current.priority]:
+                rank, held = RANK[body["priority"]], RANK[current.priority]
+                if rank > held or (cued and rank == held):
+                    if cued:
+                        self.cued[body["airing_id"]] = Cued(body, audio, waiting=True)
+                        self.host.at(
+                            self.host.mono_of(body["deadline"] + 1), self._lapse, body["airing_id"]
+                        )
+                        return None
                     self.reject(
                         protocol.BUSY,
                         f"playing {current.priority} airing {current.airing_id}",
                         body,
                     )
-                    return
+                    return None
                 self._finish(
                     current, completed=False, reason=f"preempted by airing {body['airing_id']}"
                 )
-            self._start(body, audio)
+            return self._start(body, audio)
 
-    def _start(self, body: dict[str, Any], audio: Path) -> None:
+    def _start(self, body: dict[str, Any], audio: Path) -> Callable[[], None] | None:
+        """Put the audio on air now (caller holds the lock); the ack and the rest follow.
+
+        Starting and reporting are split so a host starting many receivers at the same
+        instant starts every one of them before it spends time on their reports.
+        """
         pace = self.host.cfg.pace
         now_wall, now_mono = wall_ms(), time.monotonic()
         seconds = body["duration_ms"] / 1000 / pace if pace > 0 else 0.0
@@ -267,16 +346,22 @@ class Receiver:
                 )
             except OSError as exc:
                 self.reject(protocol.PLAYER_FAILED, exc.strerror or str(exc), body)
-                return
+                return None
         else:
             self._to_file(body, audio, now_wall)
         self.playing = playing
-        self.send("ack", airing_id=playing.airing_id, counter=body["counter"], started_at=now_wall)
-        self.event("started", airing_id=playing.airing_id, sha256=body["sha256"])
-        if playing.proc is not None:
-            threading.Thread(target=self._wait_player, args=(playing,), daemon=True).start()
-        else:
-            self.host.at(playing.ends_mono, self, playing.token)
+
+        def announce() -> None:
+            self.send(
+                "ack", airing_id=playing.airing_id, counter=body["counter"], started_at=now_wall
+            )
+            self.event("started", airing_id=playing.airing_id, sha256=body["sha256"])
+            if playing.proc is not None:
+                threading.Thread(target=self._wait_player, args=(playing,), daemon=True).start()
+            else:
+                self.host.at(playing.ends_mono, self.ended, playing.token)
+
+        return announce
 
     def _to_file(self, body: dict[str, Any], audio: Path, now_wall: int) -> None:
         out = self.host.out_dir / self.id if self.host.out_dir else self.dir / "played"
@@ -301,12 +386,25 @@ class Receiver:
                 self._finish(self.playing, completed=True)
 
     def stop(self, airing_id: int | None, reason: str) -> None:
+        """End the named (or current) airing; a named one still cued is dropped unplayed."""
         with self.lock:
+            cued = self.cued.pop(airing_id, None) if airing_id is not None else None
+            if cued is not None:
+                self.send(
+                    "done",
+                    airing_id=airing_id,
+                    started_at=None,
+                    played_ms=0,
+                    completed=False,
+                    reason=reason,
+                )
+                self.event("cancelled", airing_id=airing_id, reason=reason)
+                return
             if self.playing is not None and airing_id in (None, self.playing.airing_id):
                 self._finish(self.playing, completed=False, reason=reason)
 
     def _finish(self, playing: Playing, completed: bool, reason: str = "") -> None:
-        """Report how it ended (caller holds the lock)."""
+        """Report how it ended (caller holds the lock); cued plays held by it may start."""
         if playing.proc is not None and playing.proc.poll() is None:
             playing.proc.terminate()
         self.playing = None
@@ -326,24 +424,37 @@ class Receiver:
             reason="" if completed else reason,
         )
         self.event("done", airing_id=playing.airing_id, completed=completed, reason=reason)
+        waiting = [c for c in self.cued.values() if c.waiting]
+        waiting.sort(key=lambda c: (RANK[c.body["priority"]], c.body["start_at"]))
+        now = time.monotonic()
+        for c in waiting:  # the first to run starts; the others wait again
+            c.waiting = False
+            self.host.at(now, self._due, c.body["airing_id"])
 
 
 class ReceiverHost:
-    """Many receivers in one process: shared worker pool and end-of-audio timer."""
+    """Many receivers in one process, as in a multi-channel receiver box: one worker
+    pool, one timer thread (ends of audio, cued starts), and one content cache.
+
+    The cache is keyed by SHA-256, so receivers of one host share a verified copy of each
+    audio: a thousand channels fetch an emergency once, not a thousand times.
+    """
 
     def __init__(self, cfg: ReceiverFileSettings, base: Path, only: set[str] | None = None):
         self.cfg = cfg
         self.base = base
         self.state_dir = _under(base, cfg.state_dir)
         self.out_dir = _under(base, cfg.out_dir) if cfg.out_dir else None
+        self.cache_dir = _under(base, cfg.cache_dir) if cfg.cache_dir else self.state_dir / "cache"
         self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="receiver")
         self.tokens = itertools.count(1)
-        self._timers: list[tuple[float, int, Receiver]] = []
+        self._timers: list[tuple[float, int, Callable[..., Any], tuple[Any, ...]]] = []
+        self._seq = itertools.count()
         self._cond = threading.Condition()
         self._closing = threading.Event()
-        self._shared: dict[str, threading.Lock] = {}
-        self._shared_lock = threading.Lock()
-        self._downloaded: dict[str, bytes] = {}
+        self._flights: dict[str, threading.Lock] = {}
+        self._flights_lock = threading.Lock()
+        self._verified: dict[str, Path] = {}
         self.receivers = [
             Receiver(self, e, _key(e, base)) for e in cfg.receivers if only is None or e.id in only
         ]
@@ -360,9 +471,19 @@ class ReceiverHost:
         limit = time.monotonic() + wait
         return all(r.connected.wait(max(0.0, limit - time.monotonic())) for r in self.receivers)
 
-    def at(self, when: float, receiver: Receiver, token: int) -> None:
+    @staticmethod
+    def mono_of(wall: int) -> float:
+        """A wall-clock instant (ms) on the monotonic clock the timers run on."""
+        return time.monotonic() + (wall / 1000 - time.time())
+
+    def at(self, when: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` on the timer thread at monotonic ``when``.
+
+        If it returns a callable, that runs once every timer due at the same moment has
+        run: receivers cued for one instant all start before any of them reports.
+        """
         with self._cond:
-            heapq.heappush(self._timers, (when, token, receiver))
+            heapq.heappush(self._timers, (when, next(self._seq), fn, args))
             self._cond.notify()
 
     def _timer_loop(self) -> None:
@@ -372,13 +493,28 @@ class ReceiverHost:
                     self._cond.wait()
                 if self._closing.is_set():
                     return
-                when, token, receiver = self._timers[0]
-                delay = when - time.monotonic()
+                delay = self._timers[0][0] - time.monotonic()
                 if delay > 0:
                     self._cond.wait(delay)
                     continue
-                heapq.heappop(self._timers)
-            receiver.ended(token)
+                now = time.monotonic()
+                due = []
+                while self._timers and self._timers[0][0] <= now:
+                    due.append(heapq.heappop(self._timers))
+            afterwards = []
+            for _when, _seq, fn, args in due:
+                try:
+                    after = fn(*args)
+                except Exception:  # one receiver's failure must not stop the others' timers
+                    log.exception("receiver timer failed")
+                    continue
+                if callable(after):
+                    afterwards.append(after)
+            for after in afterwards:
+                try:
+                    after()
+                except Exception:
+                    log.exception("receiver report failed")
 
     def _heartbeat_loop(self) -> None:
         while not self._closing.wait(self.cfg.heartbeat_seconds):
@@ -386,33 +522,41 @@ class ReceiverHost:
                 if r.connected.is_set():
                     r.heartbeat()
 
-    def fetch(self, receiver: Receiver, url: str, sha256: str) -> Path:
-        """The audio, verified, from the receiver's cache or over HTTP."""
-        cache = receiver.dir / "cache"
-        name = sha256.lower() + Path(url.split("?", 1)[0]).suffix
-        cached = cache / name
-        if cached.is_file():
-            return cached
-        if not url.startswith(("http://", "https://")):
-            raise protocol.Rejected(protocol.FETCH_FAILED, f"unsupported URL {url}")
-        if self.cfg.share_downloads:
-            with self._shared_lock:
-                flight = self._shared.setdefault(url, threading.Lock())
-            with flight:  # one download per URL for the whole process
-                data = self._downloaded.get(url) or self._download(url)
-                self._downloaded[url] = data
-        else:
+    def fetch(self, url: str, sha256: str) -> Path:
+        """The audio, verified, from the host's cache or downloaded once for all.
+
+        One download per hash at a time (the others wait for it and share the result);
+        a file found in the cache from an earlier run is hashed again before it is
+        trusted, once per process.
+        """
+        sha = sha256.lower()
+        with self._flights_lock:
+            flight = self._flights.setdefault(sha, threading.Lock())
+        with flight:
+            known = self._verified.get(sha)
+            if known is not None and known.is_file():
+                return known
+            cached = self.cache_dir / (sha + Path(url.split("?", 1)[0]).suffix)
+            if cached.is_file():
+                if protocol.audio_ok(cached.read_bytes(), sha):
+                    self._verified[sha] = cached
+                    return cached
+                cached.unlink(missing_ok=True)
+            if not url.startswith(("http://", "https://")):
+                raise protocol.Rejected(protocol.FETCH_FAILED, f"unsupported URL {url}")
             data = self._download(url)
-        if not protocol.audio_ok(data, sha256):
-            got = hashlib.sha256(data).hexdigest()
-            raise protocol.Rejected(
-                protocol.HASH_MISMATCH, f"audio is {got[:16]}…, the command says {sha256[:16]}…"
-            )
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = cache / (name + f".{threading.get_ident()}.part")
-        tmp.write_bytes(data)
-        tmp.replace(cached)
-        return cached
+            if not protocol.audio_ok(data, sha):
+                got = hashlib.sha256(data).hexdigest()
+                raise protocol.Rejected(
+                    protocol.HASH_MISMATCH,
+                    f"audio is {got[:16]}…, the command says {sha[:16]}…",
+                )
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = cached.with_name(cached.name + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(cached)
+            self._verified[sha] = cached
+            return cached
 
     @staticmethod
     def _download(url: str) -> bytes:
