@@ -15,13 +15,16 @@ refused is reported on ``error`` and written to the receiver's own log
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import heapq
 import itertools
 import json
 import logging
 import os
+import selectors
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -42,6 +45,7 @@ from broadcaster.playout.mqtt.settings import ReceiverEntry, ReceiverFileSetting
 log = logging.getLogger("broadcaster.receiver")
 
 RANK = {"emergency": 0, "priority": 1, "normal": 2}
+STATE_BYTES = 256  # the state record, padded: well within one 512-byte sector
 
 
 def wall_ms() -> int:
@@ -82,6 +86,12 @@ class Receiver:
         self.dir = host.state_dir / entry.id
         self.dir.mkdir(parents=True, exist_ok=True)
         state = self._load_state()
+        # Made now: creating a directory costs a millisecond, too much at a cued start.
+        self.played_dir = host.out_dir / self.id if host.out_dir else self.dir / "played"
+        if not host.cfg.player:
+            self.played_dir.mkdir(parents=True, exist_ok=True)
+        self._state_fd = os.open(self.dir / "state.json", os.O_RDWR | os.O_CREAT, 0o600)
+        self._events = open(self.dir / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
         self.verifier = protocol.Verifier(
             cfg.station, entry.zone, entry.id, key, int(state.get("last_counter", 0))
         )
@@ -105,7 +115,8 @@ class Receiver:
         )
         self.mqtt.on_connect = self._on_connect
         self.mqtt.on_message = self._on_message
-        self.mqtt.on_disconnect = lambda *_a: self.connected.clear()
+        self.mqtt.on_disconnect = self._on_disconnect
+        host.attach(self)
 
     def topic(self, kind: str) -> str:
         return protocol.topic(self.station, self.zone, self.id, kind)
@@ -118,18 +129,27 @@ class Receiver:
             return {}
 
     def _save_state(self) -> None:
-        tmp = self.dir / "state.json.part"
-        tmp.write_text(
-            json.dumps({"last_counter": self.verifier.last_counter, "volume": self.volume}),
-            encoding="utf-8",
-        )
-        tmp.replace(self.dir / "state.json")
+        """Rewrite the state in place: one write of a fixed-size record at offset 0.
+
+        It happens before every command is acted on, so it must be cheap: a temporary
+        file and a rename cost ten times more on a fan-out of hundreds of receivers.
+        The record (JSON padded with spaces) fits one disk sector, whose write is atomic.
+        """
+        data = json.dumps({"last_counter": self.verifier.last_counter, "volume": self.volume})
+        os.pwrite(self._state_fd, data.encode("utf-8").ljust(STATE_BYTES), 0)
 
     def event(self, kind: str, **fields: Any) -> None:
-        """The receiver's own log: what it did and what it refused, one JSON line each."""
+        """The receiver's own log: what it did and what it refused, one JSON line each
+        (kept open and flushed per line: reopening it per event is slow at a fan-out)."""
         record = {"at": wall_ms(), "event": kind, "receiver": self.id, **fields}
-        with self.lock, open(self.dir / "events.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        with self.lock:
+            self._events.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._events.flush()
+
+    def close_files(self) -> None:
+        with self.lock:
+            self._events.close()
+            os.close(self._state_fd)
 
     def send(self, kind: str, retain: bool = False, **fields: Any) -> None:
         self.mqtt.publish(
@@ -138,9 +158,10 @@ class Receiver:
 
     # -- connection ----------------------------------------------------------------------
     def connect(self) -> None:
+        """Open the broker connection; the host's network loop carries it from then on."""
         b = self.host.cfg.broker
         self.mqtt.connect_async(b.host, b.port, b.keepalive)
-        self.mqtt.loop_start()
+        self.host.reconnect(self, delay=0.0)
 
     def _on_connect(self, c: mqtt.Client, _u, _flags, reason_code, _props) -> None:
         if reason_code.is_failure:
@@ -161,34 +182,31 @@ class Receiver:
         self.heartbeat()
         self.connected.set()
 
+    def _on_disconnect(self, *_args: Any) -> None:
+        self.connected.clear()
+        if not self.host.closing.is_set():
+            self.host.reconnect(self, delay=1.0)
+
     def heartbeat(self) -> None:
         with self.lock:
             playing = self.playing.airing_id if self.playing else None
         self.send("heartbeat", retain=True, playing=playing, volume=self.volume)
 
-    def close(self) -> None:
-        """A clean shutdown says so; a crash leaves the last will to say it."""
+    def farewell(self) -> mqtt.MQTTMessageInfo | None:
+        """A clean shutdown says so (a crash leaves the last will to say it)."""
         with self.lock:
             self.cued.clear()
             if self.playing is not None:
                 self._finish(self.playing, completed=False, reason="receiver shut down")
-        if self.connected.is_set():
-            info = self.mqtt.publish(
-                self.topic("status"),
-                protocol.report(
-                    "status",
-                    self.id,
-                    wall_ms(),
-                    state="offline",
-                    since=wall_ms(),
-                    reason="shutdown",
-                ),
-                1,
-                True,
-            )
-            info.wait_for_publish(2)
-        self.mqtt.disconnect()
-        self.mqtt.loop_stop()
+        if not self.connected.is_set():
+            return None
+        now = wall_ms()
+        return self.mqtt.publish(
+            self.topic("status"),
+            protocol.report("status", self.id, now, state="offline", since=now, reason="shutdown"),
+            1,
+            True,
+        )
 
     # -- commands ------------------------------------------------------------------------
     def _on_message(self, _c, _u, msg: mqtt.MQTTMessage) -> None:
@@ -205,10 +223,12 @@ class Receiver:
             self.reject(rejected.code, rejected.detail, rejected.body)
             return
         self.event("command", type=body["type"], counter=body["counter"])
-        if body["type"] == "play":
-            self.host.pool.submit(self._play, body)
-        elif body["type"] == "prefetch":
-            self.host.pool.submit(self._prefetch, body)
+        if body["type"] in ("play", "prefetch"):
+            handle = self._play if body["type"] == "play" else self._prefetch
+            if self.host.has(body["sha256"]):
+                handle(body)  # on the box already: no waiting, so no worker needed
+            else:
+                self.host.pool.submit(handle, body)
         elif body["type"] == "stop":
             self.stop(body.get("airing_id"), "stopped by the station")
         elif body["type"] == "volume":
@@ -355,7 +375,9 @@ class Receiver:
             self.send(
                 "ack", airing_id=playing.airing_id, counter=body["counter"], started_at=now_wall
             )
-            self.event("started", airing_id=playing.airing_id, sha256=body["sha256"])
+            self.event(
+                "started", airing_id=playing.airing_id, sha256=body["sha256"], started_at=now_wall
+            )
             if playing.proc is not None:
                 threading.Thread(target=self._wait_player, args=(playing,), daemon=True).start()
             else:
@@ -364,9 +386,7 @@ class Receiver:
         return announce
 
     def _to_file(self, body: dict[str, Any], audio: Path, now_wall: int) -> None:
-        out = self.host.out_dir / self.id if self.host.out_dir else self.dir / "played"
-        out.mkdir(parents=True, exist_ok=True)
-        target = out / f"{now_wall}-{body['airing_id']}{audio.suffix}"
+        target = self.played_dir / f"{now_wall}-{body['airing_id']}{audio.suffix}"
         try:
             os.link(audio, target)
         except OSError:
@@ -433,11 +453,16 @@ class Receiver:
 
 
 class ReceiverHost:
-    """Many receivers in one process, as in a multi-channel receiver box: one worker
-    pool, one timer thread (ends of audio, cued starts), and one content cache.
+    """Many receivers in one process, as in a multi-channel receiver box.
 
-    The cache is keyed by SHA-256, so receivers of one host share a verified copy of each
-    audio: a thousand channels fetch an emergency once, not a thousand times.
+    Each receiver keeps its own broker connection (its own login, last will and
+    commands), but one network thread serves all of them (paho's external-loop API over
+    a selector), and the same thread runs the timers (ends of audio, cued starts). A
+    thread per connection would have hundreds of threads wake and fight over the GIL
+    at every fan-out; one loop handles the burst in order. Downloads run on a worker
+    pool, and the content cache is keyed by SHA-256, so the receivers of one host share
+    one verified copy of each audio: a thousand channels fetch it once, not a thousand
+    times.
     """
 
     def __init__(self, cfg: ReceiverFileSettings, base: Path, only: set[str] | None = None):
@@ -446,81 +471,186 @@ class ReceiverHost:
         self.state_dir = _under(base, cfg.state_dir)
         self.out_dir = _under(base, cfg.out_dir) if cfg.out_dir else None
         self.cache_dir = _under(base, cfg.cache_dir) if cfg.cache_dir else self.state_dir / "cache"
-        self.pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="receiver")
+        self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="receiver")
         self.tokens = itertools.count(1)
         self._timers: list[tuple[float, int, Callable[..., Any], tuple[Any, ...]]] = []
         self._seq = itertools.count()
-        self._cond = threading.Condition()
-        self._closing = threading.Event()
+        self._timers_lock = threading.Lock()
+        self._wall_to_mono = time.monotonic() - time.time()
+        self.closing = threading.Event()
         self._flights: dict[str, threading.Lock] = {}
         self._flights_lock = threading.Lock()
         self._verified: dict[str, Path] = {}
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._dirty: set[Receiver] = set()
+        self._dirty_lock = threading.Lock()
+        self._registered: dict[Receiver, tuple[Any, int]] = {}
+        self._loop_thread = threading.Thread(target=self._loop, name="receiver-net", daemon=True)
         self.receivers = [
             Receiver(self, e, _key(e, base)) for e in cfg.receivers if only is None or e.id in only
         ]
-        self._threads = [
-            threading.Thread(target=self._timer_loop, name="receiver-timers", daemon=True),
-            threading.Thread(target=self._heartbeat_loop, name="receiver-heartbeat", daemon=True),
-        ]
+        self._heartbeats = threading.Thread(
+            target=self._heartbeat_loop, name="receiver-heartbeat", daemon=True
+        )
 
     def start(self, wait: float = 30.0) -> bool:
-        for t in self._threads:
-            t.start()
+        self._loop_thread.start()
+        self._heartbeats.start()
         for r in self.receivers:
             r.connect()
         limit = time.monotonic() + wait
         return all(r.connected.wait(max(0.0, limit - time.monotonic())) for r in self.receivers)
 
-    @staticmethod
-    def mono_of(wall: int) -> float:
-        """A wall-clock instant (ms) on the monotonic clock the timers run on."""
-        return time.monotonic() + (wall / 1000 - time.time())
+    # -- the network loop ----------------------------------------------------------------
+    def attach(self, receiver: Receiver) -> None:
+        """Let the loop follow this receiver's socket (paho's external-loop callbacks,
+        called from whichever thread opened, closed or wrote to it)."""
+        c = receiver.mqtt
+        c.on_socket_open = lambda *_a: self._touch(receiver)
+        c.on_socket_close = lambda *_a: self._touch(receiver)
+        c.on_socket_register_write = lambda *_a: self._touch(receiver)
+        c.on_socket_unregister_write = lambda *_a: self._touch(receiver)
+
+    def _touch(self, receiver: Receiver) -> None:
+        with self._dirty_lock:
+            self._dirty.add(receiver)
+        self._wake()
+
+    def _wake(self) -> None:
+        if threading.current_thread() is self._loop_thread:
+            return
+        with contextlib.suppress(OSError):  # full (already awake) or closing
+            self._wake_w.send(b"x")
+
+    def reconnect(self, receiver: Receiver, delay: float) -> None:
+        """(Re)open a receiver's connection after ``delay`` s; the blocking TCP connect
+        runs on the worker pool, never on the network loop."""
+
+        def attempt() -> None:
+            if self.closing.is_set():
+                return
+            try:
+                receiver.mqtt.reconnect()
+            except (OSError, ValueError) as exc:
+                log.warning("%s: cannot reach the broker (%s); retrying", receiver.id, exc)
+                self.reconnect(receiver, delay=min(max(delay * 2, 1.0), 10.0))
+            self._touch(receiver)
+
+        self.at(time.monotonic() + delay, lambda: self.pool.submit(attempt))
+
+    def _sync(self) -> None:
+        """Match the selector to each changed receiver: its socket, and whether it has
+        something to write."""
+        with self._dirty_lock:
+            dirty, self._dirty = self._dirty, set()
+        for r in dirty:
+            sock = r.mqtt.socket()
+            old = self._registered.get(r)
+            want = selectors.EVENT_READ | (selectors.EVENT_WRITE if r.mqtt.want_write() else 0)
+            if old is not None and (sock is None or old[0] is not sock):
+                with contextlib.suppress(KeyError, ValueError, OSError):
+                    self._selector.unregister(old[0])
+                del self._registered[r]
+                old = None
+            if sock is None:
+                continue
+            if old is None:
+                self._selector.register(sock, want, r)
+            elif old[1] != want:
+                self._selector.modify(sock, want, r)
+            self._registered[r] = (sock, want)
+
+    def _loop(self) -> None:
+        misc_at = time.monotonic() + 1.0
+        while not self.closing.is_set():
+            self._sync()
+            with self._timers_lock:
+                nxt = self._timers[0][0] if self._timers else misc_at
+            timeout = max(0.0, min(nxt, misc_at) - time.monotonic())
+            for key, mask in self._selector.select(timeout):
+                r = key.data
+                if r is None:
+                    with contextlib.suppress(OSError):
+                        while self._wake_r.recv(4096):
+                            pass
+                    continue
+                if mask & selectors.EVENT_READ:
+                    r.mqtt.loop_read()
+                    pending = getattr(r.mqtt.socket(), "pending", None)
+                    while pending is not None and pending() > 0:  # TLS: bytes already read
+                        r.mqtt.loop_read()
+                        pending = getattr(r.mqtt.socket(), "pending", None)
+                if mask & selectors.EVENT_WRITE:
+                    r.mqtt.loop_write()
+                # Callbacks may have queued packets on their own client without a
+                # register-write callback (paho skips it inside callbacks): look again.
+                with self._dirty_lock:
+                    self._dirty.add(r)
+            self._run_timers()
+            if time.monotonic() >= misc_at:
+                for r in self.receivers:
+                    if r.connected.is_set():
+                        r.mqtt.loop_misc()  # keepalive pings, dead-connection detection
+                misc_at = time.monotonic() + 1.0
+                offset = time.monotonic() - time.time()
+                if abs(offset - self._wall_to_mono) > 0.005:  # the wall clock was stepped
+                    self._wall_to_mono = offset
 
     def at(self, when: float, fn: Callable[..., Any], *args: Any) -> None:
-        """Call ``fn(*args)`` on the timer thread at monotonic ``when``.
+        """Call ``fn(*args)`` on the network thread at monotonic ``when``.
 
         If it returns a callable, that runs once every timer due at the same moment has
         run: receivers cued for one instant all start before any of them reports.
         """
-        with self._cond:
+        with self._timers_lock:
             heapq.heappush(self._timers, (when, next(self._seq), fn, args))
-            self._cond.notify()
+        self._wake()
 
-    def _timer_loop(self) -> None:
-        while not self._closing.is_set():
-            with self._cond:
-                while not self._timers and not self._closing.is_set():
-                    self._cond.wait()
-                if self._closing.is_set():
-                    return
-                delay = self._timers[0][0] - time.monotonic()
-                if delay > 0:
-                    self._cond.wait(delay)
-                    continue
-                now = time.monotonic()
-                due = []
-                while self._timers and self._timers[0][0] <= now:
-                    due.append(heapq.heappop(self._timers))
-            afterwards = []
-            for _when, _seq, fn, args in due:
-                try:
-                    after = fn(*args)
-                except Exception:  # one receiver's failure must not stop the others' timers
-                    log.exception("receiver timer failed")
-                    continue
-                if callable(after):
-                    afterwards.append(after)
-            for after in afterwards:
-                try:
-                    after()
-                except Exception:
-                    log.exception("receiver report failed")
+    def _run_timers(self) -> None:
+        now = time.monotonic()
+        with self._timers_lock:
+            due = []
+            while self._timers and self._timers[0][0] <= now:
+                due.append(heapq.heappop(self._timers))
+        if not due:
+            return
+        afterwards = []
+        for _when, _seq, fn, args in due:
+            try:
+                after = fn(*args)
+            except Exception:  # one receiver's failure must not stop the others' timers
+                log.exception("receiver timer failed")
+                continue
+            if callable(after):
+                afterwards.append(after)
+        for after in afterwards:
+            try:
+                after()
+            except Exception:
+                log.exception("receiver report failed")
 
     def _heartbeat_loop(self) -> None:
-        while not self._closing.wait(self.cfg.heartbeat_seconds):
+        while not self.closing.wait(self.cfg.heartbeat_seconds):
             for r in self.receivers:
                 if r.connected.is_set():
                     r.heartbeat()
+
+    def mono_of(self, wall: int) -> float:
+        """A wall-clock instant (ms) on the monotonic clock the timers run on.
+
+        Through one offset per host, changed only when the wall clock steps (checked
+        every second by the loop), so receivers cued for the same ``start_at`` share one
+        timer instant and start in one batch.
+        """
+        return wall / 1000 + self._wall_to_mono
+
+    def has(self, sha256: str) -> bool:
+        """This audio is in the cache and was verified by this process."""
+        return sha256.lower() in self._verified
 
     def fetch(self, url: str, sha256: str) -> Path:
         """The audio, verified, from the host's cache or downloaded once for all.
@@ -567,11 +697,20 @@ class ReceiverHost:
             raise protocol.Rejected(protocol.FETCH_FAILED, f"{url}: {exc}") from None
 
     def close(self) -> None:
-        self._closing.set()
-        with self._cond:
-            self._cond.notify_all()
+        """Say goodbye on every connection (offline, retained), disconnect cleanly so
+        the broker drops the last wills, then stop the loop."""
+        infos = [info for r in self.receivers if (info := r.farewell()) is not None]
+        limit = time.monotonic() + 5.0
+        for info in infos:
+            info.wait_for_publish(max(0.0, limit - time.monotonic()))
+        self.closing.set()
         for r in self.receivers:
-            r.close()
+            r.mqtt.disconnect()
+        self._wake_w.send(b"x")
+        self._loop_thread.join(timeout=5)
+        for r in self.receivers:  # DISCONNECT written by now; close what is left
+            r.mqtt.loop_write()
+            r.close_files()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
