@@ -258,7 +258,7 @@ class MqttOutput:
         self._lock = threading.Lock()
         self._active: dict[tuple[str, int], MqttPlayback] = {}
         self._cued: dict[int, MqttPlayback] = {}
-        self._preloaded: set[str] = set()
+        self._sent: dict[str, set[str]] = {}  # audio sha256 -> receivers told to fetch it
         try:
             self.audio = AudioServer(
                 self.settings.audio_server.bind,
@@ -360,6 +360,8 @@ class MqttOutput:
         """Sign and publish one ``play`` per receiver. A cued play stays valid until its
         deadline even when that is further off than the usual command lifetime."""
         duration_ms = int(item.duration_seconds * 1000)
+        with self._lock:
+            self._sent.setdefault(item.audio_sha256, set()).update(receivers)
         for r in receivers:
             command = self._command(
                 "play",
@@ -432,20 +434,27 @@ class MqttOutput:
 
     def preload(self, audio_path: Path, sha256: str) -> None:
         """Have every receiver fetch and keep this audio (an approved emergency template),
-        so an emergency from it starts from their cache. Once per audio per station run."""
+        so an emergency from it starts from their cache. Once per audio and receiver per
+        station run, skipping receivers already sent a play of it."""
         if not self.settings.prefetch_emergencies:
             return
         with self._lock:
-            if sha256 in self._preloaded:
-                return
-            self._preloaded.add(sha256)
+            sent = self._sent.setdefault(sha256, set())
+            todo = [
+                (zone, r)
+                for zone, receivers in self.settings.receivers.items()
+                for r in receivers
+                if r not in sent
+            ]
+            sent.update(r for _zone, r in todo)  # a play of it fetches it as well
+        if not todo:
+            return
         try:
             url = self.audio.publish(audio_path, sha256)
         except OSError:
             return  # nothing lost: an emergency from it would download it
-        for zone, receivers in self.settings.receivers.items():
-            for r in receivers:
-                self._publish(self._command("prefetch", zone, r, url=url, sha256=sha256))
+        for zone, r in todo:
+            self._publish(self._command("prefetch", zone, r, url=url, sha256=sha256))
 
     def start(self, item: PlayItem) -> MqttPlayback:
         receivers = self.receivers_of(item.zone_id)

@@ -15,6 +15,7 @@ refused is reported on ``error`` and written to the receiver's own log
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import heapq
@@ -99,6 +100,8 @@ class Receiver:
         self.lock = threading.RLock()
         self.playing: Playing | None = None
         self.cued: dict[int, Cued] = {}
+        # Airings stopped before their play was ready (the stop overtook the download).
+        self.dropped: collections.deque[int] = collections.deque(maxlen=64)
         self.online_since: int | None = None
         self.connected = threading.Event()
         self.mqtt = client(
@@ -260,19 +263,24 @@ class Receiver:
     def _prefetch(self, body: dict[str, Any]) -> None:
         """Keep an audio the station may need at once (an emergency template) on the box."""
         try:
-            audio = self.host.fetch(body["url"], body["sha256"])
+            audio, downloaded = self.host.fetch(body["url"], body["sha256"])
         except protocol.Rejected as rejected:
             self.reject(rejected.code, rejected.detail, body)
             return
-        self.event("prefetched", sha256=body["sha256"], file=audio.name)
+        self.event("prefetched", sha256=body["sha256"], file=audio.name, downloaded=downloaded)
 
     def _play(self, body: dict[str, Any]) -> None:
         """Fetch and check the audio first; then start now, or hold it for ``start_at``."""
         try:
-            audio = self.host.fetch(body["url"], body["sha256"])
+            audio, downloaded = self.host.fetch(body["url"], body["sha256"])
         except protocol.Rejected as rejected:
             self.reject(rejected.code, rejected.detail, body)
             return
+        body = {**body, "_downloaded": downloaded}  # for the receiver's own log only
+        with self.lock:
+            if body["airing_id"] in self.dropped:
+                self._cancelled(body["airing_id"], "stopped by the station")
+                return
         if wall_ms() > body["deadline"]:
             self.reject(protocol.EXPIRED, "start deadline passed while fetching", body)
             return
@@ -376,7 +384,12 @@ class Receiver:
                 "ack", airing_id=playing.airing_id, counter=body["counter"], started_at=now_wall
             )
             self.event(
-                "started", airing_id=playing.airing_id, sha256=body["sha256"], started_at=now_wall
+                "started",
+                airing_id=playing.airing_id,
+                sha256=body["sha256"],
+                started_at=now_wall,
+                cued=body.get("start_at") is not None,
+                downloaded=body.get("_downloaded", False),
             )
             if playing.proc is not None:
                 threading.Thread(target=self._wait_player, args=(playing,), daemon=True).start()
@@ -408,20 +421,24 @@ class Receiver:
     def stop(self, airing_id: int | None, reason: str) -> None:
         """End the named (or current) airing; a named one still cued is dropped unplayed."""
         with self.lock:
-            cued = self.cued.pop(airing_id, None) if airing_id is not None else None
-            if cued is not None:
-                self.send(
-                    "done",
-                    airing_id=airing_id,
-                    started_at=None,
-                    played_ms=0,
-                    completed=False,
-                    reason=reason,
-                )
-                self.event("cancelled", airing_id=airing_id, reason=reason)
-                return
-            if self.playing is not None and airing_id in (None, self.playing.airing_id):
+            if airing_id is not None and self.cued.pop(airing_id, None) is not None:
+                self._cancelled(airing_id, reason)
+            elif self.playing is not None and airing_id in (None, self.playing.airing_id):
                 self._finish(self.playing, completed=False, reason=reason)
+            elif airing_id is not None:
+                self.dropped.append(airing_id)  # its play may still be fetching
+
+    def _cancelled(self, airing_id: int, reason: str) -> None:
+        """A play dropped before it started (caller holds the lock)."""
+        self.send(
+            "done",
+            airing_id=airing_id,
+            started_at=None,
+            played_ms=0,
+            completed=False,
+            reason=reason,
+        )
+        self.event("cancelled", airing_id=airing_id, reason=reason)
 
     def _finish(self, playing: Playing, completed: bool, reason: str = "") -> None:
         """Report how it ended (caller holds the lock); cued plays held by it may start."""
@@ -652,8 +669,9 @@ class ReceiverHost:
         """This audio is in the cache and was verified by this process."""
         return sha256.lower() in self._verified
 
-    def fetch(self, url: str, sha256: str) -> Path:
-        """The audio, verified, from the host's cache or downloaded once for all.
+    def fetch(self, url: str, sha256: str) -> tuple[Path, bool]:
+        """The audio, verified, from the host's cache or downloaded once for all; and
+        whether this call downloaded it.
 
         One download per hash at a time (the others wait for it and share the result);
         a file found in the cache from an earlier run is hashed again before it is
@@ -665,12 +683,12 @@ class ReceiverHost:
         with flight:
             known = self._verified.get(sha)
             if known is not None and known.is_file():
-                return known
+                return known, False
             cached = self.cache_dir / (sha + Path(url.split("?", 1)[0]).suffix)
             if cached.is_file():
                 if protocol.audio_ok(cached.read_bytes(), sha):
                     self._verified[sha] = cached
-                    return cached
+                    return cached, False
                 cached.unlink(missing_ok=True)
             if not url.startswith(("http://", "https://")):
                 raise protocol.Rejected(protocol.FETCH_FAILED, f"unsupported URL {url}")
@@ -686,7 +704,7 @@ class ReceiverHost:
             tmp.write_bytes(data)
             tmp.replace(cached)
             self._verified[sha] = cached
-            return cached
+            return cached, True
 
     @staticmethod
     def _download(url: str) -> bytes:
