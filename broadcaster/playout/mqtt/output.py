@@ -469,9 +469,14 @@ class MqttOutput:
             playback = cued
             lapsed = playback.lapsed(wall_ms())
             if lapsed:
+                try:
+                    url = self._url(item)
+                except OutputError:
+                    self._drop(playback)  # the engine logs the failure: nothing may play
+                    raise
                 deadline = wall_ms() + int(self.settings.start_timeout_seconds * 1000)
                 playback.renew(lapsed, deadline)
-                self._plays(item, lapsed, self._url(item), deadline, None)
+                self._plays(item, lapsed, url, deadline, None)
         else:
             url = self._url(item)
             sent_wall = wall_ms()
