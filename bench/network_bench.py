@@ -177,6 +177,13 @@ def emergency(ctx, driver, watch, bulletin: str, zones: list[str], n: int, label
     wait_acks(watch, ids, n, 30)
     with watch.lock:
         times = [v - t0 for (_r, a), v in watch.acks.items() if a in ids]
+        acked = {r for (r, a) in watch.acks if a in ids}
+    if len(times) < n:  # say what the silent receivers' own logs say
+        field = ctx.root / "field"
+        folders = [p for p in field.iterdir() if (p / "events.jsonl").is_file()]
+        for folder in sorted(p for p in folders if p.name not in acked)[:5]:
+            log = (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()
+            print(f"no ack from {folder.name}; its last events:", *log[-4:], sep="\n  ")
     print(
         f"emergency ({label}) to {len(times)} receivers: all acknowledged in "
         f"{max(times) * 1000:.0f} ms (median ack {statistics.median(times) * 1000:.0f}"

@@ -256,6 +256,7 @@ class MqttOutput:
         self.keys = load_keys(keys_path, self.settings.keys_file, every)
         self._counter = 0
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
         self._active: dict[tuple[str, int], MqttPlayback] = {}
         self._cued: dict[int, MqttPlayback] = {}
         self._sent: dict[str, set[str]] = {}  # audio sha256 -> receivers told to fetch it
@@ -321,16 +322,21 @@ class MqttOutput:
             playback.on_report(receiver, kind, body)
 
     # -- commands --------------------------------------------------------------------------
-    def _next_counter(self) -> int:
-        """Strictly increasing across restarts too: microseconds of the wall clock."""
-        with self._lock:
-            self._counter = max(self._counter + 1, time.time_ns() // 1000)
-            return self._counter
-
     def _publish(self, command: protocol.Command) -> mqtt.MQTTMessageInfo:
-        payload = command.signed_payload(self.keys[command.receiver])
+        """Number, sign and queue a command, all under one lock.
+
+        Counters are strictly increasing across restarts too (microseconds of the wall
+        clock), and a receiver refuses any counter not above the last it accepted: lanes
+        and the sweep send to the same receiver from different threads, so a counter
+        taken by one thread must not reach the broker after a higher one taken by
+        another. Commands leave in counter order.
+        """
         name = protocol.topic(command.station, command.zone, command.receiver, "cmd")
-        return self.client.publish(name, payload, qos=1)
+        key = self.keys[command.receiver]
+        with self._send_lock:
+            self._counter = max(self._counter + 1, time.time_ns() // 1000)
+            numbered = replace(command, counter=self._counter)
+            return self.client.publish(name, numbered.signed_payload(key), qos=1)
 
     def _command(self, kind: str, zone: str, receiver: str, **fields: Any) -> protocol.Command:
         now = wall_ms()
@@ -340,7 +346,7 @@ class MqttOutput:
             station=self.station_id,
             zone=zone,
             receiver=receiver,
-            counter=self._next_counter(),
+            counter=0,  # numbered when published
             issued_at=now,
             expires_at=now + ttl,
             **fields,
