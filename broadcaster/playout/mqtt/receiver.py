@@ -227,11 +227,7 @@ class Receiver:
             return
         self.event("command", type=body["type"], counter=body["counter"])
         if body["type"] in ("play", "prefetch"):
-            handle = self._play if body["type"] == "play" else self._prefetch
-            if self.host.has(body["sha256"]):
-                handle(body)  # on the box already: no waiting, so no worker needed
-            else:
-                self.host.pool.submit(handle, body)
+            self.host.obtain(self, body)
         elif body["type"] == "stop":
             self.stop(body.get("airing_id"), "stopped by the station")
         elif body["type"] == "volume":
@@ -260,40 +256,30 @@ class Receiver:
             airing_id=body.get("airing_id") if isinstance(body.get("airing_id"), int) else None,
         )
 
-    def _prefetch(self, body: dict[str, Any]) -> None:
-        """Keep an audio the station may need at once (an emergency template) on the box."""
-        try:
-            audio, downloaded = self.host.fetch(body["url"], body["sha256"])
-        except protocol.Rejected as rejected:
-            self.reject(rejected.code, rejected.detail, body)
-            return
-        self.event("prefetched", sha256=body["sha256"], file=audio.name, downloaded=downloaded)
-
-    def _play(self, body: dict[str, Any]) -> None:
-        """Fetch and check the audio first; then start now, or hold it for ``start_at``."""
-        try:
-            audio, downloaded = self.host.fetch(body["url"], body["sha256"])
-        except protocol.Rejected as rejected:
-            self.reject(rejected.code, rejected.detail, body)
-            return
+    def obtained(
+        self, body: dict[str, Any], audio: Path, downloaded: bool
+    ) -> Callable[[], None] | None:
+        """The audio of a ``play`` or ``prefetch`` is on the box and checked (network
+        thread): keep it, or start the play now, or hold it for its ``start_at``."""
+        if body["type"] == "prefetch":
+            self.event("prefetched", sha256=body["sha256"], file=audio.name, downloaded=downloaded)
+            return None
         body = {**body, "_downloaded": downloaded}  # for the receiver's own log only
         with self.lock:
             if body["airing_id"] in self.dropped:
                 self._cancelled(body["airing_id"], "stopped by the station")
-                return
+                return None
         if wall_ms() > body["deadline"]:
             self.reject(protocol.EXPIRED, "start deadline passed while fetching", body)
-            return
+            return None
         start_at = body.get("start_at")
         if start_at is not None and start_at > wall_ms():
             with self.lock:
                 self.cued[body["airing_id"]] = Cued(body, audio)
             self.event("cued", airing_id=body["airing_id"], start_at=start_at)
             self.host.at(self.host.mono_of(start_at), self._due, body["airing_id"])
-            return
-        announce = self._go(body, audio, cued=start_at is not None)
-        if announce is not None:
-            announce()
+            return None
+        return self._go(body, audio, cued=start_at is not None)
 
     def _due(self, airing_id: int) -> Callable[[], None] | None:
         """The host's timer: a cued play's ``start_at`` has come (or what held it ended)."""
@@ -510,13 +496,10 @@ class ReceiverHost:
         self.receivers = [
             Receiver(self, e, _key(e, base)) for e in cfg.receivers if only is None or e.id in only
         ]
-        self._heartbeats = threading.Thread(
-            target=self._heartbeat_loop, name="receiver-heartbeat", daemon=True
-        )
 
     def start(self, wait: float = 30.0) -> bool:
         self._loop_thread.start()
-        self._heartbeats.start()
+        self.at(time.monotonic() + self.cfg.heartbeat_seconds, self._heartbeat)
         for r in self.receivers:
             r.connect()
         limit = time.monotonic() + wait
@@ -650,11 +633,12 @@ class ReceiverHost:
             except Exception:
                 log.exception("receiver report failed")
 
-    def _heartbeat_loop(self) -> None:
-        while not self.closing.wait(self.cfg.heartbeat_seconds):
-            for r in self.receivers:
-                if r.connected.is_set():
-                    r.heartbeat()
+    def _heartbeat(self) -> None:
+        """Every receiver's heartbeat, then the next round (a timer on the loop thread)."""
+        for r in self.receivers:
+            if r.connected.is_set():
+                r.heartbeat()
+        self.at(time.monotonic() + self.cfg.heartbeat_seconds, self._heartbeat)
 
     def mono_of(self, wall: int) -> float:
         """A wall-clock instant (ms) on the monotonic clock the timers run on.
@@ -668,6 +652,34 @@ class ReceiverHost:
     def has(self, sha256: str) -> bool:
         """This audio is in the cache and was verified by this process."""
         return sha256.lower() in self._verified
+
+    def obtain(self, receiver: Receiver, body: dict[str, Any]) -> None:
+        """Get a command's audio, then hand it to the receiver on the network thread.
+
+        Audio already checked is handed over at once (we are on that thread); otherwise a
+        worker downloads it and the rest is scheduled back onto the network thread, so a
+        receiver's state and its reports are only ever touched from one thread.
+        """
+        if self.has(body["sha256"]):
+            path = self._verified[body["sha256"].lower()]
+            after = receiver.obtained(body, path, False)
+            if after is not None:
+                after()
+            return
+
+        def work() -> None:
+            try:
+                path, downloaded = self.fetch(body["url"], body["sha256"])
+            except protocol.Rejected as rejected:
+                self.at(time.monotonic(), receiver.reject, rejected.code, rejected.detail, body)
+                return
+            except Exception as exc:  # never lose a command silently in a worker
+                log.exception("%s: fetching %s failed", receiver.id, body.get("url"))
+                self.at(time.monotonic(), receiver.reject, protocol.FETCH_FAILED, str(exc), body)
+                return
+            self.at(time.monotonic(), receiver.obtained, body, path, downloaded)
+
+        self.pool.submit(work)
 
     def fetch(self, url: str, sha256: str) -> tuple[Path, bool]:
         """The audio, verified, from the host's cache or downloaded once for all; and
