@@ -1,15 +1,22 @@
 """Benchmark: networked receivers over a real Mosquitto on 127.0.0.1.
 
 1. Scheduled start lateness at the receivers: one bulletin booked on every zone for the
-   same instant a few seconds ahead; the real-time driver (APScheduler + lanes) and the
-   mqtt output run in this process; lateness = the receiver's reported start (its
-   ``ack.started_at``, wall clock) minus the scheduled instant. Receivers fetch the audio
-   from the station's audio server and check its hash before starting, so this includes
-   a thousand HTTP downloads.
-2. Emergency fan-out: an emergency booked on every zone (what ``broadcaster emergency``
-   writes) and dispatched at once; time until the station has received every ``ack``
-   (measured by a separate MQTT subscriber). The daemon's sweep (``--sweep-seconds``,
+   same instant ``--lead`` seconds ahead; the real-time driver (APScheduler + lanes) and
+   the mqtt output run in this process; lateness = the receiver's reported start (its
+   ``ack.started_at``, wall clock) minus the scheduled instant. The driver cues the play
+   as soon as it is booked (the output's ``lead_seconds`` is longer than ``--lead``), so
+   receivers fetch and check the audio before the slot and start by their own clock.
+2. Emergency fan-out from a template: an emergency bulletin approved before the daemon
+   started (so its audio was prefetched onto the receiver hosts) booked on every zone
+   (what ``broadcaster emergency`` writes) and dispatched at once; time until every
+   ``ack`` has reached a separate MQTT subscriber. The daemon's sweep (``--sweep-seconds``,
    1 s by default) adds its wait on top when the command comes from another process.
+3. Emergency fan-out with new audio (what ``emergency --text`` does): rendered and
+   approved while the daemon runs, booked and dispatched at once, so each receiver host
+   downloads it (once per host, shared by its receivers) while the plays arrive.
+
+``--at-slot`` turns the work ahead off (``lead_seconds: 0``, ``prefetch_emergencies:
+false``): plays are sent at the slot and every audio is fetched on the play, as before.
 
 Receivers are ``broadcaster receiver`` processes (--processes of them, each running its
 share with one broker connection per receiver, as devices would), playing instantly.
@@ -72,7 +79,7 @@ def start_broker(tmp: Path) -> tuple[subprocess.Popen, int]:
     raise SystemExit("mosquitto did not start")
 
 
-def build(root: Path, port: int, zones: int, receivers: int) -> dict[str, list[str]]:
+def build(root: Path, port: int, zones: int, receivers: int, at_slot: bool) -> dict[str, list[str]]:
     per_zone = receivers // zones
     net = {f"z{z:02d}": [f"z{z:02d}-r{i:03d}" for i in range(per_zone)] for z in range(zones)}
     keys = {r: secrets.token_hex(32) for ids in net.values() for r in ids}
@@ -87,6 +94,7 @@ def build(root: Path, port: int, zones: int, receivers: int) -> dict[str, list[s
         f"    broker: {{host: 127.0.0.1, port: {port}}}",
         "    keys_file: secrets/keys.yaml",
         "    start_timeout_seconds: 10",
+        *(["    lead_seconds: 0", "    prefetch_emergencies: false"] if at_slot else []),
         "    receivers:",
         *(f"      {z}: [{', '.join(ids)}]" for z, ids in net.items()),
         "zones:",
@@ -102,6 +110,12 @@ def build(root: Path, port: int, zones: int, receivers: int) -> dict[str, list[s
     (root / "scripts" / "khan.md").write_text(
         "---\nid: khan\ntitle: Khẩn cấp\ncampaign: canh-bao\npriority: emergency\n---\n"
         "Bão sắp đổ bộ.\n",
+        encoding="utf-8",
+    )
+    # Written before the station starts, approved only while it runs (measurement 3).
+    (root / "scripts" / "khan-moi.md").write_text(
+        "---\nid: khan-moi\ntitle: Khẩn cấp mới\ncampaign: canh-bao\npriority: emergency\n"
+        "---\nNước sông lên nhanh, bà con khu vực trũng di chuyển ngay.\n",
         encoding="utf-8",
     )
     entries = "".join(
@@ -155,6 +169,28 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
+def emergency(ctx, driver, watch, bulletin: str, zones: list[str], n: int, label: str) -> None:
+    t0 = time.monotonic()
+    booked = actions.emergency_airings(ctx, ctx.bulletin(bulletin), zones, "bench", ctx.clock.now())
+    driver.dispatch_due()
+    ids = {r.id for r in booked}
+    wait_acks(watch, ids, n, 30)
+    with watch.lock:
+        times = [v - t0 for (_r, a), v in watch.acks.items() if a in ids]
+        acked = {r for (r, a) in watch.acks if a in ids}
+    if len(times) < n:  # say what the silent receivers' own logs say
+        field = ctx.root / "field"
+        folders = [p for p in field.iterdir() if (p / "events.jsonl").is_file()]
+        for folder in sorted(p for p in folders if p.name not in acked)[:5]:
+            log = (folder / "events.jsonl").read_text(encoding="utf-8").splitlines()
+            print(f"no ack from {folder.name}; its last events:", *log[-4:], sep="\n  ")
+    print(
+        f"emergency ({label}) to {len(times)} receivers: all acknowledged in "
+        f"{max(times) * 1000:.0f} ms (median ack {statistics.median(times) * 1000:.0f}"
+        f" ms, first {min(times) * 1000:.0f} ms)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--receivers", type=int, default=1000)
@@ -162,9 +198,9 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--lead", type=float, default=8.0, help="seconds until the slot")
     parser.add_argument(
-        "--share-downloads",
+        "--at-slot",
         action="store_true",
-        help="each receiver process fetches an audio once (as if devices had it cached)",
+        help="no work ahead: plays sent at the slot, no emergency prefetch (as before)",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,10 +208,7 @@ def main() -> None:
         broker, port = start_broker(root)
         procs: list[subprocess.Popen] = []
         try:
-            net = build(root, port, args.zones, args.receivers)
-            if args.share_downloads:
-                with open(root / "receivers.yaml", "a", encoding="utf-8") as fh:
-                    fh.write("share_downloads: true\n")
+            net = build(root, port, args.zones, args.receivers, args.at_slot)
             ctx = StationContext.open(root, clock=SystemClock())
             actions.render(ctx)
             actions.approve(ctx, "tin", "bench")
@@ -246,21 +279,12 @@ def main() -> None:
                 )
                 time.sleep(3)  # let the slot finish (done reports)
 
-                # 2. an emergency on every zone, dispatched at once
-                t0 = time.monotonic()
-                booked = actions.emergency_airings(
-                    ctx, ctx.bulletin("khan"), list(net), "bench", ctx.clock.now()
-                )
-                driver.dispatch_due()
-                ids = {r.id for r in booked}
-                wait_acks(watch, ids, len(everyone), 30)
-                with watch.lock:
-                    times = [v - t0 for (_r, a), v in watch.acks.items() if a in ids]
-                print(
-                    f"emergency to {len(times)} receivers: all acknowledged in "
-                    f"{max(times) * 1000:.0f} ms (median ack {statistics.median(times) * 1000:.0f}"
-                    f" ms, first {min(times) * 1000:.0f} ms)"
-                )
+                # 2. an emergency from a template on every zone, dispatched at once
+                emergency(ctx, driver, watch, "khan", list(net), len(everyone), "template")
+                time.sleep(3)
+                # 3. an emergency with new audio, approved just now
+                actions.approve(ctx, "khan-moi", "bench")
+                emergency(ctx, driver, watch, "khan-moi", list(net), len(everyone), "new audio")
             finally:
                 driver.stop("bench over")
                 close_outputs(outputs)

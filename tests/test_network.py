@@ -6,13 +6,12 @@ real time and play instantly (pace 0)."""
 from __future__ import annotations
 
 import json
-import queue
 import time
 from collections import Counter
 
 import pytest
 from netkit import (
-    BROKER_USERS,
+    Listener,
     Network,
     ReceiverProcess,
     events,
@@ -141,37 +140,6 @@ def test_week_across_20_receivers_with_two_dropping_out_for_a_day(cli, broker):
             )
         }
         assert logged == started
-
-
-class Listener:
-    """A test-side MQTT client holding the station's broker account: it sees every
-    report and can publish whatever an attacker with broker access could."""
-
-    def __init__(self, broker) -> None:
-        import paho.mqtt.client as mqtt
-
-        self.messages: queue.Queue = queue.Queue()
-        self.client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2)
-        self.client.username_pw_set("station", BROKER_USERS["station"])
-        self.client.on_message = lambda _c, _u, m: self.messages.put(
-            (m.topic.rsplit("/", 1)[-1], json.loads(m.payload))
-        )
-        self.client.connect("127.0.0.1", broker.port)
-        self.client.subscribe([("loa/test-xa/+/+/" + k, 1) for k in ("ack", "done", "error")])
-        self.client.loop_start()
-
-    def send(self, receiver: str, payload: bytes) -> None:
-        self.client.publish(f"loa/test-xa/z1/{receiver}/cmd", payload, qos=1).wait_for_publish(5)
-
-    def next(self, kind: str | None = None) -> dict:
-        while True:
-            got_kind, body = self.messages.get(timeout=15)
-            if kind is None or got_kind == kind:
-                return {"kind": got_kind, **body}
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def test_receiver_rejects_forged_replayed_expired_and_wrong_hash_commands(cli, broker):

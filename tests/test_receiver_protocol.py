@@ -139,3 +139,49 @@ def test_audio_hash_check():
 
     assert protocol.audio_ok(data, hashlib.sha256(data).hexdigest())
     assert not protocol.audio_ok(data + b"!", hashlib.sha256(data).hexdigest())
+
+
+def test_a_cued_play_carries_a_signed_start_before_its_deadline():
+    v = verifier()
+    body = v.check(play(start_at=NOW + 20_000).signed_payload(KEY), NOW)
+    assert body["start_at"] == NOW + 20_000
+    signed = json.loads(play(counter=11, start_at=NOW + 20_000).signed_payload(KEY))
+    with pytest.raises(protocol.Rejected) as caught:  # moving the start is forgery
+        v.check(json.dumps({**signed, "start_at": NOW + 1}).encode(), NOW)
+    assert caught.value.code == protocol.BAD_SIGNATURE
+    for bad in (NOW + 30_001, "soon"):  # after the deadline, or not an instant
+        with pytest.raises(protocol.Rejected) as caught:
+            verifier().check(play(start_at=bad).signed_payload(KEY), NOW)
+        assert caught.value.code == protocol.MALFORMED
+
+
+def test_a_play_without_start_at_signs_exactly_as_before():
+    """``start_at`` is optional and left out when absent, so version-1 receivers that
+    predate it verify immediate plays unchanged (the worked example still holds)."""
+    assert "start_at" not in play().body()
+
+
+def test_prefetch_is_verified_like_any_command_and_needs_url_and_hash():
+    def prefetch(counter: int, **changes) -> protocol.Command:
+        fields = dict(
+            type="prefetch",
+            station="tan-ky",
+            zone="khoi-1",
+            receiver="khoi-1-a",
+            counter=counter,
+            issued_at=NOW,
+            expires_at=NOW + 30_000,
+            url="http://127.0.0.1:8080/audio/ab.mp3",
+            sha256="ab" * 32,
+        )
+        fields.update(changes)
+        return protocol.Command(**fields)
+
+    v = verifier()
+    assert v.check(prefetch(5).signed_payload(KEY), NOW)["type"] == "prefetch"
+    with pytest.raises(protocol.Rejected) as caught:
+        v.check(prefetch(6, sha256=None).signed_payload(KEY), NOW)
+    assert caught.value.code == protocol.MALFORMED
+    with pytest.raises(protocol.Rejected) as caught:
+        v.check(prefetch(7, expires_at=NOW - 1).signed_payload(KEY), NOW)
+    assert caught.value.code == protocol.EXPIRED

@@ -4,6 +4,12 @@ Jobs are derived from the airings table: one wake-up per distinct scheduled inst
 the coming hours, rebuilt at start and refreshed by a periodic sweep. The sweep also
 dispatches anything due that a job did not (a dropped job, an airing added by another
 process such as ``queue`` or ``emergency``), so APScheduler losing a job loses nothing.
+
+The sweep also works ahead for outputs whose devices can prepare (the mqtt output):
+airings due within their lead time are cued (devices fetch the audio and start at the
+slot by their own clock), cues of airings cancelled meanwhile are withdrawn, and the
+audio of approved emergency bulletins is put on the devices. The slot itself runs as
+for any output: the engine begins the airing, the output adopts its cue.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ class RealtimeDriver:
         for zone in self.engine.station.zones:  # idle threads now, not at the slot
             self._lane(zone.id)
         self.dispatch_due()
+        self.prepare()
         self.sync_jobs()
         self.scheduler.add_job(
             self.sweep,
@@ -68,6 +75,7 @@ class RealtimeDriver:
     def sweep(self) -> None:
         try:
             self.dispatch_due()
+            self.prepare()
             self.sync_jobs()
         except Exception:  # the daemon must survive a bad sweep; the next one tries again
             log.exception("sweep failed")
@@ -87,6 +95,15 @@ class RealtimeDriver:
                     id=f"wake-{instant.timestamp():.3f}",
                     replace_existing=True,
                 )
+
+    def prepare(self) -> None:
+        """Work ahead: cue what is due within the outputs' lead times, withdraw cues of
+        airings cancelled meanwhile, keep emergency audio on the devices. After the due
+        airings, so preparing never delays what must start now."""
+        with self._lock:
+            self.engine.cue_upcoming(self.clock.now())
+            self.engine.release_cues()
+        self.engine.preload_emergencies()
 
     def dispatch_due(self) -> None:
         """Hand every due airing to its zone's lane, with the gate's verdict taken once
@@ -113,6 +130,8 @@ class RealtimeDriver:
         reason = reason or _("the station daemon was stopped")
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        with self._lock:
+            self.engine.release_cues(everything=True)
         for lane in self.lanes.values():
             lane.stop(reason)
         for lane in self.lanes.values():

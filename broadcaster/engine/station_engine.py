@@ -8,6 +8,7 @@ in as a parameter from the driver's clock.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,11 +28,13 @@ from broadcaster.engine.library import Cleared, Library, Refused
 from broadcaster.engine.planning import new_row, plan_and_store, to_domain
 from broadcaster.i18n import _
 from broadcaster.playout.base import (
+    CueingOutput,
     Output,
     OutputError,
     Playback,
     PlayItem,
     PlayResult,
+    PreloadingOutput,
     ReceiverOutcome,
 )
 from broadcaster.store import aslog
@@ -75,6 +78,20 @@ def triggered_by(row: AiringRow) -> str:
     return "daemon"
 
 
+def play_item(row: AiringRow, cleared: Cleared) -> PlayItem:
+    """What an output needs to play an airing the gate cleared."""
+    return PlayItem(
+        airing_id=row.id or 0,
+        zone_id=row.zone_id,
+        bulletin_id=row.bulletin_id,
+        audio_path=cleared.audio_path,
+        audio_sha256=cleared.audio_sha256,
+        duration_seconds=cleared.duration_seconds,
+        scheduled_at=as_utc(row.scheduled_at),
+        priority=row.priority,
+    )
+
+
 class StationEngine:
     def __init__(
         self,
@@ -92,6 +109,8 @@ class StationEngine:
         self.grace = timedelta(minutes=station.grace_minutes)
         self.makeups_planned: list[int] = []
         self.journal: StartJournal | None = None  # the real-time driver batches starts
+        self.cued: dict[int, CueingOutput] = {}  # airing id -> output it was cued on
+        self._cue_lock = threading.Lock()
 
     # -- what is due ----------------------------------------------------------------------
     def due(self, now: datetime) -> list[AiringRow]:
@@ -152,7 +171,24 @@ class StationEngine:
 
         A driver starting many zones at once passes the row it read and the gate's verdict
         from :meth:`clear_many`, taken moments before; alone, the engine reads both itself.
+        An airing cued ahead is decided here like any other: the output's ``start`` adopts
+        the cue, and if the airing does not start, its cue is withdrawn.
         """
+        with self._cue_lock:
+            cued_on = self.cued.pop(airing_id, None)
+        started = self._begin(airing_id, now, row=row, verdict=verdict)
+        if started is None and cued_on is not None:
+            cued_on.uncue(airing_id)
+        return started
+
+    def _begin(
+        self,
+        airing_id: int,
+        now: datetime,
+        *,
+        row: AiringRow | None = None,
+        verdict: Cleared | Refused | None = None,
+    ) -> Started | None:
         if row is None:
             with self.db.read() as s:
                 row = s.get(AiringRow, airing_id)
@@ -180,16 +216,7 @@ class StationEngine:
         cleared = verdict
         zone = self.station.zone(row.zone_id)
         output = self.outputs[zone.output]
-        item = PlayItem(
-            airing_id=airing_id,
-            zone_id=row.zone_id,
-            bulletin_id=row.bulletin_id,
-            audio_path=cleared.audio_path,
-            audio_sha256=cleared.audio_sha256,
-            duration_seconds=cleared.duration_seconds,
-            scheduled_at=scheduled,
-            priority=row.priority,
-        )
+        item = play_item(row, cleared)
         try:
             playback = output.start(item)
         except OutputError as exc:
@@ -226,6 +253,95 @@ class StationEngine:
             approved_by=cleared.approved_by,
             triggered_by=triggered_by(row),
         )
+
+    # -- ahead of the slot: outputs whose devices prepare and start on their own clock ----
+    def cue_upcoming(self, now: datetime) -> int:
+        """Hand airings due within an output's lead time to it before their slot.
+
+        Only cleared airings are cued (a refusal is logged by :meth:`begin` at the slot).
+        The cue turns the scheduled instant into wall-clock time, so only the real-time
+        driver calls this; the simulated driver's clock jumps and it starts plays at once.
+        """
+        leads = {
+            name: timedelta(seconds=o.lead_seconds)
+            for name, o in self.outputs.items()
+            if isinstance(o, CueingOutput) and o.lead_seconds > 0
+        }
+        if not leads:
+            return 0
+        with self.db.read() as s:
+            rows = s.exec(
+                select(AiringRow).where(
+                    AiringRow.status == AiringStatus.PLANNED,
+                    AiringRow.scheduled_at > as_utc(now),
+                    AiringRow.scheduled_at <= as_utc(now + max(leads.values())),
+                )
+            ).all()
+        with self._cue_lock:
+            todo = [
+                r
+                for r in rows
+                if r.id not in self.cued
+                and self.station.zone(r.zone_id).output in leads
+                and as_utc(r.scheduled_at) - now <= leads[self.station.zone(r.zone_id).output]
+            ]
+        if not todo:
+            return 0
+        verdicts = self.clear_many({r.bulletin_id for r in todo})
+        for row in todo:
+            verdict = verdicts[row.bulletin_id]
+            if isinstance(verdict, Refused):
+                continue
+            output = self.outputs[self.station.zone(row.zone_id).output]
+            assert isinstance(output, CueingOutput) and row.id is not None
+            with self._cue_lock:
+                self.cued[row.id] = output
+            output.cue(play_item(row, verdict))
+        return len(todo)
+
+    def release_cues(self, everything: bool = False) -> int:
+        """Withdraw cues of airings that will not start any more (cancelled by an
+        operator in another process); all of them when the daemon stops, so devices do
+        not air what the station no longer stands behind."""
+        with self._cue_lock:
+            ids = list(self.cued)
+        if not ids:
+            return 0
+        keep: set[int] = set()
+        if not everything:
+            with self.db.read() as s:
+                keep = set(
+                    s.exec(
+                        select(AiringRow.id).where(
+                            AiringRow.id.in_(ids),  # type: ignore[union-attr]
+                            AiringRow.status == AiringStatus.PLANNED,
+                        )
+                    ).all()
+                )
+        released = 0
+        for airing_id in ids:
+            if airing_id in keep:
+                continue
+            with self._cue_lock:
+                output = self.cued.pop(airing_id, None)
+            if output is not None:  # else begin() took it meanwhile
+                output.uncue(airing_id)
+                released += 1
+        return released
+
+    def preload_emergencies(self) -> int:
+        """Offer the approved audio of every emergency bulletin to outputs that can keep it
+        on their devices (they skip what they already sent), so an emergency from a
+        template starts from the devices' cache."""
+        outputs = [o for o in self.outputs.values() if isinstance(o, PreloadingOutput)]
+        if not outputs:
+            return 0
+        ids = {b.id for b in self.library.bulletins().values() if b.priority == Priority.EMERGENCY}
+        cleared = [v for v in self.clear_many(ids).values() if isinstance(v, Cleared)]
+        for verdict in cleared:
+            for output in outputs:
+                output.preload(verdict.audio_path, verdict.audio_sha256)
+        return len(cleared)
 
     def finish(
         self,

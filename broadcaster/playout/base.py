@@ -82,6 +82,32 @@ class Output(Protocol):
         ...
 
 
+@runtime_checkable
+class CueingOutput(Protocol):
+    """Optional: an output whose devices can prepare an airing ahead of its slot.
+
+    The real-time driver hands it airings due within ``lead_seconds`` (``cue``); its
+    devices fetch and check the audio in advance and start at ``item.scheduled_at`` by
+    their own clock. At the slot the engine still calls ``start`` (which adopts the cue
+    and returns its playback) and still decides and logs the outcome. ``uncue`` withdraws
+    an airing that will not start after all (cancelled, refused, missed, daemon stopped).
+    """
+
+    lead_seconds: float
+
+    def cue(self, item: PlayItem) -> None: ...
+
+    def uncue(self, airing_id: int) -> None: ...
+
+
+@runtime_checkable
+class PreloadingOutput(Protocol):
+    """Optional: an output whose devices can keep audio the station may need at once
+    (approved emergency bulletins), so an emergency starts without a download."""
+
+    def preload(self, audio_path: Path, sha256: str) -> None: ...
+
+
 OutputFactory = Any  # callable(name, settings, root, clock) -> Output
 
 

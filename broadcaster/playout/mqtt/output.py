@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,10 @@ class _Device:
     """One receiver's progress through one airing."""
 
     receiver: str
+    ack_by: float  # monotonic: no ack by then is 'no-ack'
     outcome: str | None = None
     reason: str = ""
+    code: str | None = None  # of an error report
     acked_wall: int | None = None
     acked_mono: float | None = None
     ended_wall: int | None = None
@@ -66,15 +68,23 @@ class MqttPlayback:
         receivers: list[str],
         sent_wall: int,
         sent_at: datetime,
+        start_wall: int | None = None,
     ) -> None:
         self.output = output
         self.item = item
-        self.devices = {r: _Device(r) for r in receivers}
         self.sent_wall = sent_wall
         self.sent_at = sent_at
         self.sent_mono = time.monotonic()
+        #: when the receivers were told to start (wall ms): ``start_at`` of a cued play
+        self.start_wall = start_wall if start_wall is not None else sent_wall
+        self.deadline = self.start_wall + int(output.settings.start_timeout_seconds * 1000)
+        ack_by = self._mono(self.deadline) + 1.0  # the receiver's ack has a trip back
+        self.devices = {r: _Device(r, ack_by) for r in receivers}
         self.cond = threading.Condition()
         self.stopped = False
+
+    def _mono(self, wall: int) -> float:
+        return self.sent_mono + (wall - self.sent_wall) / 1000
 
     # -- reports from the broker thread --------------------------------------------------
     def on_report(self, receiver: str, kind: str, body: dict[str, Any]) -> None:
@@ -97,8 +107,37 @@ class MqttPlayback:
                     device.reason = f"{receiver}: {body.get('reason') or 'stopped early'}"
             elif kind == "error":
                 device.outcome = "rejected"
+                device.code = str(body.get("code"))
                 device.ended_wall = _int(body.get("at"))
                 device.reason = f"{receiver}: {body.get('code')}: {body.get('detail', '')}"
+            self.cond.notify_all()
+
+    def lapsed(self, now_wall: int) -> list[str]:
+        """Receivers of a cued play that will not start it unless told again.
+
+        Those that refused it as expired or busy (something held them past its deadline,
+        e.g. an emergency), and those that have said nothing although its deadline has
+        passed (offline when it was sent). The station is starting the airing now, so
+        they get a fresh play; everything else the cue already settled stands.
+        """
+        with self.cond:
+            refused = [
+                d.receiver
+                for d in self.devices.values()
+                if d.outcome == "rejected" and d.code in (protocol.EXPIRED, protocol.BUSY)
+            ]
+            silent = [
+                d.receiver
+                for d in self.devices.values()
+                if d.outcome is None and d.acked_wall is None and now_wall > self.deadline
+            ]
+            return refused + silent
+
+    def renew(self, receivers: list[str], deadline: int) -> None:
+        """The lapsed receivers were sent a fresh play with this deadline."""
+        with self.cond:
+            for r in receivers:
+                self.devices[r] = _Device(r, self._mono(deadline) + 1.0)
             self.cond.notify_all()
 
     # -- the Playback protocol -----------------------------------------------------------
@@ -129,10 +168,6 @@ class MqttPlayback:
             self.output.send_stop(self.item.zone_id, d.receiver, self.item.airing_id)
 
     # -- timers ------------------------------------------------------------------------------
-    def _ack_limit(self) -> float:
-        # The receiver may not start after the deadline; allow for the ack's trip back.
-        return self.sent_mono + self.output.settings.start_timeout_seconds + 1.0
-
     def _done_limit(self, device: _Device) -> float:
         assert device.acked_mono is not None
         return (
@@ -145,7 +180,7 @@ class MqttPlayback:
         limits = []
         for d in self.devices.values():
             if d.outcome is None:
-                limits.append(self._done_limit(d) if d.acked_mono else self._ack_limit())
+                limits.append(self._done_limit(d) if d.acked_mono else d.ack_by)
         return min(limits) if limits else time.monotonic()
 
     def _expire(self) -> None:
@@ -153,7 +188,7 @@ class MqttPlayback:
         for d in self.devices.values():
             if d.outcome is not None:
                 continue
-            if d.acked_mono is None and now >= self._ack_limit():
+            if d.acked_mono is None and now >= d.ack_by:
                 d.outcome = "no-ack"
                 d.reason = f"no acknowledgement from {d.receiver}"
             elif d.acked_mono is not None and now >= self._done_limit(d):
@@ -221,7 +256,10 @@ class MqttOutput:
         self.keys = load_keys(keys_path, self.settings.keys_file, every)
         self._counter = 0
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
         self._active: dict[tuple[str, int], MqttPlayback] = {}
+        self._cued: dict[int, MqttPlayback] = {}
+        self._sent: dict[str, set[str]] = {}  # audio sha256 -> receivers told to fetch it
         try:
             self.audio = AudioServer(
                 self.settings.audio_server.bind,
@@ -284,16 +322,21 @@ class MqttOutput:
             playback.on_report(receiver, kind, body)
 
     # -- commands --------------------------------------------------------------------------
-    def _next_counter(self) -> int:
-        """Strictly increasing across restarts too: microseconds of the wall clock."""
-        with self._lock:
-            self._counter = max(self._counter + 1, time.time_ns() // 1000)
-            return self._counter
-
     def _publish(self, command: protocol.Command) -> mqtt.MQTTMessageInfo:
-        payload = command.signed_payload(self.keys[command.receiver])
+        """Number, sign and queue a command, all under one lock.
+
+        Counters are strictly increasing across restarts too (microseconds of the wall
+        clock), and a receiver refuses any counter not above the last it accepted: lanes
+        and the sweep send to the same receiver from different threads, so a counter
+        taken by one thread must not reach the broker after a higher one taken by
+        another. Commands leave in counter order.
+        """
         name = protocol.topic(command.station, command.zone, command.receiver, "cmd")
-        return self.client.publish(name, payload, qos=1)
+        key = self.keys[command.receiver]
+        with self._send_lock:
+            self._counter = max(self._counter + 1, time.time_ns() // 1000)
+            numbered = replace(command, counter=self._counter)
+            return self.client.publish(name, numbered.signed_payload(key), qos=1)
 
     def _command(self, kind: str, zone: str, receiver: str, **fields: Any) -> protocol.Command:
         now = wall_ms()
@@ -303,7 +346,7 @@ class MqttOutput:
             station=self.station_id,
             zone=zone,
             receiver=receiver,
-            counter=self._next_counter(),
+            counter=0,  # numbered when published
             issued_at=now,
             expires_at=now + ttl,
             **fields,
@@ -312,34 +355,140 @@ class MqttOutput:
     def receivers_of(self, zone_id: str) -> list[str]:
         return list(self.settings.receivers.get(zone_id, []))
 
+    @property
+    def lead_seconds(self) -> float:
+        """How long before a slot the engine should :meth:`cue` its airings here."""
+        return self.settings.lead_seconds
+
+    def _plays(
+        self, item: PlayItem, receivers: list[str], url: str, deadline: int, start_at: int | None
+    ) -> None:
+        """Sign and publish one ``play`` per receiver. A cued play stays valid until its
+        deadline even when that is further off than the usual command lifetime."""
+        duration_ms = int(item.duration_seconds * 1000)
+        with self._lock:
+            self._sent.setdefault(item.audio_sha256, set()).update(receivers)
+        for r in receivers:
+            command = self._command(
+                "play",
+                item.zone_id,
+                r,
+                airing_id=item.airing_id,
+                url=url,
+                sha256=item.audio_sha256,
+                duration_ms=duration_ms,
+                deadline=deadline,
+                priority=str(item.priority),
+                start_at=start_at,
+            )
+            if command.expires_at < deadline:
+                command = replace(command, expires_at=deadline)
+            self._publish(command)
+
+    def _url(self, item: PlayItem) -> str:
+        try:
+            return self.audio.publish(item.audio_path, item.audio_sha256)
+        except OSError as exc:
+            raise OutputError(f"cannot read {item.audio_path}: {exc.strerror}") from None
+
+    def _track(self, playback: MqttPlayback) -> None:
+        with self._lock:
+            for r in playback.devices:
+                self._active[(r, playback.item.airing_id)] = playback
+
+    def cue(self, item: PlayItem) -> None:
+        """Send the play ahead of its slot, with ``start_at`` = the scheduled instant on the
+        wall clock: receivers fetch and check the audio now and start by their own clock.
+
+        The playback collects their reports from now on; :meth:`start` at the slot adopts
+        it. Wall time is derived from the output's clock (a real-time clock, possibly
+        offset), so this is for the real-time driver, not for a jumping simulated clock.
+        """
+        receivers = self.receivers_of(item.zone_id)
+        if not receivers:
+            return  # start() will say so at the slot, where it is logged
+        try:
+            url = self._url(item)
+        except OutputError:
+            return  # the same: start() fails at the slot with the reason
+        sent_wall = wall_ms()
+        now = self.clock.now()
+        start_wall = sent_wall + int((item.scheduled_at - now).total_seconds() * 1000)
+        playback = MqttPlayback(self, item, receivers, sent_wall, now, max(start_wall, sent_wall))
+        with self._lock:
+            old = self._cued.pop(item.airing_id, None)
+            self._cued[item.airing_id] = playback
+        if old is not None:
+            self._drop(old)
+        self._track(playback)
+        self._plays(item, receivers, url, playback.deadline, playback.start_wall)
+
+    def uncue(self, airing_id: int) -> None:
+        """The airing will not start after all (cancelled, refused by the gate at its slot,
+        missed): tell the receivers holding it to drop it."""
+        with self._lock:
+            playback = self._cued.pop(airing_id, None)
+        if playback is not None:
+            self._drop(playback)
+
+    def _drop(self, playback: MqttPlayback) -> None:
+        playback.stop()
+        with self._lock:
+            for r in playback.devices:
+                if self._active.get((r, playback.item.airing_id)) is playback:
+                    del self._active[(r, playback.item.airing_id)]
+
+    def preload(self, audio_path: Path, sha256: str) -> None:
+        """Have every receiver fetch and keep this audio (an approved emergency template),
+        so an emergency from it starts from their cache. Once per audio and receiver per
+        station run, skipping receivers already sent a play of it."""
+        if not self.settings.prefetch_emergencies:
+            return
+        with self._lock:
+            sent = self._sent.setdefault(sha256, set())
+            todo = [
+                (zone, r)
+                for zone, receivers in self.settings.receivers.items()
+                for r in receivers
+                if r not in sent
+            ]
+            sent.update(r for _zone, r in todo)  # a play of it fetches it as well
+        if not todo:
+            return
+        try:
+            url = self.audio.publish(audio_path, sha256)
+        except OSError:
+            return  # nothing lost: an emergency from it would download it
+        for zone, r in todo:
+            self._publish(self._command("prefetch", zone, r, url=url, sha256=sha256))
+
     def start(self, item: PlayItem) -> MqttPlayback:
         receivers = self.receivers_of(item.zone_id)
         if not receivers:
             raise OutputError(f"no receivers configured for zone '{item.zone_id}'")
-        try:
-            url = self.audio.publish(item.audio_path, item.audio_sha256)
-        except OSError as exc:
-            raise OutputError(f"cannot read {item.audio_path}: {exc.strerror}") from None
-        sent_wall = wall_ms()
-        playback = MqttPlayback(self, item, receivers, sent_wall, self.clock.now())
-        deadline = sent_wall + int(self.settings.start_timeout_seconds * 1000)
         with self._lock:
-            for r in receivers:
-                self._active[(r, item.airing_id)] = playback
-        for r in receivers:
-            self._publish(
-                self._command(
-                    "play",
-                    item.zone_id,
-                    r,
-                    airing_id=item.airing_id,
-                    url=url,
-                    sha256=item.audio_sha256,
-                    duration_ms=int(item.duration_seconds * 1000),
-                    deadline=deadline,
-                    priority=str(item.priority),
-                )
-            )
+            cued = self._cued.pop(item.airing_id, None)
+        if cued is not None and cued.item.audio_sha256 != item.audio_sha256:
+            self._drop(cued)  # re-approved with other audio since it was cued
+            cued = None
+        if cued is not None:
+            playback = cued
+            lapsed = playback.lapsed(wall_ms())
+            if lapsed:
+                try:
+                    url = self._url(item)
+                except OutputError:
+                    self._drop(playback)  # the engine logs the failure: nothing may play
+                    raise
+                deadline = wall_ms() + int(self.settings.start_timeout_seconds * 1000)
+                playback.renew(lapsed, deadline)
+                self._plays(item, lapsed, url, deadline, None)
+        else:
+            url = self._url(item)
+            sent_wall = wall_ms()
+            playback = MqttPlayback(self, item, receivers, sent_wall, self.clock.now())
+            self._track(playback)
+            self._plays(item, receivers, url, playback.deadline, None)
         threading.Thread(target=self._forget, args=(playback,), daemon=True).start()
         return playback
 
@@ -348,7 +497,8 @@ class MqttOutput:
         playback.wait(None)
         with self._lock:
             for r in playback.devices:
-                self._active.pop((r, playback.item.airing_id), None)
+                if self._active.get((r, playback.item.airing_id)) is playback:
+                    del self._active[(r, playback.item.airing_id)]
 
     def send_stop(self, zone: str, receiver: str, airing_id: int | None) -> None:
         self._publish(self._command("stop", zone, receiver, airing_id=airing_id))

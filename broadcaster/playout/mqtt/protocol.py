@@ -18,7 +18,7 @@ from typing import Any
 
 PROTOCOL_VERSION = 1
 TOPIC_ROOT = "loa"
-COMMANDS = ("play", "stop", "volume")
+COMMANDS = ("play", "stop", "volume", "prefetch")
 REPORTS = ("ack", "done", "error", "status", "heartbeat")
 PRIORITIES = ("normal", "priority", "emergency")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -115,6 +115,7 @@ class Command:
     deadline: int | None = None  # ms, wall clock: a play must not *start* after this
     priority: str | None = None
     volume: int | None = None
+    start_at: int | None = None  # ms, wall clock: a cued play starts then, by the receiver's clock
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -135,6 +136,7 @@ class Command:
             "deadline": self.deadline,
             "priority": self.priority,
             "volume": self.volume,
+            "start_at": self.start_at,
         }
         body.update({k: v for k, v in extra.items() if v is not None})
         return body
@@ -208,11 +210,22 @@ class Verifier:
                     raise Rejected(MALFORMED, f"play without '{name}'", body)
             if body["priority"] not in PRIORITIES:
                 raise Rejected(MALFORMED, "unknown priority", body)
+            start_at = body.get("start_at")
+            if start_at is not None and (not _is_int(start_at) or start_at > deadline):
+                raise Rejected(MALFORMED, "start_at is an instant (ms) before the deadline", body)
+        if body["type"] == "prefetch":
+            for name in ("url", "sha256"):
+                if not isinstance(body.get(name), str):
+                    raise Rejected(MALFORMED, f"prefetch without '{name}'", body)
         if body["type"] == "volume":
             volume = body.get("volume")
             if not isinstance(volume, int) or not 0 <= volume <= 100:
                 raise Rejected(MALFORMED, "volume is an integer 0..100", body)
         return body
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def audio_ok(data: bytes, sha256: str) -> bool:

@@ -72,6 +72,19 @@ class MqttOutputSettings(_Strict):
     command_ttl_seconds: float = Field(
         30, gt=0, le=3600, description="a command expires this long after it was sent"
     )
+    lead_seconds: float = Field(
+        45,
+        ge=0,
+        le=3600,
+        description="send a scheduled play this long before its slot, with 'start_at', so "
+        "receivers fetch and check the audio ahead and start on their own clock (0: at the "
+        "slot, as an immediate play)",
+    )
+    prefetch_emergencies: bool = Field(
+        True,
+        description="keep the audio of approved emergency bulletins on the receivers, so an "
+        "emergency from a template starts without a download",
+    )
 
 
 class ReceiverEntry(_Strict):
@@ -92,10 +105,10 @@ class ReceiverFileSettings(_Strict):
     player: list[str] | None = Field(None, description="command with {file}, e.g. ffplay ...")
     pace: float = Field(1.0, ge=0, description="playing speed; 0 = instantly (simulation)")
     heartbeat_seconds: float = Field(10, gt=0, le=3600)
-    share_downloads: bool = Field(
-        False,
-        description="simulation only: receivers of one process fetch each audio once "
-        "(still hash-checked), as if it were already on the devices",
+    cache_dir: str | None = Field(
+        None,
+        description="verified audio kept by SHA-256, shared by the receivers of this "
+        "process (default: <state_dir>/cache)",
     )
     firmware: str = "broadcaster-reference"
 
