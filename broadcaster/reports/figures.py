@@ -70,7 +70,7 @@ class ZoneFigures:
     weeks_no_session: int
 
 
-@dataclass(slots=True)
+@dataclass
 class ZoneWeek:
     zone_id: str
     zone_name: str
