@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import signal
 import threading
@@ -190,10 +191,11 @@ def demo(
     monday, next_monday = week_bounds_utc(year, wk, tz)
 
     out.rule(_("1. render (offline)"))
-    outcomes = actions.render(ctx, engines=("espeak",))
+    outcomes = actions.render(ctx, engines=("espeak",), workers=os.cpu_count() or 1)
     for o in outcomes:
+        loudness = f"{o.loudness_lufs:6.1f} LUFS" if o.loudness_lufs is not None else ""
         out.print(
-            f"  {o.bulletin_id:40} {o.engine:8} {o.duration_seconds:6.1f} s "
+            f"  {o.bulletin_id:40} {o.engine:8} {o.duration_seconds:6.1f} s {loudness} "
             f"{'cached' if o.cached else 'new'} {o.error}",
             markup=False,
         )
