@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from stationkit import BIN
+from stationkit import BIN, STATION_HEAD
 
 BROKER_USERS = {"station": "station-secret", "receivers": "receivers-secret"}
 
@@ -141,17 +141,9 @@ def network_station_yaml(
         if per_day
         else ""
     )
-    return f"""\
-station:
-  id: test-xa
-  name: Đài truyền thanh xã Thử Nghiệm
-  timezone: Asia/Ho_Chi_Minh
-  tts: [espeak]
-  grace_minutes: 20
-quiet_hours:
-  - {{start: "21:30", end: "05:00"}}
-outputs:
-  files: {{type: file, dir: out}}
+    return (
+        STATION_HEAD
+        + f"""\
   hamlets:
     type: mqtt
     broker: {{host: 127.0.0.1, port: {broker_port}, username: station, password_file: secrets/mqtt-station.pass}}
@@ -173,6 +165,7 @@ requirements:
     per: week
     zones: all
 {daily}"""
+    )
 
 
 def make_network_station(

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "broadcaster"
 
-STATION_YAML = """\
+# The station block every test station shares; each adds its zones, sessions and rules.
+STATION_HEAD = """\
 station:
   id: test-xa
   name: Đài truyền thanh xã Thử Nghiệm
@@ -27,6 +28,11 @@ quiet_hours:
   - {start: "21:30", end: "05:00"}
 outputs:
   files: {type: file, dir: out}
+"""
+
+STATION_YAML = (
+    STATION_HEAD
+    + """\
 zones:
   - {id: xa, name: Đài xã, kind: station, output: files}
   - {id: thon-a, name: Cụm loa thôn A, kind: cluster, output: files}
@@ -42,6 +48,7 @@ requirements:
     per: week
     zones: all
 """
+)
 
 SCRIPTS = {
     "nq57-mot": ("normal", "nq57", "Nghị quyết 57 về khoa học và công nghệ.", "all"),

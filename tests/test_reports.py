@@ -24,7 +24,7 @@ from docx.shared import Mm
 from icalendar import Calendar
 from lxml import etree
 from openpyxl import load_workbook
-from stationkit import VN, Cli
+from stationkit import STATION_HEAD, VN, Cli
 
 REPORT_NOW = "2026-12-10T09:00:00+07:00"
 PERIOD = ("--from", "2026-11-23", "--to", "2026-11-30")
@@ -41,17 +41,9 @@ ZONE_NAMES = {
 SESSION_DAYS = {"xa": set(range(7)), "thon-a": set(range(7)), "thon-b": set(range(7))}
 SESSION_DAYS["thon-c"] = {1, 2, 3, 4, 5, 6}
 
-REPORT_YAML = """\
-station:
-  id: test-xa
-  name: Đài truyền thanh xã Thử Nghiệm
-  timezone: Asia/Ho_Chi_Minh
-  tts: [espeak]
-  grace_minutes: 20
-quiet_hours:
-  - {start: "21:30", end: "05:00"}
-outputs:
-  files: {type: file, dir: out}
+REPORT_YAML = (
+    STATION_HEAD
+    + """\
 zones:
   - {id: xa, name: Đài xã, kind: station, output: files}
   - {id: thon-a, name: Cụm loa thôn A, kind: cluster, output: files}
@@ -79,6 +71,7 @@ report:
   recipients: [UBND tỉnh (để báo cáo), "Lưu: VT"]
   bulletins_per_month: {min: 2, max: 4}
 """
+)
 
 
 # -- the simulated period ------------------------------------------------------------------
