@@ -121,6 +121,11 @@ def emergency(
     zones: str = typer.Option(..., "--zones", help="'all' or z1,z2,..."),
     text: str = typer.Option(None, "--text", help="Alert typed on the spot (rendered now)."),
     approved_by: str = typer.Option(None, "--approved-by", help="Who approved the typed alert."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Air a bulletin that is not an emergency as one (logged as forced, with who).",
+    ),
     by: str = By,
 ) -> None:
     """Air an emergency now on the zones, interrupting what plays; quiet hours do not apply."""
@@ -132,21 +137,22 @@ def emergency(
     if text is not None:
         if not approved_by:
             raise typer.BadParameter(_("--text needs --approved-by NAME"))
-        path = actions.write_emergency_script(ctx, text, ctx.clock.now())
-        bulletin_id = path.stem
-        try:
-            results = actions.render(ctx, [bulletin_id])
-            if results[0].error:
-                raise typer.BadParameter(results[0].error)
-            actions.approve(ctx, bulletin_id, approved_by)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-    assert bulletin_id is not None
-    bulletin = ctx.bulletin(bulletin_id)
+        bulletin = actions.typed_alert(ctx, text, approved_by)
+    else:
+        bulletin = ctx.bulletin(bulletin_id)
     lock = StationLock(ctx.root, ctx.db_url)
-    daemon_running = not lock.try_acquire("emergency")
-    rows = actions.emergency_airings(ctx, bulletin, targets, who, ctx.clock.now())
+    daemon_running = not lock.acquire_unless_daemon(
+        "emergency",
+        on_wait=lambda holder: out.print(
+            _("waiting for {holder} to finish airing its emergency...").format(holder=holder)
+        ),
+    )
+    try:
+        rows = actions.emergency_airings(ctx, bulletin, targets, who, ctx.clock.now(), force=force)
+    except BaseException:
+        if not daemon_running:
+            lock.release()
+        raise
     if daemon_running:
         out.print(
             _("emergency {id} handed to the running daemon ({holder}) for {n} zone(s)").format(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -40,7 +43,7 @@ from broadcaster.speech.render import Pending, Renderer, RenderOutcome, produce_
 from broadcaster.speech.spoken import spoken_text, station_lexicon
 from broadcaster.store import aslog
 from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow, Approval
+from broadcaster.store.tables import AiringRow, Approval, Rendition
 from broadcaster.text import unknown_tokens
 
 
@@ -183,6 +186,26 @@ def approve(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
         )
         s.add(approval)
         return approval
+
+
+def approved_audio_warning(ctx: StationContext, approval: Approval) -> str:
+    """What an approver must know about the audio just approved: that it came from a
+    fallback engine (espeak because gTTS was unreachable), or ''."""
+    with ctx.db.read() as s:
+        rendition = s.exec(
+            select(Rendition).where(
+                Rendition.bulletin_id == approval.bulletin_id,
+                Rendition.script_sha256 == approval.script_sha256,
+                Rendition.audio_sha256 == approval.audio_sha256,
+            )
+        ).first()
+    if rendition is None or not rendition.fallback:
+        return ""
+    return _(
+        "this is fallback audio: {engine} spoke it because the preferred {preferred} "
+        "failed. Listen to it before it airs; once {preferred} works again, 'render' makes "
+        "new audio that needs its own approval"
+    ).format(engine=rendition.engine, preferred=rendition.preferred_engine or "?")
 
 
 def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None = None) -> str:
@@ -386,9 +409,30 @@ def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
 
 
 def emergency_airings(
-    ctx: StationContext, bulletin: Bulletin, zones: list[str], by: str, at: datetime
+    ctx: StationContext,
+    bulletin: Bulletin,
+    zones: list[str],
+    by: str,
+    at: datetime,
+    *,
+    force: bool = False,
 ) -> list[AiringRow]:
-    """Book an emergency on ``zones`` at ``at`` (now, for a live one). Quiet hours do not apply."""
+    """Book an emergency on ``zones`` at ``at`` (now, for a live one). Quiet hours do not apply.
+
+    An emergency cuts whatever plays and ignores quiet hours, so only a bulletin written as
+    an emergency may be aired as one; ``force`` overrides that, and the override is part of
+    who started it (the log's hashed ``triggered_by``), so the evidence shows who forced it.
+    """
+    if bulletin.priority != Priority.EMERGENCY:
+        if not force:
+            raise UsageProblem(
+                _(
+                    "'{id}' is a {priority} bulletin, not an emergency: it would cut what "
+                    "plays and ignore quiet hours. Give --force to air it as an emergency "
+                    "anyway (who forced it is logged)"
+                ).format(id=bulletin.id, priority=bulletin.priority)
+            )
+        by = _("{by} (forced: {priority} bulletin)").format(by=by, priority=bulletin.priority)
     with ctx.db.write() as s:
         found = require_approved(s, bulletin)
         rows = []
@@ -444,17 +488,60 @@ def write_emergency_script(ctx: StationContext, text: str, now: datetime) -> Pat
     if not text:
         raise UsageProblem(_("--text: the alert is empty"))
     stamp = to_local(now, ctx.station.tz).strftime("%Y%m%d-%H%M%S")
-    bulletin_id = f"khan-cap-{stamp}"
-    path = ctx.root / "scripts" / f"{bulletin_id}.md"
     title = _("Thông báo khẩn cấp {time}").format(
         time=to_local(now, ctx.station.tz).strftime("%H:%M %d/%m/%Y")
     )
-    tmp = path.with_suffix(".md.part")
-    tmp.write_text(
-        EMERGENCY_TEMPLATE.format(id=bulletin_id, title=title, text=text), encoding="utf-8"
-    )
-    tmp.replace(path)
-    return path
+    folder = ctx.root / "scripts"
+    for _attempt in range(16):
+        # Two alerts typed in the same second must never share a file: the second would
+        # replace the first one's text under the first one's airings.
+        bulletin_id = f"khan-cap-{stamp}-{secrets.token_hex(3)}"
+        path = folder / f"{bulletin_id}.md"
+        content = EMERGENCY_TEMPLATE.format(id=bulletin_id, title=title, text=text)
+        try:
+            _create_exclusive(path, content.encode("utf-8"))
+        except FileExistsError:
+            continue
+        return path
+    raise BroadcasterError(_("could not find a free name for the alert"), path=str(folder))
+
+
+def typed_alert(ctx: StationContext, text: str, approved_by: str) -> Bulletin:
+    """An alert typed on the spot: written as its own script, rendered and approved now.
+
+    The bulletin returned is exactly the text this call wrote (its approval is bound to
+    those bytes), or the call fails and leaves no script behind.
+    """
+    if not approved_by or not approved_by.strip():
+        raise UsageProblem(_("--approved-by: give the name of who approved the typed alert"))
+    path = write_emergency_script(ctx, text, ctx.clock.now())
+    written = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        results = render(ctx, [path.stem])
+        if results[0].error:
+            raise BroadcasterError(results[0].error, path=str(path.relative_to(ctx.root)))
+        approve(ctx, path.stem, approved_by)
+        bulletin = ctx.bulletin(path.stem)
+        if bulletin.script_sha256 != written:
+            raise BroadcasterError(
+                _("the alert's script changed while it was being prepared: not aired"),
+                path=str(path.relative_to(ctx.root)),
+            )
+        return bulletin
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _create_exclusive(path: Path, data: bytes) -> None:
+    """Write a new file complete under a temporary name, then link it to ``path``, which
+    must not exist yet: readers never see half a script, and no file is ever replaced."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    tmp.write_bytes(data)
+    try:
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # -- status and the log ------------------------------------------------------------------
