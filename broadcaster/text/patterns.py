@@ -44,9 +44,9 @@ TRIGGER_CHARS = "/&~≥≤<>=(+-"
 TRIGGER = re.compile(r"[\d" + UP + r"]+|[" + re.escape(TRIGGER_CHARS) + r"]")
 
 FIXED_ALTERNATIVES = [
-    # Document numbers: 57-NQ/TW, 1169/QĐ-TTg, 39/2020/TT-BTTTT, and "Số: /KH-UBND".
+    # Document numbers: 57-NQ/TW, 1169/QĐ-TTg, 39/2020/TT-BTTTT, 05-QyĐ/TW, "Số: /KH-UBND".
     r"(?P<code>(?<![\w/])(?:(?P<c_num>\d+)(?:/(?P<c_year>\d{4}))?[-/]|/)"
-    r"(?P<c_body>[" + UP + r"]{2}[\w]*(?:[-/&][" + UP + r"][\w]*)*)(?![\w]))",
+    r"(?P<c_body>[" + UP + r"][a-z]?[" + UP + r"][\w]*(?:[-/&][" + UP + r"][\w]*)*)(?![\w]))",
     # Quý I/2026, quý 2/2025.
     r"(?P<quarter>(?<![\w])(?P<q_word>[Qq]uý|QUÝ)\s+(?P<q_n>IV|I{1,3}|[1-4])\s*/\s*(?P<q_year>\d{4})(?![\w]))",
     # A Roman numeral with a year: "quý IV/2026", "tháng XII/2025", "đợt II/2026".
@@ -61,7 +61,7 @@ FIXED_ALTERNATIVES = [
     r"(?P<time>(?<![\w/.,:])(?P<t_h>\d{1,2})"
     r"(?:h(?P<t_m>\d{2})?|g(?P<t_m3>\d{2})|:(?P<t_m2>\d{2})(?::(?P<t_s>\d{2}))?)'?(?![\w/]|:\d))",
     # Phone numbers and hotlines; validated by digit count in the handler.
-    r"(?P<phone>(?<![\w.,+/])(?:(?:\+84|\(\+84\))[ .\-]?|0)\d{1,4}(?:[ .\-]\d{2,4}){1,4}"
+    r"(?P<phone>(?<![\w.,+/])(?:(?:\+84|\(\+84\))[ .\-]?|0)\d{1,4}(?:[ .\-]\d{2,8}){1,4}"
     r"(?![\w/]|[.,]\d)"
     r"|(?<![\w.,/])(?:0\d{9,10}|\+84\d{9,10}|1[89]00[ .]?\d{2,4}(?:[ .]?\d{2,4})?)(?![\w/]|[.,]\d)"
     r"|\(0\d{2,3}\)[ .]?\d{3,4}[ .]?\d{3,4}(?![\w/]|[.,]\d))",
