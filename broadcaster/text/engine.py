@@ -137,7 +137,7 @@ _CODE_CLAUSE = re.compile(r"[.;!?()“”\"]")
 # Bộ Chính trị", "1169/QĐ-TTg của Thủ tướng Chính phủ".
 _ISSUER_NAMED = re.compile(
     r"\s*,?\s*(?:ngày\s+\d{1,2}(?:[/.-]\d{1,2}(?:[/.-]\d{4})?|\s+tháng\s+\d{1,2}"
-    r"(?:\s+năm\s+\d{4})?)\s*,?\s*)?của\s",
+    r"(?:\s+năm\s+\d{4})?)\s*,?\s*)?của(?![\w])",
     re.IGNORECASE,
 )
 # How an unbroken run of digits is grouped when read, by its length: a mobile number is
