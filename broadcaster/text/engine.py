@@ -738,6 +738,9 @@ class _LineNormalizer:
                     out.append(self._read_part(run) if len(run) > 1 else self._spell(run))
             return " ".join(out)
         if len(letters) == 1:
+            # "Ở", "Ý" in a capitalised heading are words; "A" ("cúm A") stays a letter.
+            if self.caps_line and not part.isascii() and is_syllable(part):
+                return part.lower()
             return part
         if part.isupper():
             if is_syllable(part) or (self.caps_line and is_loose_syllable(part)):
