@@ -67,7 +67,9 @@ def test_truncated_log_is_caught(cli):
 
 def test_log_lists_entries_as_json_and_csv(cli):
     _simulated_log(cli)
-    r = SimCli(cli)("log", "--from", "2026-11-23", "--to", "2026-11-23", "--zone", "thon-a", "--json")
+    r = SimCli(cli)(
+        "log", "--from", "2026-11-23", "--to", "2026-11-23", "--zone", "thon-a", "--json"
+    )
     assert r.code == 0, r.err
     entries = json.loads(r.out)
     assert entries and all(e["zone"] == "thon-a" for e in entries)
