@@ -161,3 +161,39 @@ def test_entries_older_than_the_judged_fields_still_verify(tmp_path):
         report = aslog.verify(s)
     assert report.ok and report.legacy == 1 and report.unreal == {}
     database.dispose()
+
+
+def test_a_database_from_before_the_judged_fields_is_migrated_on_open(tmp_path):
+    """Last year's database (no campaigns/week/.../clock columns) opens: the columns are
+    added and its entries still verify, counted as legacy (older than the judged fields)."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from broadcaster.store import aslog
+    from broadcaster.store.db import Database
+
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    database = Database(url)
+    database.create()
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    with database.write() as s:
+        for n in (1, 2):
+            aslog.append(s, aslog.Outcome("xa", "b1", "aired", "daemon", airing_id=n), at)
+    database.dispose()
+    conn = sqlite3.connect(path)
+    conn.execute("drop index ix_log_clock")
+    for column in ("campaigns", "week", "priority", "origin", "duration_seconds", "clock"):
+        conn.execute(f"alter table as_run_log drop column {column}")
+    conn.commit()
+    conn.close()
+
+    reopened = Database(url)
+    reopened.create()
+    with reopened.read() as s:
+        report = aslog.verify(s)
+        assert aslog.unreal_counts(s) == {}
+    assert report.ok and report.count == 2 and report.legacy == 2
+    reopened.dispose()
+    columns = {r[1] for r in sqlite3.connect(path).execute("pragma table_info(as_run_log)")}
+    assert {"campaigns", "week", "clock", "duration_seconds"} <= columns

@@ -285,3 +285,26 @@ def _docx_text(path: Path) -> str:
     for table in doc.tables:
         parts += [c.text for row in table.rows for c in row.cells]
     return "\n".join(parts)
+
+
+def test_legacy_entries_count_by_their_airing_and_say_so(st: Station):
+    """Entries logged before the log carried campaign and week (no judged fields in their
+    hash) are judged by their airing row, and status and reports say how many."""
+    for local in ("2026-11-23 06:00", "2026-11-24 06:00"):
+        row = st.book("xa", "nq57-mot", local)
+        with st.ctx.db.write() as s:
+            s.get(AiringRow, row.id).status = "aired"
+            aslog.append(
+                s,
+                aslog.Outcome(
+                    "xa", "nq57-mot", "aired", "daemon", airing_id=row.id,
+                    scheduled_at=row.scheduled_at,
+                ),
+                row.scheduled_at,
+            )  # fmt: skip
+    report = actions.status(st.ctx, "2026-W48")
+    xa = next(r for r in report.rows if r.zone == "xa")
+    assert (xa.aired, xa.state, report.legacy_in_week) == (2, "met", 2)
+    fig = st.figures("2026-11-23", "2026-11-29")
+    assert _states(fig)[("xa", "2026-W48")] == "met" and fig.legacy_in_period == 2
+    assert any("bảng lịch phát" in w for w in labels.warnings(fig))

@@ -141,7 +141,7 @@ def test_week_across_20_receivers_with_two_dropping_out_for_a_day(cli, broker):
         logged = {
             m["airing_id"]
             for m in rows(
-                root,
+                sim,
                 "select airing_id from receiver_report where receiver_id=? and outcome='played'",
                 r,
             )
