@@ -168,6 +168,8 @@ def simulate(
         return
     _print_simulation(ctx, report)
     _print_where(report)
+    if report.ctx is not None:
+        report.ctx.close()
 
 
 def _print_where(report: simulation.SimulationReport) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, or_
+from sqlalchemy import or_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
@@ -553,17 +553,8 @@ def _week_outcomes(s, ctx: StationContext, year: int, week: int, label: str):
     q = (
         select(L, AiringRow)
         .outerjoin(AiringRow, AiringRow.id == L.airing_id)
-        .where(L.outcome.in_(FINAL_OUTCOMES))
-        .where(
-            or_(
-                L.week == label,
-                and_(
-                    L.week == "",
-                    L.scheduled_at >= as_utc(start),
-                    L.scheduled_at < as_utc(end),
-                ),
-            )
-        )
+        .where(L.scheduled_at >= as_utc(start), L.scheduled_at < as_utc(end))  # ix_log_time
+        .where(L.outcome.in_(FINAL_OUTCOMES), or_(L.week == label, L.week == ""))
         .order_by(L.seq)
     )
     for entry, row in s.exec(q).all():
