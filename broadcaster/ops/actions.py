@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import or_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
@@ -33,9 +34,10 @@ from broadcaster.core.timeutil import (
     to_local,
     week_bounds_utc,
 )
+from broadcaster.engine.clock import clock_kind
 from broadcaster.engine.library import approved_rendition, latest_rendition
 from broadcaster.engine.planning import campaigns_of, new_row, plan_and_store, week_rows
-from broadcaster.engine.station_engine import StationEngine
+from broadcaster.engine.station_engine import StationEngine, judged_fields
 from broadcaster.i18n import _
 from broadcaster.ops.context import StationContext
 from broadcaster.speech.production import Produced
@@ -402,6 +404,8 @@ def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
                 triggered_by=f"operator:{by}",
                 scheduled_at=as_utc(row.scheduled_at),
                 reason=row.reason,
+                **judged_fields(row),
+                clock=clock_kind(ctx.clock),
             ),
             recorded_at=now,
         )
@@ -552,26 +556,113 @@ class StatusReport:
     head_count: int
     head_hash: str
     fallback_note: str = ""
+    # Entries in the whole database made under a clock that is not the real one, by kind.
+    unreal: dict[str, int] = field(default_factory=dict)
+    unreal_in_week: int = 0  # this week's outcomes among them (counted only if included)
+    include_unreal: bool = False
+    legacy_in_week: int = 0  # outcomes whose campaign came from the unchained airing table
 
 
-def status(ctx: StationContext, week_label: str | None) -> StatusReport:
+FINAL_OUTCOMES = ("aired", "failed", "missed", "interrupted", "cancelled")
+
+
+def status(
+    ctx: StationContext, week_label: str | None, *, include_unreal: bool = False
+) -> StatusReport:
+    """Compliance of one week, judged from the hashed as-run log (issue 10).
+
+    Outcomes (and the campaign, week and origin they count for) come from the log's hashed
+    fields, never from the ``airing`` table, which anyone can edit without breaking the
+    chain; that table only supplies the airings still *planned* (rows with no outcome in
+    the log yet). Entries made under a simulated or shifted clock count only with
+    ``include_unreal`` (simulations, demos, tests); otherwise they are left out and
+    counted apart, and the caller warns."""
     now = ctx.clock.now()
     label = week_label or iso_week_of_instant(now, ctx.station.tz)
     year, week = parse_week(label)
+    facts: list[AiringFact] = []
+    unreal_in_week = legacy = 0
     with ctx.db.read() as s:
-        rows = week_rows(s, ctx.station, year, week)
-        facts = [
-            AiringFact(
-                r.zone_id,
-                campaigns_of(r),
-                AiringStatus(r.status),
-                as_utc(r.scheduled_at),
-                Origin(r.origin),
+        closed: set[int] = set()
+        for entry, legacy_campaigns in _week_outcomes(s, ctx, year, week, label):
+            if entry.airing_id is not None:
+                closed.add(entry.airing_id)
+            if entry.clock:
+                unreal_in_week += 1
+                if not include_unreal:
+                    continue
+            if legacy_campaigns is not None:
+                legacy += 1
+            campaigns = (
+                legacy_campaigns
+                if legacy_campaigns is not None
+                else frozenset(c for c in entry.campaigns.split(",") if c)
             )
-            for r in rows
-        ]
+            facts.append(
+                AiringFact(
+                    entry.zone_id,
+                    campaigns,
+                    AiringStatus(entry.outcome),
+                    as_utc(entry.scheduled_at or entry.recorded_at),
+                    _origin(entry.origin or entry.triggered_by),
+                )
+            )
+        for r in week_rows(s, ctx.station, year, week):
+            if r.status in (AiringStatus.PLANNED, AiringStatus.PLAYING) and r.id not in closed:
+                facts.append(  # a plan, not an outcome: it never counts as aired
+                    AiringFact(
+                        r.zone_id,
+                        campaigns_of(r),
+                        AiringStatus.PLANNED,
+                        as_utc(r.scheduled_at),
+                        Origin(r.origin),
+                    )
+                )
         count, head_hash = aslog.head(s)
-    return StatusReport(label, evaluate_week(ctx.station, year, week, facts, now), count, head_hash)
+        unreal = aslog.unreal_counts(s)
+    return StatusReport(
+        label,
+        evaluate_week(ctx.station, year, week, facts, now),
+        count,
+        head_hash,
+        unreal=unreal,
+        unreal_in_week=unreal_in_week,
+        include_unreal=include_unreal,
+        legacy_in_week=legacy,
+    )
+
+
+def _week_outcomes(s, ctx: StationContext, year: int, week: int, label: str):
+    """The week's log outcomes, each with None, or for an entry older than the judged
+    fields the campaigns of its airing row (the only place they were kept then)."""
+    start, end = week_bounds_utc(year, week, ctx.station.tz)
+    L = aslog.LogEntry
+    q = (
+        select(L, AiringRow)
+        .outerjoin(AiringRow, AiringRow.id == L.airing_id)
+        .where(L.scheduled_at >= as_utc(start), L.scheduled_at < as_utc(end))  # ix_log_time
+        .where(L.outcome.in_(FINAL_OUTCOMES), or_(L.week == label, L.week == ""))
+        .order_by(L.seq)
+    )
+    for entry, row in s.exec(q).all():
+        if entry.week:
+            yield entry, None
+        else:
+            yield entry, campaigns_of(row) if row is not None else frozenset()
+
+
+def _origin(text: str) -> Origin:
+    """The hashed origin; for a legacy entry, the origin its ``triggered_by`` implies."""
+    try:
+        return Origin(text)
+    except ValueError:
+        if text.startswith("daemon:"):
+            return _origin(text.removeprefix("daemon:"))
+        if text.startswith("emergency:"):
+            return Origin.EMERGENCY
+        if text.startswith("operator:"):
+            return Origin.QUEUE
+        return Origin.PLAN
 
 
 def airings_of_week(ctx: StationContext, week_label: str) -> list[AiringRow]:
@@ -603,6 +694,12 @@ def log_rows(
                     "triggered_by": e.triggered_by,
                     "recorded_at": _iso_local(e.recorded_at, tz),
                     "receivers": e.receivers,
+                    "campaigns": e.campaigns,
+                    "week": e.week,
+                    "priority": e.priority,
+                    "origin": e.origin,
+                    "duration_seconds": e.duration_seconds,
+                    "clock": e.clock,
                     "entry_hash": e.entry_hash,
                 }
             )
@@ -619,7 +716,9 @@ def verify(ctx: StationContext) -> aslog.ChainReport:
 
 
 def engine_for(ctx: StationContext, outputs) -> StationEngine:
-    return StationEngine(ctx.root, ctx.station, ctx.db, outputs)
+    engine = StationEngine(ctx.root, ctx.station, ctx.db, outputs)
+    engine.clock_kind = clock_kind(ctx.clock)
+    return engine
 
 
 def current_week(ctx: StationContext) -> str:
