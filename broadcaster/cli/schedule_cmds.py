@@ -9,7 +9,17 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from broadcaster.cli.common import By, Json, err, open_station, operator_name, out, print_json
+from broadcaster.cli.common import (
+    MAX_ID,
+    By,
+    Json,
+    err,
+    name_option,
+    open_station,
+    operator_name,
+    out,
+    print_json,
+)
 from broadcaster.core.timeutil import fmt_local, parse_local_datetime
 from broadcaster.engine.lanes import ThreadLane
 from broadcaster.engine.lock import StationLock
@@ -103,7 +113,7 @@ def queue(
 
 
 def cancel(
-    airing_id: int = typer.Argument(..., metavar="AIRING"),
+    airing_id: int = typer.Argument(..., metavar="AIRING", min=1, max=MAX_ID),
     by: str = By,
 ) -> None:
     """Cancel a planned airing (logged as cancelled)."""
@@ -120,7 +130,9 @@ def emergency(
     bulletin_id: str = typer.Argument(None, metavar="[ID]"),
     zones: str = typer.Option(..., "--zones", help="'all' or z1,z2,..."),
     text: str = typer.Option(None, "--text", help="Alert typed on the spot (rendered now)."),
-    approved_by: str = typer.Option(None, "--approved-by", help="Who approved the typed alert."),
+    approved_by: str = typer.Option(
+        None, "--approved-by", callback=name_option, help="Who approved the typed alert."
+    ),
     by: str = By,
 ) -> None:
     """Air an emergency now on the zones, interrupting what plays; quiet hours do not apply."""
