@@ -133,6 +133,10 @@ def known_error(exc: BaseException) -> str | None:
     """The one line for an error the machine or its files can cause, or None for a bug."""
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+    from broadcaster.playout.base import OutputError
+
+    if isinstance(exc, OutputError):  # an output that cannot start (ffmpeg missing, ...)
+        return str(exc)
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror or _first_line(exc)}"
