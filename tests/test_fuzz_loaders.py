@@ -26,7 +26,7 @@ from broadcaster.speech.engines import available_engines
 from broadcaster.text import Lexicon, LexiconError
 
 FUZZ = settings(
-    max_examples=int(os.environ.get("BROADCASTER_FUZZ_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("BROADCASTER_FUZZ_EXAMPLES", "50")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
