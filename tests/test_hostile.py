@@ -439,3 +439,24 @@ def test_a_forged_database_row_id_beyond_sqlite_is_refused_by_the_parser(station
     conn = sqlite3.connect(station / "station.db")
     assert conn.execute("SELECT COUNT(*) FROM airing").fetchone()[0] == count
     conn.close()
+
+
+def test_secrets_are_written_0600_and_never_through_a_link(tmp_path: Path) -> None:
+    from broadcaster.config.audit import readable_by_others
+    from broadcaster.config.secrets import write_secret
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched\n")
+    planted = tmp_path / "keys.yaml"
+    planted.symlink_to(victim)
+    old = os.umask(0o000)
+    try:
+        write_secret(planted, "keys:\n  r1: '" + "ab" * 32 + "'\n")
+    finally:
+        os.umask(old)
+    assert not planted.is_symlink()
+    assert victim.read_text() == "untouched\n"
+    assert (planted.stat().st_mode & 0o777) == 0o600
+    assert readable_by_others(planted) is None
+    planted.chmod(0o640)
+    assert readable_by_others(planted) == 0o640
