@@ -303,7 +303,7 @@ CASES = [
          (f"{STATION}:", "production.jingles.intro: '../jingle.mp3' leads outside")),
     # recordings that are not what they claim
     Case("text-named-mp3", text_named_mp3, ("check",), 1,
-         ("scripts/gia.md: audio: audio/recorded/gia.mp3: not an audio file",)),
+         ("scripts/gia.md: audio: audio/recorded/gia.mp3: cannot decode audio: not an audio file",)),
     Case("text-named-mp3-render", text_named_mp3, ("render", "--offline", "--json", "gia"), 1,
          ("gia.mp3", "not an audio file")),
     Case("truncated-mp3", truncated_mp3, ("check",), 1,

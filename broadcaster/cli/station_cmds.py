@@ -23,7 +23,8 @@ from broadcaster.speech.render import RenderOutcome
 
 
 def check(as_json: bool = Json) -> None:
-    """Validate the station configuration and every script; write nothing."""
+    """Validate the station configuration, every script and the files they name
+    (recordings probed with ffmpeg, key files' permissions); write nothing."""
     root = station_root(state.station)
     problems: list[Problem] = []
     bulletins = []

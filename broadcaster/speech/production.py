@@ -324,7 +324,7 @@ def probe_recording(path: Path, decode_up_to: float | None = None) -> RecordingP
     data = _json_or_empty(info.stdout)
     streams = [s.get("codec_type") for s in data.get("streams", []) if isinstance(s, dict)]
     if info.returncode != 0 or not data.get("format"):
-        return RecordingProbe(problem=_("not an audio file ffmpeg can read"))
+        return RecordingProbe(problem=_("cannot decode audio: not an audio file ffmpeg can read"))
     if "audio" not in streams:
         return RecordingProbe(problem=_("has no audio stream"))
     claimed = _float(data["format"].get("duration"))
