@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from pathlib import Path
 
 import typer
@@ -11,6 +13,7 @@ from broadcaster import __version__
 from broadcaster.cli import common
 from broadcaster.cli.common import err
 from broadcaster.core.errors import BroadcasterError, ConfigErrors
+from broadcaster.i18n import _
 
 app = typer.Typer(
     name="broadcaster",
@@ -44,9 +47,16 @@ def root(
         help="Database URL (default: sqlite:///<station>/station.db).",
     ),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        envvar="BROADCASTER_DEBUG",
+        help="Show the Python traceback of an unexpected error (a bug to report).",
+    ),
 ) -> None:
     common.state.station = station
     common.state.db = db
+    common.state.debug = debug
 
 
 from broadcaster.cli import (  # noqa: E402
@@ -68,11 +78,19 @@ network_cmds.register(app)
 report_cmds.register(app)
 
 
+#: Exit code of an unexpected error (a bug), apart from a user's mistake (1) or usage (2).
+EXIT_BUG = 70
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes become one line on stderr and an exit code.
 
     Click keeps usage errors (exit 2) and ``--help`` in standalone mode; everything the
-    station itself refuses arrives here as a BroadcasterError.
+    station itself refuses arrives here as a BroadcasterError. The errors the machine
+    can cause (a file that cannot be read, a database that is locked or damaged) are
+    one line too, exit 1. Anything else is a bug: one line naming it, exit 70, and the
+    traceback only with ``--debug`` or ``BROADCASTER_DEBUG=1``, so that a hostile input
+    never prints the program's insides and a real bug is never silent.
     """
     try:
         app(args=argv, prog_name="broadcaster", standalone_mode=True)
@@ -87,7 +105,60 @@ def run(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        return _unexpected(exc)
     return 0
+
+
+def _unexpected(exc: Exception) -> int:
+    """One line for an error that is not the station's own refusal."""
+    known = known_error(exc)
+    if _debugging():
+        traceback.print_exception(exc)
+    if known is not None:
+        err.print(known, style="red", markup=False)
+        return 1
+    err.print(
+        _(
+            "internal error: {kind}: {err} (run with --debug or BROADCASTER_DEBUG=1 for the "
+            "traceback, and report it)"
+        ).format(kind=type(exc).__name__, err=_first_line(exc)),
+        style="red",
+        markup=False,
+    )
+    return EXIT_BUG
+
+
+def known_error(exc: BaseException) -> str | None:
+    """The one line for an error the machine or its files can cause, or None for a bug."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    from broadcaster.playout.base import OutputError
+
+    if isinstance(exc, OutputError):  # an output that cannot start (ffmpeg missing, ...)
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"{where}{exc.strerror or _first_line(exc)}"
+    if isinstance(exc, DBAPIError):
+        return _("database: {err}").format(err=_first_line(exc.orig or exc))
+    if isinstance(exc, SQLAlchemyError):
+        return _("database: {err}").format(err=_first_line(exc))
+    if isinstance(exc, UnicodeError):
+        return _("not UTF-8 text: {err}").format(err=_first_line(exc))
+    if isinstance(exc, RecursionError | MemoryError):
+        return _("the input is too large or nested too deeply")
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
+
+
+def _debugging() -> bool:
+    env = os.environ.get("BROADCASTER_DEBUG", "").strip().lower()
+    return common.state.debug or env in ("1", "true", "yes", "on")
 
 
 def main() -> None:

@@ -6,12 +6,14 @@ import getpass
 import json
 import os
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
 
+from broadcaster.core.errors import UsageProblem
 from broadcaster.i18n import _
 from broadcaster.ops.context import StationContext, station_root
 
@@ -25,6 +27,7 @@ err = Console(
 class State:
     station: Path | None = None
     db: str | None = None
+    debug: bool = False
 
 
 state = State()
@@ -38,11 +41,55 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+#: The largest row id a database holds (SQLite and PostgreSQL BIGINT): larger is a typo.
+MAX_ID = 2**63 - 1
+
+#: A person's name as the log and the approvals record it (a 100,000-character name, or
+#: one with control characters, would go into every report and evidence pack).
+MAX_NAME = 200
+
+
+def person_name(value: str, option: str = "--by") -> str:
+    """A name an operator typed, trimmed, or a usage error (exit 2) naming the option."""
+    name = value.strip()
+    if len(name) > MAX_NAME:
+        raise UsageProblem(
+            _("{option}: a name of {n} characters is too long (at most {limit})").format(
+                option=option, n=len(name), limit=MAX_NAME
+            )
+        )
+    bad = next((c for c in name if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        raise UsageProblem(
+            _("{option}: the name contains the control character U+{code:04X}").format(
+                option=option, code=ord(bad)
+            )
+        )
+    return name
+
+
+def name_option(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+    """Typer callback: the same rule for every option that records a person."""
+    if value is None or ctx.resilient_parsing:
+        return value
+    return person_name(value, param.opts[0] if param.opts else "--by")
+
+
 def operator_name(value: str | None) -> str:
-    return value or os.environ.get("BROADCASTER_OPERATOR") or getpass.getuser()
+    if value:
+        return person_name(value)
+    from_env = os.environ.get("BROADCASTER_OPERATOR")
+    if from_env:
+        return person_name(from_env, "BROADCASTER_OPERATOR")
+    return getpass.getuser()
 
 
-By = typer.Option(None, "--by", help="Operator name recorded in the log (default: $USER).")
+By = typer.Option(
+    None,
+    "--by",
+    callback=name_option,
+    help="Operator name recorded in the log (default: $USER).",
+)
 Json = typer.Option(False, "--json", help="Machine-readable output.")
 IncludeUnreal = typer.Option(
     False,

@@ -10,10 +10,12 @@ from rich.table import Table
 from rich.text import Text
 
 from broadcaster.cli.common import (
+    MAX_ID,
     By,
     IncludeUnreal,
     Json,
     err,
+    name_option,
     open_station,
     operator_name,
     out,
@@ -114,7 +116,7 @@ def queue(
 
 
 def cancel(
-    airing_id: int = typer.Argument(..., metavar="AIRING"),
+    airing_id: int = typer.Argument(..., metavar="AIRING", min=1, max=MAX_ID),
     by: str = By,
 ) -> None:
     """Cancel a planned airing (logged as cancelled)."""
@@ -131,7 +133,9 @@ def emergency(
     bulletin_id: str = typer.Argument(None, metavar="[ID]"),
     zones: str = typer.Option(..., "--zones", help="'all' or z1,z2,..."),
     text: str = typer.Option(None, "--text", help="Alert typed on the spot (rendered now)."),
-    approved_by: str = typer.Option(None, "--approved-by", help="Who approved the typed alert."),
+    approved_by: str = typer.Option(
+        None, "--approved-by", callback=name_option, help="Who approved the typed alert."
+    ),
     force: bool = typer.Option(
         False,
         "--force",

@@ -12,9 +12,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from broadcaster.cli.common import Json, err, open_station, out, print_json, state
+from broadcaster.cli.common import Json, err, name_option, open_station, out, print_json, state
+from broadcaster.config.audit import audit
 from broadcaster.config.schema import json_schemas
-from broadcaster.core.errors import ConfigErrors, Problem
+from broadcaster.core.errors import BroadcasterError, ConfigErrors, Problem
 from broadcaster.i18n import _
 from broadcaster.ops import actions
 from broadcaster.ops.context import StationContext, load_config, station_root
@@ -23,7 +24,8 @@ from broadcaster.speech.render import RenderOutcome
 
 
 def check(as_json: bool = Json) -> None:
-    """Validate the station configuration and every script; write nothing."""
+    """Validate the station configuration, every script and the files they name
+    (recordings probed with ffmpeg, key files' permissions); write nothing."""
     root = station_root(state.station)
     problems: list[Problem] = []
     bulletins = []
@@ -37,8 +39,14 @@ def check(as_json: bool = Json) -> None:
         bulletins, script_problems = ctx.scripts()
         problems.extend(script_problems)
         problems.extend(actions.script_warnings(ctx, bulletins))
+        problems.extend(audit(root, station, bulletins))
+    states: dict[str, str] = {}
+    if ctx is not None:
+        try:
+            states = actions.approval_states_readonly(ctx, bulletins)
+        except BroadcasterError as exc:
+            problems.append(exc.problem)
     errors = [p for p in problems if p.severity == "error"]
-    states = actions.approval_states_readonly(ctx, bulletins) if ctx else {}
     if as_json:
         print_json(
             {
@@ -78,7 +86,7 @@ def render(
     force: bool = typer.Option(False, "--force", help="Produce again even if cached."),
     offline: bool = typer.Option(False, "--offline", help="Use offline engines only."),
     jobs: int = typer.Option(
-        0, "--jobs", "-j", min=0, help="Worker processes (default: one per core)."
+        0, "--jobs", "-j", min=0, max=64, help="Worker processes (default: one per core)."
     ),
     as_json: bool = Json,
 ) -> None:
@@ -156,7 +164,7 @@ def _number(value: float | None) -> str:
 
 def approve(
     bulletin_id: str = typer.Argument(..., metavar="ID"),
-    by: str = typer.Option(..., "--by", help="Name of the approving leader."),
+    by: str = typer.Option(..., "--by", callback=name_option, help="Name of the approving leader."),
 ) -> None:
     """Approve a bulletin's exact current content (script and audio) for airing."""
     ctx = open_station()

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from broadcaster.config.schema import ScriptFrontMatter
-from broadcaster.config.station_loader import pydantic_problems, read_utf8, resolve_zones
+from broadcaster.config.station_loader import (
+    pydantic_problems,
+    read_utf8,
+    resolve_zones,
+    station_file,
+)
 from broadcaster.config.yamlmarks import YamlSyntaxError, line_of, load_with_lines
 from broadcaster.core.errors import Problem
 from broadcaster.core.model import Bulletin, Priority, Station
@@ -16,6 +22,21 @@ from broadcaster.i18n import _
 
 AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a", ".ogg", ".flac"}
 TTS_LANGUAGES = {"vi"}
+
+
+# C0/C1 controls (a NUL, an escape, a form feed) but tab, line feed and carriage return;
+# and the bidirectional overrides that make text read differently on screen than in TTS.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def first_control_character(text: str) -> tuple[int, int, str] | None:
+    """(line, column, character) of the first character no script should contain."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return None
+    before = text[: found.start()]
+    line = before.count("\n") + 1
+    return line, found.start() - (before.rfind("\n") + 1) + 1, found.group()
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
@@ -43,10 +64,22 @@ def load_script(path: Path, root: Path, station: Station) -> tuple[Bulletin | No
             )
         ]
     front, body, body_line = parts
+    hidden = first_control_character(text)
+    if hidden is not None:
+        line, column, char = hidden
+        return None, [
+            Problem(
+                _("control character U+{code:04X} at column {column}: remove it").format(
+                    code=ord(char), column=column
+                ),
+                path=display,
+                line=line,
+            )
+        ]
     try:
         data, lines = load_with_lines(front, line_offset=1)
     except YamlSyntaxError as exc:
-        return None, [Problem(exc.message, path=display, line=exc.line)]
+        return None, [Problem(exc.message, path=display, line=exc.line, field=exc.field)]
     if not isinstance(data, dict):
         return None, [Problem(_("front matter must be a YAML mapping"), path=display, line=2)]
     try:
@@ -68,8 +101,10 @@ def load_script(path: Path, root: Path, station: Station) -> tuple[Bulletin | No
         bad(_("valid_until is before valid_from"), "valid_until")
     body = body.strip("\n")
     if fm.audio is not None:
-        audio_path = (root / fm.audio).resolve()
-        if Path(fm.audio).suffix.lower() not in AUDIO_SUFFIXES:
+        audio_path, refused = station_file(root, fm.audio)
+        if refused or audio_path is None:
+            bad(refused or "?", "audio")
+        elif Path(fm.audio).suffix.lower() not in AUDIO_SUFFIXES:
             bad(
                 _("'{file}' is not an audio file ({kinds})").format(
                     file=fm.audio, kinds=", ".join(sorted(AUDIO_SUFFIXES))

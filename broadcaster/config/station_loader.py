@@ -50,6 +50,25 @@ def read_utf8(path: Path, display: str) -> tuple[str | None, Problem | None]:
         return None, Problem(_("not UTF-8 text (save the file as UTF-8)"), path=display, line=line)
 
 
+def station_file(root: Path, relative: str) -> tuple[Path | None, str | None]:
+    """The file a station setting names (a jingle, a recording), or why it is refused.
+
+    Station files come from officers and from whoever can drop a file in the folder:
+    an absolute path, a ``../`` or a symlink must never make the station read (and air,
+    or hash into its evidence) a file from elsewhere on the machine."""
+    if Path(relative).is_absolute():
+        absolute = _("'{path}' is an absolute path: give a path inside the station folder")
+        return None, absolute.format(path=relative)
+    base = root.resolve()
+    try:
+        target = (base / relative).resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte
+        return None, _("'{path}' cannot be resolved").format(path=relative)
+    if not target.is_relative_to(base):
+        return None, _("'{path}' leads outside the station folder").format(path=relative)
+    return target, None
+
+
 def pydantic_problems(
     exc: ValidationError, display: str, lines: dict[Location, int], prefix: Location = ()
 ) -> list[Problem]:
@@ -109,7 +128,9 @@ def load_station(
     try:
         data, lines = load_with_lines(text)
     except YamlSyntaxError as exc:
-        raise ConfigErrors([Problem(exc.message, path=display, line=exc.line)]) from None
+        raise ConfigErrors(
+            [Problem(exc.message, path=display, line=exc.line, field=exc.field)]
+        ) from None
     if not isinstance(data, dict):
         raise ConfigErrors([Problem(_("must be a YAML mapping"), path=display, line=1)])
     problems: list[Problem] = []
@@ -169,7 +190,12 @@ def load_station(
     if isinstance(jingles, dict):  # checked even when another production field is wrong
         for which in ("intro", "outro"):
             jingle = jingles.get(which)
-            if isinstance(jingle, str) and not (root / jingle).is_file():
+            if not isinstance(jingle, str):
+                continue
+            target, refused = station_file(root, jingle)
+            if refused:
+                bad(refused, ("production", "jingles", which))
+            elif target is None or not target.is_file():
                 bad(
                     _("jingle file {path} not found").format(path=jingle),
                     ("production", "jingles", which),

@@ -1,15 +1,28 @@
-"""YAML loading that remembers where every key and item came from.
+"""YAML loading that remembers where every key and item came from, and refuses bombs.
 
 pydantic reports errors by location (``('zones', 3, 'output')``); this maps such a
 location back to the line the officer typed, so messages read ``station.yaml:41: ...``.
+
+Every YAML file the station reads (station.yaml, script front matter, the lexicon,
+receiver and keys files) goes through :func:`compose_checked`, which bounds what a
+hostile or broken file can cost before anything is built from it: the text's size, the
+nesting depth (checked on the flat event stream, before any recursive composition), the
+number of aliases and the size of the document once aliases are expanded (a "billion
+laughs" file is a few hundred bytes that expand to 10^9 nodes), recursive aliases (an
+anchor used inside itself), and duplicate keys, which YAML loaders otherwise resolve
+silently by keeping the last one.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from broadcaster.core.errors import ConfigErrors, Problem
+from broadcaster.i18n import _
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses a 1,000-zone file 10x faster
 
@@ -33,41 +46,193 @@ _Loader.add_implicit_resolver(
 
 Location = tuple[str | int, ...]
 
+#: A 1,000-zone station.yaml is about 150 kB; nothing the station reads comes near this.
+MAX_CHARS = 4 * 1024 * 1024
+#: Nesting deeper than this is never a configuration (station.yaml needs 4 levels).
+MAX_DEPTH = 64
+#: Anchors are a convenience (``<<: *defaults``); thousands of them are an attack.
+MAX_ALIASES = 1_000
+#: Nodes of the document with every alias expanded (a 1,000-zone station: ~20,000).
+MAX_NODES = 500_000
+
+_MERGE = "tag:yaml.org,2002:merge"
+
 
 class YamlSyntaxError(Exception):
-    def __init__(self, message: str, line: int | None) -> None:
+    def __init__(self, message: str, line: int | None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
+        self.field = field
+
+
+def compose_checked(text: str, line_offset: int = 0) -> yaml.Node | None:
+    """The node tree of one YAML document, or YamlSyntaxError for anything hostile."""
+    if len(text) > MAX_CHARS:
+        raise YamlSyntaxError(
+            _("too large for a YAML file ({size} characters; at most {limit})").format(
+                size=len(text), limit=MAX_CHARS
+            ),
+            None,
+        )
+    try:
+        _check_events(text, line_offset)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        raise _located(exc, line_offset) from None
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(_("invalid YAML: {err}").format(err=_first_line(exc)), None) from None
+    if node is not None:
+        _Budget(line_offset).visit(node, (), 0)
+    return node
 
 
 def load_with_lines(text: str, line_offset: int = 0) -> tuple[Any, dict[Location, int]]:
     """Parse one YAML document; return the data and a map location -> 1-based line."""
-    loader = _Loader(text)
+    node = compose_checked(text, line_offset)
+    if node is None:
+        return None, {}
+    loader = _Loader("")
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 + line_offset if mark else None
-        problem = exc.problem or str(exc)
-        raise YamlSyntaxError(f"invalid YAML: {problem}", line) from None
-    except yaml.YAMLError as exc:
-        raise YamlSyntaxError(f"invalid YAML: {exc}", None) from None
+        raise _located(exc, line_offset) from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        # e.g. an integer of 5,000 digits (Python refuses to convert it)
+        raise YamlSyntaxError(_("invalid YAML: {err}").format(err=_first_line(exc)), None) from None
     finally:
         loader.dispose()
-    lines: dict[Location, int] = {}
-    if node is not None:
-        lines[()] = node.start_mark.line + 1 + line_offset
-        _walk(node, (), lines, line_offset)
+    lines: dict[Location, int] = {(): node.start_mark.line + 1 + line_offset}
+    _walk(node, (), lines, line_offset)
     return data, lines
+
+
+def load_yaml_file(path: Path, display: str | None = None) -> Any:
+    """A whole YAML file (receiver, keys files): its data, or ConfigErrors naming the
+    file and line; missing, unreadable, non-UTF-8 and hostile files included."""
+    shown = display or str(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigErrors([Problem(_("file not found"), path=shown)]) from None
+    except OSError as exc:
+        raise ConfigErrors(
+            [Problem(_("cannot read: {err}").format(err=exc.strerror or exc), path=shown)]
+        ) from None
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigErrors(
+            [Problem(_("not UTF-8 text (save the file as UTF-8)"), path=shown, line=line)]
+        ) from None
+    try:
+        data, _lines = load_with_lines(text)
+    except YamlSyntaxError as exc:
+        raise ConfigErrors(
+            [Problem(exc.message, path=shown, line=exc.line, field=exc.field)]
+        ) from None
+    return data
+
+
+def _check_events(text: str, offset: int) -> None:
+    """Depth and alias count on the flat event stream: composing a 100,000-deep
+    ``[[[[`` recursively would itself overflow the stack."""
+    depth = aliases = 0
+    loader = _Loader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise YamlSyntaxError(
+                        _("nested deeper than {limit} levels").format(limit=MAX_DEPTH),
+                        _line(event.start_mark, offset),
+                    )
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise YamlSyntaxError(
+                        _("more than {limit} aliases (*name)").format(limit=MAX_ALIASES),
+                        _line(event.start_mark, offset),
+                    )
+    finally:
+        loader.dispose()
+
+
+class _Budget:
+    """One walk over the node graph as the data will see it (aliases expanded)."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+        self.nodes = 0
+        self.checked: set[int] = set()
+        self.open: set[int] = set()
+
+    def visit(self, node: yaml.Node, loc: Location, depth: int) -> None:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise YamlSyntaxError(
+                _("expands to more than {limit} values through aliases").format(limit=MAX_NODES),
+                _line(node.start_mark, self.offset),
+                _dotted(loc),
+            )
+        if isinstance(node, yaml.ScalarNode):
+            return
+        if id(node) in self.open:
+            raise YamlSyntaxError(
+                _("an alias refers to its own anchor (recursive data)"),
+                _line(node.start_mark, self.offset),
+                _dotted(loc),
+            )
+        if depth > MAX_DEPTH:  # aliases can nest what the event stream showed flat
+            raise YamlSyntaxError(
+                _("nested deeper than {limit} levels").format(limit=MAX_DEPTH),
+                _line(node.start_mark, self.offset),
+                _dotted(loc),
+            )
+        self.open.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            if id(node) not in self.checked:
+                self._duplicates(node, loc)
+            for key_node, value_node in node.value:
+                self.visit(key_node, loc, depth + 1)
+                self.visit(value_node, (*loc, _key(key_node)), depth + 1)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.visit(item, (*loc, i), depth + 1)
+        self.checked.add(id(node))
+        self.open.discard(id(node))
+
+    def _duplicates(self, node: yaml.MappingNode, loc: Location) -> None:
+        seen: dict[tuple[str, str], int] = {}
+        for key_node, _value in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
+                continue
+            key = (key_node.tag, key_node.value)
+            line = _line(key_node.start_mark, self.offset)
+            if key in seen:
+                raise YamlSyntaxError(
+                    _("duplicate key '{key}' (first on line {first})").format(
+                        key=key_node.value, first=seen[key]
+                    ),
+                    line,
+                    _dotted((*loc, key_node.value)),
+                )
+            seen[key] = line
 
 
 def _walk(node: yaml.Node, loc: Location, lines: dict[Location, int], offset: int) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            here = (*loc, key)
+            here = (*loc, _key(key_node))
             lines[here] = key_node.start_mark.line + 1 + offset
             _walk(value_node, here, lines, offset)
     elif isinstance(node, yaml.SequenceNode):
@@ -75,6 +240,29 @@ def _walk(node: yaml.Node, loc: Location, lines: dict[Location, int], offset: in
             here = (*loc, i)
             lines[here] = item.start_mark.line + 1 + offset
             _walk(item, here, lines, offset)
+
+
+def _key(node: yaml.Node) -> str:
+    return node.value if isinstance(node, yaml.ScalarNode) else str(node)
+
+
+def _line(mark: Any, offset: int) -> int | None:
+    return mark.line + 1 + offset if mark is not None else None
+
+
+def _dotted(loc: Location) -> str | None:
+    return ".".join(str(p) for p in loc) or None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+def _located(exc: yaml.MarkedYAMLError, offset: int) -> YamlSyntaxError:
+    mark = exc.problem_mark or exc.context_mark
+    problem = exc.problem or exc.context or str(exc)
+    return YamlSyntaxError(_("invalid YAML: {err}").format(err=problem), _line(mark, offset))
 
 
 def line_of(lines: dict[Location, int], loc: Location) -> int | None:

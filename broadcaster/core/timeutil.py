@@ -10,6 +10,17 @@ from broadcaster.core.errors import UsageProblem
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
+# The station's calendar. Outside it, week arithmetic and time-zone conversion overflow
+# Python's datetime (year 1 minus 7 hours, year 9999 plus a week): refuse at the edge.
+MIN_YEAR = 1970
+MAX_YEAR = 2999
+
+
+def check_year(value: date | datetime, option: str, text: str) -> None:
+    """Refuse an instant or day outside the station's calendar, naming the option."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise UsageProblem(f"{option}: '{text}' is outside the years {MIN_YEAR} to {MAX_YEAR}")
+
 
 def parse_week(text: str) -> tuple[int, int]:
     """'2026-W48' -> (2026, 48), refusing weeks that do not exist."""
@@ -17,6 +28,8 @@ def parse_week(text: str) -> tuple[int, int]:
     if not m:
         raise UsageProblem(f"--week: '{text}' is not an ISO week like 2026-W48")
     year, week = int(m.group(1)), int(m.group(2))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise UsageProblem(f"--week: '{text}' is outside the years {MIN_YEAR} to {MAX_YEAR}")
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:
@@ -71,15 +84,18 @@ def parse_local_datetime(text: str, tz: ZoneInfo, option: str = "--at") -> datet
             naive = datetime.strptime(text.strip(), fmt)
         except ValueError:
             continue
+        check_year(naive, option, text)
         return naive.replace(tzinfo=tz).astimezone(UTC)
     raise UsageProblem(f"{option}: '{text}' is not a local time like 2026-11-23 06:00")
 
 
 def parse_local_date(text: str, option: str) -> date:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise UsageProblem(f"{option}: '{text}' is not a date like 2026-11-23") from None
+    check_year(day, option, text)
+    return day
 
 
 def fmt_local(instant: datetime | None, tz: ZoneInfo, with_seconds: bool = False) -> str:

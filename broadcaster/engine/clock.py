@@ -9,11 +9,13 @@ counted as aired by ``status`` or the reports.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from datetime import UTC, datetime, timedelta
 
 from broadcaster.core.errors import UsageProblem
+from broadcaster.core.timeutil import MAX_YEAR, MIN_YEAR, check_year
 
 REAL = ""
 SIMULATED = "simulated"
@@ -61,22 +63,47 @@ class SystemClock:
         """
         shift = os.environ.get("BROADCASTER_CLOCK_OFFSET")
         if shift:
-            try:
-                return cls(timedelta(seconds=float(shift)))
-            except ValueError:
-                raise UsageProblem(
-                    f"BROADCASTER_CLOCK_OFFSET: '{shift}' is not a number of seconds"
-                ) from None
+            return cls(_offset_from_env(shift))
         value = os.environ.get("BROADCASTER_NOW")
         if not value:
             return cls()
-        try:
-            pinned = datetime.fromisoformat(value)
-        except ValueError:
-            raise UsageProblem(f"BROADCASTER_NOW: '{value}' is not an ISO 8601 instant") from None
-        if pinned.tzinfo is None:
-            raise UsageProblem("BROADCASTER_NOW: give an offset, e.g. 2026-11-23T05:59+07:00")
-        return cls(pinned.astimezone(UTC) - datetime.now(UTC))
+        return cls(_pinned_from_env(value) - datetime.now(UTC))
+
+
+#: How far a test clock may be shifted: far enough for any test, never past the calendar.
+MAX_OFFSET_SECONDS = 50 * 366 * 86400.0
+
+
+def _offset_from_env(shift: str) -> timedelta:
+    """``BROADCASTER_CLOCK_OFFSET``: a finite number of seconds within 50 years."""
+    try:
+        seconds = float(shift)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise UsageProblem(f"BROADCASTER_CLOCK_OFFSET: '{shift}' is not a number of seconds")
+    if abs(seconds) > MAX_OFFSET_SECONDS:
+        raise UsageProblem(
+            f"BROADCASTER_CLOCK_OFFSET: '{shift}' shifts the clock more than 50 years"
+        )
+    return timedelta(seconds=seconds)
+
+
+def _pinned_from_env(value: str) -> datetime:
+    """``BROADCASTER_NOW``: an ISO 8601 instant with an offset, inside the calendar."""
+    try:
+        pinned = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageProblem(f"BROADCASTER_NOW: '{value}' is not an ISO 8601 instant") from None
+    if pinned.tzinfo is None:
+        raise UsageProblem("BROADCASTER_NOW: give an offset, e.g. 2026-11-23T05:59+07:00")
+    try:
+        check_year(pinned.astimezone(UTC), "BROADCASTER_NOW", value)
+    except OverflowError:  # 0001-01-01T00:00+07:00 is before year 1 in UTC
+        raise UsageProblem(
+            f"BROADCASTER_NOW: '{value}' is outside the years {MIN_YEAR} to {MAX_YEAR}"
+        ) from None
+    return pinned.astimezone(UTC)
 
 
 class SimClock:

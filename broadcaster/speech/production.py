@@ -151,6 +151,7 @@ def _produce(job: Job, attempt: Attempt) -> Produced:
     with _scratch(target.parent) as scratch:
         speaker = _Speaker(engine, scratch, enc, lay) if engine else None
         if job.recorded:
+            _refuse_bad_recording(Path(job.recorded))
             body = _trimmed(_decode(Path(job.recorded), enc), lay)
         else:
             assert speaker is not None
@@ -216,6 +217,16 @@ def _speech(paragraphs, speaker: _Speaker, lay: Layout) -> AudioSegment:
     return out
 
 
+def _refuse_bad_recording(path: Path) -> None:
+    """A recording must be whole and audible before it is laid out and normalised
+    (normalising silence would only raise the noise floor to the target)."""
+    probe = probe_recording(path)
+    if probe.problem:
+        raise BroadcasterError(probe.problem, path=str(path))
+    if probe.silent:
+        raise BroadcasterError(_("the recording is silent"), path=str(path))
+
+
 def _decode(path: Path, enc: Encoding) -> AudioSegment:
     """Any file ffmpeg reads, in the working format; unreadable or empty is an error that
     names the file."""
@@ -275,3 +286,101 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     tmp.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
+
+
+# -- what a recording really is ---------------------------------------------------------
+#: Quieter than this at its loudest, a recording is silence (ffmpeg says -91 dB for zeros).
+SILENCE_MAX_DB = -60.0
+#: Decoded audio shorter than this share of what the container claims was cut off.
+TRUNCATED_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class RecordingProbe:
+    """What ffprobe and one decoding pass of ffmpeg say about a recording."""
+
+    duration_seconds: float | None = None
+    problem: str | None = None  # why it cannot air: unreadable, no audio, truncated
+    silent: bool = False
+
+
+def probe_recording(path: Path, decode_up_to: float | None = None) -> RecordingProbe:
+    """Is this file the audio it claims to be? A text file named ``.mp3``, a cut-off MP3
+    (ffmpeg decodes what is there and goes on) and silence all decode 'fine' through
+    pydub; here they are named. Files longer than ``decode_up_to`` seconds are only
+    probed, not decoded (a 3-hour file is refused for its length anyway)."""
+    import subprocess
+
+    try:
+        info = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries",
+             "format=duration:stream=codec_type", "-of", "json", str(path)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    except FileNotFoundError:
+        return RecordingProbe(problem=_("ffprobe is not installed (it comes with ffmpeg)"))
+    except subprocess.TimeoutExpired:
+        return RecordingProbe(problem=_("ffprobe took more than a minute to read it"))
+    data = _json_or_empty(info.stdout)
+    streams = [s.get("codec_type") for s in data.get("streams", []) if isinstance(s, dict)]
+    if info.returncode != 0 or not data.get("format"):
+        return RecordingProbe(problem=_("cannot decode audio: not an audio file ffmpeg can read"))
+    if "audio" not in streams:
+        return RecordingProbe(problem=_("has no audio stream"))
+    claimed = _float(data["format"].get("duration"))
+    if decode_up_to is not None and claimed is not None and claimed > decode_up_to:
+        return RecordingProbe(duration_seconds=claimed)
+    return _decoded(path, claimed)
+
+
+def _decoded(path: Path, claimed: float | None) -> RecordingProbe:
+    """Decode it all once: decoder errors, the real length and the loudest sample."""
+    import re
+    import subprocess
+
+    try:
+        run = subprocess.run(
+            ["ffmpeg", "-hide_banner", "-nostdin", "-v", "repeat+level+info", "-i", str(path),
+             "-map", "0:a:0", "-af", "volumedetect", "-f", "null", "-"],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+    except FileNotFoundError:
+        return RecordingProbe(problem=_("ffmpeg is not installed"))
+    except subprocess.TimeoutExpired:
+        return RecordingProbe(problem=_("ffmpeg took more than 10 minutes to decode it"))
+    errors = [line for line in run.stderr.splitlines() if "[error]" in line or "[fatal]" in line]
+    if run.returncode != 0 or errors:
+        said = errors[0].split("]")[-1].strip() if errors else _("ffmpeg failed")
+        return RecordingProbe(
+            claimed, problem=_("damaged or cut off: ffmpeg says '{err}'").format(err=said[:120])
+        )
+    times = re.findall(r"time=(\d+):(\d+):(\d+(?:\.\d+)?)", run.stderr)
+    decoded = None
+    if times:
+        h, m, s = times[-1]
+        decoded = int(h) * 3600 + int(m) * 60 + float(s)
+    if claimed and decoded is not None and decoded < claimed * TRUNCATED_SHARE:
+        return RecordingProbe(
+            decoded,
+            problem=_("cut off: {decoded:.1f} s of audio where the file claims {claimed:.1f} s")
+            .format(decoded=decoded, claimed=claimed),
+        )  # fmt: skip
+    loudest = re.findall(r"max_volume: (-?(?:inf|\d+(?:\.\d+)?)) dB", run.stderr)
+    silent = bool(loudest) and float(loudest[-1]) < SILENCE_MAX_DB
+    return RecordingProbe(decoded if decoded is not None else claimed, silent=silent)
+
+
+def _json_or_empty(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _float(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and number >= 0 else None

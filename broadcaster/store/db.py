@@ -10,11 +10,21 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DatabaseError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlmodel import Session, SQLModel, create_engine
 
+from broadcaster.core.errors import BroadcasterError
+from broadcaster.i18n import _
 from broadcaster.store import tables  # noqa: F401  (registers the tables)
 
 _WRITE_LOCKS: dict[str, threading.RLock] = {}
@@ -27,14 +37,22 @@ class Database:
         kwargs: dict[str, object] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        self.engine: Engine = create_engine(url, **kwargs)
+        self.engine: Engine = _engine(url, kwargs)
+        if self.is_sqlite:
+            _check_sqlite_file(self.engine.url, shown_url(url))
         if self.is_sqlite:
             _sqlite_discipline(self.engine, readonly)
         self._writer = self.engine.execution_options(broadcaster_write=True)
         self._lock = _WRITE_LOCKS.setdefault(url, threading.RLock())
 
     def create(self) -> None:
-        SQLModel.metadata.create_all(self.engine)
+        try:
+            SQLModel.metadata.create_all(self.engine)
+        except (OperationalError, DatabaseError) as exc:
+            raise BroadcasterError(
+                _("cannot open the database: {err}").format(err=_reason(exc)),
+                path=shown_url(self.url),
+            ) from None
         _add_missing_columns(self.engine, self._writer)
         # create_all adds indexes only with new tables: databases made before an index
         # was declared get it here (CREATE INDEX IF NOT EXISTS, cheap when present).
@@ -60,6 +78,69 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed: never with its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url[:200]
+
+
+def _engine(url: str, kwargs: dict[str, object]) -> Engine:
+    """create_engine, with a wrong URL or a missing driver said in one line."""
+    try:
+        return create_engine(url, **kwargs)
+    except ArgumentError:
+        raise BroadcasterError(
+            _("not a database URL (e.g. sqlite:///station.db or postgresql+psycopg://...)"),
+            path=shown_url(url),
+        ) from None
+    except NoSuchModuleError:
+        raise BroadcasterError(_("unknown database kind in the URL"), path=shown_url(url)) from None
+    except ImportError as exc:
+        raise BroadcasterError(
+            _(
+                "the database driver is not installed ({module}): install it or name another "
+                "driver in the URL"
+            ).format(module=exc.name or exc),
+            path=shown_url(url),
+        ) from None
+
+
+def _check_sqlite_file(url, shown: str) -> None:
+    """A SQLite path that cannot become a station database, said before SQLite says
+    'unable to open database file' or 'file is not a database' from deep inside."""
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("mode") or "uri" in url.query:
+        return
+    path = Path(database)
+    if path.is_dir():
+        raise BroadcasterError(_("is a folder, not a database file"), path=shown)
+    if not path.parent.is_dir():
+        raise BroadcasterError(
+            _("the folder {folder} does not exist").format(folder=path.parent), path=shown
+        )
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(len(SQLITE_MAGIC))
+        except OSError as exc:
+            raise BroadcasterError(
+                _("cannot read the database: {err}").format(err=exc.strerror), path=shown
+            ) from None
+        if head and head != SQLITE_MAGIC:
+            raise BroadcasterError(_("not a SQLite database file"), path=shown)
+
+
+def _reason(exc: DBAPIError) -> str:
+    """The driver's own words, first line only."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
 
 
 def _sqlite_discipline(engine: Engine, readonly: bool) -> None:

@@ -225,8 +225,7 @@ def _section(node: yaml.Node, name: str, path: Path) -> dict[str, str]:
         if value_node.tag == "tag:yaml.org,2002:null" or not value_node.value.strip():
             raise LexiconError(path, _err_line(value_node), f"in '{name}': {key!r} has no reading")
         value = " ".join(value_node.value.split())
-        result.pop(key, None)  # a later duplicate wins and moves to the end
-        result[key] = value
+        result[key] = value  # keys differing only by spaces around them: the later wins
     return result
 
 
@@ -239,16 +238,13 @@ def parse_lexicon_yaml(
     carries the line number, and so that keys keep their written form ("06"
     stays "06" instead of becoming the integer 6).
     """
+    from broadcaster.config.yamlmarks import YamlSyntaxError, compose_checked
+
     path = Path(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 0
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise LexiconError(path, line, f"invalid YAML: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise LexiconError(path, 0, f"invalid YAML: {exc}".splitlines()[0]) from None
+    try:  # the station's one safe loader: bombs, deep nesting and duplicate keys refused
+        root = compose_checked(text)
+    except YamlSyntaxError as exc:
+        raise LexiconError(path, exc.line or 0, exc.message) from None
     if root is None:
         return {}, {}
     if not isinstance(root, yaml.MappingNode):

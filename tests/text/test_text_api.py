@@ -96,9 +96,13 @@ def test_station_file_overrides_builtin_and_adds(tmp_path: Path) -> None:
     assert normalize("UBND xã") == "Ủy ban nhân dân xã"
 
 
-def test_later_entries_win(tmp_path: Path) -> None:
+def test_a_duplicate_entry_is_refused_at_its_line(tmp_path: Path) -> None:
+    """Two readings for one word: the officer meant one of them; say which line."""
     path = write(tmp_path, "entries:\n  HTX: một\n  HTX: hai\n")
-    assert Lexicon.load(path).lookup("HTX") == "hai"
+    with pytest.raises(LexiconError) as caught:
+        Lexicon.load(path)
+    assert caught.value.line == 3
+    assert "duplicate key 'HTX' (first on line 2)" in str(caught.value)
 
 
 def test_load_on_explicit_base(tmp_path: Path) -> None:

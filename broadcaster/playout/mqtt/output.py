@@ -514,7 +514,7 @@ class MqttOutput:
 
 def _station_id(root: Path) -> str:
     """The station's id, for topics; read from station.yaml (already validated)."""
-    import yaml
+    from broadcaster.config.yamlmarks import load_yaml_file
 
-    data = yaml.safe_load((root / STATION_YAML).read_text(encoding="utf-8"))
+    data = load_yaml_file(root / STATION_YAML, STATION_YAML)
     return str(data["station"]["id"])

@@ -128,14 +128,9 @@ def validate(model: type[BaseModel], data: Any, path: str, prefix: str) -> Any:
 
 def load_keys(path: Path, display: str, needed: list[str]) -> dict[str, bytes]:
     """The station-side keys file: ``keys: {receiver-id: hex}``; every receiver needs one."""
-    import yaml
+    from broadcaster.config.yamlmarks import load_yaml_file
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigErrors([Problem("keys file not found", path=display)]) from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigErrors([Problem(f"cannot read keys: {exc}", path=display)]) from None
+    data = load_yaml_file(path, display) or {}  # the station's one safe YAML loader
     keys = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(keys, dict):
         raise ConfigErrors([Problem("must be a mapping 'keys: {receiver: hex}'", path=display)])
@@ -198,15 +193,10 @@ def client(
 
 def load_receiver_file(path: Path) -> ReceiverFileSettings:
     """The reference receiver's file, every key readable, or every problem located."""
-    import yaml
+    from broadcaster.config.yamlmarks import load_yaml_file
 
     display = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigErrors([Problem("file not found", path=display)]) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigErrors([Problem(f"cannot read: {exc}", path=display)]) from None
+    data = load_yaml_file(path, display)  # the station's one safe YAML loader
     cfg: ReceiverFileSettings = validate(ReceiverFileSettings, data or {}, display, "")
     problems = []
     base = path.parent
