@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from stationkit import write_station
 
 from broadcaster.app.actors import Actor
@@ -87,9 +88,11 @@ def test_each_role_may_take_only_its_own_actions(shared, role: Role, action: Act
         assert (entry.result, entry.roles, entry.action) == ("ok", role.value, action.value)
     else:
         needed = next(r for r, acts in EXPECTED.items() if action.value in acts)
-        with pytest.raises(PermissionDenied) as refused:
-            with audited(shared, someone, action, "target-1", zone="xa"):
-                ran.append(True)
+        with (
+            pytest.raises(PermissionDenied) as refused,
+            audited(shared, someone, action, "target-1", zone="xa"),
+        ):
+            ran.append(True)
         assert ran == []
         assert f"'{needed.value}'" in str(refused.value)
         entry = last_entry(shared)
@@ -126,9 +129,11 @@ def test_the_author_of_a_bulletin_may_not_approve_it(ctx):
     """By default another approver must; the author may still reject it."""
     chairman = actor(Role.APPROVER, Role.OFFICER, who="chu-tich")
     before = table_counts(ctx.root)
-    with pytest.raises(PermissionDenied, match="wrote"):
-        with audited(ctx, chairman, Action.BULLETIN_APPROVE, "bao-lu", author="chu-tich"):
-            pytest.fail("the block ran")
+    with (
+        pytest.raises(PermissionDenied, match="wrote"),
+        audited(ctx, chairman, Action.BULLETIN_APPROVE, "bao-lu", author="chu-tich"),
+    ):
+        pytest.fail("the block ran")
     assert last_entry(ctx).result == "refused"
     after = table_counts(ctx.root)
     assert {t for t in after if after[t] != before.get(t, 0)} <= {"audit_log", "audit_chain_head"}
@@ -176,31 +181,39 @@ def test_a_zone_limited_operator_acts_only_in_their_zones():
 
 def test_a_refused_zone_action_is_audited(ctx):
     op = actor(Role.OPERATOR, zones={"thon-a"})
-    with pytest.raises(PermissionDenied):
-        with audited(ctx, op, Action.SCHEDULE_CANCEL, "airing 12", zone="thon-b"):
-            pytest.fail("the block ran")
+    with (
+        pytest.raises(PermissionDenied),
+        audited(ctx, op, Action.SCHEDULE_CANCEL, "airing 12", zone="thon-b"),
+    ):
+        pytest.fail("the block ran")
     entry = last_entry(ctx)
     assert (entry.result, entry.target, entry.roles) == ("refused", "airing 12", "van-hanh")
 
 
 def test_a_failing_operation_is_audited_as_failed_and_its_error_kept(ctx):
-    with pytest.raises(BroadcasterError, match="no such airing"):
-        with audited(ctx, actor(Role.OPERATOR), Action.SCHEDULE_CANCEL, "airing 99") as note:
-            note.detail = "cancel requested"
-            raise BroadcasterError("no such airing")
+    with (
+        pytest.raises(BroadcasterError, match="no such airing"),
+        audited(ctx, actor(Role.OPERATOR), Action.SCHEDULE_CANCEL, "airing 99") as note,
+    ):
+        note.detail = "cancel requested"
+        raise BroadcasterError("no such airing")
     entry = last_entry(ctx)
     assert (entry.result, entry.detail) == ("failed", "cancel requested; no such airing")
 
 
-def service(ctx: StationContext, **kw) -> UserService:
-    return UserService(ctx.db, ctx.clock, known_zones=ctx.station.zone_ids, **kw)
+# Still argon2id, with less memory and time than the real defaults: the machine is shared.
+CHEAP = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
+
+
+def service(ctx: StationContext, hasher: PasswordHasher | None = CHEAP, **kw) -> UserService:
+    return UserService(ctx.db, ctx.clock, known_zones=ctx.station.zone_ids, hasher=hasher, **kw)
 
 
 ADMIN = Actor.local_cli(os_user="canbo")
 
 
 def test_passwords_are_argon2id_hashes_never_plaintext(ctx):
-    users = service(ctx)
+    users = service(ctx, hasher=None)  # the defaults the station uses
     users.add(ADMIN, "lan", PASSWORD, {Role.ADMIN}, full_name="Trần Thị Lan")
     with sqlite3.connect(ctx.root / "station.db") as conn:
         (stored,) = conn.execute("SELECT password_hash FROM user_account").fetchone()
