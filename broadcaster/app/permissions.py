@@ -68,7 +68,7 @@ class PermissionDenied(BroadcasterError):
     """The actor lacks the role (or the zone, or is the author) the action needs."""
 
     def __init__(self, message: str, *, action: Action, missing: Role | None = None) -> None:
-        super().__init__(message, field="role" if missing else None)
+        super().__init__(message)
         self.action = action
         self.missing = missing
 

@@ -234,7 +234,7 @@ class UserService:
             current = store.get(session, name)
             if current is None:
                 raise self._no_such(name)
-            roles = set(set_to) if set_to is not None else {Role(r) for r in current.roles}
+            roles = set(set_to) if set_to is not None else set(_user(current).roles)
             roles = (roles | set(add)) - set(remove)
             row = store.update(
                 session, name, self.clock.now(), roles=[r.value for r in roles], zones=zones
