@@ -60,6 +60,7 @@ def root(
 
 
 from broadcaster.cli import (  # noqa: E402
+    audit_cmds,
     log_cmds,
     network_cmds,
     report_cmds,
@@ -67,6 +68,7 @@ from broadcaster.cli import (  # noqa: E402
     schedule_cmds,
     station_cmds,
     text_cmds,
+    users_cmds,
 )
 
 station_cmds.register(app)
@@ -76,6 +78,8 @@ app.add_typer(log_cmds.log_app, name="log")
 run_cmds.register(app)
 network_cmds.register(app)
 report_cmds.register(app)
+users_cmds.register(app)
+audit_cmds.register(app)
 
 
 #: Exit code of an unexpected error (a bug), apart from a user's mistake (1) or usage (2).

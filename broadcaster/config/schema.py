@@ -36,6 +36,10 @@ class StationInfo(_Strict):
         "north",
         description="how numbers are read: north (tư, linh, nghìn) or south (bốn, lẻ, ngàn)",
     )
+    authors_may_approve: bool = Field(
+        False,
+        description="whether the author of a bulletin may also approve it (default: no)",
+    )
 
 
 class LoudnessModel(_Strict):

@@ -280,6 +280,7 @@ def load_station(
             if settings is not None
         },
         report=_report_settings(model.report),
+        authors_may_approve=info.authors_may_approve,
     )
 
 

@@ -154,6 +154,8 @@ class Station:
         default_factory=dict, hash=False, compare=False
     )
     report: ReportSettings = field(default_factory=ReportSettings, hash=False, compare=False)
+    # Whether a bulletin's author may also approve it (issue 13); by default another must.
+    authors_may_approve: bool = False
 
     @property
     def tz(self) -> ZoneInfo:

@@ -9,8 +9,6 @@ behind, no longer matches it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,9 +17,9 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from broadcaster.core.timeutil import as_utc
+from broadcaster.store.chain import GENESIS, entry_hash
 from broadcaster.store.tables import ChainHead, LogEntry
 
-GENESIS = "0" * 64
 HASHED_FIELDS = (
     "seq",
     "airing_id",
@@ -79,22 +77,6 @@ class Outcome:
     # The kind of clock the outcome was observed on (``engine.clock.clock_kind``): "" only
     # for the real wall clock. Writers must say it; reports count only real entries.
     clock: str = ""
-
-
-def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return as_utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def entry_hash(prev_hash: str, values: dict[str, object]) -> str:
-    canonical = json.dumps(
-        {k: _iso(v) if isinstance(v, datetime) else v for k, v in values.items()},
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256((prev_hash + "\n" + canonical).encode("utf-8")).hexdigest()
 
 
 def _values(entry: LogEntry) -> dict[str, object]:

@@ -146,3 +146,64 @@ class ReceiverReport(SQLModel, table=True):
     played_seconds: float | None = None
     scheduled_at: datetime | None = None
     recorded_at: datetime
+
+
+class UserAccount(SQLModel, table=True):
+    """A person who signs in (issue 13): an argon2id hash, never the password itself."""
+
+    __tablename__ = "user_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    full_name: str = Field(default="", max_length=128)
+    password_hash: str = Field(max_length=256)
+    roles: str = Field(default=",", max_length=128)  # ",duyet,van-hanh," like airing.tags
+    zones: str = Field(default="", max_length=1024)  # "" = every zone, else ",xa,thon-a,"
+    disabled: bool = False
+    created_at: datetime
+    changed_at: datetime
+
+
+class LoginFailure(SQLModel, table=True):
+    """One failed sign-in, kept so repeated guesses lock the name out for a while."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    at: datetime
+
+    __table_args__ = (Index("ix_login_failure_name_at", "name", "at"),)
+
+
+class AuditEntry(SQLModel, table=True):
+    """The audit trail: who did or tried what, append-only, hash-chained like the log."""
+
+    __tablename__ = "audit_log"
+
+    seq: int = Field(primary_key=True)
+    recorded_at: datetime
+    actor: str = Field(max_length=128)
+    by: str = Field(default="", max_length=128)  # the name given with --by, for the CLI
+    roles: str = Field(default="", max_length=128)
+    face: str = Field(max_length=16)
+    address: str = Field(default="", max_length=128)
+    action: str = Field(max_length=32)
+    target: str = Field(default="", max_length=256)
+    result: str = Field(max_length=16)
+    detail: str = Field(default="", max_length=1024)
+    prev_hash: str = Field(max_length=64)
+    entry_hash: str = Field(max_length=64)
+
+    __table_args__ = (Index("ix_audit_time", "recorded_at"),)
+
+
+class AuditHead(SQLModel, table=True):
+    """The audit trail's newest hash and length, so cutting off its end is detectable."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: int = Field(default=1, primary_key=True)
+    count: int = 0
+    head_hash: str = Field(default="", max_length=64)
+    updated_at: datetime | None = None
