@@ -48,4 +48,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 "$VENV/bin/python" -m pip install -q -e '.[dev]'
+# The translation catalogues (the reports' Vietnamese log reasons): .po -> .mo.
+"$VENV/bin/pybabel" compile -D broadcaster -d broadcaster/locale >/dev/null
 touch "$VENV/.installed"
