@@ -146,9 +146,7 @@ class ReasonTranslator:
             return None
         msgid, values = found
         target = self._translation.gettext(msgid)  # the msgid itself if untranslated
-        filled = {
-            name: self._value(name, value, depth) for name, value in values.items()
-        }
+        filled = {name: self._value(name, value, depth) for name, value in values.items()}
         try:
             return target.format(**filled)
         except (KeyError, IndexError, ValueError):
