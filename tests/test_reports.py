@@ -484,7 +484,7 @@ def test_docx_bar_chart_is_a_native_chart_of_airings_per_week(docx_path: Path, e
     first = xml.find(".//c:ser", ns)
     cats = [v.text for v in first.findall("c:cat//c:pt/c:v", ns)]
     values = [float(v.text) for v in first.findall("c:val//c:pt/c:v", ns)]
-    assert cats == [w[-3:] for w in expected.weeks]
+    assert cats == [f"Tuần {int(w[-2:])}" for w in expected.weeks]
     assert values == [expected.weekly_aired[w] for w in expected.weeks]
     embedded = [p for p in doc.part.package.iter_parts() if str(p.partname).endswith(".xlsx")]
     sheet = load_workbook(io.BytesIO(embedded[0].blob)).active

@@ -525,7 +525,7 @@ def _requirements(doc, fig: ReportFigures) -> None:
     )
     _fast_table(
         doc,
-        ["TT", "Yêu cầu", "Cụm loa", "Tuần", "Đã phát / Yêu cầu", "Nguyên nhân (theo nhật ký)"],
+        ["TT", "Yêu cầu", "Cụm loa", "Tuần", "Đã phát/ yêu cầu", "Nguyên nhân (theo nhật ký)"],
         [
             [
                 str(i),
@@ -533,11 +533,11 @@ def _requirements(doc, fig: ReportFigures) -> None:
                 zw.zone_name,
                 f"{zw.week} ({zw.first_day:%d/%m}–{zw.last_day:%d/%m})",
                 f"{zw.aired}/{zw.required}",
-                "; ".join(reasons.vietnamese(r) for r in zw.reasons),
+                "\n".join(f"- {reasons.vietnamese(r)}" for r in zw.reasons),
             ]
             for i, (req, zw) in enumerate(not_met, start=1)
         ],
-        [9, 34, 28, 24, 17, 58],
+        [8, 36, 26, 22, 14, 62],
         align=["center", "left", "left", "left", "center", "left"],
     )
 
@@ -567,7 +567,7 @@ def _target_range(lo: int | None, hi: int | None) -> str:
 
 def _target_text(fig: ReportFigures) -> str:
     if not fig.months or fig.months[0].target_min is None:
-        return "Kế hoạch chưa đặt chỉ tiêu sản xuất hằng tháng (report.bulletins_per_month)."
+        return "Kế hoạch chưa đặt chỉ tiêu sản xuất tin, bài hằng tháng."
     m = fig.months[0]
     met = sum(1 for x in fig.months if x.met)
     return (
@@ -648,6 +648,7 @@ def _appendix_section(doc, landscape: bool) -> None:
     """A new section on a new page, its pages numbered on their own from 1 (the first
     unnumbered), as the decree numbers an appendix."""
     section = doc.add_section(WD_SECTION.NEW_PAGE)
+    _shrink_section_break(doc)
     if landscape:
         section.orientation = WD_ORIENT.LANDSCAPE
         section.page_width, section.page_height = Mm(297), Mm(210)
@@ -668,6 +669,20 @@ def _appendix_section(doc, landscape: bool) -> None:
         anchor.addprevious(pg)
     else:
         sect_pr.append(pg)
+
+
+def _shrink_section_break(doc) -> None:
+    """The empty paragraph that carries the previous section's end, one point high: after
+    a signature block that fills its page, a full line would push it onto a blank page."""
+    breaks = doc.element.body.findall(f"{qn('w:p')}/{qn('w:pPr')}/{qn('w:sectPr')}")
+    ppr = breaks[-1].getparent()
+    ppr.insert(
+        0,
+        parse_xml(
+            f'<w:spacing {nsdecls("w")} w:before="0" w:after="0" w:line="20" w:lineRule="exact"/>'
+        ),
+    )
+    breaks[-1].addprevious(parse_xml(f'<w:rPr {nsdecls("w")}><w:sz w:val="2"/></w:rPr>'))
 
 
 def _appendix_title(doc, number: str, title: str, fig: ReportFigures) -> None:
@@ -828,7 +843,10 @@ def _tc(
     keep_xml = "<w:keepNext/>" if keep else ""
     jc = f'<w:jc w:val="{align}"/>' if align and align != "left" else ""
     bold_xml = "<w:rPr><w:b/></w:rPr>" if bold else ""
-    run = f'<w:r>{bold_xml}<w:t xml:space="preserve">{escape(text)}</w:t></w:r>' if text else ""
+    lines = "<w:br/>".join(
+        f'<w:t xml:space="preserve">{escape(line)}</w:t>' for line in text.split("\n")
+    )
+    run = f"<w:r>{bold_xml}{lines}</w:r>" if text else ""
     return (
         f'<w:tc>{shd}<w:p><w:pPr><w:pStyle w:val="{style}"/>{keep_xml}{jc}</w:pPr>{run}</w:p>'
         "</w:tc>"
@@ -882,7 +900,7 @@ SERIES = (("Phát thành công", "2E75B6", "aired"), ("Không thành công", "C0
 
 def _chart(doc, fig: ReportFigures) -> None:
     """A clustered column chart of airings per week, with its data as an embedded sheet."""
-    cats = [f"{w.week[-3:]}" for w in fig.weeks]
+    cats = [f"Tuần {int(w.week[-2:])}" for w in fig.weeks]  # "Tuần 48", as the text says
     values = [[getattr(w, key) for w in fig.weeks] for _n, _c, key in SERIES]
     package = doc.part.package
     chart_part = Part(PackURI("/word/charts/chart1.xml"), CT.DML_CHART, b"", package)
