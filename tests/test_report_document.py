@@ -165,6 +165,14 @@ def test_requirements_appear_by_title_never_by_id(report: Path, pcli: Cli, tmp_p
         t for t in doc.tables if [c.text for c in t.rows[0].cells[:3]] == ["TT", "Yêu cầu", "Mức"]
     )
     assert requirements.rows[1].cells[1].text == title
+    # The list of gaps names the one requirement that failed, and numbers it on each row.
+    assert f"Các tuần-cụm loa không đạt yêu cầu “{title}” và nguyên nhân" in everything
+    gaps = next(
+        t
+        for t in doc.tables
+        if [c.text for c in t.rows[0].cells[:3]] == ["TT", "Yêu cầu", "Cụm loa"]
+    )
+    assert {r.cells[1].text for r in gaps.rows[1:]} == {"1"}
     target = tmp_path / "r.xlsx"
     assert pcli("report", *PERIOD, "--out", str(target)).code == 0
     wb = load_workbook(target)
@@ -303,3 +311,34 @@ def test_pdf_header_lines_do_not_wrap(pcli: Cli, tmp_path: Path):
     assert "UBND TỈNH NINH BÌNH" in title  # side by side, on the same line
     assert not any(line.strip() == "NAM" for line in lines)
     assert "Nam Định, ngày 02 tháng 12 năm 2026" in text
+
+
+def test_a_station_without_words_keeps_the_commune_wording(bare_station: Path, tmp_path: Path):
+    """No unit/station_term/cluster_term: the wording of a xã of thôn, xóm, as before."""
+    from broadcaster.ops.context import load_config
+
+    words = load_config(bare_station).report
+    assert (words.unit, words.station_term, words.cluster_term) == (
+        "xã",
+        "đài truyền thanh xã",
+        "thôn, xóm",
+    )
+    phuong = tmp_path / "phuong"
+    shutil.copytree(bare_station, phuong)
+    (phuong / "schedules" / "station.yaml").write_text(PHUONG_YAML, encoding="utf-8")
+    words = load_config(phuong).report
+    assert (words.unit, words.station_term, words.cluster_term) == (
+        "phường",
+        "đài truyền thanh phường",
+        "tổ dân phố",
+    )
+
+
+def test_an_unknown_unit_is_a_located_error(bare_station: Path):
+    (bare_station / "schedules" / "station.yaml").write_text(
+        PHUONG_YAML.replace("unit: phường", "unit: quận"), encoding="utf-8"
+    )
+    r = Cli(bare_station)("check")
+    assert r.code == 1
+    assert "station.yaml:" in r.err + r.out and "unit" in r.err + r.out
+    assert "Traceback" not in r.err

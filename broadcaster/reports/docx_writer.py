@@ -41,7 +41,7 @@ from docx.shared import Mm, Pt
 from broadcaster.core.compliance import MET, NO_SESSION, NOT_MET
 from broadcaster.core.model import ReportSettings
 from broadcaster.reports import labels, reasons
-from broadcaster.reports.figures import NOT_APPLICABLE, ReportFigures, RequirementFigures
+from broadcaster.reports.figures import NOT_APPLICABLE, ReportFigures
 
 FONT = "Times New Roman"
 MONO = "Courier New"  # hashes and commands: every character distinct, copied as written
@@ -512,13 +512,23 @@ def _requirements(doc, fig: ReportFigures) -> None:
             "phạm vi cụm loa): " + "; ".join(labels.requirement_title(r) for r in idle) + ".",
             indent=True,
         )
-    not_met = [(req, zw) for req in fig.requirements for zw in req.not_met]
+    not_met = [(req, zw) for req in applied for zw in req.not_met]
     if not not_met:
         _para(doc, "Không có tuần-cụm loa nào không đạt yêu cầu.", indent=True)
         return
+    # Each row names its requirement by its number in the table above: a title repeated
+    # on every row of a long list would crowd out the reasons.
+    number = {req.id: i for i, req in enumerate(applied, start=1)}
+    failing = list(dict.fromkeys(req.id for req, _zw in not_met))
+    intro = (
+        "Các tuần-cụm loa không đạt yêu cầu "
+        f"“{labels.requirement_title(not_met[0][0])}” và nguyên nhân "
+        if len(failing) == 1
+        else "Các tuần-cụm loa không đạt và nguyên nhân "
+    )
     _para(
         doc,
-        "Các tuần-cụm loa không đạt và nguyên nhân:",
+        intro + "(cột “Yêu cầu” ghi số thứ tự của yêu cầu tại bảng trên):",
         indent=True,
         before=6,
         keep_next=True,
@@ -529,7 +539,7 @@ def _requirements(doc, fig: ReportFigures) -> None:
         [
             [
                 str(i),
-                _short_title(req),
+                str(number[req.id]),
                 zw.zone_name,
                 f"{zw.week} ({zw.first_day:%d/%m}–{zw.last_day:%d/%m})",
                 f"{zw.aired}/{zw.required}",
@@ -537,18 +547,9 @@ def _requirements(doc, fig: ReportFigures) -> None:
             ]
             for i, (req, zw) in enumerate(not_met, start=1)
         ],
-        [8, 36, 26, 22, 14, 62],
-        align=["center", "left", "left", "left", "center", "left"],
+        [9, 15, 30, 27, 15, 76],
+        align=["center", "center", "left", "left", "center", "left"],
     )
-
-
-def _short_title(req: RequirementFigures) -> str:
-    """A title for a narrow column: long titles are cut at a word, the full one is in the
-    table above."""
-    title = labels.requirement_title(req)
-    if len(title) <= 60:
-        return title
-    return title[:57].rsplit(" ", 1)[0] + "…"
 
 
 def _section(doc, text: str) -> None:
