@@ -21,7 +21,6 @@ import gettext
 import re
 import string
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 
 from broadcaster.i18n import catalogue
@@ -75,7 +74,7 @@ REASON_TEMPLATES: tuple[str, ...] = (
 
 # Placeholders holding a local time as the engine formats it ("2026-11-25 06:20").
 _TIME_FIELDS = frozenset({"deadline", "scheduled"})
-_ENGINE_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?")
+_ENGINE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}:\d{2})(?::\d{2})?")
 
 
 @dataclass(frozen=True)
@@ -153,18 +152,14 @@ class ReasonTranslator:
             return text  # a broken catalogue entry must not hide the stored reason
 
     def _value(self, name: str, value: str, depth: int) -> str:
-        if name in _TIME_FIELDS and _ENGINE_TIME.fullmatch(value):
-            return _vietnamese_time(value)
+        if name in _TIME_FIELDS:
+            moment = _ENGINE_TIME.fullmatch(value)
+            if moment:  # '2026-11-25 06:20' -> '06:20 ngày 25/11/2026', as documents write it
+                year, month, day, hhmm = moment.groups()
+                return f"{hhmm} ngày {day}/{month}/{year}"
         if name in {"err", "reason"}:
             return self.translate(value, depth + 1)
         return value
-
-
-def _vietnamese_time(value: str) -> str:
-    """'2026-11-25 06:20' -> '06:20 ngày 25/11/2026', as a Vietnamese document writes it."""
-    fmt = "%Y-%m-%d %H:%M:%S" if value.count(":") == 2 else "%Y-%m-%d %H:%M"
-    moment = datetime.strptime(value, fmt)
-    return f"{moment:%H:%M} ngày {moment:%d/%m/%Y}"
 
 
 @lru_cache(maxsize=1)
