@@ -206,14 +206,16 @@ def _layout_table(doc, widths_mm: tuple[float, float]):
     for column, cell, width in zip(table.columns, table.rows[0].cells, widths_mm, strict=True):
         column.width = Mm(width)
         cell.width = Mm(width)
-    tbl_pr = table._tbl.tblPr
-    tbl_pr.append(
-        parse_xml(
-            f'<w:tblCellMar {nsdecls("w")}><w:left w:w="0" w:type="dxa"/>'
-            '<w:right w:w="0" w:type="dxa"/></w:tblCellMar>'
-        )
+    margins = parse_xml(
+        f'<w:tblCellMar {nsdecls("w")}><w:left w:w="0" w:type="dxa"/>'
+        '<w:right w:w="0" w:type="dxa"/></w:tblCellMar>'
     )
-    tbl_pr.append(parse_xml(f'<w:tblLayout {nsdecls("w")} w:type="fixed"/>'))
+    tbl_pr = table._tbl.tblPr  # autofit=False wrote tblLayout; tblCellMar follows it
+    look = tbl_pr.find(qn("w:tblLook"))
+    if look is not None:
+        look.addprevious(margins)
+    else:
+        tbl_pr.append(margins)
     cells = table.rows[0].cells
     for cell in cells:  # a new cell holds one empty paragraph: write from the top
         cell.paragraphs[0]._p.getparent().remove(cell.paragraphs[0]._p)
