@@ -134,7 +134,9 @@ def generate(root: Path, zones: int, seed: int = 57) -> int:
         conn.executemany(
             "INSERT INTO as_run_log (seq, airing_id, zone_id, bulletin_id, audio_sha256, "
             "scheduled_at, started_at, ended_at, outcome, reason, approved_by, triggered_by, "
-            "recorded_at, prev_hash, entry_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "recorded_at, campaigns, week, priority, origin, duration_seconds, receivers, "
+            "clock, prev_hash, entry_hash) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'','',?,?)",
             log,
         )
         airings.clear()
@@ -169,6 +171,12 @@ def generate(root: Path, zones: int, seed: int = 57) -> int:
             "approved_by": "Chủ tịch UBND" if started else "",
             "triggered_by": "emergency:truc-ban" if origin == "emergency" else "daemon",
             "recorded_at": recorded,
+            # What reports judge, hashed as StationEngine.close writes it (real clock).
+            "campaigns": f",{campaign[bid]},",
+            "week": f"{y}-W{w:02d}",
+            "priority": priority,
+            "origin": origin,
+            "duration_seconds": duration,
         }
         digest = aslog.entry_hash(prev, values)
         airings.append(
@@ -209,6 +217,11 @@ def generate(root: Path, zones: int, seed: int = 57) -> int:
                 values["approved_by"],
                 values["triggered_by"],
                 _ts(recorded),
+                values["campaigns"],
+                values["week"],
+                priority,
+                origin,
+                duration,
                 prev,
                 digest,
             )

@@ -102,8 +102,9 @@ def test_one_daemon_per_database(daemon_cli):
     assert second.code == 1
     assert "another process holds this station's database" in second.err
     assert "Traceback" not in second.err
+    # A simulation runs on its own copy of the database: it may run beside the daemon.
     sim = cli("simulate", "--from", "2026-11-23", "--to", "2026-11-23")
-    assert sim.code == 1 and "another process" in sim.err
+    assert sim.code == 0, sim.err
 
 
 def test_emergency_interrupts_what_the_daemon_plays(daemon_cli):
@@ -192,7 +193,8 @@ def test_restart_after_the_session_marks_missed_and_replans(daemon_cli):
     assert missed and all("not started by" in a["reason"] for a in missed)
     makeups = rows(cli.root, "select * from airing where origin='makeup' and status='planned'")
     assert makeups and all(m["scheduled_at"] > "2026-11-23 10:00" for m in makeups)
-    status = json.loads(cli("status", "--week", "2026-W48", "--json").out)
+    # The daemon ran on a shifted clock (BROADCASTER_CLOCK_OFFSET): count its entries.
+    status = json.loads(cli("status", "--week", "2026-W48", "--include-unreal", "--json").out)
     assert any("make-up" in s["note"] for s in status)
 
 

@@ -18,6 +18,7 @@ from netkit import (
     make_network_station,
     mosquitto,
 )
+from simkit import SimCli, sim_root
 from stationkit import rows
 
 from broadcaster.playout.mqtt import protocol
@@ -31,7 +32,8 @@ def broker(tmp_path):
 
 
 def _status(cli, week="2026-W48") -> list[dict]:
-    r = cli("status", "--week", week, "--json")
+    """Status of the simulation's own database (``.simulation/``), its entries counted."""
+    r = SimCli(cli)("status", "--week", week, "--include-unreal", "--json")
     assert r.code == 0, r.err
     return json.loads(r.out)
 
@@ -60,23 +62,28 @@ def test_week_across_20_receivers_with_two_dropping_out_for_a_day(cli, broker):
 
         day = cli("simulate", "--network", "--from", "2026-11-23", "--to", "2026-11-23")
         assert day.code == 0, day.err
-        assert not rows(root, "select * from as_run_log where outcome != 'aired'")
+        sim = sim_root(root)  # each day goes on from the last on the simulation's copy
+        assert not rows(sim, "select * from as_run_log where outcome != 'aired'")
 
         flaky.kill()  # Tuesday: two receivers drop out (their last will says offline)
         seen = _receivers(cli)
         assert {r for r, s in seen.items() if s["state"] == "offline"} == set(dropouts)
         assert all(seen[r]["since"] for r in dropouts)
-        day = cli("simulate", "--network", "--from", "2026-11-24", "--to", "2026-11-24")
+        day = cli(
+            "simulate", "--network", "--continue", "--from", "2026-11-24", "--to", "2026-11-24"
+        )
         assert day.code == 0, day.err
 
         flaky = ReceiverProcess(receivers_file, dropouts)  # back on Wednesday
-        rest = cli("simulate", "--network", "--from", "2026-11-25", "--to", "2026-11-29")
+        rest = cli(
+            "simulate", "--network", "--continue", "--from", "2026-11-25", "--to", "2026-11-29"
+        )
         assert rest.code == 0, rest.err
     finally:
         steady.stop()
         flaky.stop()
 
-    failed = rows(root, "select * from as_run_log where outcome != 'aired' order by seq")
+    failed = rows(sim, "select * from as_run_log where outcome != 'aired' order by seq")
     assert failed, "the dropouts must show"
     assert {f["zone_id"] for f in failed} == {"z2", "z4"}
     assert all(f["outcome"] == "failed" for f in failed)
@@ -91,16 +98,16 @@ def test_week_across_20_receivers_with_two_dropping_out_for_a_day(cli, broker):
         assert set(verdicts.values()) == {"played"} and len(verdicts) == 3
 
     # Per-receiver evidence: every miss is one of the dropouts, on one of those airings.
-    misses = rows(root, "select * from receiver_report where outcome != 'played'")
+    misses = rows(sim, "select * from receiver_report where outcome != 'played'")
     assert {m["receiver_id"] for m in misses} == set(dropouts)
     assert sorted(m["airing_id"] for m in misses) == sorted(f["airing_id"] for f in failed)
-    played = rows(root, "select count(*) n from receiver_report where outcome = 'played'")[0]["n"]
-    aired = rows(root, "select count(*) n from as_run_log where outcome = 'aired'")[0]["n"]
+    played = rows(sim, "select count(*) n from receiver_report where outcome = 'played'")[0]["n"]
+    aired = rows(sim, "select count(*) n from as_run_log where outcome = 'aired'")[0]["n"]
     assert played == aired * 4 + len(failed) * 3
 
     # Make-ups were planned for both zones: in Tuesday's evening session (the daily
     # requirement), where the receivers were still away, so they failed too.
-    makeups = rows(root, "select * from airing where origin='makeup' order by scheduled_at")
+    makeups = rows(sim, "select * from airing where origin='makeup' order by scheduled_at")
     assert {m["zone_id"] for m in makeups} == {"z2", "z4"}
     assert all(m["scheduled_at"].startswith("2026-11-24 10:00") for m in makeups)
     assert {m["id"] for m in makeups} <= {f["airing_id"] for f in failed}
@@ -116,13 +123,13 @@ def test_week_across_20_receivers_with_two_dropping_out_for_a_day(cli, broker):
         f["airing_id"] for f in failed if f["zone_id"] == "z2"
     )
     assert {m["receiver"] for m in z2["receiver_misses"]} == {"z2-r3"}
-    text = cli("status", "--week", "2026-W48").out
+    text = SimCli(cli)("status", "--week", "2026-W48", "--include-unreal").out
     assert "z2-r3" in text and "z4-r1" in text
 
     # The log shows it too, and the chain (covering the verdicts) verifies.
-    log = json.loads(cli("log", "--zone", "z2", "--json").out)
+    log = json.loads(SimCli(cli)("log", "--zone", "z2", "--json").out)
     assert any("z2-r3=no-ack" in e["receivers"] for e in log)
-    assert cli("log", "verify").code == 0
+    assert SimCli(cli)("log", "verify").code == 0
 
     # The returning receivers refused Tuesday's commands, queued at the broker, as expired.
     for r in dropouts:
@@ -134,7 +141,7 @@ def test_week_across_20_receivers_with_two_dropping_out_for_a_day(cli, broker):
         logged = {
             m["airing_id"]
             for m in rows(
-                root,
+                sim,
                 "select airing_id from receiver_report where receiver_id=? and outcome='played'",
                 r,
             )

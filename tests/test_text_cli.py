@@ -77,3 +77,26 @@ def test_southern_dialect_is_a_station_setting(bare_station):
     assert Cli(bare_station)("normalize", "1.500.000 đồng").out.strip() == (
         "Một triệu năm trăm ngàn đồng"
     )
+
+
+def test_a_storm_bulletin_reads_as_announced_and_check_has_nothing_to_say(bare_station):
+    body = (
+        "Thực hiện Công điện số 15/CĐ-TTg của Thủ tướng Chính phủ và QĐ số 12 của xã.\n"
+        "Lũ trên sông Cả lên mức BĐ2, có nơi trên BĐ3; cúm A/H5N1 quay lại trong quý IV/2026.\n"
+        "Xác thực eKYC, không cho ai biết ID. Gọi ngay 0912.345.678 hoặc 113."
+    )
+    (bare_station / "scripts" / "bao.md").write_text(
+        script_text("bao", "normal", "nq57", body, "all"), encoding="utf-8"
+    )
+    cli = Cli(bare_station)
+    check = cli("check")
+    assert check.code == 0
+    assert "will be spelled letter by letter" not in check.err  # QĐ, BĐ2, eKYC, ID are known
+    out = cli("preview", "bao").out
+    assert "Công điện số mười lăm của Thủ tướng Chính phủ và quyết định số mười hai" in out
+    assert "lên mức báo động hai, có nơi trên báo động ba" in out
+    assert (
+        "cúm A hát năm en một quay lại trong quý bốn năm hai nghìn không trăm hai mươi sáu" in out
+    )
+    assert "Xác thực i kây oai xi, không cho ai biết ai đi." in out
+    assert "Gọi ngay không chín một hai, ba bốn năm, sáu bảy tám hoặc một một ba." in out

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from audiokit import speech_wav
 from fakegoogle import FakeGoogle
+from simkit import SimCli
 from stationkit import Cli
 from test_audio_production import keep_only, set_yaml
 
@@ -133,7 +134,8 @@ def test_fallback_audio_is_flagged_and_replaced_once_gtts_works_again(online_sta
     assert cli("queue", "nq57-mot", "--zone", "xa", "--at", "2026-11-23 06:00").code == 0
     sim = cli("simulate", "--from", "2026-11-23", "--to", "2026-11-23", "--no-autoplan")
     assert sim.code == 0, sim.err
-    aired = {r["audio_sha256"] for r in json.loads(cli("log", "--json").out)}
+    log = SimCli(cli)("log", "--json").out  # the simulation ran on its own copy
+    aired = {r["audio_sha256"] for r in json.loads(log)}
     assert aired == {sha256_file(online_station / offline["path"])}
     assert cli("approve", "nq57-mot", "--by", "Chủ tịch UBND xã").code == 0
     assert "fallback audio" not in cli("status").out

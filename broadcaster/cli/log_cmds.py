@@ -9,7 +9,7 @@ from datetime import time, timedelta
 import typer
 from rich.table import Table
 
-from broadcaster.cli.common import Json, open_station, out, print_json
+from broadcaster.cli.common import Json, open_station, out, print_json, unreal_warning, warn
 from broadcaster.core.timeutil import local_to_utc, parse_local_date
 from broadcaster.i18n import _
 from broadcaster.ops import actions
@@ -93,8 +93,12 @@ def log_verify(as_json: bool = Json) -> None:
                 "stored_count": report.stored_count,
                 "stored_hash": report.stored_hash,
                 "problems": report.problems,
+                "unreal": report.unreal,
+                "unreal_entries": report.unreal_count,
+                "legacy_entries": report.legacy,
             }
         )
+        warn(unreal_warning(report.unreal, included=False))
     else:
         for p in report.problems:
             out.print(p, style="red", markup=False)
@@ -108,5 +112,17 @@ def log_verify(as_json: bool = Json) -> None:
             out.print(
                 _("log TAMPERED: {n} problem(s)").format(n=len(report.problems)), style="bold red"
             )
+        if report.legacy:
+            out.print(
+                _(
+                    "{n} entries predate the hashed campaign and week fields: for them, "
+                    "status and reports take both from the schedule table (not chained)"
+                ).format(n=report.legacy),
+                style="yellow",
+                markup=False,
+            )
+        warning = unreal_warning(report.unreal, included=False)
+        if warning:
+            out.print(warning, style="bold red", markup=False)
     if not report.ok:
         raise typer.Exit(1)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from broadcaster.cli.common import open_station, out
+from broadcaster.cli.common import open_station, out, unreal_warning
 from broadcaster.reports import build, evidence, labels
 from broadcaster.reports.period import PERIOD_HELP
 
@@ -14,6 +14,13 @@ PeriodOpt = typer.Option(None, "--period", help=f"Reporting period: {PERIOD_HELP
 FromOpt = typer.Option(None, "--from", help="First local day (with --to), e.g. 2026-01-01.")
 ToOpt = typer.Option(None, "--to", help="Last local day, inclusive.")
 ZonesOpt = typer.Option(None, "--zones", help="'all' (default) or zone ids: z1,z2,...")
+UnrealOpt = typer.Option(
+    False,
+    "--include-unreal",
+    help="Count log entries made under a simulated or shifted clock as if real (for "
+    "simulations, demos and tests): the report then says so in capitals on its first page. "
+    "Without it they are counted apart and never as aired.",
+)
 
 
 def report(
@@ -30,25 +37,43 @@ def report(
     out_path: Path = typer.Option(
         ..., "--out", help="File to write (replaced only when complete)."
     ),
+    include_unreal: bool = UnrealOpt,
 ) -> None:
     """Write the evidence report of a period, counted from the as-run log (in Vietnamese)."""
     fmt = build.resolve_format(fmt, out_path)
     ctx = open_station()
     scope, zone_ids = build.resolve_scope(ctx, period, date_from, date_to, zones)
-    written = build.write_report(ctx, scope, zone_ids, fmt, out_path)
-    _print_written(written)
+    written = build.write_report(ctx, scope, zone_ids, fmt, out_path, include_unreal=include_unreal)
+    _print_written(written, build.unreal_in_database(ctx) if written.figures is None else None)
 
 
-def _print_written(written: build.Written) -> None:
+def _print_written(written: build.Written, unreal: dict[str, int] | None = None) -> None:
     fig = written.figures
     if fig is None:
         out.print(f"{written.path}: {written.log_rows} log entries", markup=False)
+        if unreal:  # the raw log: each row's ``clock`` column says which
+            out.print(unreal_warning(unreal, included=True), style="bold red", markup=False)
+        return
+    if fig.unreal_in_database:
+        out.print(
+            unreal_warning(fig.unreal_in_database, fig.include_unreal),
+            style="bold red",
+            markup=False,
+        )
+    if fig.empty:
+        out.print(
+            f"{written.path}: {fig.period_key}: nothing to report (no airing planned or "
+            "logged in the period)",
+            style="yellow",
+            markup=False,
+        )
         return
     out.print(
         f"{written.path}: {fig.period_key}, {fig.zones_total} zones, "
         f"{fig.totals.aired} aired / {fig.totals.planned} planned, "
         f"zone-weeks met {labels.pct(fig.share_met)} "
-        f"({fig.zone_weeks_met}/{fig.zone_weeks_judged})",
+        f"({fig.zone_weeks_met}/{fig.zone_weeks_judged})"
+        + (f", {fig.zone_weeks_not_over} not over yet" if fig.zone_weeks_not_over else ""),
         markup=False,
     )
     for extra in written.extra or []:
@@ -67,12 +92,18 @@ def evidence_cmd(
         False, "--with-audio", help="Also put every aired audio file in the pack."
     ),
     out_path: Path = typer.Option(..., "--out", help="The .zip to write."),
+    include_unreal: bool = UnrealOpt,
 ) -> None:
     """Write an evidence pack (.zip): the report, the raw log CSV, the log's verification and
     a SHA-256 manifest of every file and of every aired audio file (optionally the audio)."""
     ctx = open_station()
     scope, zone_ids = build.resolve_scope(ctx, period, date_from, date_to, zones)
-    pack = evidence.write_pack(ctx, scope, zone_ids, fmt, out_path, with_audio=with_audio)
+    pack = evidence.write_pack(
+        ctx, scope, zone_ids, fmt, out_path, with_audio=with_audio, include_unreal=include_unreal
+    )
+    unreal = build.unreal_in_database(ctx)
+    if unreal:
+        out.print(unreal_warning(unreal, include_unreal), style="bold red", markup=False)
     out.print(
         f"{pack.path}: {len(pack.files)} files, {pack.audio_files} aired audio file(s) listed"
         + (f" ({pack.audio_included} included)" if with_audio else "")

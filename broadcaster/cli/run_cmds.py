@@ -6,8 +6,10 @@ import logging
 import os
 import shutil
 import signal
+import sys
 import threading
 from datetime import time, timedelta
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -110,10 +112,22 @@ def simulate(
         "--network",
         help="Keep network outputs (mqtt) real: their receivers must be running.",
     ),
+    into: Path = typer.Option(
+        None,
+        "--into",
+        help="The simulation's own folder (default: .simulation/ in the station), replaced "
+        "by each run: a copy of the station's database and an out/ folder.",
+    ),
+    resume: bool = typer.Option(
+        False,
+        "--continue",
+        help="Go on from the previous simulation in that folder instead of a new copy.",
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Run the real engine on a simulated clock (outputs forced to files, except network
-    outputs with --network); writes the log."""
+    """Run the real engine on a simulated clock, on a copy of the station's database in a
+    folder of its own (outputs forced to files there, except network outputs with
+    --network). The station's own database and out/ are never written."""
     ctx = open_station()
     tz = ctx.station.tz
     start = local_to_utc(parse_local_date(date_from, "--from"), time(0), tz)
@@ -128,7 +142,15 @@ def simulate(
             (bulletin_id, parse_local_datetime(when, tz, "--emergency"), list(ctx.station.zone_ids))
         )
     report = simulation.simulate(
-        ctx, start, end, outages, emergencies, autoplan=autoplan, network=network
+        ctx,
+        start,
+        end,
+        outages,
+        emergencies,
+        autoplan=autoplan,
+        into=into,
+        network=network,
+        resume=resume,
     )
     if as_json:
         print_json(
@@ -137,10 +159,46 @@ def simulate(
                 "makeups_planned": report.makeups,
                 "per_zone": {z: dict(c) for z, c in report.per_zone.items()},
                 "events": report.steps,
+                "workspace": str(report.workspace),
+                "database": report.db_url,
+                "out_dir": report.out_dirs[0],
+                "clock": "simulated",
             }
         )
         return
     _print_simulation(ctx, report)
+    _print_where(report)
+    if report.ctx is not None:
+        report.ctx.close()
+
+
+def _print_where(report: simulation.SimulationReport) -> None:
+    """Where the simulation's own database and output are, and how to look at them."""
+    out.print(
+        _(
+            "simulated on a copy: database {db}, audio in {out} (the station's own "
+            "database and out/ were not touched)"
+        ).format(db=report.db_url, out=report.out_dirs[0]),
+        markup=False,
+    )
+    out.print(
+        _("see it with: {cmd} --db {db} status --include-unreal").format(
+            cmd=_self_command(), db=report.db_url
+        ),
+        markup=False,
+    )
+
+
+def _self_command() -> str:
+    """A command that works as typed: the running executable's path (the venv's
+    ``broadcaster`` is usually not on PATH)."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name != "broadcaster":  # python -m broadcaster
+        return f"{sys.executable} -m broadcaster"
+    found = shutil.which("broadcaster")
+    if found and Path(found).resolve() == argv0.resolve():
+        return "broadcaster"
+    return str(argv0.resolve())
 
 
 def _print_simulation(ctx: StationContext, report: simulation.SimulationReport) -> None:
@@ -168,7 +226,7 @@ def _print_simulation(ctx: StationContext, report: simulation.SimulationReport) 
 
 
 def _compliance(ctx: StationContext, week: str) -> bool:
-    report = actions.status(ctx, week)
+    report = actions.status(ctx, week, include_unreal=True)
     out.print(status_table(report, ctx.station.name))
     return all(r.state == "met" for r in report.rows)
 
@@ -226,35 +284,46 @@ def demo(
         )
     ctx.clock = SimClock(monday)  # everything happens as of Monday 00:00, on simulated time
     report = simulation.simulate(
-        ctx, monday, next_monday, [outage], emergencies, out_dir=str(work / "out")
+        ctx, monday, next_monday, [outage], emergencies, into=work / "simulation"
     )
     _print_simulation(ctx, report)
+    sim = report.ctx
+    assert sim is not None
 
     out.rule(_("4. make-up airings for {zone}").format(zone=failing))
-    for r in actions.airings_of_week(ctx, label):
+    for r in actions.airings_of_week(sim, label):
         if r.zone_id == failing and r.origin in ("makeup", "plan", "retry"):
             out.print(
                 f"  {fmt_local(r.scheduled_at, tz)}  {r.origin:7} {r.status:11} "
                 f"{r.bulletin_id}  {r.reason}",
                 markup=False,
             )
-    out.rule(_("5. compliance"))
-    all_met = _compliance(ctx, label)
-    chain = actions.verify(ctx)
+    out.rule(_("5. compliance (simulated airings counted: this is a demonstration)"))
+    all_met = _compliance(sim, label)
+    chain = actions.verify(sim)
     out.print(
         _("as-run log: {n} entries, chain {state}, head {hash}").format(
             n=chain.count, state="intact" if chain.ok else "BROKEN", hash=chain.head_hash[:16]
         )
     )
     out.print(
+        _(
+            "{n} of them made on the simulated clock: they say so inside their hash, and "
+            "reports count them only with --include-unreal"
+        ).format(n=chain.unreal.get("simulated", 0))
+    )
+    out.print(
         _("database: {db}\naudio played, per zone: {dirs}").format(
-            db=db_url, dirs=", ".join(report.out_dirs)
+            db=report.db_url, dirs=", ".join(report.out_dirs)
         )
     )
     out.print(
-        _("see it with: broadcaster --db {db} log --zone {zone}").format(db=db_url, zone=failing),
+        _("see it with: {cmd} --db {db} log --zone {zone}").format(
+            cmd=_self_command(), db=report.db_url, zone=failing
+        ),
         markup=False,
     )
+    sim.close()
     ctx.close()
     if not all_met or not chain.ok:
         raise typer.Exit(1)

@@ -9,7 +9,18 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from broadcaster.cli.common import By, Json, err, open_station, operator_name, out, print_json
+from broadcaster.cli.common import (
+    By,
+    IncludeUnreal,
+    Json,
+    err,
+    open_station,
+    operator_name,
+    out,
+    print_json,
+    unreal_warning,
+    warn,
+)
 from broadcaster.core.timeutil import fmt_local, parse_local_datetime
 from broadcaster.engine.lanes import ThreadLane
 from broadcaster.engine.lock import StationLock
@@ -121,6 +132,11 @@ def emergency(
     zones: str = typer.Option(..., "--zones", help="'all' or z1,z2,..."),
     text: str = typer.Option(None, "--text", help="Alert typed on the spot (rendered now)."),
     approved_by: str = typer.Option(None, "--approved-by", help="Who approved the typed alert."),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Air a bulletin that is not an emergency as one (logged as forced, with who).",
+    ),
     by: str = By,
 ) -> None:
     """Air an emergency now on the zones, interrupting what plays; quiet hours do not apply."""
@@ -132,21 +148,22 @@ def emergency(
     if text is not None:
         if not approved_by:
             raise typer.BadParameter(_("--text needs --approved-by NAME"))
-        path = actions.write_emergency_script(ctx, text, ctx.clock.now())
-        bulletin_id = path.stem
-        try:
-            results = actions.render(ctx, [bulletin_id])
-            if results[0].error:
-                raise typer.BadParameter(results[0].error)
-            actions.approve(ctx, bulletin_id, approved_by)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-    assert bulletin_id is not None
-    bulletin = ctx.bulletin(bulletin_id)
+        bulletin = actions.typed_alert(ctx, text, approved_by)
+    else:
+        bulletin = ctx.bulletin(bulletin_id)
     lock = StationLock(ctx.root, ctx.db_url)
-    daemon_running = not lock.try_acquire("emergency")
-    rows = actions.emergency_airings(ctx, bulletin, targets, who, ctx.clock.now())
+    daemon_running = not lock.acquire_unless_daemon(
+        "emergency",
+        on_wait=lambda holder: out.print(
+            _("waiting for {holder} to finish airing its emergency...").format(holder=holder)
+        ),
+    )
+    try:
+        rows = actions.emergency_airings(ctx, bulletin, targets, who, ctx.clock.now(), force=force)
+    except BaseException:
+        if not daemon_running:
+            lock.release()
+        raise
     if daemon_running:
         out.print(
             _("emergency {id} handed to the running daemon ({holder}) for {n} zone(s)").format(
@@ -200,22 +217,36 @@ def _air_on(ctx, rows: list[AiringRow], outputs) -> None:
 
 def status(
     week: str = typer.Option(None, "--week", help="ISO week (default: this week)."),
+    include_unreal: bool = IncludeUnreal,
     as_json: bool = Json,
 ) -> None:
-    """Per zone and requirement: required, aired, planned, failed/missed and a state."""
+    """Per zone and requirement: required, aired, planned, failed/missed and a state,
+    counted from the hashed as-run log (planned airings from the schedule)."""
     from broadcaster.ops import network  # paho and the mqtt plugin only when asked
 
     ctx = open_station()
-    report = actions.status(ctx, week)
+    report = actions.status(ctx, week, include_unreal=include_unreal)
     misses = network.receiver_misses(ctx, report.week)
+    warning = unreal_warning(report.unreal, include_unreal)
     if as_json:
+        warn(warning)
         by_zone: dict[str, list[dict]] = {}
         for m in misses:
             by_zone.setdefault(m.zone_id, []).append(_miss_json(m, ctx.station.tz))
         print_json(
-            [{**r.as_dict(), "receiver_misses": by_zone.get(r.zone, [])} for r in report.rows]
+            [
+                {
+                    **r.as_dict(),
+                    "receiver_misses": by_zone.get(r.zone, []),
+                    "unreal_entries_in_week": report.unreal_in_week,
+                    "unreal_counted": include_unreal,
+                }
+                for r in report.rows
+            ]
         )
         return
+    if warning:
+        out.print(Text(warning, style="bold red"))
     out.print(status_table(report, ctx.station.name))
     if misses:
         out.print(misses_table(misses, ctx.station.tz))
@@ -226,6 +257,17 @@ def status(
             n=report.head_count, hash=report.head_hash[:16]
         )
     )
+    if report.legacy_in_week:
+        out.print(Text(legacy_note(report.legacy_in_week), style="yellow"))
+    if warning:
+        out.print(Text(warning, style="bold red"))
+
+
+def legacy_note(n: int) -> str:
+    return _(
+        "{n} outcome(s) of this week were logged before the log carried campaign and week: "
+        "those two come from the schedule table, which the hash chain does not protect"
+    ).format(n=n)
 
 
 def _miss_json(m, tz) -> dict:

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -165,6 +166,9 @@ def approve(
             id=bulletin_id, by=approval.approved_by, sha=approval.audio_sha256[:12]
         )
     )
+    warning = actions.approved_audio_warning(ctx, approval)
+    if warning:
+        out.print(f"[yellow]{_('warning')}: {escape(warning)}[/yellow]")
 
 
 def schema(

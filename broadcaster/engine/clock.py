@@ -1,4 +1,11 @@
-"""Clocks: the only place the engine learns what time it is."""
+"""Clocks: the only place the engine learns what time it is.
+
+Every clock also says what *kind* of time it keeps (:attr:`kind`), because the as-run log
+records it inside each hashed entry: ``""`` is the real wall clock, ``"simulated"`` a
+simulation's clock, ``"shifted:+3600s"`` a wall clock moved by ``BROADCASTER_NOW`` or
+``BROADCASTER_CLOCK_OFFSET``. Evidence made under anything but the real clock is never
+counted as aired by ``status`` or the reports.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,24 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from broadcaster.core.errors import UsageProblem
+
+REAL = ""
+SIMULATED = "simulated"
+UNKNOWN = "unknown"  # a clock that does not say what it is: never taken for the real one
+
+
+def clock_kind(clock: object) -> str:
+    """What a clock says it is; a clock without ``kind`` is not trusted to be real."""
+    kind = getattr(clock, "kind", UNKNOWN)
+    return kind if isinstance(kind, str) else UNKNOWN
+
+
+def kind_from_env() -> str:
+    """The kind of the clock this process would get from :meth:`SystemClock.from_env`."""
+    try:
+        return SystemClock.from_env().kind
+    except UsageProblem:
+        return UNKNOWN
 
 
 class SystemClock:
@@ -17,6 +42,14 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
+
+    @property
+    def kind(self) -> str:
+        """``""`` for the real wall clock, else ``"shifted:+Ns"`` (whole seconds)."""
+        seconds = round(self.offset.total_seconds())
+        if self.offset == timedelta(0):
+            return REAL
+        return f"shifted:{seconds:+d}s"
 
     @classmethod
     def from_env(cls) -> SystemClock:
@@ -48,6 +81,8 @@ class SystemClock:
 
 class SimClock:
     """Simulated time: moves only when the simulated driver says so."""
+
+    kind = SIMULATED
 
     def __init__(self, start: datetime) -> None:
         self._now = start.astimezone(UTC)

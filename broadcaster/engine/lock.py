@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from broadcaster.core.errors import BroadcasterError
@@ -36,6 +38,32 @@ class StationLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{what} pid {os.getpid()}\n".encode())
         self._fd = fd
+        return True
+
+    def acquire_unless_daemon(
+        self,
+        what: str,
+        timeout: float = 600.0,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> bool:
+        """Take the lock, waiting while a short-lived command (another emergency) holds
+        it; give up at once, returning False, when the holder is the daemon, which then
+        airs what the caller writes into the database."""
+        deadline = time.monotonic() + timeout
+        told = False
+        while not self.try_acquire(what):
+            holder = self.holder()
+            if holder.startswith("daemon"):
+                return False
+            if time.monotonic() > deadline:
+                raise BroadcasterError(
+                    _("gave up waiting for {holder} to release the station").format(holder=holder),
+                    path=str(self.path),
+                )
+            if not told and on_wait is not None and holder != "?":
+                on_wait(holder)
+                told = True
+            time.sleep(0.1)
         return True
 
     def acquire(self, what: str) -> None:

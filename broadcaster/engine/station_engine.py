@@ -23,9 +23,10 @@ from broadcaster.core.timeutil import (
     iso_week_of_instant,
     parse_week,
 )
+from broadcaster.engine.clock import kind_from_env
 from broadcaster.engine.journal import StartJournal, mark_playing
 from broadcaster.engine.library import Cleared, Library, Refused
-from broadcaster.engine.planning import new_row, plan_and_store, to_domain
+from broadcaster.engine.planning import campaigns_of, new_row, plan_and_store, to_domain
 from broadcaster.i18n import _
 from broadcaster.playout.base import (
     CueingOutput,
@@ -78,6 +79,17 @@ def triggered_by(row: AiringRow) -> str:
     return "daemon"
 
 
+def judged_fields(row: AiringRow) -> dict[str, object]:
+    """What status and the reports judge an airing by, for its hashed log entry."""
+    return {
+        "campaigns": campaigns_of(row),
+        "week": row.week,
+        "priority": row.priority,
+        "origin": row.origin,
+        "duration_seconds": row.duration_seconds,
+    }
+
+
 def play_item(row: AiringRow, cleared: Cleared) -> PlayItem:
     """What an output needs to play an airing the gate cleared."""
     return PlayItem(
@@ -111,6 +123,9 @@ class StationEngine:
         self.journal: StartJournal | None = None  # the real-time driver batches starts
         self.cued: dict[int, CueingOutput] = {}  # airing id -> output it was cued on
         self._cue_lock = threading.Lock()
+        # The kind of clock the driver's instants come from, written into every log entry
+        # (``engine.clock``): the simulation and ``engine_for`` set it from their clock.
+        self.clock_kind = kind_from_env()
 
     # -- what is due ----------------------------------------------------------------------
     def due(self, now: datetime) -> list[AiringRow]:
@@ -426,6 +441,8 @@ class StationEngine:
                     reason=reason,
                     approved_by=approved_by,
                     receivers=",".join(f"{r.receiver}={r.outcome}" for r in receivers),
+                    **judged_fields(row),
+                    clock=self.clock_kind,
                 ),
                 recorded_at=now,
             )

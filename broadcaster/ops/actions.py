@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import or_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
@@ -30,9 +34,10 @@ from broadcaster.core.timeutil import (
     to_local,
     week_bounds_utc,
 )
+from broadcaster.engine.clock import clock_kind
 from broadcaster.engine.library import approved_rendition, latest_rendition
 from broadcaster.engine.planning import campaigns_of, new_row, plan_and_store, week_rows
-from broadcaster.engine.station_engine import StationEngine
+from broadcaster.engine.station_engine import StationEngine, judged_fields
 from broadcaster.i18n import _
 from broadcaster.ops.context import StationContext
 from broadcaster.speech.production import Produced
@@ -40,7 +45,7 @@ from broadcaster.speech.render import Pending, Renderer, RenderOutcome, produce_
 from broadcaster.speech.spoken import spoken_text, station_lexicon
 from broadcaster.store import aslog
 from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow, Approval
+from broadcaster.store.tables import AiringRow, Approval, Rendition
 from broadcaster.text import unknown_tokens
 
 
@@ -183,6 +188,26 @@ def approve(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
         )
         s.add(approval)
         return approval
+
+
+def approved_audio_warning(ctx: StationContext, approval: Approval) -> str:
+    """What an approver must know about the audio just approved: that it came from a
+    fallback engine (espeak because gTTS was unreachable), or ''."""
+    with ctx.db.read() as s:
+        rendition = s.exec(
+            select(Rendition).where(
+                Rendition.bulletin_id == approval.bulletin_id,
+                Rendition.script_sha256 == approval.script_sha256,
+                Rendition.audio_sha256 == approval.audio_sha256,
+            )
+        ).first()
+    if rendition is None or not rendition.fallback:
+        return ""
+    return _(
+        "this is fallback audio: {engine} spoke it because the preferred {preferred} "
+        "failed. Listen to it before it airs; once {preferred} works again, 'render' makes "
+        "new audio that needs its own approval"
+    ).format(engine=rendition.engine, preferred=rendition.preferred_engine or "?")
 
 
 def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None = None) -> str:
@@ -379,6 +404,8 @@ def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
                 triggered_by=f"operator:{by}",
                 scheduled_at=as_utc(row.scheduled_at),
                 reason=row.reason,
+                **judged_fields(row),
+                clock=clock_kind(ctx.clock),
             ),
             recorded_at=now,
         )
@@ -386,9 +413,30 @@ def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
 
 
 def emergency_airings(
-    ctx: StationContext, bulletin: Bulletin, zones: list[str], by: str, at: datetime
+    ctx: StationContext,
+    bulletin: Bulletin,
+    zones: list[str],
+    by: str,
+    at: datetime,
+    *,
+    force: bool = False,
 ) -> list[AiringRow]:
-    """Book an emergency on ``zones`` at ``at`` (now, for a live one). Quiet hours do not apply."""
+    """Book an emergency on ``zones`` at ``at`` (now, for a live one). Quiet hours do not apply.
+
+    An emergency cuts whatever plays and ignores quiet hours, so only a bulletin written as
+    an emergency may be aired as one; ``force`` overrides that, and the override is part of
+    who started it (the log's hashed ``triggered_by``), so the evidence shows who forced it.
+    """
+    if bulletin.priority != Priority.EMERGENCY:
+        if not force:
+            raise UsageProblem(
+                _(
+                    "'{id}' is a {priority} bulletin, not an emergency: it would cut what "
+                    "plays and ignore quiet hours. Give --force to air it as an emergency "
+                    "anyway (who forced it is logged)"
+                ).format(id=bulletin.id, priority=bulletin.priority)
+            )
+        by = _("{by} (forced: {priority} bulletin)").format(by=by, priority=bulletin.priority)
     with ctx.db.write() as s:
         found = require_approved(s, bulletin)
         rows = []
@@ -444,17 +492,60 @@ def write_emergency_script(ctx: StationContext, text: str, now: datetime) -> Pat
     if not text:
         raise UsageProblem(_("--text: the alert is empty"))
     stamp = to_local(now, ctx.station.tz).strftime("%Y%m%d-%H%M%S")
-    bulletin_id = f"khan-cap-{stamp}"
-    path = ctx.root / "scripts" / f"{bulletin_id}.md"
     title = _("Thông báo khẩn cấp {time}").format(
         time=to_local(now, ctx.station.tz).strftime("%H:%M %d/%m/%Y")
     )
-    tmp = path.with_suffix(".md.part")
-    tmp.write_text(
-        EMERGENCY_TEMPLATE.format(id=bulletin_id, title=title, text=text), encoding="utf-8"
-    )
-    tmp.replace(path)
-    return path
+    folder = ctx.root / "scripts"
+    for _attempt in range(16):
+        # Two alerts typed in the same second must never share a file: the second would
+        # replace the first one's text under the first one's airings.
+        bulletin_id = f"khan-cap-{stamp}-{secrets.token_hex(3)}"
+        path = folder / f"{bulletin_id}.md"
+        content = EMERGENCY_TEMPLATE.format(id=bulletin_id, title=title, text=text)
+        try:
+            _create_exclusive(path, content.encode("utf-8"))
+        except FileExistsError:
+            continue
+        return path
+    raise BroadcasterError(_("could not find a free name for the alert"), path=str(folder))
+
+
+def typed_alert(ctx: StationContext, text: str, approved_by: str) -> Bulletin:
+    """An alert typed on the spot: written as its own script, rendered and approved now.
+
+    The bulletin returned is exactly the text this call wrote (its approval is bound to
+    those bytes), or the call fails and leaves no script behind.
+    """
+    if not approved_by or not approved_by.strip():
+        raise UsageProblem(_("--approved-by: give the name of who approved the typed alert"))
+    path = write_emergency_script(ctx, text, ctx.clock.now())
+    written = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        results = render(ctx, [path.stem])
+        if results[0].error:
+            raise BroadcasterError(results[0].error, path=str(path.relative_to(ctx.root)))
+        approve(ctx, path.stem, approved_by)
+        bulletin = ctx.bulletin(path.stem)
+        if bulletin.script_sha256 != written:
+            raise BroadcasterError(
+                _("the alert's script changed while it was being prepared: not aired"),
+                path=str(path.relative_to(ctx.root)),
+            )
+        return bulletin
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def _create_exclusive(path: Path, data: bytes) -> None:
+    """Write a new file complete under a temporary name, then link it to ``path``, which
+    must not exist yet: readers never see half a script, and no file is ever replaced."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    tmp.write_bytes(data)
+    try:
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # -- status and the log ------------------------------------------------------------------
@@ -465,26 +556,113 @@ class StatusReport:
     head_count: int
     head_hash: str
     fallback_note: str = ""
+    # Entries in the whole database made under a clock that is not the real one, by kind.
+    unreal: dict[str, int] = field(default_factory=dict)
+    unreal_in_week: int = 0  # this week's outcomes among them (counted only if included)
+    include_unreal: bool = False
+    legacy_in_week: int = 0  # outcomes whose campaign came from the unchained airing table
 
 
-def status(ctx: StationContext, week_label: str | None) -> StatusReport:
+FINAL_OUTCOMES = ("aired", "failed", "missed", "interrupted", "cancelled")
+
+
+def status(
+    ctx: StationContext, week_label: str | None, *, include_unreal: bool = False
+) -> StatusReport:
+    """Compliance of one week, judged from the hashed as-run log (issue 10).
+
+    Outcomes (and the campaign, week and origin they count for) come from the log's hashed
+    fields, never from the ``airing`` table, which anyone can edit without breaking the
+    chain; that table only supplies the airings still *planned* (rows with no outcome in
+    the log yet). Entries made under a simulated or shifted clock count only with
+    ``include_unreal`` (simulations, demos, tests); otherwise they are left out and
+    counted apart, and the caller warns."""
     now = ctx.clock.now()
     label = week_label or iso_week_of_instant(now, ctx.station.tz)
     year, week = parse_week(label)
+    facts: list[AiringFact] = []
+    unreal_in_week = legacy = 0
     with ctx.db.read() as s:
-        rows = week_rows(s, ctx.station, year, week)
-        facts = [
-            AiringFact(
-                r.zone_id,
-                campaigns_of(r),
-                AiringStatus(r.status),
-                as_utc(r.scheduled_at),
-                Origin(r.origin),
+        closed: set[int] = set()
+        for entry, legacy_campaigns in _week_outcomes(s, ctx, year, week, label):
+            if entry.airing_id is not None:
+                closed.add(entry.airing_id)
+            if entry.clock:
+                unreal_in_week += 1
+                if not include_unreal:
+                    continue
+            if legacy_campaigns is not None:
+                legacy += 1
+            campaigns = (
+                legacy_campaigns
+                if legacy_campaigns is not None
+                else frozenset(c for c in entry.campaigns.split(",") if c)
             )
-            for r in rows
-        ]
+            facts.append(
+                AiringFact(
+                    entry.zone_id,
+                    campaigns,
+                    AiringStatus(entry.outcome),
+                    as_utc(entry.scheduled_at or entry.recorded_at),
+                    _origin(entry.origin or entry.triggered_by),
+                )
+            )
+        for r in week_rows(s, ctx.station, year, week):
+            if r.status in (AiringStatus.PLANNED, AiringStatus.PLAYING) and r.id not in closed:
+                facts.append(  # a plan, not an outcome: it never counts as aired
+                    AiringFact(
+                        r.zone_id,
+                        campaigns_of(r),
+                        AiringStatus.PLANNED,
+                        as_utc(r.scheduled_at),
+                        Origin(r.origin),
+                    )
+                )
         count, head_hash = aslog.head(s)
-    return StatusReport(label, evaluate_week(ctx.station, year, week, facts, now), count, head_hash)
+        unreal = aslog.unreal_counts(s)
+    return StatusReport(
+        label,
+        evaluate_week(ctx.station, year, week, facts, now),
+        count,
+        head_hash,
+        unreal=unreal,
+        unreal_in_week=unreal_in_week,
+        include_unreal=include_unreal,
+        legacy_in_week=legacy,
+    )
+
+
+def _week_outcomes(s, ctx: StationContext, year: int, week: int, label: str):
+    """The week's log outcomes, each with None, or for an entry older than the judged
+    fields the campaigns of its airing row (the only place they were kept then)."""
+    start, end = week_bounds_utc(year, week, ctx.station.tz)
+    L = aslog.LogEntry
+    q = (
+        select(L, AiringRow)
+        .outerjoin(AiringRow, AiringRow.id == L.airing_id)
+        .where(L.scheduled_at >= as_utc(start), L.scheduled_at < as_utc(end))  # ix_log_time
+        .where(L.outcome.in_(FINAL_OUTCOMES), or_(L.week == label, L.week == ""))
+        .order_by(L.seq)
+    )
+    for entry, row in s.exec(q).all():
+        if entry.week:
+            yield entry, None
+        else:
+            yield entry, campaigns_of(row) if row is not None else frozenset()
+
+
+def _origin(text: str) -> Origin:
+    """The hashed origin; for a legacy entry, the origin its ``triggered_by`` implies."""
+    try:
+        return Origin(text)
+    except ValueError:
+        if text.startswith("daemon:"):
+            return _origin(text.removeprefix("daemon:"))
+        if text.startswith("emergency:"):
+            return Origin.EMERGENCY
+        if text.startswith("operator:"):
+            return Origin.QUEUE
+        return Origin.PLAN
 
 
 def airings_of_week(ctx: StationContext, week_label: str) -> list[AiringRow]:
@@ -516,6 +694,12 @@ def log_rows(
                     "triggered_by": e.triggered_by,
                     "recorded_at": _iso_local(e.recorded_at, tz),
                     "receivers": e.receivers,
+                    "campaigns": e.campaigns,
+                    "week": e.week,
+                    "priority": e.priority,
+                    "origin": e.origin,
+                    "duration_seconds": e.duration_seconds,
+                    "clock": e.clock,
                     "entry_hash": e.entry_hash,
                 }
             )
@@ -532,7 +716,9 @@ def verify(ctx: StationContext) -> aslog.ChainReport:
 
 
 def engine_for(ctx: StationContext, outputs) -> StationEngine:
-    return StationEngine(ctx.root, ctx.station, ctx.db, outputs)
+    engine = StationEngine(ctx.root, ctx.station, ctx.db, outputs)
+    engine.clock_kind = clock_kind(ctx.clock)
+    return engine
 
 
 def current_week(ctx: StationContext) -> str:

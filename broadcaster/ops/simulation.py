@@ -1,15 +1,25 @@
-"""Running the engine on simulated time: ``simulate`` and ``demo``."""
+"""Running the engine on simulated time: ``simulate`` and ``demo``.
+
+A simulation never writes the station's evidence: it runs on a copy of the station's
+database in a folder of its own (default ``.simulation/`` in the station), with its own
+``out/``, and every entry it logs says ``clock: simulated`` inside its hash.
+"""
 
 from __future__ import annotations
 
 import re
+import shutil
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from pathlib import Path
+
+from sqlmodel import SQLModel
 
 from broadcaster.core.errors import UsageProblem
 from broadcaster.core.timeutil import local_to_utc, parse_local_date, parse_local_datetime
-from broadcaster.engine.clock import SimClock
+from broadcaster.engine.clock import SimClock, clock_kind
 from broadcaster.engine.lock import StationLock
 from broadcaster.engine.simulated import Outage, SimulatedDriver, outage_outputs
 from broadcaster.engine.station_engine import StationEngine
@@ -17,6 +27,7 @@ from broadcaster.i18n import _
 from broadcaster.ops import actions
 from broadcaster.ops.context import StationContext
 from broadcaster.playout.base import close_outputs
+from broadcaster.store.db import Database
 
 _FAIL_RE = re.compile(r"^(?P<zone>[a-z0-9][a-z0-9_-]*)@(?P<start>[^/]+)/(?P<end>.+)$")
 
@@ -55,6 +66,105 @@ class SimulationReport:
     makeups: int = 0
     steps: int = 0
     out_dirs: list[str] = field(default_factory=list)
+    workspace: Path | None = None  # the simulation's own folder
+    db_url: str = ""  # the simulation's own database (a copy of the station's)
+    ctx: StationContext | None = None  # the simulation's station, to read its results
+
+
+WORKSPACE_MARK = ".broadcaster-simulation"
+
+
+def default_workspace(root: Path) -> Path:
+    return root / ".simulation"
+
+
+def resume_workspace(into: Path) -> tuple[Path, str]:
+    """A previous simulation's folder, to go on from where it stopped (``--continue``)."""
+    into = into.resolve()
+    if not (into / WORKSPACE_MARK).is_file() or not (into / "station.db").is_file():
+        raise UsageProblem(
+            _("--continue: {dir} holds no previous simulation (run simulate first)").format(
+                dir=into
+            )
+        )
+    (into / "out").mkdir(exist_ok=True)
+    return into, f"sqlite:///{into / 'station.db'}"
+
+
+def prepare_workspace(ctx: StationContext, into: Path) -> tuple[Path, str]:
+    """A folder of its own for one simulation: a copy of the station's database as it is
+    now, and an empty ``out/``. The station's database is only read, never opened for
+    writing, so a simulation cannot touch its evidence (issue 10).
+
+    A folder that a previous simulation made (it holds the mark file) is replaced; any
+    other non-empty folder is refused rather than wiped."""
+    into = into.resolve()
+    station_db = _sqlite_path(ctx.db_url)
+    if station_db is not None and into in (station_db.parent, ctx.root):
+        raise UsageProblem(
+            _("--into: {dir} holds the station's own database; choose another folder").format(
+                dir=into
+            )
+        )
+    if into.exists():
+        if not into.is_dir():
+            raise UsageProblem(_("--into: {dir} is not a folder").format(dir=into))
+        if any(into.iterdir()) and not (into / WORKSPACE_MARK).exists():
+            raise UsageProblem(
+                _("--into: {dir} is not empty and not a simulation's folder").format(dir=into)
+            )
+        shutil.rmtree(into)
+    into.mkdir(parents=True)
+    (into / WORKSPACE_MARK).write_text(
+        "made by 'broadcaster simulate': replaced by the next simulation into this folder\n",
+        encoding="utf-8",
+    )
+    (into / "out").mkdir()
+    target = into / "station.db"
+    copy_database(ctx.db_url, target)
+    return into, f"sqlite:///{target}"
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///")).resolve()
+    return None
+
+
+def copy_database(url: str, target: Path) -> None:
+    """The station's current state into a new SQLite file.
+
+    SQLite: the online backup API on a read-only connection (a consistent snapshot even
+    while the daemon writes; ``immutable`` when no other process has the file open, so
+    not even a ``-shm`` file appears beside it). Another database (PostgreSQL): every
+    table copied row by row through SQLAlchemy into the same schema."""
+    source = _sqlite_path(url)
+    if source is not None:
+        if not source.is_file():
+            Database(f"sqlite:///{target}").create()  # a station that never ran: empty
+            return
+        live = source.with_name(source.name + "-wal").exists()
+        mode = "mode=ro" if live else "immutable=1"
+        src = sqlite3.connect(f"file:{source}?{mode}", uri=True)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+        return
+    copy = Database(f"sqlite:///{target}")
+    copy.create()
+    origin = Database(url, readonly=True)
+    try:
+        with origin.engine.connect() as read, copy.engine.begin() as write:
+            for table in SQLModel.metadata.sorted_tables:
+                rows = [dict(r._mapping) for r in read.execute(table.select())]
+                if rows:
+                    write.execute(table.insert(), rows)
+    finally:
+        origin.dispose()
+        copy.dispose()
 
 
 def simulate(
@@ -65,23 +175,37 @@ def simulate(
     emergencies: list[tuple[str, datetime, list[str]]],
     *,
     autoplan: bool = True,
-    out_dir: str | None = None,
+    into: Path | None = None,
     network: bool = False,
+    resume: bool = False,
 ) -> SimulationReport:
+    """Run the engine on simulated time on a copy of the station (see
+    :func:`prepare_workspace`), or with ``resume`` on the previous simulation's copy: the
+    station's own database and ``out/`` are never written. Every log entry it makes
+    carries ``clock: simulated`` in its hash."""
     if end <= start:
         raise UsageProblem(_("--to must be after --from"))
-    lock = StationLock(ctx.root, ctx.db_url)
+    folder = into or default_workspace(ctx.root)
+    workspace, db_url = resume_workspace(folder) if resume else prepare_workspace(ctx, folder)
+    clock = SimClock(start)
+    sim = StationContext(ctx.root, ctx.station, db_url, clock)
+    lock = StationLock(workspace, db_url)
     lock.acquire("simulate")
+    out_dir = str(workspace / "out")
     try:
-        clock = SimClock(start)
-        real = ctx.outputs(clock, force_file=True, out_dir=out_dir, keep_networked=network)
+        real = sim.outputs(clock, force_file=True, out_dir=out_dir, keep_networked=network)
         outputs = outage_outputs(real, outages, clock)
         try:
-            return _run(ctx, clock, outputs, start, end, emergencies, autoplan, out_dir)
+            report = _run(sim, clock, outputs, start, end, emergencies, autoplan)
         finally:
             close_outputs(real)
     finally:
         lock.release()
+    report.out_dirs = [out_dir]
+    report.workspace = workspace
+    report.db_url = db_url
+    report.ctx = sim
+    return report
 
 
 def _run(
@@ -92,9 +216,9 @@ def _run(
     end: datetime,
     emergencies: list[tuple[str, datetime, list[str]]],
     autoplan: bool,
-    out_dir: str | None,
 ) -> SimulationReport:
     engine = StationEngine(ctx.root, ctx.station, ctx.db, outputs)
+    engine.clock_kind = clock_kind(clock)
     for bulletin_id, at, zones in emergencies:
         actions.emergency_airings(ctx, ctx.bulletin(bulletin_id), zones, "simulation", at)
     seq_before = actions.log_head(ctx)[0]
@@ -104,14 +228,4 @@ def _run(
     for entry in actions.log_since(ctx, seq_before):
         report.outcomes[entry.outcome] += 1
         report.per_zone.setdefault(entry.zone_id, Counter())[entry.outcome] += 1
-    report.out_dirs = (
-        [out_dir]
-        if out_dir
-        else sorted(
-            {
-                str(ctx.root / str(spec.settings.get("dir", "out")))
-                for spec in ctx.station.outputs.values()
-            }
-        )
-    )
     return report

@@ -14,6 +14,7 @@ from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
 from broadcaster.reports.figures import ReportFigures, compute
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import Period, parse_period
+from broadcaster.store import aslog
 
 FORMATS = ("docx", "xlsx", "csv", "json", "pdf")
 EXCEL_ROWS_FOR_LOG = 1_048_576 - 2  # a header row, and the last row for the note
@@ -48,13 +49,36 @@ def resolve_scope(
     return found, zone_ids
 
 
-def figures(ctx: StationContext, period: Period, zone_ids: list[str]) -> ReportFigures:
+def figures(
+    ctx: StationContext, period: Period, zone_ids: list[str], *, include_unreal: bool = False
+) -> ReportFigures:
     bulletins, _problems = ctx.scripts()  # titles only: a broken script must not block a report
-    return compute(ctx.db, ctx.station, period, zone_ids, bulletins, ctx.clock.now())
+    return compute(
+        ctx.db,
+        ctx.station,
+        period,
+        zone_ids,
+        bulletins,
+        ctx.clock.now(),
+        include_unreal=include_unreal,
+    )
+
+
+def unreal_in_database(ctx: StationContext) -> dict[str, int]:
+    """Entries made under a clock that is not the real one (for the CSV, which has no
+    figures to carry the warning: the command prints it)."""
+    with ctx.db.read() as s:
+        return aslog.unreal_counts(s)
 
 
 def write_report(
-    ctx: StationContext, period: Period, zone_ids: list[str], fmt: str, out: Path
+    ctx: StationContext,
+    period: Period,
+    zone_ids: list[str],
+    fmt: str,
+    out: Path,
+    *,
+    include_unreal: bool = False,
 ) -> Written:
     out = check_target(out)
     if fmt == "pdf":
@@ -64,7 +88,7 @@ def write_report(
         with atomic_file(out) as tmp, ctx.db.read() as s:
             n = csv_writer.write_csv(tmp, rawlog.stream(s, period, zone_ids), tz)
         return Written(out, fmt, None, n)
-    fig = figures(ctx, period, zone_ids)
+    fig = figures(ctx, period, zone_ids, include_unreal=include_unreal)
     if fmt == "json":
         with atomic_file(out) as tmp:
             json_writer.write_json(tmp, fig)

@@ -36,9 +36,9 @@ from docx.opc.packuri import PackURI
 from docx.opc.part import Part
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 
-from broadcaster.core.compliance import MET, NO_SESSION, NOT_MET
+from broadcaster.core.compliance import AT_RISK, MET, NO_SESSION, NOT_MET, ON_TRACK
 from broadcaster.core.model import ReportSettings
 from broadcaster.reports import labels, reasons
 from broadcaster.reports.figures import NOT_APPLICABLE, ReportFigures
@@ -54,6 +54,9 @@ LANDSCAPE_TEXT_MM = 297 - 25 - 15
 TABLE_STYLE, HEAT_STYLE = "BangSoLieu", "BangNhiet"  # paragraph styles of table cells
 HEAT_FILL = {MET: "C6EFCE", NOT_MET: "FFC7CE", NO_SESSION: "D9D9D9", NOT_APPLICABLE: "FFFFFF"}
 HEAT_MARK = {MET: "Đ", NOT_MET: "K", NO_SESSION: "–", NOT_APPLICABLE: ""}
+# Weeks not over when the report is made (issue 11): never marked "K".
+HEAT_FILL |= {ON_TRACK: "DDEBF7", AT_RISK: "FFEB9C"}
+HEAT_MARK |= {ON_TRACK: "T", AT_RISK: "N"}
 HEAT_NAME_MM = 70.0
 HEAT_WEEKS_MAX = 14  # weeks per heat-map table: 10 pt marks in cells of about 13 mm
 
@@ -293,6 +296,7 @@ def _network_phrase(fig: ReportFigures, settings: ReportSettings) -> str:
 
 def _body(doc, fig: ReportFigures, settings: ReportSettings) -> None:
     t = fig.totals
+    _warnings(doc, fig)
     _section(doc, "I. THÔNG TIN CHUNG")
     _para(
         doc,
@@ -581,6 +585,8 @@ def _target_text(fig: ReportFigures) -> str:
 
 def _assessment(fig: ReportFigures) -> list[str]:
     """Plain statements drawn from the figures; the officer adds the rest in Word."""
+    if fig.empty:
+        return [labels.NOTHING_TO_REPORT]
     t = fig.totals
     out = [
         f"Trong kỳ, {labels.num(fig.zones_covered)}/{labels.num(fig.zones_total)} cụm loa đã phát "
@@ -603,8 +609,14 @@ def _assessment(fig: ReportFigures) -> list[str]:
             + ("…" if len(short) > 10 else "")
             + "."
         )
-    else:
+    elif fig.zone_weeks_judged:
         out.append("Tất cả cụm loa đều đạt chỉ tiêu phát sóng trong các tuần có buổi phát.")
+    if fig.zone_weeks_not_over:
+        out.append(
+            f"{labels.num(fig.zone_weeks_not_over)} tuần-cụm loa chưa kết thúc, trong đó "
+            f"{labels.num(sum(len(r.at_risk) for r in fig.requirements))} tuần có nguy cơ "
+            "không đạt nếu các lượt phát còn lại không được thực hiện."
+        )
     return out
 
 
@@ -762,7 +774,7 @@ def _heat_appendix(doc, fig: ReportFigures) -> None:
     _appendix_section(doc, landscape=True)
     _appendix_title(doc, "II", "KẾT QUẢ TUÂN THỦ CHỈ TIÊU PHÁT SÓNG HẰNG TUẦN THEO CỤM LOA", fig)
     legend = _para(doc, "Chú giải: ", size=11, keep_next=True)
-    for state in (MET, NOT_MET, NO_SESSION, NOT_APPLICABLE):
+    for state in (MET, NOT_MET, ON_TRACK, AT_RISK, NO_SESSION, NOT_APPLICABLE):
         run = legend.add_run(f" {HEAT_MARK[state] or ' '} ")
         run.font.size = Pt(11)
         run._r.get_or_add_rPr().append(
@@ -1012,3 +1024,12 @@ def _chart_xml(cats: list[str], values: list[list[int]], wb_rid: str) -> str:
         f'<c:externalData r:id="{wb_rid}"><c:autoUpdate val="0"/></c:externalData>'
         "</c:chartSpace>"
     )
+
+
+def _warnings(doc, fig: ReportFigures) -> None:
+    """What the reader must know before the figures (non-real clocks, no data, weeks not
+    over), bold and in red on the first page; the same words as every other format."""
+    for text in labels.warnings(fig):
+        paragraph = _para(doc, text, bold=True, indent=True)
+        for run in paragraph.runs:
+            run.font.color.rgb = RGBColor(0xC0, 0x00, 0x00)

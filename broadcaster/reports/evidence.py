@@ -71,6 +71,7 @@ def write_pack(
     out: Path,
     *,
     with_audio: bool = False,
+    include_unreal: bool = False,
 ) -> Pack:
     fmt = fmt.lower()
     if fmt not in PACK_FORMATS:
@@ -84,7 +85,7 @@ def write_pack(
     tz = ctx.station.tz
     with tempfile.TemporaryDirectory(prefix=".evidence-", dir=out.parent) as tmp:
         work = Path(tmp)
-        fig = build.figures(ctx, period, zone_ids)
+        fig = build.figures(ctx, period, zone_ids, include_unreal=include_unreal)
         report_name = f"bao-cao-{period.key.replace('..', '_')}.{fmt}"
         report_path = work / report_name
         if fmt == "json":
@@ -101,7 +102,7 @@ def write_pack(
         with ctx.db.read() as s:
             csv_writer.write_csv(work / LOG_CSV, rawlog.stream(s, period, zone_ids), tz)
             chain = aslog.verify(s)
-            audio = _aired_audio(s, period, zone_ids, ctx.root)
+            audio = _aired_audio(s, period, zone_ids, ctx.root, real_only=not include_unreal)
         _write_verification(work, chain, ctx, period)
         files = [report_name, LOG_CSV, VERIFY_JSON, VERIFY_TXT, AUDIO_CSV]
         included = 0
@@ -143,20 +144,22 @@ def write_pack(
     )
 
 
-def _aired_audio(session, period: Period, zone_ids: list[str], root: Path) -> list[AiredAudio]:
-    """Every distinct audio the log says aired in the period, found again on disk by hash."""
+def _aired_audio(
+    session, period: Period, zone_ids: list[str], root: Path, *, real_only: bool = True
+) -> list[AiredAudio]:
+    """Every distinct audio the log says aired in the period, found again on disk by hash
+    (on the real clock only, unless the pack includes non-real entries)."""
     when = when_column()
-    q = (
-        select(L.audio_sha256, L.bulletin_id, func.count())
-        .where(
-            when >= period.start,
-            when < period.end,
-            L.zone_id.in_(zone_ids),
-            L.outcome.in_(("aired", "interrupted")),
-            L.audio_sha256 != "",
-        )
-        .group_by(L.audio_sha256, L.bulletin_id)
-    )
+    q = select(L.audio_sha256, L.bulletin_id, func.count())
+    if real_only:
+        q = q.where(L.clock == "")
+    q = q.where(
+        when >= period.start,
+        when < period.end,
+        L.zone_id.in_(zone_ids),
+        L.outcome.in_(("aired", "interrupted")),
+        L.audio_sha256 != "",
+    ).group_by(L.audio_sha256, L.bulletin_id)
     by_hash: dict[str, AiredAudio] = {}
     for sha, bulletin_id, n in session.execute(q):
         found = by_hash.setdefault(sha, AiredAudio(sha, [], 0, "", "không tìm thấy"))
@@ -186,6 +189,7 @@ def _write_verification(work: Path, chain: aslog.ChainReport, ctx, period: Perio
         "stored_count": chain.stored_count,
         "stored_hash": chain.stored_hash,
         "problems": chain.problems,
+        "unreal": chain.unreal,
         "checked_at": ctx.clock.now().astimezone(ctx.station.tz).replace(microsecond=0).isoformat(),
         "period": period.key,
     }
@@ -205,6 +209,13 @@ def _write_verification(work: Path, chain: aslog.ChainReport, ctx, period: Perio
         ),
         *(f"- {p}" for p in chain.problems),
     ]
+    if chain.unreal:
+        lines.append(
+            "CẢNH BÁO: "
+            + f"{chain.unreal_count} bản ghi được tạo theo đồng hồ không phải đồng hồ thực ("
+            + ", ".join(f"{k}: {n}" for k, n in sorted(chain.unreal.items()))
+            + "): chuỗi mã băm vẫn nguyên vẹn, nhưng đó không phải minh chứng phát sóng."
+        )
     (work / VERIFY_TXT).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

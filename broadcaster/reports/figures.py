@@ -8,6 +8,18 @@ small groups up and applies the weekly rule (``core.compliance.judge_past_week``
 Which entries belong to the period is decided the same way as ``broadcaster log --from
 --to``: by scheduled time (the recorded time for the rare entry without one), in the
 station's local days.
+
+Everything judged comes from the hashed log (issue 10): the outcome, and the campaigns,
+ISO week and booked duration that ``StationEngine.close`` copies into each entry. The
+``airing`` table, which the chain does not protect, supplies only airings still planned
+(no outcome logged yet), shown as plans, never as outcomes; and, for entries written
+before the log carried those fields ("legacy"), their campaign and week (counted and
+said). Entries made under a clock that is not the real one (``clock`` set: simulated or
+shifted) are counted apart and never as aired, unless the caller asks for them
+(``include_unreal``: simulations, demos, tests), and every format says which it did.
+
+A zone-week that is not over yet is "on track" or "at risk", never "not met"; a period
+with nothing planned or logged says there is nothing to report.
 """
 
 from __future__ import annotations
@@ -24,7 +36,15 @@ from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session, select
 
-from broadcaster.core.compliance import MET, NO_SESSION, NOT_MET, judge_past_week
+from broadcaster.core.compliance import (
+    AT_RISK,
+    MET,
+    NO_SESSION,
+    NOT_MET,
+    ON_TRACK,
+    WeekVerdict,
+    judge_past_week,
+)
 from broadcaster.core.model import Bulletin, Requirement, Station
 from broadcaster.core.timeutil import local_to_utc, to_local
 from broadcaster.reports.period import Period
@@ -35,6 +55,7 @@ from broadcaster.store.tables import AiringRow, Approval, LogEntry
 OUTCOMES = ("aired", "failed", "missed", "interrupted", "cancelled")
 SETBACKS = ("failed", "missed", "interrupted", "cancelled")
 NOT_APPLICABLE = "none"  # heat map: no requirement applies to that zone-week
+NOT_OVER = (ON_TRACK, AT_RISK)  # a zone-week still running (or to come): not judged yet
 
 L = LogEntry
 A = AiringRow
@@ -95,10 +116,15 @@ class RequirementFigures:
     no_session: int
     share_met: float | None  # met / judged, the plan's headline indicator
     zone_weeks: list[ZoneWeek]  # every zone-week the requirement applies to
+    not_over: int = 0  # zone-weeks not over yet (on track or at risk), not in ``judged``
 
     @property
     def not_met(self) -> list[ZoneWeek]:
         return [z for z in self.zone_weeks if z.state == NOT_MET]
+
+    @property
+    def at_risk(self) -> list[ZoneWeek]:
+        return [z for z in self.zone_weeks if z.state == AT_RISK]
 
 
 @dataclass
@@ -168,6 +194,18 @@ class ReportFigures:
     log_entries_in_period: int
     log_head_count: int
     log_head_hash: str
+    # Nothing planned and nothing logged in the period for these zones: nothing to report.
+    empty: bool = False
+    zone_weeks_not_over: int = 0  # on track or at risk: the period is not over for them
+    # Entries made under a clock that is not the real one (simulated, shifted):
+    include_unreal: bool = False  # True: counted like the others (never for evidence)
+    unreal_in_period: dict[str, int] = field(default_factory=dict)  # outcome -> entries
+    unreal_in_database: dict[str, int] = field(default_factory=dict)  # clock kind -> entries
+    legacy_in_period: int = 0  # entries whose campaign and week came from the airing table
+
+    @property
+    def unreal_count(self) -> int:
+        return sum(self.unreal_in_period.values())
 
 
 def when_column() -> Any:
@@ -182,8 +220,35 @@ def seconds_between(start: Any, end: Any, dialect: str) -> Any:
 
 
 def _matches(campaign: str) -> ColumnElement[bool]:
-    """The planner's rule: a bulletin counts for a campaign by its campaign or a tag."""
+    """The planner's rule: a bulletin counts for a campaign by its campaign or a tag
+    (of a planned airing, in the airing table)."""
     return or_(A.campaign == campaign, A.tags.contains(f",{campaign},", autoescape=True))
+
+
+def _legacy() -> ColumnElement[bool]:
+    """An entry written before the log carried campaign and week."""
+    return L.week == ""
+
+
+def _logged_matches(campaign: str) -> ColumnElement[bool]:
+    """The same rule on the entry's hashed ``campaigns``; the airing's for a legacy one."""
+    return or_(
+        and_(~_legacy(), L.campaigns.contains(f",{campaign},", autoescape=True)),
+        and_(_legacy(), _matches(campaign)),
+    )
+
+
+def _logged_week() -> Any:
+    return case((_legacy(), A.week), else_=L.week)
+
+
+def _logged_duration() -> Any:
+    return case((_legacy(), A.duration_seconds), else_=L.duration_seconds)
+
+
+def _real_only(q, only_real: bool):
+    """Leave out entries made under a clock that is not the real one."""
+    return q.where(L.clock == "") if only_real else q
 
 
 def _day_start(day: date, station: Station) -> datetime:
@@ -206,10 +271,15 @@ def compute(
     zone_ids: Sequence[str],
     bulletins: Sequence[Bulletin],
     now: datetime,
+    *,
+    include_unreal: bool = False,
 ) -> ReportFigures:
     """All figures of the period. The two big groupings (log by zone x week x outcome,
     log by bulletin) run at once on two connections: SQLite sorts to group, a year of a
-    province is a million rows, and the machine has two cores."""
+    province is a million rows, and the machine has two cores.
+
+    ``include_unreal`` counts entries made under a simulated or shifted clock like real
+    ones (simulations, demos, tests); by default they are counted apart only."""
     tz = station.tz
     zones = [station.zone(z) for z in zone_ids]
     selected = set(zone_ids)
@@ -217,17 +287,21 @@ def compute(
     weekly = [r for r in station.requirements if r.per == "week"]
     dialect = db.engine.dialect.name
     halves = _split(period, station)
+    with db.read() as s:
+        unreal_db = aslog.unreal_counts(s)  # an index range: cheap, and usually empty
+    only_real = bool(unreal_db) and not include_unreal
     with ThreadPoolExecutor(max_workers=2) as pool:
         mains = [
-            pool.submit(_job, db, _main_groups, a, b, weekly, period, station, dialect)
+            pool.submit(_job, db, _main_groups, a, b, weekly, period, station, dialect, only_real)
             for a, b in halves
         ]
-        bulletin_job = pool.submit(_job, db, _bulletin_groups, period, dialect)
+        bulletin_job = pool.submit(_job, db, _bulletin_groups, period, dialect, only_real)
         with db.read() as s:
-            pending = _pending(s, period)
-            daily = _daily(s, station, period)
+            pending = _pending(s, station, period)
+            daily = _daily(s, station, period, only_real)
             months = _months(s, period, station)
             count, head_hash = aslog.head(s)
+            unreal_period = _unreal_in_period(s, period, selected) if unreal_db else {}
         main_rows = [row for job in mains for row in job.result()]
         bulletin_rows = [r for r in bulletin_job.result() if r[2] in selected]
 
@@ -240,10 +314,12 @@ def compute(
     log_in_period = 0
     # Emergency occurrences come out of the same grouping (key ``e``: "bulletin instant").
     occurrences: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    legacy_in_period = 0
     for row in main_rows:
-        week, zone_id, outcome, emergency, n, seconds, requested, reason = row[:8]
+        week, zone_id, outcome, emergency, n, seconds, requested, reason, legacy = row[:9]
         if zone_id not in selected:
             continue
+        legacy_in_period += int(legacy or 0)
         if emergency is not None:
             bid, _sep, at = str(emergency).partition(" ")
             occurrences[(bid, at)][outcome] += n
@@ -258,7 +334,7 @@ def compute(
             continue
         booked[(zone_id, week)] += n
         per_week[week][outcome] += n
-        mine = {req.id: int(v or 0) for req, v in zip(weekly, row[8:], strict=True)}
+        mine = {req.id: int(v or 0) for req, v in zip(weekly, row[9:], strict=True)}
         key = (zone_id, week, outcome)
         if key in groups:  # the same zone-week-outcome split by emergency occurrence
             n0, reason0, mine0 = groups[key]
@@ -267,7 +343,9 @@ def compute(
             mine = {k: v + mine0[k] for k, v in mine.items()}
         groups[key] = (n, reason or "", mine)
     # 2. Airings booked that have no outcome yet (no log entry): still planned or playing.
-    for zone_id, week, n, requested in pending:
+    # Plans, from the airing table: they never count as aired, only as "to come".
+    planned_for: dict[tuple[str, str, str], int] = defaultdict(int)  # (zone, week, req id)
+    for zone_id, week, n, requested, *by_req in pending:
         if zone_id not in selected:
             continue
         counts = per_zone[zone_id]
@@ -275,6 +353,8 @@ def compute(
         counts.pending += n
         counts.requested_minutes += (requested or 0.0) / 60.0
         booked[(zone_id, week)] += n
+        for req, v in zip(station.requirements, by_req, strict=True):
+            planned_for[(zone_id, week, req.id)] += int(v or 0)
 
     # 4. The weekly rule, zone-week by zone-week (pure; the counts come from 1 and 3).
     weeks = period.weeks()
@@ -282,7 +362,7 @@ def compute(
     req_figs: list[RequirementFigures] = []
     judged_by_zone: dict[str, list[str]] = defaultdict(list)
     for req in station.requirements:
-        met = judged = no_session = 0
+        met = judged = no_session = not_over = 0
         zone_weeks: list[ZoneWeek] = []
         for zone in zones:
             if zone.id not in req.zone_ids:
@@ -294,9 +374,13 @@ def compute(
                 )
                 if verdict is None:
                     continue
+                if verdict.state == NOT_MET and not _over(days, station, now):
+                    verdict = _running(verdict, planned_for[(zone.id, week, req.id)])
                 heat[zone.id][week] = _combine(heat[zone.id].get(week), verdict.state)
                 if verdict.state == NO_SESSION:
                     no_session += 1
+                elif verdict.state in NOT_OVER:
+                    not_over += 1
                 else:
                     judged += 1
                     met += verdict.state == MET
@@ -330,6 +414,7 @@ def compute(
                 no_session,
                 met / judged if judged else None,
                 zone_weeks,
+                not_over,
             )
         )
     for zone in zones:
@@ -356,6 +441,16 @@ def compute(
         )
     judged_all = sum(r.judged for r in req_figs)
     met_all = sum(r.met for r in req_figs)
+    empty = log_in_period == 0 and totals.pending == 0
+    if empty:  # nothing planned, nothing logged: no zone-week "failed", there is no data
+        judged_all = met_all = 0
+        for fig in req_figs:
+            fig.judged = fig.met = 0
+            fig.share_met = None
+            fig.zone_weeks = [zw for zw in fig.zone_weeks if zw.state == NO_SESSION]
+        for zf in zone_figs:
+            zf.weeks_judged = zf.weeks_met = 0
+        heat = {z: {w: NOT_APPLICABLE for w in cells} for z, cells in heat.items()}
 
     week_figs = [
         WeekFigures(
@@ -391,7 +486,40 @@ def compute(
         log_entries_in_period=log_in_period,
         log_head_count=count,
         log_head_hash=head_hash,
+        empty=empty,
+        zone_weeks_not_over=0 if empty else sum(r.not_over for r in req_figs),
+        include_unreal=include_unreal,
+        unreal_in_period=unreal_period,
+        unreal_in_database=unreal_db,
+        legacy_in_period=legacy_in_period,
     )
+
+
+def _over(days: list[date], station: Station, now: datetime) -> bool:
+    """Whether the days of a zone-week inside the period have all passed."""
+    return now >= _day_start(days[-1] + _ONE, station)
+
+
+def _running(verdict: WeekVerdict, planned: int) -> WeekVerdict:
+    """A zone-week not over yet and short so far: on track if what is planned covers the
+    rest, else at risk. Never "not met": the week can still be met."""
+    state = ON_TRACK if verdict.aired + planned >= verdict.required else AT_RISK
+    return WeekVerdict(state, verdict.required, verdict.aired, verdict.days)
+
+
+def _unreal_in_period(s: Session, period: Period, selected: set[str]) -> dict[str, int]:
+    """Entries of the period made under a clock that is not the real one, by outcome."""
+    when = when_column()
+    q = (
+        select(L.zone_id, L.outcome, func.count())
+        .where(L.clock > "", when >= period.start, when < period.end)
+        .group_by(L.zone_id, L.outcome)
+    )
+    found: Counter[str] = Counter()
+    for zone_id, outcome, n in s.execute(q):
+        if zone_id in selected:
+            found[outcome] += n
+    return dict(sorted(found.items()))
 
 
 _ONE = timedelta(days=1)
@@ -427,11 +555,12 @@ def _main_groups(
     period: Period,
     station: Station,
     dialect: str,
+    only_real: bool = False,
 ) -> list[tuple]:
     when = L.scheduled_at
     secs = seconds_between(L.started_at, L.ended_at, dialect)
     cols: list[Any] = [
-        A.week.label("w"),
+        _logged_week().label("w"),
         L.zone_id.label("z"),
         L.outcome.label("o"),
         case(
@@ -441,19 +570,25 @@ def _main_groups(
             )
         ).label("e"),
         case((L.outcome.in_(("aired", "interrupted")), secs)).label("secs"),
-        case((L.outcome != "cancelled", A.duration_seconds)).label("req"),
+        case((L.outcome != "cancelled", _logged_duration())).label("req"),
         case((L.outcome != "aired", L.reason)).label("r"),
+        case((and_(_legacy(), L.airing_id.is_not(None)), 1), else_=0).label("old"),
     ]
     for i, req in enumerate(weekly):
         ws, we = _window(req, period, station)
         cols.append(
-            case((and_(_matches(req.campaign), when >= ws, when < we), 1), else_=0).label(f"c{i}")
+            case((and_(_logged_matches(req.campaign), when >= ws, when < we), 1), else_=0).label(
+                f"c{i}"
+            )
         )
     inner = _narrow(
-        select(*cols)
-        .select_from(L)
-        .outerjoin(A, A.id == L.airing_id)
-        .where(when >= start, when < end),
+        _real_only(
+            select(*cols)
+            .select_from(L)
+            .outerjoin(A, A.id == L.airing_id)
+            .where(when >= start, when < end),
+            only_real,
+        ),
         dialect,
     ).subquery()
     c = inner.c
@@ -466,6 +601,7 @@ def _main_groups(
         func.sum(c.secs),
         func.sum(c.req),
         func.min(c.r),
+        func.sum(c.old),
         *(func.sum(c[f"c{i}"]) for i in range(len(weekly))),
     ).group_by(c.w, c.z, c.o, c.e)
     return [tuple(row) for row in s.execute(q)]
@@ -479,33 +615,45 @@ def _unindexed(column: Any, dialect: str) -> Any:
     return UnaryExpression(column.__clause_element__(), operator=custom_op("+"), type_=column.type)
 
 
-def _bulletin_groups(s: Session, period: Period, dialect: str) -> list[tuple]:
+def _bulletin_groups(
+    s: Session, period: Period, dialect: str, only_real: bool = False
+) -> list[tuple]:
     """By bulletin x outcome x zone, read in the order of ``ix_log_bulletin``, which holds
-    every column the query needs: SQLite aggregates while it walks the index, no sort."""
+    every column the query needs: SQLite aggregates while it walks the index, no sort
+    (leaving out non-real entries reads the rows too; only databases holding some pay)."""
     when = _unindexed(L.scheduled_at, dialect)
-    q = (
-        select(L.bulletin_id, L.outcome, L.zone_id, func.count())
-        .where(when >= period.start, when < period.end)
-        .group_by(L.bulletin_id, L.outcome, L.zone_id)
-    )
+    q = _real_only(
+        select(L.bulletin_id, L.outcome, L.zone_id, func.count()).where(
+            when >= period.start, when < period.end
+        ),
+        only_real,
+    ).group_by(L.bulletin_id, L.outcome, L.zone_id)
     return [tuple(row) for row in s.execute(q)]
 
 
-def _pending(s: Session, period: Period) -> list[tuple]:
-    """Booked airings without an outcome, found through the (status, time) index."""
+def _pending(s: Session, station: Station, period: Period) -> list[tuple]:
+    """Booked airings without an outcome, found through the (status, time) index: rows
+    still planned or playing whose airing has no outcome in the log (a row set back to
+    'planned' behind the log's back stays what the log says). With, per requirement, how
+    many of them count for its campaign: what a week not over yet can still air."""
+    closed = select(L.seq).where(L.airing_id == A.id, L.outcome.in_(OUTCOMES)).correlate(A).exists()
+    per_req = [func.sum(case((_matches(req.campaign), 1), else_=0)) for req in station.requirements]
     q = (
-        select(A.zone_id, A.week, func.count(), func.sum(A.duration_seconds))
+        select(A.zone_id, A.week, func.count(), func.sum(A.duration_seconds), *per_req)
         .where(
             A.status.in_(("planned", "playing")),
             A.scheduled_at >= period.start,
             A.scheduled_at < period.end,
+            ~closed,
         )
         .group_by(A.zone_id, A.week)
     )
     return [tuple(row) for row in s.execute(q)]
 
 
-def _daily(s: Session, station: Station, period: Period) -> dict[str, dict[tuple[str, date], int]]:
+def _daily(
+    s: Session, station: Station, period: Period, only_real: bool = False
+) -> dict[str, dict[tuple[str, date], int]]:
     """Daily requirements: aired per zone x local day of the requirement's window."""
     tz = station.tz
     when = L.scheduled_at
@@ -527,13 +675,15 @@ def _daily(s: Session, station: Station, period: Period) -> dict[str, dict[tuple
                 ],
                 else_=literal(None),
             )
-            dq = (
+            dq = _real_only(
                 select(L.zone_id, bucket, func.count())
                 .select_from(L)
-                .join(A, A.id == L.airing_id)
-                .where(when >= start, when < end, L.outcome == "aired", _matches(req.campaign))
-                .group_by(L.zone_id, bucket)
-            )
+                .outerjoin(A, A.id == L.airing_id)
+                .where(
+                    when >= start, when < end, L.outcome == "aired", _logged_matches(req.campaign)
+                ),
+                only_real,
+            ).group_by(L.zone_id, bucket)
             for zone_id, day, n in s.execute(dq):
                 if day is not None:
                     found[(zone_id, date.fromisoformat(day))] = n
@@ -562,7 +712,7 @@ def _counter(req, zone_id, week, groups, daily):
 
 def _combine(previous: str | None, state: str) -> str:
     """One heat-map cell for all requirements: any miss shows, then any success."""
-    order = {NOT_MET: 0, MET: 1, NO_SESSION: 2}
+    order = {NOT_MET: 0, AT_RISK: 1, ON_TRACK: 2, MET: 3, NO_SESSION: 4}
     if previous is None:
         return state
     return min(previous, state, key=order.__getitem__)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.reports.figures import ReportFigures, RequirementFigures
+from broadcaster.reports.labels import warnings
 
 
 def _default(value: Any) -> Any:
@@ -42,7 +43,9 @@ _NAMES: dict[type, tuple[str, ...]] = {}
 def dumps(figures: ReportFigures) -> str:
     # One shot, no indent: json only uses its C encoder then (json.dump to a file and
     # indent= both fall back to the pure-Python one, six times slower here).
-    return json.dumps(figures, ensure_ascii=False, default=_default, separators=(",", ":"))
+    # The warnings (non-real clocks, no data, weeks not over) lead, for any reader.
+    document = {"warnings": warnings(figures), **figures.__dict__}
+    return json.dumps(document, ensure_ascii=False, default=_default, separators=(",", ":"))
 
 
 def write_json(path: Path, figures: ReportFigures) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from broadcaster.core.compliance import MET, NO_SESSION, NOT_MET
+from broadcaster.core.compliance import AT_RISK, MET, NO_SESSION, NOT_MET, ON_TRACK
 from broadcaster.reports.figures import NOT_APPLICABLE, ReportFigures, RequirementFigures
 
 STATE_VI = {
@@ -13,6 +13,9 @@ STATE_VI = {
     NOT_MET: "Không đạt",
     NO_SESSION: "Không có buổi phát",
     NOT_APPLICABLE: "Không áp dụng",
+    # A zone-week not over when the report is made: never "Không đạt" (issue 11).
+    ON_TRACK: "Chưa kết thúc – đúng tiến độ",
+    AT_RISK: "Chưa kết thúc – có nguy cơ không đạt",
 }
 KIND_VI = {"station": "Đài truyền thanh", "cluster": "Cụm loa"}
 PER_VI = {"week": "tuần", "day": "ngày"}
@@ -49,10 +52,64 @@ def num(value: float | int) -> str:
     return f"{value:,.1f}".replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
+NOTHING_TO_REPORT = (
+    "Không có dữ liệu để báo cáo: trong kỳ không có lượt phát nào được lên lịch hoặc ghi "
+    "vào nhật ký phát sóng cho các cụm loa của báo cáo, nên không có tuần-cụm loa nào được "
+    "đánh giá đạt hay không đạt."
+)
+
+
+def warnings(fig: ReportFigures) -> list[str]:
+    """What a reader must know before trusting the figures, in the same words in every
+    format: entries not made on the real clock, a period with no data, weeks not over, and
+    entries older than the hashed campaign and week."""
+    out: list[str] = []
+    if fig.unreal_in_database:
+        kinds = ", ".join(f"{_clock_vi(k)}: {num(n)}" for k, n in fig.unreal_in_database.items())
+        if fig.include_unreal:
+            out.append(
+                "CẢNH BÁO: BÁO CÁO NÀY TÍNH CẢ CÁC BẢN GHI KHÔNG THEO ĐỒNG HỒ THỰC "
+                f"({num(fig.unreal_count)} bản ghi trong kỳ; {kinds}). Đây là số liệu mô phỏng "
+                "hoặc thử nghiệm, KHÔNG phải minh chứng phát sóng, không dùng để báo cáo."
+            )
+        else:
+            out.append(
+                "CẢNH BÁO: cơ sở dữ liệu có bản ghi nhật ký được tạo theo đồng hồ không phải "
+                f"đồng hồ thực ({kinds}); trong kỳ có {num(fig.unreal_count)} bản ghi như vậy. "
+                "Các bản ghi này không phải minh chứng phát sóng và KHÔNG được tính vào số liệu "
+                "của báo cáo."
+            )
+    if fig.empty:
+        out.append(NOTHING_TO_REPORT)
+    if fig.zone_weeks_not_over:
+        out.append(
+            f"{num(fig.zone_weeks_not_over)} tuần-cụm loa chưa kết thúc tại thời điểm lập báo "
+            "cáo: được ghi là “chưa kết thúc – đúng tiến độ” hoặc “chưa kết thúc – có nguy cơ "
+            "không đạt”, không tính là không đạt và không tính vào tỷ lệ đạt."
+        )
+    if fig.legacy_in_period:
+        out.append(
+            f"{num(fig.legacy_in_period)} bản ghi trong kỳ được ghi trước khi nhật ký lưu chiến "
+            "dịch và tuần phát: hai thông tin này của chúng lấy từ bảng lịch phát, không được "
+            "chuỗi mã băm bảo vệ."
+        )
+    return out
+
+
+def _clock_vi(kind: str) -> str:
+    if kind == "simulated":
+        return "mô phỏng"
+    if kind.startswith("shifted:"):
+        return f"đồng hồ dịch {kind.removeprefix('shifted:')}"
+    return kind
+
+
 def summary_items(fig: ReportFigures) -> list[tuple[str, Any]]:
-    """The headline figures, typed (ints, floats, dates), in reading order."""
+    """The headline figures, typed (ints, floats, dates), in reading order; the warnings
+    (:func:`warnings`) first."""
     t = fig.totals
-    items: list[tuple[str, Any]] = [
+    items: list[tuple[str, Any]] = [("Cảnh báo", text) for text in warnings(fig)]
+    items += [
         ("Đơn vị", fig.station_name),
         ("Kỳ báo cáo", fig.period_title),
         ("Từ ngày", fig.first_day),
@@ -70,6 +127,7 @@ def summary_items(fig: ReportFigures) -> list[tuple[str, Any]]:
         ("Thời lượng phát thực tế (phút)", round(t.actual_minutes, 1)),
         ("Số tuần-cụm loa được xét", fig.zone_weeks_judged),
         ("Số tuần-cụm loa đạt yêu cầu", fig.zone_weeks_met),
+        ("Số tuần-cụm loa chưa kết thúc (không xét)", fig.zone_weeks_not_over),
         ("Tỷ lệ tuần-cụm loa đạt yêu cầu", fig.share_met),
     ]
     for req in fig.requirements:
@@ -77,6 +135,11 @@ def summary_items(fig: ReportFigures) -> list[tuple[str, Any]]:
     items += [
         ("Lượt phát tin khẩn cấp thành công", fig.emergencies_aired),
         ("Số bản ghi nhật ký trong kỳ", fig.log_entries_in_period),
+        (
+            "Bản ghi không theo đồng hồ thực trong kỳ"
+            + (" (đã tính)" if fig.include_unreal else " (không tính)"),
+            fig.unreal_count,
+        ),
         ("Tổng số bản ghi nhật ký (đầu chuỗi)", fig.log_head_count),
         ("Mã băm đầu chuỗi nhật ký", fig.log_head_hash),
         ("Thời điểm lập báo cáo", fig.generated_at.replace(tzinfo=None)),

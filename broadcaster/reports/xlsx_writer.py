@@ -42,6 +42,12 @@ RAW_HEADERS = {
     "triggered_by": "Người/tác nhân phát",
     "recorded_at": "Thời điểm ghi",
     "receivers": "Kết quả từng đầu thu",
+    "campaigns": "Chiến dịch",
+    "week": "Tuần",
+    "priority": "Mức ưu tiên",
+    "origin": "Nguồn gốc lượt phát",
+    "duration_seconds": "Thời lượng yêu cầu (giây)",
+    "clock": "Đồng hồ (trống = thực)",
     "entry_hash": "Mã băm bản ghi",
     "prev_hash": "Mã băm bản ghi trước",
 }
@@ -332,9 +338,12 @@ def _stream_airings(
 def _write_rows(fh, rows: Iterable[tuple[Any, ...]], limit: int, dt_style: str, tz) -> int:
     excel = LocalTimes(tz).excel
     time_idx = {i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS}
-    int_idx = {i for i, c in enumerate(COLUMNS) if c in ("seq", "airing_id")}
+    int_idx = {i for i, c in enumerate(COLUMNS) if c in ("seq", "airing_id", "duration_seconds")}
     # Ids are slugs, hashes hex digits, outcomes words: only free text can need escaping.
-    free_text = {COLUMNS.index(c) for c in ("reason", "approved_by", "triggered_by", "receivers")}
+    free_text = {
+        COLUMNS.index(c)
+        for c in ("reason", "approved_by", "triggered_by", "receivers", "campaigns", "clock")
+    }
     kinds = [
         "t" if i in time_idx else "n" if i in int_idx else "s" if i in free_text else "k"
         for i in range(len(COLUMNS))

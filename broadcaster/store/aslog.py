@@ -37,7 +37,22 @@ HASHED_FIELDS = (
     "triggered_by",
     "recorded_at",
     "receivers",  # hashed only when set, so entries written before it existed still verify
+    # Hashed only when set too (issue 10): what status and reports judge, and the clock.
+    "campaigns",
+    "week",
+    "priority",
+    "origin",
+    "duration_seconds",
+    "clock",
 )
+# Fields left out of the hash while empty, so entries written before them still verify;
+# an entry that had one and lost it (or gained one) no longer does.
+OPTIONAL_FIELDS = frozenset(
+    {"receivers", "campaigns", "week", "priority", "origin", "duration_seconds", "clock"}
+)
+# The fields a log entry carries for status and the reports; entries without them (older
+# than these fields) are "legacy": their campaign and week come from the airing table.
+JUDGED_FIELDS = ("campaigns", "week")
 
 
 @dataclass
@@ -56,6 +71,14 @@ class Outcome:
     reason: str = ""
     approved_by: str = ""
     receivers: str = ""
+    campaigns: frozenset[str] | tuple[str, ...] = ()  # the campaign and the tags it counts for
+    week: str = ""
+    priority: str = ""
+    origin: str = ""
+    duration_seconds: float = 0.0
+    # The kind of clock the outcome was observed on (``engine.clock.clock_kind``): "" only
+    # for the real wall clock. Writers must say it; reports count only real entries.
+    clock: str = ""
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -76,9 +99,16 @@ def entry_hash(prev_hash: str, values: dict[str, object]) -> str:
 
 def _values(entry: LogEntry) -> dict[str, object]:
     values = {name: getattr(entry, name) for name in HASHED_FIELDS}
-    if not values.get("receivers"):
-        del values["receivers"]
+    for name in OPTIONAL_FIELDS:
+        if not values.get(name):
+            del values[name]
     return values
+
+
+def campaigns_text(campaigns: frozenset[str] | tuple[str, ...]) -> str:
+    """The campaigns as ",a,b," (sorted), so ``LIKE '%,a,%'`` matches one campaign exactly."""
+    names = sorted({c for c in campaigns if c})
+    return "," + ",".join(names) + "," if names else ""
 
 
 class ChainConflict(Exception):
@@ -107,6 +137,12 @@ def append(session: Session, outcome: Outcome, recorded_at: datetime) -> LogEntr
         triggered_by=outcome.triggered_by,
         recorded_at=as_utc(recorded_at),
         receivers=outcome.receivers[:4096],
+        campaigns=campaigns_text(outcome.campaigns)[:640],
+        week=outcome.week,
+        priority=outcome.priority,
+        origin=outcome.origin,
+        duration_seconds=round(float(outcome.duration_seconds or 0.0), 3),
+        clock=outcome.clock,
         prev_hash=head.head_hash or GENESIS,
         entry_hash="",
     )
@@ -136,10 +172,29 @@ class ChainReport:
     stored_count: int | None = None
     stored_hash: str | None = None
     problems: list[str] = field(default_factory=list)
+    # Entries made under a clock that is not the real one, by kind ("simulated", ...).
+    unreal: dict[str, int] = field(default_factory=dict)
+    legacy: int = 0  # entries older than the judged fields (campaign, week) in the hash
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def unreal_count(self) -> int:
+        return sum(self.unreal.values())
+
+
+def unreal_counts(session: Session) -> dict[str, int]:
+    """How many entries each non-real clock made: a database holding any is not (only)
+    evidence, and every command that shows figures says so."""
+    q = (
+        select(LogEntry.clock, func.count())
+        .where(LogEntry.clock > "")  # a range on ix_log_clock: cheap on a million rows
+        .group_by(LogEntry.clock)
+        .order_by(LogEntry.clock)
+    )
+    return {str(kind): int(n) for kind, n in session.exec(q).all()}
 
 
 def head(session: Session) -> tuple[int, str]:
@@ -179,6 +234,10 @@ def verify(session: Session, batch: int = 5000) -> ChainReport:
             expected_prev = e.entry_hash
             expected_seq = e.seq + 1
             report.count += 1
+            if e.clock:
+                report.unreal[e.clock] = report.unreal.get(e.clock, 0) + 1
+            if e.airing_id is not None and not e.week:
+                report.legacy += 1
             last_seq = e.seq
         session.expunge_all()
     report.head_hash = expected_prev

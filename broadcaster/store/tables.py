@@ -89,6 +89,16 @@ class LogEntry(SQLModel, table=True):
     recorded_at: datetime
     # Per-receiver verdicts of a networked zone ("r1=played,r2=no-ack"); hashed when set.
     receivers: str = Field(default="", max_length=4096)
+    # What status and the reports judge, copied from the airing when it is closed so that
+    # the chain protects it (issue 10): the airing table is a plan, not evidence. Empty in
+    # entries written before these existed (then hashed without them, like ``receivers``).
+    campaigns: str = Field(default="", max_length=640)  # ",campaign,tag,...," (LIKE-exact)
+    week: str = Field(default="", max_length=8)  # ISO week of the slot, station time
+    priority: str = Field(default="", max_length=16)
+    origin: str = Field(default="", max_length=16)
+    duration_seconds: float = 0.0  # the airtime booked (the approved audio's length)
+    # The clock the entry was made under: "" real, "simulated", "shifted:+Ns" (hashed).
+    clock: str = Field(default="", max_length=32)
     prev_hash: str = Field(max_length=64)
     entry_hash: str = Field(max_length=64)
 
@@ -99,6 +109,8 @@ class LogEntry(SQLModel, table=True):
         Index("ix_log_time", "scheduled_at"),
         # Per-bulletin report figures straight from this index, without sorting the log.
         Index("ix_log_bulletin", "bulletin_id", "outcome", "zone_id", "scheduled_at"),
+        # Finding entries made under a clock that is not the real one, on every report.
+        Index("ix_log_clock", "clock"),
     )
 
 

@@ -215,6 +215,20 @@ ENTRIES: dict[str, str] = {
     "TTXVN": "thông tấn xã Việt Nam",
     "SĐT": "số điện thoại",
     "ĐT": "điện thoại",
+    # English initialisms are said with the English letter names as Vietnamese speakers
+    # say them (A "ây", C "xi", D "đi", E "i", I "ai", K "kây", Y "oai"), like AI and QR.
+    "ID": "ai đi",
+    "KYC": "kây oai xi",
+    "eKYC": "i kây oai xi",
+    "EKYC": "i kây oai xi",
+    # --- Documents named by their type in running text ("theo QĐ số 12") -------------
+    "QĐ": "quyết định",
+    "NQ": "nghị quyết",
+    "NĐ": "nghị định",
+    # --- Disasters and epidemics -----------------------------------------------------
+    # Flood alert levels BĐ1-BĐ3 ("báo động một") are read by the alert rule; "BĐ"
+    # alone ("mức BĐ") is the word itself.
+    "BĐ": "báo động",
     # --- Schedules and roads ------------------------------------------------------------
     "T2": "thứ hai",
     "T3": "thứ ba",
@@ -275,6 +289,13 @@ CODES: dict[str, str] = {
     "BB": "biên bản",
     "PL": "pháp lệnh",
     "HĐ": "hợp đồng",
+    "CĐ": "công điện",
+    "PA": "phương án",
+    "DA": "dự án",
+    "NQLT": "nghị quyết liên tịch",
+    "GGT": "giấy giới thiệu",
+    "GUQ": "giấy ủy quyền",
+    "BGN": "bản ghi nhớ",
     "ĐU": "đảng ủy",
     "ĐH": "đại hội",
     "TW": "trung ương",
@@ -334,6 +355,46 @@ CODES: dict[str, str] = {
     "CN": "chi nhánh",
     "ĐTN": "đoàn thanh niên",
 }
+
+# Code parts that name the kind of document (Nghị định 30/2020/NĐ-CP, appendix III, and
+# the Party's own list). In "57-NQ/TW" the first part is the type and the rest is the
+# issuing body; in "123/UBND-VP" (an official letter) every part is the issuer.
+DOC_TYPES: frozenset[str] = frozenset(
+    {
+        "NQ",
+        "NQLT",
+        "QĐ",
+        "NĐ",
+        "TT",
+        "TTLT",
+        "CT",
+        "KH",
+        "KL",
+        "TB",
+        "BC",
+        "CV",
+        "HD",
+        "TTr",
+        "QC",
+        "QyĐ",
+        "QyC",
+        "CTr",
+        "ĐA",
+        "DA",
+        "PA",
+        "GM",
+        "BB",
+        "PL",
+        "HĐ",
+        "CĐ",
+        "GGT",
+        "GUQ",
+        "BGN",
+    }
+)
+
+# Joint documents ("01/2015/TTLT-BTC-BNV"): every part after the type is an issuer.
+JOINT_DOC_TYPES: frozenset[str] = frozenset({"TTLT", "NQLT"})
 
 # Vietnamese letter names used when an unknown abbreviation must be spelled.
 LETTER_NAMES: dict[str, str] = {

@@ -118,9 +118,41 @@ _CALL_CONTEXT = re.compile(
 )
 _ROMAN_CONTEXT = re.compile(
     r"(?:^|[^\w])(?:chương|phần|mục|quý|khóa|khoá|đại hội|thứ|thế kỷ|thế kỉ|tập|phụ lục|giai đoạn"
-    r"|bài|vòng|kỳ|kì|điều|loại|hạng|cấp|nhóm|đợt|tiểu mục|quân khu|khối|số|hội nghị)\s*$",
+    r"|bài|vòng|kỳ|kì|điều|loại|hạng|cấp|nhóm|đợt|tiểu mục|quân khu|khối|số|hội nghị"
+    r"|báo động|tháng)\s*$",
     re.IGNORECASE,
 )
+# Words before a number + "/year" that name the period ("quý 2/2026", "đợt II/2026"):
+# the number is that period's, not a month.
+_PERIOD_WORDS = frozenset({"quý", "đợt", "kỳ", "kì", "khóa", "khoá", "tuần", "giai đoạn"})
+# Before a document code: "số", "số:" and earlier codes of a list ("57-NQ/TW và 58-NQ/TW")
+# stand between the type word and the code.
+_CODE_LEAD = re.compile(
+    r"(?:\s*(?:(?<![\w])(?:số|Số|SỐ)\s*:?\s*)?(?=[^\s,;]*\d)[^\s,;]+(?:\s*[,;]\s*|\s+(?:và|hoặc)\s+))*"
+    r"\s*(?:(?<![\w])(?:số|Số|SỐ)\s*:?)?\s*$"
+)
+_SO_WORD = re.compile(r"(?<![\w])số(?![\w])", re.IGNORECASE)
+_CODE_CLAUSE = re.compile(r"[.;!?()“”\"]")
+# After a document code, the text names its issuer itself: "57-NQ/TW ngày 22/12/2024 của
+# Bộ Chính trị", "1169/QĐ-TTg của Thủ tướng Chính phủ".
+_ISSUER_NAMED = re.compile(
+    r"\s*,?\s*(?:ngày\s+\d{1,2}(?:[/.-]\d{1,2}(?:[/.-]\d{4})?|\s+tháng\s+\d{1,2}"
+    r"(?:\s+năm\s+\d{4})?)\s*,?\s*)?của(?![\w])",
+    re.IGNORECASE,
+)
+# How an unbroken run of digits is grouped when read, by its length: a mobile number is
+# said 4-3-3 ("0912 345 678"), a hotline 4-4 ("1900 1234"), as people write them down.
+_DIGIT_GROUPS: dict[int, tuple[int, ...]] = {
+    6: (3, 3),
+    7: (3, 4),
+    8: (4, 4),
+    9: (3, 3, 3),
+    10: (4, 3, 3),
+    11: (4, 4, 3),
+    12: (4, 4, 4),
+}
+# Hà Nội and Hồ Chí Minh City landlines: a 3-digit area code and 8 digits.
+_SHORT_AREA_CODES = ("024", "028")
 # Tone placement differs between writers ("hoá"/"hóa", "uỷ"/"ủy"); compare on one form.
 _TONE_VARIANTS = (
     ("oà", "òa"),
@@ -175,6 +207,7 @@ class _LineNormalizer:
             "phrase": self._phrase,
             "code": self._code,
             "quarter": self._quarter,
+            "rperiod": self._rperiod,
             "drange": self._drange,
             "dmy": self._dmy,
             "iso": self._iso,
@@ -184,6 +217,8 @@ class _LineNormalizer:
             "num": self._num,
             "deg": self._deg,
             "ver": self._ver,
+            "alert": self._alert,
+            "flu": self._flu,
             "roman": self._roman,
             "paren": self._paren,
             "caps": self._caps,
@@ -383,18 +418,48 @@ class _LineNormalizer:
                 return head + joiner + self._int(digits)
         return self._spell_unknown(part)
 
+    def _code_segment(self, segment: str) -> str:
+        """One part between "-" or "/" of a code; "&" inside it is "và"."""
+        return " và ".join(self._code_part(p) for p in segment.split("&") if p)
+
     def _code(self, m: re.Match[str]) -> str:
+        """A document number as announcers read it: the number, "năm" and the year, the
+        document type unless the words before already name it, then "của" and the issuing
+        body unless the words after name it ("… ngày 22/12/2024 của Bộ Chính trị")."""
         words = []
         if m.group("c_num"):
             words.append(self._int(m.group("c_num")))
         if m.group("c_year"):
             words.append("năm " + self._year(m.group("c_year")))
-        for part in re.split(r"([-/&])", m.group("c_body")):
-            if part == "&":
-                words.append("và")
-            elif part and part not in "-/":
-                words.append(self._code_part(part))
+        segments = [seg for seg in re.split(r"[-/]", m.group("c_body")) if seg]
+        issuers = segments
+        if segments and segments[0] in builtin.DOC_TYPES:
+            issuers = segments[1:]
+            doc_type = self._code_segment(segments[0])
+            if not self._type_named(m.start(), doc_type):
+                words.append(doc_type)
+        if issuers and not _ISSUER_NAMED.match(self.line, m.end()):
+            bodies = [self._code_segment(seg) for seg in issuers]
+            if segments[0] in builtin.JOINT_DOC_TYPES and len(bodies) > 1:
+                # A joint circular is issued by all its bodies: "của A, B và C".
+                words.append("của " + ", ".join(bodies[:-1]) + " và " + bodies[-1])
+            else:
+                # "UBND-VP": the office of the body, said in the order written.
+                words.append("của " + " ".join(bodies))
         return self._finish(m, " ".join(words))
+
+    def _type_named(self, pos: int, doc_type: str) -> bool:
+        """True if the words just before the code already say its type: "Nghị quyết 57-NQ/TW",
+        and, before "số", up to three words later ("Kế hoạch hành động số 359-KH/TU")."""
+        want = _canon_words(doc_type)
+        if not want:
+            return False
+        clause = _CODE_CLAUSE.split(self._before(pos, 160))[-1]
+        lead = _CODE_LEAD.search(clause)
+        start = lead.start() if lead else len(clause)
+        said_so = lead is not None and _SO_WORD.search(lead.group()) is not None
+        have = _canon_words(clause[:start])[-(len(want) + (3 if said_so else 0)) :]
+        return any(have[i : i + len(want)] == want for i in range(len(have) - len(want) + 1))
 
     def _quarter(self, m: re.Match[str]) -> str:
         word = m.group("q_word")
@@ -402,6 +467,22 @@ class _LineNormalizer:
         n = m.group("q_n")
         value = int(n) if n.isdigit() else roman_to_int(n) or 0
         text = f"{word} {read_int(value, self.d)} năm {self._year(m.group('q_year'))}"
+        return self._finish(m, self._wrap(text))
+
+    def _rperiod(self, m: re.Match[str]) -> str:
+        """ "quý IV/2026" → "quý bốn năm hai nghìn không trăm hai mươi sáu"."""
+        value = roman_to_int(m.group("rp_n"))
+        year = self._year(m.group("rp_y"))
+        if value is None:  # "IIX/2026" is no numeral: letters, then the year
+            return self._finish(m, f"{self._read_token(m.group('rp_n'))} {year}")
+        prev = self._prev_word(m.start())
+        if prev == "tháng" and value <= 12:
+            number = read_month(value, self.d)
+        elif prev == "thứ":
+            number = read_ordinal(value, self.d)
+        else:
+            number = read_int(value, self.d)
+        text = f"{number} năm {year}"
         return self._finish(m, self._wrap(text))
 
     def _day_prefix(self, pos: int) -> str:
@@ -468,17 +549,23 @@ class _LineNormalizer:
             ok = 8 <= len(digits) <= 10
         if not ok:
             return self._generic(text)
-        groups = [read_digits(g) for g in re.findall(r"\d+", text)]
-        spoken = ("cộng " if plus else "") + " ".join(groups)
-        return self._finish(m, spoken)
+        groups = _phone_groups(re.findall(r"\d+", text), plus)
+        spoken = ", ".join(read_digits(g) for g in groups)
+        return self._finish(m, ("cộng " if plus else "") + spoken)
 
     def _slash(self, m: re.Match[str]) -> str:
         a_s, b_s = m.group("s_a"), m.group("s_b")
         a, b = int(a_s), int(b_s)
         prev = self._prev_word(m.start())
         if len(b_s) == 4 and 1 <= a <= 12:
-            prefix = "" if prev == "tháng" else "tháng "
-            text = f"{prefix}{read_month(a, self.d)} năm {self._year(b_s)}"
+            if prev in _PERIOD_WORDS or self._before(m.start(), 11).lower().rstrip().endswith(
+                "giai đoạn"
+            ):
+                # "quý 2/2026", "đợt 1/2026": the period's number, not a month.
+                text = f"{read_int(a, self.d)} năm {self._year(b_s)}"
+            else:
+                prefix = "" if prev == "tháng" else "tháng "
+                text = f"{prefix}{read_month(a, self.d)} năm {self._year(b_s)}"
             return self._finish(m, self._wrap(text))
         nxt = self._next_word(m.end())
         if (
@@ -539,6 +626,17 @@ class _LineNormalizer:
             text = "phiên bản " + text
         return self._finish(m, self._wrap(text))
 
+    def _alert(self, m: re.Match[str]) -> str:
+        """Flood alert level: "BĐ2", "BĐ 2", "BĐII" → "báo động hai" (a range end, too)."""
+        level = m.group("al_n")
+        value = int(level) if level.isdigit() else roman_to_int(level) or 0
+        return self._finish(m, self._wrap("báo động " + read_int(value, self.d)))
+
+    def _flu(self, m: re.Match[str]) -> str:
+        """Influenza A subtype: "A/H5N1", "A(H7N9)" → "A hát năm en một"."""
+        subtype = m.group("f_sub") or m.group("f_par")
+        return "A " + self._read_part(subtype)
+
     def _deg(self, m: re.Match[str]) -> str:
         text = f"{self._int(m.group('g_d'))} độ {self._int(m.group('g_m'))} phút"
         if m.group("g_s"):
@@ -567,8 +665,11 @@ class _LineNormalizer:
         if value is not None:
             before = self._before(m.start())
             if _ROMAN_CONTEXT.search(before):
-                if self._prev_word(m.start()) == "thứ":
+                prev = self._prev_word(m.start())
+                if prev == "thứ":
                     return self._finish(m, read_ordinal(value, self.d))
+                if prev == "tháng" and value <= 12:
+                    return self._finish(m, read_month(value, self.d))
                 return self._finish(m, read_int(value, self.d))
             if len(token) >= 2 and self.lex.lookup(token) is None:
                 return self._finish(m, read_int(value, self.d))
@@ -637,6 +738,9 @@ class _LineNormalizer:
                     out.append(self._read_part(run) if len(run) > 1 else self._spell(run))
             return " ".join(out)
         if len(letters) == 1:
+            # "Ở", "Ý" in a capitalised heading are words; "A" ("cúm A") stays a letter.
+            if self.caps_line and not part.isascii() and is_syllable(part):
+                return part.lower()
             return part
         if part.isupper():
             if is_syllable(part) or (self.caps_line and is_loose_syllable(part)):
@@ -673,6 +777,37 @@ class _LineNormalizer:
             "<": "nhỏ hơn",
             "=": "bằng",
         }[m.group()]
+
+
+def _split_run(digits: str) -> list[str]:
+    """Cut an unbroken run of digits into the groups it is said in (4-3-3 for a mobile)."""
+    if len(digits) == 11 and digits.startswith(_SHORT_AREA_CODES):
+        sizes: tuple[int, ...] = (3, 4, 4)
+    else:
+        sizes = _DIGIT_GROUPS.get(len(digits), (len(digits),))
+    groups, start = [], 0
+    for size in sizes:
+        groups.append(digits[start : start + size])
+        start += size
+    return groups
+
+
+def _phone_groups(written: list[str], plus: bool) -> list[str]:
+    """The groups a phone number is read in: as written, a group of six or more digits
+    cut the way people say it.
+
+    The pauses between groups let listeners write the number down; a number written
+    as one run ("0912345678") is read in the grouping people use for it (4-3-3).
+    """
+    if plus and written and written[0].startswith("84") and len(written[0]) > 2:
+        written = ["84", written[0][2:], *written[1:]]  # "+84912345678"
+    groups: list[str] = []
+    for index, group in enumerate(written):
+        if len(group) <= 5 or (plus and index == 0):
+            groups.append(group)
+        else:
+            groups.extend(_split_run(group))
+    return groups
 
 
 def _prepare(text: str) -> list[str]:

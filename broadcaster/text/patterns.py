@@ -44,11 +44,13 @@ TRIGGER_CHARS = "/&~≥≤<>=(+-"
 TRIGGER = re.compile(r"[\d" + UP + r"]+|[" + re.escape(TRIGGER_CHARS) + r"]")
 
 FIXED_ALTERNATIVES = [
-    # Document numbers: 57-NQ/TW, 1169/QĐ-TTg, 39/2020/TT-BTTTT, and "Số: /KH-UBND".
+    # Document numbers: 57-NQ/TW, 1169/QĐ-TTg, 39/2020/TT-BTTTT, 05-QyĐ/TW, "Số: /KH-UBND".
     r"(?P<code>(?<![\w/])(?:(?P<c_num>\d+)(?:/(?P<c_year>\d{4}))?[-/]|/)"
-    r"(?P<c_body>[" + UP + r"]{2}[\w]*(?:[-/&][" + UP + r"][\w]*)*)(?![\w]))",
+    r"(?P<c_body>[" + UP + r"][a-z]?[" + UP + r"][\w]*(?:[-/&][" + UP + r"][\w]*)*)(?![\w]))",
     # Quý I/2026, quý 2/2025.
     r"(?P<quarter>(?<![\w])(?P<q_word>[Qq]uý|QUÝ)\s+(?P<q_n>IV|I{1,3}|[1-4])\s*/\s*(?P<q_year>\d{4})(?![\w]))",
+    # A Roman numeral with a year: "quý IV/2026", "tháng XII/2025", "đợt II/2026".
+    r"(?P<rperiod>(?<![\w/])(?P<rp_n>[IVX]+)\s*/\s*(?P<rp_y>\d{4})(?![\w/]|[.,]\d))",
     # 16-20/6, 16 – 20/6/2025.
     r"(?P<drange>(?<![\w/.,])(?P<dr_a>\d{1,2})\s*[-–]\s*(?P<dr_b>\d{1,2})/(?P<dr_m>\d{1,2})(?:/(?P<dr_y>\d{4}))?(?![\w/]))",
     # 2024-12-22 (ISO, as machines write it).
@@ -59,9 +61,9 @@ FIXED_ALTERNATIVES = [
     r"(?P<time>(?<![\w/.,:])(?P<t_h>\d{1,2})"
     r"(?:h(?P<t_m>\d{2})?|g(?P<t_m3>\d{2})|:(?P<t_m2>\d{2})(?::(?P<t_s>\d{2}))?)'?(?![\w/]|:\d))",
     # Phone numbers and hotlines; validated by digit count in the handler.
-    r"(?P<phone>(?<![\w.,+/])(?:(?:\+84|\(\+84\))[ .\-]?|0)\d{1,4}(?:[ .\-]\d{2,4}){1,4}"
+    r"(?P<phone>(?<![\w.,+/])(?:(?:\+84|\(\+84\))[ .\-]?|0)\d{1,4}(?:[ .\-]\d{2,8}){1,4}"
     r"(?![\w/]|[.,]\d)"
-    r"|(?<![\w.,/])(?:0\d{9,10}|1[89]00[ .]?\d{2,4}(?:[ .]?\d{2,4})?)(?![\w/]|[.,]\d)"
+    r"|(?<![\w.,/])(?:0\d{9,10}|\+84\d{9,10}|1[89]00[ .]?\d{2,4}(?:[ .]?\d{2,4})?)(?![\w/]|[.,]\d)"
     r"|\(0\d{2,3}\)[ .]?\d{3,4}[ .]?\d{3,4}(?![\w/]|[.,]\d))",
     # Coordinates: 17°30' (độ, phút).
     r"(?P<deg>(?<![\w.,])(?P<g_d>\d{1,3})°\s?(?P<g_m>\d{1,2})['′](?:\s?(?P<g_s>\d{1,2})(?:\"|″|''))?)",
@@ -76,6 +78,10 @@ FIXED_ALTERNATIVES = [
     + r"))?(?![\w]))",
     # Version tags: v2.0, V1.2.3.
     r"(?P<ver>(?<![\w.])[vV](?P<v_num>\d+(?:\.\d+)+)(?![\w]|\.\d))",
+    # Flood alert levels: BĐ1, BĐ 2, BĐIII ("báo động ba").
+    r"(?P<alert>(?<![\w])BĐ ?(?P<al_n>III|II|I|\d)(?![\w]))",
+    # Influenza strains: A/H5N1, A(H7N9), A/H1N1 ("A hát năm en một").
+    r"(?P<flu>(?<![\w/])A(?:/(?P<f_sub>H\d{1,2}(?:N\d{1,2})?)|\s?\((?P<f_par>H\d{1,2}(?:N\d{1,2})?)\))(?![\w]))",
     # Roman numerals (only I, V, X: L, C, D, M are far more often letters).
     r"(?P<roman>(?<![\w])[IVX]+(?![\w]))",
     # "(UBND)" right after its own expansion is dropped; otherwise read.
