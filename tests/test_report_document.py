@@ -17,6 +17,7 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from openpyxl import load_workbook
+from simkit import sim_root, sim_url
 from stationkit import Cli
 
 from broadcaster.reports import docx_writer
@@ -79,13 +80,26 @@ def phuong(rendered_template: Path, tmp_path_factory: pytest.TempPathFactory) ->
     cli("plan", "--week", "2026-W48", check=True)
     outage = ("--fail", "tdp-ben-thoc@2026-11-23/2026-11-25")
     cli("simulate", "--from", "2026-11-23", "--to", "2026-11-25", *outage, check=True)
-    cli("simulate", "--from", "2026-11-30", "--to", "2026-11-30", check=True)
+    cli("simulate", "--from", "2026-11-30", "--to", "2026-11-30", "--continue", check=True)
     return root
+
+
+class ReportCli(Cli):
+    """Reports on the simulation's own database, counting its simulated entries
+    (``--include-unreal``, which the report then announces)."""
+
+    def __call__(self, *args: str, check: bool = False):
+        return self.subprocess(*args, check=check)
+
+    def subprocess(self, *args: str, check: bool = False, timeout: float = 120):
+        if args and args[0] == "report":
+            args = (args[0], "--include-unreal", *args[1:])
+        return super().subprocess("--db", sim_url(self.root), *args, check=check, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
 def pcli(phuong: Path) -> Cli:
-    return Cli(phuong, env={"BROADCASTER_NOW": REPORT_NOW})
+    return ReportCli(phuong, env={"BROADCASTER_NOW": REPORT_NOW})
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +111,8 @@ def report(pcli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _sql(root: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(root / "station.db")
+    """On the simulation's own database, where the simulated week is."""
+    conn = sqlite3.connect(sim_root(root) / "station.db")
     try:
         return list(conn.execute(sql))
     finally:
