@@ -21,6 +21,7 @@ PO = LOCALE_DIR / "vi" / "LC_MESSAGES" / "broadcaster.po"
 NOT_REASONS = {
     "another process holds this station's database ({holder}); "
     "only one daemon or simulation may run at a time",
+    "gave up waiting for {holder} to release the station",
 }
 
 
