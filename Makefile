@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml tools/install-deps.sh
+$(VENV)/.installed: pyproject.toml tools/install-deps.sh $(wildcard broadcaster/locale/*/LC_MESSAGES/*.po)
 	VENV=$(VENV) tools/install-deps.sh
 
 demo: setup

@@ -498,7 +498,7 @@ def test_docx_bar_chart_is_a_native_chart_of_airings_per_week(docx_path: Path, e
     first = xml.find(".//c:ser", ns)
     cats = [v.text for v in first.findall("c:cat//c:pt/c:v", ns)]
     values = [float(v.text) for v in first.findall("c:val//c:pt/c:v", ns)]
-    assert cats == [w[-3:] for w in expected.weeks]
+    assert cats == [f"Tuần {int(w[-2:])}" for w in expected.weeks]
     assert values == [expected.weekly_aired[w] for w in expected.weeks]
     embedded = [p for p in doc.part.package.iter_parts() if str(p.partname).endswith(".xlsx")]
     sheet = load_workbook(io.BytesIO(embedded[0].blob)).active
@@ -806,3 +806,15 @@ def test_failed_write_keeps_the_previous_report(rcli: Cli, tmp_path: Path, no_so
     r = cli("report", "--period", "2026-11", "--out", str(target))
     assert r.code == 1
     assert target.read_bytes() == b"old" and sorted(tmp_path.iterdir()) == [target]
+
+
+def test_docx_body_uses_the_default_commune_words_and_vietnamese_reasons(docx_path: Path):
+    """A station.yaml without report.unit/station_term/cluster_term keeps the wording of a
+    xã of thôn, xóm; the outage's reason is shown in Vietnamese, never as stored."""
+    doc = Document(str(docx_path))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "trên 4 cụm loa (gồm đài truyền thanh xã và 3 cụm loa thôn, xóm)." in text
+    gaps = _tables(doc, ("TT", "Yêu cầu", "Cụm loa", "Tuần"))[0].rows[1:]
+    why = "\n".join(r.cells[5].text for r in gaps)
+    assert "mất kết nối tới cụm loa (sự cố giả lập khi chạy mô phỏng)" in why
+    assert "unreachable" not in why and "nq57-tuan" not in why

@@ -17,6 +17,8 @@ command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
 # Times New Roman's metrics, so the PDF lays out like the DOCX does in Word.
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 dpkg -s fonts-liberation2 >/dev/null 2>&1 || need+=(fonts-liberation2)
+# Tests read the rendered PDF's text back (pdftotext, pdfinfo).
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   sudo=""
@@ -48,4 +50,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
 "$VENV/bin/python" -m pip install -q -e '.[dev]'
+# The translation catalogues (the reports' Vietnamese log reasons): .po -> .mo.
+"$VENV/bin/pybabel" compile -D broadcaster -d broadcaster/locale >/dev/null
 touch "$VENV/.installed"

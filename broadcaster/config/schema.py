@@ -147,6 +147,21 @@ class ReportModel(_Strict):
     signer_title: str | None = Field(None, description="e.g. 'CHỦ TỊCH'")
     signer_name: str | None = Field(None, description="e.g. 'Nguyễn Văn A'")
     recipients: list[str] = Field(default_factory=list, description="nơi nhận")
+    unit: Literal["xã", "phường", "thị trấn", "đặc khu"] = Field(
+        "xã", description="the station's administrative unit (đơn vị hành chính cấp xã)"
+    )
+    station_term: str | None = Field(
+        None,
+        min_length=1,
+        description="what the station calls itself in a report's body, e.g. "
+        "'đài truyền thanh phường' (default: 'đài truyền thanh <unit>')",
+    )
+    cluster_term: str = Field(
+        "thôn, xóm",
+        min_length=1,
+        description="what its loudspeaker clusters are named after: 'thôn, xóm', "
+        "'tổ dân phố', 'khối', 'bản'...",
+    )
     bulletins_per_month: MonthlyTarget | None = Field(
         None, description="the plan's monthly production target, e.g. {min: 2, max: 4}"
     )

@@ -299,6 +299,9 @@ def _report_settings(m: ReportModel | None) -> ReportSettings:
         recipients=tuple(m.recipients),
         bulletins_per_month_min=target.min if target else None,
         bulletins_per_month_max=target.max if target else None,
+        unit=m.unit,
+        station_term=m.station_term or f"đài truyền thanh {m.unit}",
+        cluster_term=m.cluster_term,
     )
 
 

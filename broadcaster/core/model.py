@@ -132,6 +132,10 @@ class ReportSettings:
     recipients: tuple[str, ...] = ()
     bulletins_per_month_min: int | None = None
     bulletins_per_month_max: int | None = None
+    # The station's own words for itself and its clusters, as its documents say them.
+    unit: str = "xã"  # xã | phường | thị trấn | đặc khu
+    station_term: str = "đài truyền thanh xã"
+    cluster_term: str = "thôn, xóm"  # tổ dân phố, khối, bản...
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,14 @@
 """The report as a Vietnamese administrative document (Nghị định 30/2020/NĐ-CP, Phụ lục I):
 issuing body beside the national motto, number and symbol, place and date, title and
 summary line, numbered sections, tables, recipients and signature block; Times New Roman
-13–14 pt on A4 with the decree's margins; page numbers from page 2.
+13–14 pt on A4 with the decree's margins; page numbers from page 2. Two appendices: how to
+check the log the figures come from (its head hash and ``broadcaster log verify``), and
+the weekly compliance heat map in a landscape section.
+
+The body speaks of the station in its own words (``report.unit``, ``station_term``,
+``cluster_term`` in station.yaml), of requirements by their titles, and gives the log's
+reasons in Vietnamese (``reports.reasons``). Headings, the paragraph introducing a table
+and table header rows keep with what follows; rows never split across pages.
 
 Tables are written as WordprocessingML directly (one string per row, parsed once): a
 province's report has a thousand zones and a heat map of 50,000 cells, which python-docx's
@@ -13,6 +20,7 @@ Word and LibreOffice and the test can read its numbers back.
 from __future__ import annotations
 
 import io
+import math
 from datetime import date
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -31,12 +39,15 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Mm, Pt, RGBColor
 
 from broadcaster.core.compliance import AT_RISK, MET, NO_SESSION, NOT_MET, ON_TRACK
-from broadcaster.reports import labels
+from broadcaster.core.model import ReportSettings
+from broadcaster.reports import labels, reasons
 from broadcaster.reports.figures import NOT_APPLICABLE, ReportFigures
 
 FONT = "Times New Roman"
+MONO = "Courier New"  # hashes and commands: every character distinct, copied as written
 BODY_PT = 13
-TABLE_PT = 11
+TABLE_PT = 12
+HEAT_PT = 10
 TWIPS_PER_MM = 56.6929
 PORTRAIT_TEXT_MM = 210 - 30 - 15
 LANDSCAPE_TEXT_MM = 297 - 25 - 15
@@ -46,17 +57,32 @@ HEAT_MARK = {MET: "Đ", NOT_MET: "K", NO_SESSION: "–", NOT_APPLICABLE: ""}
 # Weeks not over when the report is made (issue 11): never marked "K".
 HEAT_FILL |= {ON_TRACK: "DDEBF7", AT_RISK: "FFEB9C"}
 HEAT_MARK |= {ON_TRACK: "T", AT_RISK: "N"}
-WEEKS_PER_HEAT_TABLE = 53
+HEAT_NAME_MM = 70.0
+HEAT_WEEKS_MAX = 14  # weeks per heat-map table: 10 pt marks in cells of about 13 mm
+
+# The heading block (Phụ lục I, ô 1–4): two columns without cell margins. The national
+# title is 12–13 pt bold on one line: at 12 pt it is 88 mm of Times New Roman (its
+# metrics are Liberation Serif's), so the right column is 100 mm wide and never wraps it.
+HEAD_LEFT_MM = 65.0
+HEAD_RIGHT_MM = PORTRAIT_TEXT_MM - HEAD_LEFT_MM
+NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+NATIONAL_TITLE_PT = 12
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+MOTTO_PT = 13
+MOTTO_RULE_MM = 56  # the line under the motto is as long as the motto (56 mm at 13 pt)
+ISSUER_PT = 12
+KEEP_TABLE_ROWS = 12  # tables up to this many rows stay on one page with their heading
 
 
-def write_docx(path: Path, fig: ReportFigures, settings) -> None:
+def write_docx(path: Path, fig: ReportFigures, settings: ReportSettings) -> None:
     doc = Document()
     _page_setup(doc)
     _styles(doc)
     _heading_block(doc, fig, settings)
-    _body(doc, fig)
+    _body(doc, fig, settings)
     _signature(doc, settings)
-    _appendix(doc, fig)
+    _log_appendix(doc, fig)
+    _heat_appendix(doc, fig)
     doc.save(str(path))
 
 
@@ -90,7 +116,8 @@ def _styles(doc) -> None:
     pf = normal.paragraph_format
     pf.space_before, pf.space_after = Pt(0), Pt(6)
     pf.line_spacing = 1.1
-    for name, size in ((TABLE_STYLE, TABLE_PT), (HEAT_STYLE, 6.5)):
+    pf.widow_control = True
+    for name, size in ((TABLE_STYLE, TABLE_PT), (HEAT_STYLE, HEAT_PT)):
         style = doc.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
         style.base_style = normal
         style.font.size = Pt(size)
@@ -121,6 +148,8 @@ def _para(
     after: float = 6,
     before: float = 0,
     upper: bool = False,
+    keep_next: bool = False,
+    font: str | None = None,
 ):
     p = container.add_paragraph()
     if text:
@@ -129,14 +158,25 @@ def _para(
         run.italic = italic or None
         if size:
             run.font.size = Pt(size)
+        if font:
+            _run_font(run, font)
     pf = p.paragraph_format
     pf.space_after, pf.space_before = Pt(after), Pt(before)
+    if keep_next:
+        pf.keep_with_next = True
     if align is not None:
         p.alignment = align
     elif indent:
         p.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
         pf.first_line_indent = Mm(10)
     return p
+
+
+def _run_font(run, font: str) -> None:
+    run.font.name = font
+    rfonts = run._r.get_or_add_rPr().get_or_add_rFonts()
+    for attr in ("w:ascii", "w:hAnsi", "w:cs"):
+        rfonts.set(qn(attr), font)
 
 
 def _rule(container, line_mm: float, width_mm: float) -> None:
@@ -162,12 +202,23 @@ def _date_line(place: str | None, day: date) -> str:
 
 
 def _layout_table(doc, widths_mm: tuple[float, float]):
-    """Two borderless cells side by side (heading block, signature block)."""
+    """Two borderless cells side by side (heading block, signature block), without cell
+    margins, so each column's text has the column's whole width."""
     table = doc.add_table(rows=1, cols=2)
     table.autofit = False
     for column, cell, width in zip(table.columns, table.rows[0].cells, widths_mm, strict=True):
         column.width = Mm(width)
         cell.width = Mm(width)
+    margins = parse_xml(
+        f'<w:tblCellMar {nsdecls("w")}><w:left w:w="0" w:type="dxa"/>'
+        '<w:right w:w="0" w:type="dxa"/></w:tblCellMar>'
+    )
+    tbl_pr = table._tbl.tblPr  # autofit=False wrote tblLayout; tblCellMar follows it
+    look = tbl_pr.find(qn("w:tblLook"))
+    if look is not None:
+        look.addprevious(margins)
+    else:
+        tbl_pr.append(margins)
     cells = table.rows[0].cells
     for cell in cells:  # a new cell holds one empty paragraph: write from the top
         cell.paragraphs[0]._p.getparent().remove(cell.paragraphs[0]._p)
@@ -175,18 +226,25 @@ def _layout_table(doc, widths_mm: tuple[float, float]):
 
 
 # -- the document's head -----------------------------------------------------------------------
-def _heading_block(doc, fig: ReportFigures, settings) -> None:
+def _issuer_rule_mm(name: str) -> float:
+    """The line under the issuing body: a third to a half of the name's length (bold
+    capitals are about 2.6 mm a character at 12 pt), within its column."""
+    longest = min(len(name) * 2.6, HEAD_LEFT_MM)
+    return max(15.0, min(30.0, round(longest * 0.4)))
+
+
+def _heading_block(doc, fig: ReportFigures, settings: ReportSettings) -> None:
     body_name = (settings.issuing_body or fig.station_name).upper()
-    left, right = _layout_table(doc, (70, PORTRAIT_TEXT_MM - 70))
+    left, right = _layout_table(doc, (HEAD_LEFT_MM, HEAD_RIGHT_MM))
     center = WD_ALIGN_PARAGRAPH.CENTER
     if settings.parent_body:
-        _para(left, settings.parent_body.upper(), size=12.5, align=center, after=0)
-    _para(left, body_name, bold=True, size=12.5, align=center, after=0)
-    _rule(left, 25, 70)
+        _para(left, settings.parent_body.upper(), size=ISSUER_PT, align=center, after=0)
+    _para(left, body_name, bold=True, size=ISSUER_PT, align=center, after=0)
+    _rule(left, _issuer_rule_mm(body_name), HEAD_LEFT_MM)
     _para(left, f"Số: {settings.number or '      /BC'}", size=13, align=center, after=0, before=6)
-    _para(right, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold=True, size=12.5, align=center, after=0)
-    _para(right, "Độc lập - Tự do - Hạnh phúc", bold=True, size=13, align=center, after=0)
-    _rule(right, 62, PORTRAIT_TEXT_MM - 70)
+    _para(right, NATIONAL_TITLE, bold=True, size=NATIONAL_TITLE_PT, align=center, after=0)
+    _para(right, MOTTO, bold=True, size=MOTTO_PT, align=center, after=0)
+    _rule(right, MOTTO_RULE_MM, HEAD_RIGHT_MM)
     _para(
         right,
         _date_line(settings.place, fig.generated_at.date()),
@@ -194,9 +252,9 @@ def _heading_block(doc, fig: ReportFigures, settings) -> None:
         size=13,
         align=center,
         after=0,
-        before=4,
+        before=6,
     )
-    _para(doc, "BÁO CÁO", bold=True, size=14, align=center, before=18, after=0)
+    _para(doc, "BÁO CÁO", bold=True, size=14, align=center, before=24, after=0, keep_next=True)
     _para(
         doc,
         "Kết quả phát sóng nội dung tuyên truyền trên hệ thống truyền thanh cơ sở "
@@ -205,33 +263,56 @@ def _heading_block(doc, fig: ReportFigures, settings) -> None:
         size=14,
         align=center,
         after=0,
+        keep_next=True,
     )
     _rule(doc, 40, PORTRAIT_TEXT_MM)
     _para(doc, "", after=6)
 
 
 # -- body --------------------------------------------------------------------------------------
-def _body(doc, fig: ReportFigures) -> None:
+def _period_phrase(fig: ReportFigures) -> str:
+    """'6 tháng đầu năm 2026 (từ ngày 01/01/2026 đến ngày 30/06/2026)'; a period given by
+    its days already says them."""
+    days = f"từ ngày {fig.first_day:%d/%m/%Y} đến ngày {fig.last_day:%d/%m/%Y}"
+    return fig.period_title if fig.period_title == days else f"{fig.period_title} ({days})"
+
+
+def _network_phrase(fig: ReportFigures, settings: ReportSettings) -> str:
+    """'7 cụm loa (gồm đài truyền thanh phường và 6 cụm loa tổ dân phố)', in the station's
+    own words for itself and its clusters; '6 cụm loa tổ dân phố' when they are all."""
+    stations = sum(1 for z in fig.zones if z.kind == "station")
+    clusters = len(fig.zones) - stations
+    if not stations:
+        return f"{labels.num(clusters)} cụm loa {settings.cluster_term}"
+    parts = []
+    if stations:
+        parts.append(
+            settings.station_term if stations == 1 else f"{stations} {settings.station_term}"
+        )
+    if clusters:
+        parts.append(f"{labels.num(clusters)} cụm loa {settings.cluster_term}")
+    return f"{labels.num(fig.zones_total)} cụm loa (gồm {' và '.join(parts)})"
+
+
+def _body(doc, fig: ReportFigures, settings: ReportSettings) -> None:
     t = fig.totals
     _warnings(doc, fig)
     _section(doc, "I. THÔNG TIN CHUNG")
     _para(
         doc,
-        f"Báo cáo tổng hợp kết quả phát sóng của {fig.station_name} {fig.period_title} "
-        f"(từ ngày {fig.first_day:%d/%m/%Y} đến ngày {fig.last_day:%d/%m/%Y}) trên "
-        f"{labels.num(fig.zones_total)} cụm loa (gồm đài truyền thanh xã và các cụm loa "
-        "thôn, xóm).",
+        f"Báo cáo tổng hợp kết quả phát sóng của {fig.station_name} {_period_phrase(fig)} "
+        f"trên {_network_phrase(fig, settings)}.",
         indent=True,
     )
     _para(
         doc,
         "Mọi số liệu trong báo cáo được tổng hợp tự động từ nhật ký phát sóng của hệ thống "
-        f"({labels.num(fig.log_entries_in_period)} bản ghi trong kỳ). Nhật ký chỉ được ghi thêm, "
-        "mỗi bản ghi được liên kết bằng mã băm SHA-256 với bản ghi trước; tại thời điểm lập "
-        f"báo cáo chuỗi nhật ký có {labels.num(fig.log_head_count)} bản ghi, mã băm đầu chuỗi là:",
+        f"({labels.num(fig.log_entries_in_period)} bản ghi trong kỳ). Nhật ký chỉ được ghi "
+        "thêm, mỗi bản ghi được liên kết bằng mã băm SHA-256 với bản ghi trước nên không thể "
+        "sửa, xóa bản ghi mà không bị phát hiện; thông tin và cách kiểm tra tính toàn vẹn của "
+        "nhật ký tại Phụ lục I kèm theo.",
         indent=True,
     )
-    _para(doc, fig.log_head_hash, size=11, align=WD_ALIGN_PARAGRAPH.CENTER)
 
     _section(doc, "II. KẾT QUẢ THỰC HIỆN")
     _subsection(doc, "1. Tổng hợp lượt phát sóng")
@@ -257,73 +338,7 @@ def _body(doc, fig: ReportFigures) -> None:
     )
 
     _subsection(doc, "2. Chỉ tiêu phát sóng hằng tuần")
-    _para(
-        doc,
-        "Một tuần của một cụm loa (tuần-cụm loa) được tính là đạt khi trong tuần đó cụm loa "
-        "đã phát thành công đủ số lượt yêu cầu; tuần cụm loa không có buổi phát nào theo lịch "
-        "được ghi là “không có buổi phát” và không tính vào tỷ lệ. Tuần đầu và tuần cuối của kỳ "
-        "chỉ tính các ngày thuộc kỳ báo cáo.",
-        indent=True,
-    )
-    _para(
-        doc,
-        f"Tính chung các yêu cầu: {labels.num(fig.zone_weeks_met)}/"
-        f"{labels.num(fig.zone_weeks_judged)} tuần-cụm loa đạt, tỷ lệ {labels.pct(fig.share_met)}.",
-        indent=True,
-        bold=True,
-    )
-    rows = []
-    for i, req in enumerate(fig.requirements, start=1):
-        rows.append(
-            [
-                str(i),
-                req.title or req.id,
-                f"{req.min} lượt/{labels.PER_VI.get(req.per, req.per)}",
-                labels.num(req.judged),
-                labels.num(req.met),
-                labels.num(len(req.not_met)),
-                labels.num(req.no_session),
-                labels.pct(req.share_met),
-            ]
-        )
-    _fast_table(
-        doc,
-        [
-            "TT",
-            "Yêu cầu",
-            "Mức",
-            "Tuần-cụm được xét",
-            "Đạt",
-            "Không đạt",
-            "Không có buổi phát",
-            "Tỷ lệ đạt",
-        ],
-        rows,
-        [9, 56, 18, 18, 14, 16, 18, 16],
-        align=["center", "left", "center", "right", "right", "right", "right", "right"],
-    )
-    not_met = [(req, zw) for req in fig.requirements for zw in req.not_met]
-    if not_met:
-        _para(doc, "Các tuần-cụm loa không đạt và nguyên nhân:", indent=True, before=6)
-        _fast_table(
-            doc,
-            ["TT", "Yêu cầu", "Cụm loa", "Tuần", "Đã phát / Yêu cầu", "Nguyên nhân (theo nhật ký)"],
-            [
-                [
-                    str(i),
-                    req.id,
-                    zw.zone_name,
-                    f"{zw.week} ({zw.first_day:%d/%m}–{zw.last_day:%d/%m})",
-                    f"{zw.aired}/{zw.required}",
-                    "; ".join(zw.reasons),
-                ]
-                for i, (req, zw) in enumerate(not_met, start=1)
-            ],
-            [9, 26, 28, 27, 17, 58],
-            align=["center", "left", "left", "left", "center", "left"],
-        )
-    else:
-        _para(doc, "Không có tuần-cụm loa nào không đạt yêu cầu.", indent=True)
+    _requirements(doc, fig)
 
     _subsection(doc, "3. Kết quả theo cụm loa")
     _fast_table(
@@ -355,7 +370,7 @@ def _body(doc, fig: ReportFigures) -> None:
             ]
             for i, z in enumerate(fig.zones, start=1)
         ],
-        [9, 40, 15, 16, 14, 12, 13, 16, 16, 14],
+        [9, 44, 15, 17, 15, 12, 13, 17, 17, 14],
         align=["center", "left"] + ["right"] * 8,
     )
 
@@ -391,6 +406,7 @@ def _body(doc, fig: ReportFigures) -> None:
         doc,
         "Một bản tin được tính vào tháng được lãnh đạo duyệt lần đầu. " + target,
         indent=True,
+        keep_next=True,
     )
     _fast_table(
         doc,
@@ -434,7 +450,8 @@ def _body(doc, fig: ReportFigures) -> None:
     _chart(doc, fig)
     _para(
         doc,
-        "Bản đồ nhiệt tuân thủ hằng tuần của từng cụm loa xem tại Phụ lục kèm theo.",
+        "Kết quả tuân thủ chỉ tiêu hằng tuần của từng cụm loa (bản đồ nhiệt) tại Phụ lục II "
+        "kèm theo.",
         italic=True,
         indent=True,
     )
@@ -444,12 +461,109 @@ def _body(doc, fig: ReportFigures) -> None:
         _para(doc, sentence, indent=True)
 
 
+def _requirements(doc, fig: ReportFigures) -> None:
+    """The requirements that applied in the period, by title, and every zone-week that
+    fell short with the log's reasons in Vietnamese."""
+    _para(
+        doc,
+        "Một tuần của một cụm loa (tuần-cụm loa) được tính là đạt khi trong tuần đó cụm loa "
+        "đã phát thành công đủ số lượt yêu cầu; tuần cụm loa không có buổi phát nào theo lịch "
+        "được ghi là “không có buổi phát” và không tính vào tỷ lệ. Tuần đầu và tuần cuối của kỳ "
+        "chỉ tính các ngày thuộc kỳ báo cáo.",
+        indent=True,
+    )
+    _para(
+        doc,
+        f"Tính chung các yêu cầu: {labels.num(fig.zone_weeks_met)}/"
+        f"{labels.num(fig.zone_weeks_judged)} tuần-cụm loa đạt, tỷ lệ {labels.pct(fig.share_met)}.",
+        indent=True,
+        bold=True,
+        keep_next=True,
+    )
+    applied = [r for r in fig.requirements if r.zone_weeks]
+    idle = [r for r in fig.requirements if not r.zone_weeks]
+    rows = [
+        [
+            str(i),
+            labels.requirement_title(req),
+            f"{req.min:02d} lượt/{labels.PER_VI.get(req.per, req.per)}",
+            labels.num(req.judged),
+            labels.num(req.met),
+            labels.num(len(req.not_met)),
+            labels.num(req.no_session),
+            labels.pct(req.share_met),
+        ]
+        for i, req in enumerate(applied, start=1)
+    ]
+    _fast_table(
+        doc,
+        [
+            "TT",
+            "Yêu cầu",
+            "Mức",
+            "Tuần-cụm được xét",
+            "Đạt",
+            "Không đạt",
+            "Không có buổi phát",
+            "Tỷ lệ đạt",
+        ],
+        rows,
+        [9, 56, 18, 18, 14, 16, 18, 16],
+        align=["center", "left", "center", "right", "right", "right", "right", "right"],
+    )
+    if idle:
+        _para(
+            doc,
+            "Các yêu cầu sau không áp dụng trong kỳ báo cáo (ngoài thời gian áp dụng hoặc "
+            "phạm vi cụm loa): " + "; ".join(labels.requirement_title(r) for r in idle) + ".",
+            indent=True,
+        )
+    not_met = [(req, zw) for req in applied for zw in req.not_met]
+    if not not_met:
+        _para(doc, "Không có tuần-cụm loa nào không đạt yêu cầu.", indent=True)
+        return
+    # Each row names its requirement by its number in the table above: a title repeated
+    # on every row of a long list would crowd out the reasons.
+    number = {req.id: i for i, req in enumerate(applied, start=1)}
+    failing = list(dict.fromkeys(req.id for req, _zw in not_met))
+    intro = (
+        "Các tuần-cụm loa không đạt yêu cầu "
+        f"“{labels.requirement_title(not_met[0][0])}” và nguyên nhân "
+        if len(failing) == 1
+        else "Các tuần-cụm loa không đạt và nguyên nhân "
+    )
+    _para(
+        doc,
+        intro + "(cột “Yêu cầu” ghi số thứ tự của yêu cầu tại bảng trên):",
+        indent=True,
+        before=6,
+        keep_next=True,
+    )
+    _fast_table(
+        doc,
+        ["TT", "Yêu cầu", "Cụm loa", "Tuần", "Đã phát/ yêu cầu", "Nguyên nhân (theo nhật ký)"],
+        [
+            [
+                str(i),
+                str(number[req.id]),
+                zw.zone_name,
+                f"{zw.week} ({zw.first_day:%d/%m}–{zw.last_day:%d/%m})",
+                f"{zw.aired}/{zw.required}",
+                "\n".join(f"- {reasons.vietnamese(r)}" for r in zw.reasons),
+            ]
+            for i, (req, zw) in enumerate(not_met, start=1)
+        ],
+        [9, 15, 30, 27, 15, 76],
+        align=["center", "center", "left", "left", "center", "left"],
+    )
+
+
 def _section(doc, text: str) -> None:
-    _para(doc, text, bold=True, before=6)
+    _para(doc, text, bold=True, before=6, keep_next=True)
 
 
 def _subsection(doc, text: str) -> None:
-    _para(doc, text, bold=True, indent=True, before=4)
+    _para(doc, text, bold=True, indent=True, before=4, keep_next=True)
 
 
 def _target_range(lo: int | None, hi: int | None) -> str:
@@ -460,7 +574,7 @@ def _target_range(lo: int | None, hi: int | None) -> str:
 
 def _target_text(fig: ReportFigures) -> str:
     if not fig.months or fig.months[0].target_min is None:
-        return "Kế hoạch chưa đặt chỉ tiêu sản xuất hằng tháng (report.bulletins_per_month)."
+        return "Kế hoạch chưa đặt chỉ tiêu sản xuất tin, bài hằng tháng."
     m = fig.months[0]
     met = sum(1 for x in fig.months if x.met)
     return (
@@ -507,11 +621,18 @@ def _assessment(fig: ReportFigures) -> list[str]:
 
 
 # -- signature ---------------------------------------------------------------------------------
-def _signature(doc, settings) -> None:
+def _recipient_lines(recipients: tuple[str, ...]) -> list[str]:
+    """'- UBND tỉnh Nghệ An;' ... '- Lưu: VT, VHXH.': a semicolon after each, a full stop
+    after the last, as the decree writes the list."""
+    items = [r.strip().rstrip(";.") for r in recipients if r.strip()] or ["Như trên", "Lưu: VT"]
+    return [f"- {item}{'.' if i == len(items) - 1 else ';'}" for i, item in enumerate(items)]
+
+
+def _signature(doc, settings: ReportSettings) -> None:
     left, right = _layout_table(doc, (80, PORTRAIT_TEXT_MM - 80))
     _para(left, "Nơi nhận:", bold=True, italic=True, size=12, after=0, before=12)
-    for line in settings.recipients or ("Như trên;", "Lưu: VT."):
-        _para(left, f"- {line}", size=11, after=0)
+    for line in _recipient_lines(settings.recipients):
+        _para(left, line, size=11, after=0)
     center = WD_ALIGN_PARAGRAPH.CENTER
     _para(
         right,
@@ -532,33 +653,127 @@ def _signature(doc, settings) -> None:
         italic=True,
         size=12,
         align=center,
-        after=60,
+        after=72,
     )
     _para(right, settings.signer_name or "", bold=True, size=13, align=center, after=0)
 
 
-# -- appendix: the heat map --------------------------------------------------------------------
-def _appendix(doc, fig: ReportFigures) -> None:
+# -- appendices --------------------------------------------------------------------------------
+def _appendix_section(doc, landscape: bool) -> None:
+    """A new section on a new page, its pages numbered on their own from 1 (the first
+    unnumbered), as the decree numbers an appendix."""
     section = doc.add_section(WD_SECTION.NEW_PAGE)
-    section.orientation = WD_ORIENT.LANDSCAPE
-    section.page_width, section.page_height = Mm(297), Mm(210)
+    _shrink_section_break(doc)
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Mm(297), Mm(210)
+        section.left_margin, section.right_margin = Mm(25), Mm(15)
+    else:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.left_margin, section.right_margin = Mm(30), Mm(15)
     section.top_margin, section.bottom_margin = Mm(20), Mm(20)
-    section.left_margin, section.right_margin = Mm(25), Mm(15)
-    _para(doc, "PHỤ LỤC", bold=True, size=14, align=WD_ALIGN_PARAGRAPH.CENTER, after=0)
-    _para(
-        doc,
-        "Bản đồ nhiệt tuân thủ chỉ tiêu phát sóng hằng tuần theo cụm loa",
-        bold=True,
-        align=WD_ALIGN_PARAGRAPH.CENTER,
-        after=0,
+    section.different_first_page_header_footer = True
+    sect_pr = section._sectPr
+    for old in sect_pr.findall(qn("w:pgNumType")):
+        sect_pr.remove(old)
+    pg = parse_xml(f'<w:pgNumType {nsdecls("w")} w:start="1"/>')
+    # pgNumType comes before cols/titlePg in CT_SectPr's sequence.
+    anchor = sect_pr.find(qn("w:cols"))
+    if anchor is not None:
+        anchor.addprevious(pg)
+    else:
+        sect_pr.append(pg)
+
+
+def _shrink_section_break(doc) -> None:
+    """The empty paragraph that carries the previous section's end, one point high: after
+    a signature block that fills its page, a full line would push it onto a blank page."""
+    breaks = doc.element.body.findall(f"{qn('w:p')}/{qn('w:pPr')}/{qn('w:sectPr')}")
+    ppr = breaks[-1].getparent()
+    ppr.insert(
+        0,
+        parse_xml(
+            f'<w:spacing {nsdecls("w")} w:before="0" w:after="0" w:line="20" w:lineRule="exact"/>'
+        ),
     )
+    breaks[-1].addprevious(parse_xml(f'<w:rPr {nsdecls("w")}><w:sz w:val="2"/></w:rPr>'))
+
+
+def _appendix_title(doc, number: str, title: str, fig: ReportFigures) -> None:
+    center = WD_ALIGN_PARAGRAPH.CENTER
+    _para(doc, f"PHỤ LỤC {number}", bold=True, size=14, align=center, after=0, keep_next=True)
+    _para(doc, title, bold=True, align=center, after=0, keep_next=True)
     _para(
         doc,
         f"(Kèm theo Báo cáo kết quả phát sóng {fig.period_title})",
         italic=True,
-        align=WD_ALIGN_PARAGRAPH.CENTER,
+        align=center,
+        after=12,
+        keep_next=True,
     )
-    legend = _para(doc, "Chú giải: ", size=11)
+
+
+def _log_appendix(doc, fig: ReportFigures) -> None:
+    """The log's head hash and how anyone holding the station's computer checks it."""
+    _appendix_section(doc, landscape=False)
+    _appendix_title(doc, "I", "THÔNG TIN KIỂM TRA NHẬT KÝ PHÁT SÓNG", fig)
+    at = fig.generated_at
+    _para(
+        doc,
+        "1. Số liệu của báo cáo được tổng hợp từ nhật ký phát sóng của hệ thống. Nhật ký chỉ "
+        "được ghi thêm; mỗi bản ghi mang một mã băm SHA-256 tính từ nội dung của bản ghi và "
+        "mã băm của bản ghi liền trước. Sửa, xóa, chèn hoặc đổi thứ tự bất kỳ bản ghi nào đều "
+        "làm chuỗi mã băm không còn khớp.",
+        indent=True,
+    )
+    _para(
+        doc,
+        f"2. Tại thời điểm lập báo cáo ({at:%H:%M} ngày {at:%d/%m/%Y}), chuỗi nhật ký có "
+        f"{labels.num(fig.log_head_count)} bản ghi (trong đó "
+        f"{labels.num(fig.log_entries_in_period)} bản ghi thuộc kỳ báo cáo); mã băm của bản "
+        "ghi cuối cùng (mã băm đầu chuỗi) là:",
+        indent=True,
+        keep_next=True,
+    )
+    _para(doc, fig.log_head_hash, size=10, font=MONO, align=WD_ALIGN_PARAGRAPH.CENTER, after=12)
+    _para(
+        doc,
+        "3. Cách kiểm tra: trên máy tính của đài, trong thư mục dữ liệu của đài, chạy lệnh:",
+        indent=True,
+        keep_next=True,
+    )
+    _para(doc, "broadcaster log verify", size=11, font=MONO, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _para(
+        doc,
+        "Nhật ký còn nguyên vẹn khi lệnh in ra dòng “log intact: N entries, head …”, trong "
+        "đó N là số bản ghi hiện có và “head” là 16 ký tự đầu của mã băm đầu chuỗi hiện tại. "
+        f"Nếu N bằng {labels.num(fig.log_head_count)}, 16 ký tự đó phải trùng với 16 ký tự "
+        "đầu của mã băm nêu trên (lệnh “broadcaster log verify --json” in đủ 64 ký tự). Nếu "
+        "sau ngày lập báo cáo đài tiếp tục phát sóng thì N lớn hơn; khi đó bản ghi số "
+        f"{labels.num(fig.log_head_count)} (cột “seq”) trong tệp xuất bằng lệnh "
+        "“broadcaster log --csv” phải có mã băm (cột “entry_hash”) đúng như trên.",
+        indent=True,
+    )
+    _para(
+        doc,
+        "Nếu lệnh báo lỗi (bản ghi bị sửa, bị xóa, sai thứ tự hoặc bị cắt bớt), nhật ký đã bị "
+        "thay đổi sau khi ghi và các số liệu tổng hợp từ nhật ký không còn bảo đảm.",
+        indent=True,
+    )
+    _para(
+        doc,
+        "4. Hồ sơ minh chứng của kỳ báo cáo (lệnh “broadcaster evidence”) gồm báo cáo, nhật ký "
+        "gốc dạng CSV, kết quả kiểm tra nhật ký và tệp MANIFEST.sha256 ghi mã băm của từng tệp; "
+        "kiểm tra hồ sơ bằng lệnh “sha256sum -c MANIFEST.sha256”.",
+        indent=True,
+    )
+
+
+def _heat_appendix(doc, fig: ReportFigures) -> None:
+    _appendix_section(doc, landscape=True)
+    _appendix_title(doc, "II", "KẾT QUẢ TUÂN THỦ CHỈ TIÊU PHÁT SÓNG HẰNG TUẦN THEO CỤM LOA", fig)
+    legend = _para(doc, "Chú giải: ", size=11, keep_next=True)
     for state in (MET, NOT_MET, ON_TRACK, AT_RISK, NO_SESSION, NOT_APPLICABLE):
         run = legend.add_run(f" {HEAT_MARK[state] or ' '} ")
         run.font.size = Pt(11)
@@ -568,37 +783,61 @@ def _appendix(doc, fig: ReportFigures) -> None:
             )
         )
         legend.add_run(f" {labels.STATE_VI[state]}    ").font.size = Pt(11)
-    weeks = [w.week for w in fig.weeks]
-    for start in range(0, len(weeks), WEEKS_PER_HEAT_TABLE):
-        chunk = weeks[start : start + WEEKS_PER_HEAT_TABLE]
+    weeks = list(fig.weeks)
+    for chunk in _week_chunks(weeks):
         _heat_table(doc, fig, chunk)
 
 
-def _heat_table(doc, fig: ReportFigures, weeks: list[str]) -> None:
-    name_mm = 42
-    cell_mm = min(9.0, (LANDSCAPE_TEXT_MM - name_mm) / max(len(weeks), 1))
-    widths = [name_mm] + [cell_mm] * len(weeks)
+def _week_chunks(weeks: list) -> list[list]:
+    """At most HEAT_WEEKS_MAX weeks per table, in tables of nearly equal size (a year of
+    53 weeks: 14, 14, 14, 11), so every mark is printed at a readable size."""
+    if not weeks:
+        return []
+    tables = math.ceil(len(weeks) / HEAT_WEEKS_MAX)
+    size = math.ceil(len(weeks) / tables)
+    return [weeks[i : i + size] for i in range(0, len(weeks), size)]
+
+
+def _heat_table(doc, fig: ReportFigures, weeks: list) -> None:
+    first, last = weeks[0], weeks[-1]
+    span = (
+        f"Tuần {int(first.week[-2:])}"
+        if first is last
+        else f"Từ tuần {int(first.week[-2:])} đến tuần {int(last.week[-2:])}"
+    )
+    years = sorted({w.week[:4] for w in weeks})
+    _para(
+        doc,
+        f"{span} năm {', '.join(years)} (từ ngày {first.first_day:%d/%m/%Y} đến ngày "
+        f"{last.last_day:%d/%m/%Y}; tuần tính từ thứ Hai đến Chủ nhật)",
+        italic=True,
+        size=11,
+        before=6,
+        after=3,
+        keep_next=True,
+    )
+    cell_mm = min(14.0, (LANDSCAPE_TEXT_MM - HEAT_NAME_MM) / len(weeks))
+    widths = [HEAT_NAME_MM] + [cell_mm] * len(weeks)
     names = {z.zone_id: z.name for z in fig.zones}
-    head = [_tc("Cụm loa \\ tuần", HEAT_STYLE, bold=True, fill="D9E1F2")] + [
-        _tc(w[-2:], HEAT_STYLE, bold=True, fill="D9E1F2", align="center") for w in weeks
+    head = [_tc("Cụm loa \\ tuần", HEAT_STYLE, bold=True, fill="D9E1F2", keep=True)] + [
+        _tc(w.week[-2:], HEAT_STYLE, bold=True, fill="D9E1F2", align="center", keep=True)
+        for w in weeks
     ]
-    rows = ["<w:tr><w:trPr><w:tblHeader/></w:trPr>" + "".join(head) + "</w:tr>"]
+    rows = ["<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>" + "".join(head) + "</w:tr>"]
     for zone_id, cells in fig.heatmap.items():
         tcs = [_tc(names.get(zone_id, zone_id), HEAT_STYLE)]
         for w in weeks:
-            state = cells.get(w, NOT_APPLICABLE)
-            tcs.append(_tc(HEAT_MARK[state], HEAT_STYLE, fill=HEAT_FILL[state], align="center"))
+            state = cells.get(w.week, NOT_APPLICABLE)
+            tcs.append(
+                _tc(
+                    HEAT_MARK.get(state, ""),
+                    HEAT_STYLE,
+                    fill=HEAT_FILL.get(state, "FFFFFF"),
+                    align="center",
+                )
+            )
         rows.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>" + "".join(tcs) + "</w:tr>")
-    _append_table(doc, widths, rows, cell_margin=15)
-    years = sorted({w[:4] for w in weeks})
-    _para(
-        doc,
-        f"Số ở dòng đầu là số tuần ISO của năm {', '.join(years)} "
-        "(tuần tính từ thứ Hai đến Chủ nhật).",
-        italic=True,
-        size=10,
-        before=4,
-    )
+    _append_table(doc, widths, rows, cell_margin=40)
 
 
 # -- fast tables -------------------------------------------------------------------------------
@@ -609,26 +848,44 @@ def _tc(
     bold: bool = False,
     fill: str | None = None,
     align: str | None = None,
+    keep: bool = False,
 ) -> str:
     """One cell, as few elements as Word needs: the font size and spacing come from a
     paragraph style, the width from the table grid (fixed layout). A province's heat map
-    has 50,000 cells; each element saved is 50,000 nodes less in memory."""
+    has 50,000 cells; each element saved is 50,000 nodes less in memory. ``keep`` keeps
+    the row with the next one (header rows, short tables)."""
     shd = f'<w:tcPr><w:shd w:val="clear" w:color="auto" w:fill="{fill}"/></w:tcPr>' if fill else ""
+    keep_xml = "<w:keepNext/>" if keep else ""
     jc = f'<w:jc w:val="{align}"/>' if align and align != "left" else ""
     bold_xml = "<w:rPr><w:b/></w:rPr>" if bold else ""
-    run = f'<w:r>{bold_xml}<w:t xml:space="preserve">{escape(text)}</w:t></w:r>' if text else ""
-    return f'<w:tc>{shd}<w:p><w:pPr><w:pStyle w:val="{style}"/>{jc}</w:pPr>{run}</w:p></w:tc>'
+    lines = "<w:br/>".join(
+        f'<w:t xml:space="preserve">{escape(line)}</w:t>' for line in text.split("\n")
+    )
+    run = f"<w:r>{bold_xml}{lines}</w:r>" if text else ""
+    return (
+        f'<w:tc>{shd}<w:p><w:pPr><w:pStyle w:val="{style}"/>{keep_xml}{jc}</w:pPr>{run}</w:p>'
+        "</w:tc>"
+    )
 
 
 def _fast_table(
     doc, headers: list[str], rows: list[list[str]], widths_mm: list[float], align: list[str]
 ) -> None:
+    """A table with a repeated header row that never ends a page; a short table (up to
+    KEEP_TABLE_ROWS rows) is kept on one page, long ones at least keep their first row
+    with the header. Rows never split."""
     total = sum(widths_mm)
     widths = [w * PORTRAIT_TEXT_MM / total for w in widths_mm]
-    head = "".join(_tc(h, TABLE_STYLE, bold=True, fill="D9E1F2", align="center") for h in headers)
-    xml_rows = ["<w:tr><w:trPr><w:tblHeader/></w:trPr>" + head + "</w:tr>"]
-    for row in rows:
-        cells = "".join(_tc(v, TABLE_STYLE, align=a) for v, a in zip(row, align, strict=True))
+    head = "".join(
+        _tc(h, TABLE_STYLE, bold=True, fill="D9E1F2", align="center", keep=True) for h in headers
+    )
+    xml_rows = ["<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>" + head + "</w:tr>"]
+    together = len(rows) <= KEEP_TABLE_ROWS
+    for i, row in enumerate(rows):
+        keep = i < len(rows) - 1 and (together or i == 0)
+        cells = "".join(
+            _tc(v, TABLE_STYLE, align=a, keep=keep) for v, a in zip(row, align, strict=True)
+        )
         xml_rows.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>" + cells + "</w:tr>")
     _append_table(doc, widths, xml_rows)
     _para(doc, "", after=2)
@@ -658,7 +915,7 @@ SERIES = (("Phát thành công", "2E75B6", "aired"), ("Không thành công", "C0
 
 def _chart(doc, fig: ReportFigures) -> None:
     """A clustered column chart of airings per week, with its data as an embedded sheet."""
-    cats = [f"{w.week[-3:]}" for w in fig.weeks]
+    cats = [f"Tuần {int(w.week[-2:])}" for w in fig.weeks]  # "Tuần 48", as the text says
     values = [[getattr(w, key) for w in fig.weeks] for _n, _c, key in SERIES]
     package = doc.part.package
     chart_part = Part(PackURI("/word/charts/chart1.xml"), CT.DML_CHART, b"", package)

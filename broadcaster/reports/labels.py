@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from broadcaster.core.compliance import AT_RISK, MET, NO_SESSION, NOT_MET, ON_TRACK
-from broadcaster.reports.figures import NOT_APPLICABLE, ReportFigures
+from broadcaster.reports.figures import NOT_APPLICABLE, ReportFigures, RequirementFigures
 
 STATE_VI = {
     MET: "Đạt",
@@ -17,8 +17,25 @@ STATE_VI = {
     ON_TRACK: "Chưa kết thúc – đúng tiến độ",
     AT_RISK: "Chưa kết thúc – có nguy cơ không đạt",
 }
-KIND_VI = {"station": "Đài xã", "cluster": "Cụm loa"}
+KIND_VI = {"station": "Đài truyền thanh", "cluster": "Cụm loa"}
 PER_VI = {"week": "tuần", "day": "ngày"}
+
+
+def requirement_title(req: RequirementFigures) -> str:
+    """What a reader calls a requirement: its title, never its id; a requirement the
+    station left untitled is described from its rule."""
+    if req.title:
+        return req.title
+    return (
+        f"Phát sóng nội dung chiến dịch “{req.campaign}” tối thiểu {req.min:02d} "
+        f"lần/{PER_VI.get(req.per, req.per)}"
+    )
+
+
+def week_label(week: str) -> str:
+    """'2026-W48' -> 'Tuần 48/2026'."""
+    year, _, number = week.partition("-W")
+    return f"Tuần {int(number)}/{year}" if number.isdigit() else week
 
 
 def pct(value: float | None) -> str:
@@ -114,7 +131,7 @@ def summary_items(fig: ReportFigures) -> list[tuple[str, Any]]:
         ("Tỷ lệ tuần-cụm loa đạt yêu cầu", fig.share_met),
     ]
     for req in fig.requirements:
-        items.append((f"Tỷ lệ đạt: {req.id}", req.share_met))
+        items.append((f"Tỷ lệ đạt: {requirement_title(req)}", req.share_met))
     items += [
         ("Lượt phát tin khẩn cấp thành công", fig.emergencies_aired),
         ("Số bản ghi nhật ký trong kỳ", fig.log_entries_in_period),

@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from broadcaster.reports import labels
+from broadcaster.reports import labels, reasons
 from broadcaster.reports.figures import ReportFigures
 from broadcaster.reports.rawlog import COLUMNS, TIME_COLUMNS, LocalTimes
 
@@ -37,6 +37,7 @@ RAW_HEADERS = {
     "ended_at": "Kết thúc phát",
     "outcome": "Kết quả",
     "reason": "Lý do",
+    "reason_vi": "Lý do (tiếng Việt)",
     "approved_by": "Người duyệt",
     "triggered_by": "Người/tác nhân phát",
     "recorded_at": "Thời điểm ghi",
@@ -57,6 +58,7 @@ RAW_WIDTHS = {
     "bulletin_id": 24,
     "audio_sha256": 20,
     "reason": 40,
+    "reason_vi": 45,
     "approved_by": 20,
     "triggered_by": 20,
     "receivers": 30,
@@ -228,13 +230,15 @@ def _weekly(ws, fig: ReportFigures, f: _Formats) -> None:
         "Số lượt yêu cầu",
         "Số lượt đã phát",
         "Lý do",
+        "Lý do (nguyên văn nhật ký)",
     ]
     rows = []
     for req in fig.requirements:
+        title = labels.requirement_title(req)
         for zw in req.zone_weeks:
             rows.append(
                 [
-                    req.id,
+                    title,
                     zw.zone_id,
                     zw.zone_name,
                     zw.week,
@@ -243,6 +247,7 @@ def _weekly(ws, fig: ReportFigures, f: _Formats) -> None:
                     labels.STATE_VI[zw.state],
                     zw.required,
                     zw.aired,
+                    "; ".join(reasons.vietnamese(r) for r in zw.reasons),
                     "; ".join(zw.reasons),
                 ]
             )
@@ -252,19 +257,22 @@ def _weekly(ws, fig: ReportFigures, f: _Formats) -> None:
 def _airings_frame(ws, f: _Formats) -> None:
     """The log sheet as XlsxWriter sees it: header, widths, frozen row, filter, and one
     template row whose cells carry the styles the streamed rows will use."""
-    for c, name in enumerate(COLUMNS):
+    for c, name in enumerate(SHEET_COLUMNS):
         datetime_col = name in TIME_COLUMNS
         ws.set_column(c, c, RAW_WIDTHS.get(name, 20), f.datetime if datetime_col else None)
         ws.write_string(0, c, RAW_HEADERS[name], f.header)
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, 1, len(COLUMNS) - 1)
+    ws.autofilter(0, 0, 1, len(SHEET_COLUMNS) - 1)
     ws.write_number(1, TEMPLATE_DATETIME_COL, 0.0, f.datetime)
     ws.write_string(1, TEMPLATE_NOTE_COL, "note", f.note)
 
 
-TEMPLATE_DATETIME_COL = COLUMNS.index("scheduled_at")
+# The log's columns, and beside the stored reason (the evidence) the same in Vietnamese.
+REASON_COL = COLUMNS.index("reason")
+SHEET_COLUMNS = [*COLUMNS[: REASON_COL + 1], "reason_vi", *COLUMNS[REASON_COL + 1 :]]
+TEMPLATE_DATETIME_COL = SHEET_COLUMNS.index("scheduled_at")
 TEMPLATE_NOTE_COL = 0
-_LETTERS = [xl_col_to_name(i) for i in range(len(COLUMNS))]
+_LETTERS = [xl_col_to_name(i) for i in range(len(SHEET_COLUMNS))]
 _NEEDS_ESCAPE = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]|^\s|\s$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -340,6 +348,11 @@ def _write_rows(fh, rows: Iterable[tuple[Any, ...]], limit: int, dt_style: str, 
         "t" if i in time_idx else "n" if i in int_idx else "s" if i in free_text else "k"
         for i in range(len(COLUMNS))
     ]
+    kinds[REASON_COL] = "r"  # the stored reason, then its Vietnamese beside it
+    # The sheet has one column more than the log from the reason on.
+    letters = [_LETTERS[i if i <= REASON_COL else i + 1] for i in range(len(COLUMNS))]
+    vi_letter = _LETTERS[REASON_COL + 1]
+    vietnamese = reasons.vietnamese
     buf: list[str] = []
     n = 0
     for row in rows:
@@ -352,8 +365,12 @@ def _write_rows(fh, rows: Iterable[tuple[Any, ...]], limit: int, dt_style: str, 
             if value is None:
                 continue
             kind = kinds[c]
-            ref = _LETTERS[c] + rs
-            if kind == "t":
+            ref = letters[c] + rs
+            if kind == "r":
+                if value:
+                    cells.append(_inline(ref, value))
+                    cells.append(_inline(vi_letter + rs, vietnamese(value)))
+            elif kind == "t":
                 cells.append(f'<c r="{ref}"{dt_style}><v>{excel(value)!r}</v></c>')
             elif kind == "n":
                 cells.append(f'<c r="{ref}"><v>{value}</v></c>')
