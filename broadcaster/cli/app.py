@@ -50,6 +50,7 @@ def root(
 
 
 from broadcaster.cli import (  # noqa: E402
+    keys_cmds,
     log_cmds,
     network_cmds,
     report_cmds,
@@ -66,6 +67,7 @@ app.add_typer(log_cmds.log_app, name="log")
 run_cmds.register(app)
 network_cmds.register(app)
 report_cmds.register(app)
+keys_cmds.register(app)
 
 
 def run(argv: list[str] | None = None) -> int:

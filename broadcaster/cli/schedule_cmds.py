@@ -226,6 +226,14 @@ def status(
             n=report.head_count, hash=report.head_hash[:16]
         )
     )
+    _print_station_key(ctx)
+
+
+def _print_station_key(ctx) -> None:
+    """The station key's public half (docs/SECURITY.md), or that there is none."""
+    from broadcaster.cli.log_cmds import station_key_line
+
+    out.print(station_key_line(ctx), markup=False)
 
 
 def _miss_json(m, tz) -> dict:

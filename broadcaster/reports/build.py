@@ -10,7 +10,7 @@ from pathlib import Path
 from broadcaster.core.errors import UsageProblem
 from broadcaster.ops.actions import parse_zones
 from broadcaster.ops.context import StationContext
-from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
+from broadcaster.reports import csv_writer, json_writer, pdf, rawlog, signed_head
 from broadcaster.reports.figures import ReportFigures, compute
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import Period, parse_period
@@ -50,7 +50,9 @@ def resolve_scope(
 
 def figures(ctx: StationContext, period: Period, zone_ids: list[str]) -> ReportFigures:
     bulletins, _problems = ctx.scripts()  # titles only: a broken script must not block a report
-    return compute(ctx.db, ctx.station, period, zone_ids, bulletins, ctx.clock.now())
+    fig = compute(ctx.db, ctx.station, period, zone_ids, bulletins, ctx.clock.now())
+    signed_head.attach(ctx, fig)
+    return fig
 
 
 def write_report(

@@ -172,6 +172,22 @@ def _layout_table(doc, widths_mm: tuple[float, float]):
 
 
 # -- the document's head -----------------------------------------------------------------------
+def _station_key_paragraph(doc, fig: ReportFigures) -> None:
+    """The station key's public half and its signature of the head above (the signing
+    helper's one paragraph; see docs/SECURITY.md)."""
+    if not fig.station_public_key:
+        return
+    signature = (fig.log_head_signed or {}).get("signature", "")
+    _para(
+        doc,
+        "Đầu chuỗi trên được ký bằng khóa của đài (Ed25519). Khóa công khai của đài: "
+        f"{fig.station_public_key}"
+        + (f"; chữ ký: {signature}" if signature else "")
+        + ". Kiểm tra: broadcaster log verify --against <tệp báo cáo JSON hoặc hồ sơ>.",
+        size=9,
+    )
+
+
 def _heading_block(doc, fig: ReportFigures, settings) -> None:
     body_name = (settings.issuing_body or fig.station_name).upper()
     left, right = _layout_table(doc, (70, PORTRAIT_TEXT_MM - 70))
@@ -228,6 +244,7 @@ def _body(doc, fig: ReportFigures) -> None:
         indent=True,
     )
     _para(doc, fig.log_head_hash, size=11, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _station_key_paragraph(doc, fig)
 
     _section(doc, "II. KẾT QUẢ THỰC HIỆN")
     _subsection(doc, "1. Tổng hợp lượt phát sóng")

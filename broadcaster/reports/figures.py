@@ -168,6 +168,10 @@ class ReportFigures:
     log_entries_in_period: int
     log_head_count: int
     log_head_hash: str
+    # The station key (docs/SECURITY.md): its public half, and the head above signed by
+    # it at ``generated_at`` (an exported-head object), for ``log verify --against``.
+    station_public_key: str = ""
+    log_head_signed: dict[str, Any] | None = None
 
 
 def when_column() -> Any:

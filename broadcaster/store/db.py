@@ -15,7 +15,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
-from broadcaster.store import tables  # noqa: F401  (registers the tables)
+from broadcaster.store import signed_tables, tables  # noqa: F401  (registers the tables)
 
 _WRITE_LOCKS: dict[str, threading.RLock] = {}
 
