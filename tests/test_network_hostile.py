@@ -263,11 +263,13 @@ def test_a_dead_network_loop_is_restarted_and_alarmed(cli, broker):
 
         output.client.suppress_exceptions = False
         output.client.on_message = broken
-        attacker.publish("loa/test-xa/z1/z1-r1/ack", b"{}")
         deadline = time.monotonic() + 10
         while output.health.loop_restarts == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
+            attacker.publish("loa/test-xa/z1/z1-r1/ack", b"{}")  # until it is subscribed
+            time.sleep(0.3)
         assert output.health.loop_restarts == 1
+        assert output.connected.wait(10)
+        time.sleep(1.0)  # its subscriptions renewed
         result = output.start(item(root, 9400)).wait(30)
         assert result is not None and result.ok, result
         time.sleep(1.5)  # the health file is written at most once a second

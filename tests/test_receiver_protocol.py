@@ -108,10 +108,13 @@ def test_replayed_and_older_counters_are_refused():
     v = verifier()
     payload = play(counter=10).signed_payload(KEY)
     v.check(payload, NOW)
-    for again in (payload, play(counter=9).signed_payload(KEY)):
+    for again, code in (
+        (payload, protocol.DUPLICATE),
+        (play(counter=9).signed_payload(KEY), protocol.REPLAYED),
+    ):
         with pytest.raises(protocol.Rejected) as caught:
             v.check(again, NOW)
-        assert caught.value.code == protocol.REPLAYED
+        assert caught.value.code == code
     assert v.check(play(counter=11).signed_payload(KEY), NOW)["counter"] == 11
 
 
@@ -121,6 +124,7 @@ def test_an_expired_command_still_spends_its_counter():
     late = play(counter=20, expires_at=NOW - 5).signed_payload(KEY)
     with pytest.raises(protocol.Rejected):
         v.check(late, NOW)
+    v.check(play(counter=21).signed_payload(KEY), NOW)
     with pytest.raises(protocol.Rejected) as caught:
         v.check(late, NOW - 10)
     assert caught.value.code == protocol.REPLAYED
@@ -312,3 +316,14 @@ def test_signed_reports_verify_and_forged_or_replayed_ones_do_not():
 def test_a_legacy_fleet_may_be_let_in_unsigned_but_only_by_setting():
     rv = protocol.ReportVerifier({"khoi-1-a": KEY}, require_signature=False)
     assert rv.check("khoi-1-a", "ack", report(key=None))["airing_id"] == 42
+
+
+def test_the_same_command_delivered_twice_is_a_duplicate_not_a_replay():
+    """MQTT QoS 1 is at least once: after a reconnect the broker or the client may send
+    the last command again. It is ignored quietly (not reported as a refusal)."""
+    v = verifier()
+    payload = play(counter=10).signed_payload(KEY)
+    v.check(payload, NOW)
+    with pytest.raises(protocol.Rejected) as caught:
+        v.check(payload, NOW)
+    assert caught.value.code == protocol.DUPLICATE

@@ -109,6 +109,8 @@ class MqttPlayback:
                     device.outcome = "incomplete"
                     device.reason = f"{receiver}: {body.get('reason') or 'stopped early'}"
             elif kind == "error":
+                if device.acked_wall is not None and body.get("code") == protocol.REPLAYED:
+                    return  # the play it already started, delivered again: not a refusal
                 device.outcome = "rejected"
                 device.code = str(body.get("code"))
                 device.ended_wall = _int(body.get("at"))
@@ -310,18 +312,16 @@ class MqttOutput:
             try:
                 self.client.loop_forever(retry_first_connection=True)
             except Exception as exc:
-                self.health.restarted(exc)
-                log.exception(
-                    "mqtt output %s: network loop died; restarted (%d)",
-                    self.name,
-                    self.health.loop_restarts,
-                )
-                self._closing.wait(0.5)
+                log.exception("mqtt output %s: network loop died; restarting", self.name)
                 # A fresh connection: paho keeps a half-handled packet otherwise, and
-                # would hand the same message to the same failing code again.
+                # would hand the same message to the same failing code again. Reports
+                # in flight meanwhile are lost: their airing fails, never airs falsely.
+                self.connected.clear()
                 with contextlib.suppress(Exception):
                     if not self._closing.is_set():
                         self.client.reconnect()
+                self.health.restarted(exc)
+                self._closing.wait(0.2)  # a loop that dies at once must not spin
             else:
                 if not self._closing.is_set():  # returned without being told to stop
                     self._closing.wait(1.0)

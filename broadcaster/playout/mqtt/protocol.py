@@ -38,6 +38,7 @@ FETCH_FAILED = "fetch-failed"
 PLAYER_FAILED = "player-failed"
 BUSY = "busy"
 COUNTER_AHEAD = "counter-ahead"
+DUPLICATE = "duplicate"  # the last command again (QoS 1 redelivers): ignored, not reported
 INTERNAL = "internal-error"
 REJECTIONS = (
     UNSIGNED,
@@ -240,6 +241,7 @@ class Verifier:
     last_counter: int = 0
     last_resync: int = 0
     max_ahead_ms: int = MAX_AHEAD_MS
+    last_sig: str = ""  # of the last command obeyed: its redelivery is a duplicate
 
     def check(self, payload: bytes, now_ms: int) -> dict[str, Any]:
         """The verified body; raise :class:`Rejected` with the first rule it breaks."""
@@ -272,12 +274,15 @@ class Verifier:
             )
         if body.get("type") == "resync":
             return self._resync(body, counter, now_ms)
+        if counter == self.last_counter and body.get("sig") == self.last_sig:
+            raise Rejected(DUPLICATE, f"command {counter} delivered again", body)
         if counter <= self.last_counter:
             raise Rejected(
                 REPLAYED, f"counter {counter} is not above the last seen {self.last_counter}", body
             )
         # Authentic and new: whatever happens next, this counter is spent.
         self.last_counter = counter
+        self.last_sig = str(body.get("sig"))
         if body.get("v") not in ACCEPTED_VERSIONS or body.get("type") not in COMMANDS:
             raise Rejected(MALFORMED, "unknown version or command type", body)
         expires = body.get("expires_at")

@@ -274,6 +274,9 @@ class Receiver:
                     if (self.verifier.last_counter, self.verifier.last_resync) != before:
                         self._save_state()
         except protocol.Rejected as rejected:
+            if rejected.code == protocol.DUPLICATE:  # MQTT delivers at least once
+                self.event("duplicate", counter=_plain(rejected.body.get("counter")))
+                return
             self.reject(rejected.code, rejected.detail, rejected.body)
             return
         self.event("command", type=body["type"], counter=body["counter"])
