@@ -54,9 +54,12 @@ def station_output(root: Path) -> MqttOutput:
     import yaml
 
     spec = yaml.safe_load((root / "schedules" / "station.yaml").read_text())["outputs"]["hamlets"]
-    return MqttOutput(
+    output = MqttOutput(
         "hamlets", {k: v for k, v in spec.items() if k != "type"}, root, SystemClock()
     )
+    assert output.connected.wait(10)
+    time.sleep(0.5)  # its subscriptions granted
+    return output
 
 
 def item(root: Path, airing_id: int, zone: str = "z1") -> PlayItem:
