@@ -234,7 +234,7 @@ def make_head(
         station_id=station_id,
         count=count,
         head_hash=head_hash,
-        signed_at=as_utc(now).replace(tzinfo=None),
+        signed_at=as_utc(now),
         public_key=key.public_hex,
         signature=key.sign(HEAD_DOMAIN, head_message(station_id, count, head_hash, now)),
     )
@@ -333,7 +333,7 @@ def check_against(
     if signed_at is not None:
         late = session.exec(
             select(LogEntry)
-            .where(LogEntry.seq > count, LogEntry.recorded_at < _naive_utc(signed_at))
+            .where(LogEntry.seq > count, LogEntry.recorded_at < as_utc(signed_at))
             .order_by(LogEntry.seq)
             .limit(5)
         ).all()
@@ -345,8 +345,3 @@ def check_against(
                 ).format(label=label, seq=e.seq, at=_iso(e.recorded_at))
             )
     return problems
-
-
-def _naive_utc(value: datetime) -> datetime:
-    """As instants are stored: naive UTC."""
-    return as_utc(value).replace(tzinfo=None)

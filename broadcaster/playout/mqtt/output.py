@@ -269,6 +269,9 @@ class MqttOutput:
         self._active: dict[tuple[str, int], MqttPlayback] = {}
         self._cued: dict[int, MqttPlayback] = {}
         self._sent: dict[str, set[str]] = {}  # audio sha256 -> receivers told to fetch it
+        # (receiver, airing) -> counter of the play sent: an error about another command
+        # (a replay of an old play, say) is not this play's refusal.
+        self._play_counters: dict[tuple[str, int], int] = {}
         try:
             self.audio = AudioServer(
                 self.settings.audio_server.bind,
@@ -365,6 +368,8 @@ class MqttOutput:
             playback = self._active.get((receiver, airing))
         if playback is None:
             return
+        if kind == "error" and body.get("counter") != self._play_counters.get((receiver, airing)):
+            return  # the receiver refused some other command naming this airing
         at = _int(body.get("at"))
         if at is None or at < playback.sent_wall - protocol.REPORT_SKEW_MS:
             # Signed, but said before this play was sent: an old report replayed.
@@ -387,6 +392,8 @@ class MqttOutput:
         with self._send_lock:
             self._counter = max(self._counter + 1, time.time_ns() // 1000)
             numbered = replace(command, counter=self._counter)
+            if command.type == "play" and command.airing_id is not None:
+                self._play_counters[(command.receiver, command.airing_id)] = self._counter
             return self.client.publish(name, numbered.signed_payload(key), qos=1)
 
     def _command(self, kind: str, zone: str, receiver: str, **fields: Any) -> protocol.Command:
@@ -550,6 +557,9 @@ class MqttOutput:
             for r in playback.devices:
                 if self._active.get((r, playback.item.airing_id)) is playback:
                     del self._active[(r, playback.item.airing_id)]
+        with self._send_lock:
+            for r in playback.devices:
+                self._play_counters.pop((r, playback.item.airing_id), None)
 
     def send_stop(self, zone: str, receiver: str, airing_id: int | None) -> None:
         self._publish(self._command("stop", zone, receiver, airing_id=airing_id))
