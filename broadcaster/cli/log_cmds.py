@@ -123,10 +123,13 @@ def log_verify(
                 "signed_heads_checked": check.heads_checked,
                 "against": check.against or None,
                 "station_public_key": check.public_key,
+                "notes": check.notes,
                 "problems": problems,
             }
         )
     else:
+        for note in check.notes:
+            out.print(note, style="yellow", markup=False)
         for p in problems:
             out.print(p, style="red", markup=False)
         if check.ok:

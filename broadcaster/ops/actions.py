@@ -254,6 +254,7 @@ class HeadCheck:
     heads_checked: int = 0
     against: str = ""
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. heads signed by a retired key
 
     @property
     def ok(self) -> bool:
@@ -274,16 +275,16 @@ def verify_signed(ctx: StationContext, against: Path | None = None) -> HeadCheck
         for head in signing.stored_heads(s):
             check.heads_checked += 1
             label = _("signed head {id} ({count} entries)").format(id=head.id, count=head.count)
-            if public is None or head.public_key != public:
-                check.problems.append(
-                    _("{label}: signed by another key ({fp}), not this station's").format(
-                        label=label, fp=head.public_key[:16]
-                    )
-                )
-            elif not signing.head_signature_ok(head):
+            if not signing.head_signature_ok(head):
                 check.problems.append(
                     _("{label}: its signature does not verify (forged or edited)").format(
                         label=label
+                    )
+                )
+            elif head.public_key != public:
+                check.notes.append(
+                    _("{label}: signed by another key ({fp}), e.g. before a rotation").format(
+                        label=label, fp=head.public_key[:16]
                     )
                 )
             check.problems += signing.check_against(
