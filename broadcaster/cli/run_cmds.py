@@ -208,6 +208,8 @@ def demo(
     if work.exists():
         shutil.rmtree(work)
     work.mkdir()
+    # The demo's own station key, beside its database: it writes nothing outside .demo/.
+    os.environ.setdefault("BROADCASTER_STATION_KEY", str(work / "station.key"))
     db_url = state.db or f"sqlite:///{work / 'station.db'}"
     ctx = StationContext.open(root, db_url)
     tz = ctx.station.tz
