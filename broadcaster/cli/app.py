@@ -61,6 +61,7 @@ def root(
 
 from broadcaster.cli import (  # noqa: E402
     audit_cmds,
+    keys_cmds,
     log_cmds,
     network_cmds,
     report_cmds,
@@ -80,6 +81,7 @@ network_cmds.register(app)
 report_cmds.register(app)
 users_cmds.register(app)
 audit_cmds.register(app)
+keys_cmds.register(app)
 
 
 #: Exit code of an unexpected error (a bug), apart from a user's mistake (1) or usage (2).

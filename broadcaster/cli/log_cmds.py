@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from datetime import time, timedelta
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -16,7 +17,7 @@ from broadcaster.ops import actions
 from broadcaster.store import aslog
 
 log_app = typer.Typer(
-    help="The as-run log: list it, or verify its hash chain.",
+    help="The as-run log: list it, verify its hash chain, sign and export its head.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
@@ -79,39 +80,73 @@ def log_list(
         out.print(table)
 
 
+def station_key_line(station) -> str:
+    """``station key: <public key hex> (fingerprint ...)``, or how to make one."""
+    from broadcaster.store import signing
+
+    public = actions.public_key(station)
+    if public is None:
+        return _("station key: none yet (broadcaster keys init)")
+    return _("station key: {key} (fingerprint {fp})").format(
+        key=public, fp=signing.fingerprint(public)
+    )
+
+
 @log_app.command("verify")
-def log_verify(as_json: bool = Json) -> None:
-    """Check the hash chain: any edited, deleted, reordered or cut-off entry exits 1."""
+def log_verify(
+    against: Path = typer.Option(
+        None,
+        "--against",
+        metavar="FILE",
+        help="Also check the log against a head exported earlier (log head --export), a "
+        "JSON report or an evidence pack: the log must still hold that head.",
+    ),
+    as_json: bool = Json,
+) -> None:
+    """Check the hash chain, the signed heads, and optionally a head kept elsewhere.
+
+    Any edited, deleted, reordered or cut-off entry, a stored head whose signature or
+    content does not hold, or a log that no longer contains the --against head exits 1.
+    """
     station = open_station()
-    report = actions.verify(station)
+    check = actions.verify_signed(station, against)
+    report = check.chain
+    problems = report.problems + check.problems
     if as_json:
         print_json(
             {
-                "ok": report.ok,
+                "ok": check.ok,
                 "entries": report.count,
                 "head_hash": report.head_hash,
                 "stored_count": report.stored_count,
                 "stored_hash": report.stored_hash,
-                "problems": report.problems,
                 "unreal": report.unreal,
                 "unreal_entries": report.unreal_count,
                 "legacy_entries": report.legacy,
+                "signed_heads_checked": check.heads_checked,
+                "against": check.against or None,
+                "station_public_key": check.public_key,
+                "notes": check.notes,
+                "problems": problems,
             }
         )
         warn(unreal_warning(report.unreal, included=False))
     else:
-        for p in report.problems:
+        for note in check.notes:
+            out.print(note, style="yellow", markup=False)
+        for p in problems:
             out.print(p, style="red", markup=False)
-        if report.ok:
+        if check.ok:
             out.print(
-                _("log intact: {n} entries, head {hash}").format(
-                    n=report.count, hash=report.head_hash[:16]
-                )
+                _("log intact: {n} entries, head {hash}; {h} signed head(s) hold").format(
+                    n=report.count, hash=report.head_hash[:16], h=check.heads_checked
+                ),
+                markup=False,
             )
+            if check.against:
+                out.print(_("contains the head of {what}").format(what=check.against), markup=False)
         else:
-            out.print(
-                _("log TAMPERED: {n} problem(s)").format(n=len(report.problems)), style="bold red"
-            )
+            out.print(_("log TAMPERED: {n} problem(s)").format(n=len(problems)), style="bold red")
         if report.legacy:
             out.print(
                 _(
@@ -124,5 +159,35 @@ def log_verify(as_json: bool = Json) -> None:
         warning = unreal_warning(report.unreal, included=False)
         if warning:
             out.print(warning, style="bold red", markup=False)
-    if not report.ok:
+        out.print(station_key_line(station), markup=False)
+    if not check.ok:
         raise typer.Exit(1)
+
+
+@log_app.command("head")
+def log_head(
+    export: Path = typer.Option(
+        None,
+        "--export",
+        metavar="FILE",
+        help="Also write the signed head to FILE (JSON), to keep outside the station.",
+    ),
+    as_json: bool = Json,
+) -> None:
+    """Sign the log's current head (count, newest hash, time) with the station key and
+    store it; with --export, write it to a file for 'log verify --against'."""
+    station = open_station()
+    head = actions.sign_log_head(station)
+    data = actions.export_head(head, export)
+    if as_json:
+        print_json(data)
+        return
+    out.print(
+        _("signed head: {n} entries, {hash}, at {at}").format(
+            n=head.count, hash=head.head_hash[:16], at=data["signed_at"]
+        ),
+        markup=False,
+    )
+    if export is not None:
+        out.print(_("written to {path}").format(path=export), markup=False)
+    out.print(station_key_line(station), markup=False)

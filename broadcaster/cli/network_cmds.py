@@ -79,6 +79,59 @@ def receivers_list(
     out.print(table)
     if any(not line.configured for line in lines):
         out.print(_("(?) known to the broker but not listed in station.yaml"), markup=False)
+    _print_alarms(station, lines)
+
+
+def _print_alarms(station, lines) -> None:
+    """What the network survived: the daemon's loop restarts and ignored reports, each
+    receiver's loop restarts, dropped commands and forged retained messages."""
+    from broadcaster.ops import network
+
+    tz = station.station.tz
+    for h in network.station_health(station):
+        if h.loop_restarts:
+            out.print(
+                _(
+                    "ALARM {output}: the station's network loop died and was restarted {n} "
+                    "time(s), last at {at}: {why}"
+                ).format(
+                    output=h.output,
+                    n=h.loop_restarts,
+                    at=fmt_local(h.last_restart_at, tz, with_seconds=True)
+                    if h.last_restart_at
+                    else "-",
+                    why=h.last_restart,
+                ),
+                style="bold red",
+                markup=False,
+            )
+        if h.handler_faults:
+            out.print(
+                _("ALARM {output}: {n} report(s) could not be handled and were dropped").format(
+                    output=h.output, n=h.handler_faults
+                ),
+                style="red",
+                markup=False,
+            )
+        if h.ignored_reports:
+            kinds = ", ".join(f"{k} {v}" for k, v in sorted(h.ignored_reports.items()))
+            out.print(
+                _("{output}: reports ignored (not authentic): {kinds}").format(
+                    output=h.output, kinds=kinds
+                ),
+                style="yellow",
+                markup=False,
+            )
+    for line in lines:
+        notes = []
+        if line.loop_restarts:
+            notes.append(_("network loop restarted {n} time(s)").format(n=line.loop_restarts))
+        if line.faults:
+            notes.append(_("{n} command(s) dropped as unhandleable").format(n=line.faults))
+        if line.ignored:
+            notes.append(_("{n} forged retained message(s) ignored").format(n=line.ignored))
+        if notes:
+            out.print(f"{line.receiver}: " + "; ".join(notes), style="yellow", markup=False)
 
 
 @receivers_app.command("volume")
@@ -93,6 +146,24 @@ def receivers_volume(
     station = open_station()
     sent = network.send_volume(station, level, zone, receiver)
     out.print(_("volume {level} sent to {n} receiver(s)").format(level=level, n=len(sent)))
+
+
+@receivers_app.command("resync")
+def receivers_resync(
+    zone: str = typer.Option(None, "--zone", help="Only this zone's receivers."),
+    receiver: str = typer.Option(None, "--receiver", help="Only this receiver."),
+) -> None:
+    """Send a signed resync: receivers take this station's clock as their counter again.
+
+    For after the station's clock was wrong ahead: receivers that accepted a counter
+    from the future refuse later commands as 'replayed' until resynced (or until the
+    clock catches up). See docs/RECEIVER-PROTOCOL.md.
+    """
+    from broadcaster.ops import network
+
+    station = open_station()
+    sent = network.send_resync(station, zone, receiver)
+    out.print(_("resync sent to {n} receiver(s)").format(n=len(sent)))
 
 
 def receiver(

@@ -46,6 +46,14 @@ def run(
         True, "--autoplan/--no-autoplan", help="Keep the current week planned (hourly)."
     ),
     verbose: bool = typer.Option(True, "--verbose/--quiet"),
+    head_minutes: float = typer.Option(
+        60,
+        "--head-minutes",
+        min=0,
+        max=1440,
+        help="Sign the log's head with the station key this often, and at start and stop "
+        "(0: never; needs a station key).",
+    ),
 ) -> None:
     """The station daemon: airs what the database says, on time, until SIGTERM."""
     logging.basicConfig(
@@ -73,6 +81,12 @@ def run(
             driver.scheduler.add_job(
                 lambda: actions.rerender_fallbacks(ctx), "interval", minutes=retry, id="rerender"
             )
+        signing_heads = head_minutes > 0 and actions.public_key(ctx) is not None
+        if signing_heads:
+            actions.sign_log_head(ctx)
+            driver.scheduler.add_job(
+                lambda: _sign_head(ctx), "interval", minutes=head_minutes, id="log-head"
+            )
         driver.start()
         nxt = engine.next_planned_after(ctx.clock.now())
         err.print(
@@ -87,10 +101,21 @@ def run(
         stop.wait()
         err.print(_("stopping: cutting what plays and logging it"), markup=False)
         driver.stop(_("the station daemon was stopped (signal)"))
+        if signing_heads:
+            _sign_head(ctx)
     finally:
         close_outputs(outputs)
         lock.release()
         ctx.close()
+
+
+def _sign_head(ctx: StationContext) -> None:
+    """A periodic signed head; a failure (key gone, database busy) is logged, and the
+    daemon airs on."""
+    try:
+        actions.sign_log_head(ctx)
+    except Exception:
+        logging.getLogger("broadcaster.daemon").exception("could not sign the log head")
 
 
 def simulate(
@@ -241,6 +266,8 @@ def demo(
     if work.exists():
         shutil.rmtree(work)
     work.mkdir()
+    # The demo's own station key, beside its database: it writes nothing outside .demo/.
+    os.environ.setdefault("BROADCASTER_STATION_KEY", str(work / "station.key"))
     db_url = state.db or f"sqlite:///{work / 'station.db'}"
     ctx = StationContext.open(root, db_url)
     tz = ctx.station.tz

@@ -265,6 +265,7 @@ def status(
         out.print(Text(legacy_note(report.legacy_in_week), style="yellow"))
     if warning:
         out.print(Text(warning, style="bold red"))
+    _print_station_key(ctx)
 
 
 def legacy_note(n: int) -> str:
@@ -272,6 +273,13 @@ def legacy_note(n: int) -> str:
         "{n} outcome(s) of this week were logged before the log carried campaign and week: "
         "those two come from the schedule table, which the hash chain does not protect"
     ).format(n=n)
+
+
+def _print_station_key(ctx) -> None:
+    """The station key's public half (docs/SECURITY.md), or that there is none."""
+    from broadcaster.cli.log_cmds import station_key_line
+
+    out.print(station_key_line(ctx), markup=False)
 
 
 def _miss_json(m, tz) -> dict:

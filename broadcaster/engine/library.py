@@ -66,6 +66,21 @@ def latest_rendition(session: Session, bulletin: Bulletin) -> Rendition | None:
     ).first()
 
 
+def check_approval_signature(session: Session, root: Path, approval: Approval) -> None:
+    """Refuse an approval the station key did not sign (a row inserted or edited in the
+    database by someone without the key), or any approval when the key is unusable."""
+    from broadcaster.store import signing  # the cryptography library, only at the gate
+
+    try:
+        key = signing.load_key(root)
+    except signing.KeyProblem as exc:
+        raise Refused(_("approval cannot be checked: {why}").format(why=exc)) from None
+    assert key is not None
+    problem = signing.approval_problem(session, approval, key.public_hex)
+    if problem is not None:
+        raise Refused(problem)
+
+
 class Library:
     """Scripts re-read from disk when they change; audio hashes cached by file identity."""
 
@@ -128,6 +143,7 @@ class Library:
                 raise Refused(_("not approved: the script or its audio changed after approval"))
             raise Refused(_("not approved"))
         rendition, approval = found
+        check_approval_signature(session, self.root, approval)
         audio = self.root / rendition.audio_path
         if not audio.is_file():
             raise Refused(_("approved audio {path} is missing").format(path=rendition.audio_path))

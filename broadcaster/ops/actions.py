@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import secrets
 from collections.abc import Callable
@@ -43,7 +45,7 @@ from broadcaster.ops.context import StationContext
 from broadcaster.speech.production import Produced
 from broadcaster.speech.render import Pending, Renderer, RenderOutcome, produce_all
 from broadcaster.speech.spoken import spoken_text, station_lexicon
-from broadcaster.store import aslog
+from broadcaster.store import aslog, signing
 from broadcaster.store.db import Database
 from broadcaster.store.tables import AiringRow, Approval, Rendition
 from broadcaster.text import unknown_tokens
@@ -160,6 +162,7 @@ def approve(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
     if not by:
         raise UsageProblem(_("--by: give the approver's name"))
     bulletin = ctx.bulletin(bulletin_id)
+    key = station_key(ctx)
     with ctx.db.write() as s:
         rendition = latest_rendition(s, bulletin)
         if rendition is None:
@@ -178,6 +181,10 @@ def approve(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
             )
         ).first()
         if existing:
+            # Approving again vouches again: an approval made before the station key
+            # (or under a retired key) is signed now and airs again.
+            if signing.approval_problem(s, existing, key.public_hex):
+                signing.sign_approval(s, existing, key, ctx.clock.now())
             return existing
         approval = Approval(
             bulletin_id=bulletin.id,
@@ -187,6 +194,8 @@ def approve(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
             approved_at=as_utc(ctx.clock.now()),
         )
         s.add(approval)
+        s.flush()
+        signing.sign_approval(s, approval, key, ctx.clock.now())
         return approval
 
 
@@ -208,6 +217,110 @@ def approved_audio_warning(ctx: StationContext, approval: Approval) -> str:
         "failed. Listen to it before it airs; once {preferred} works again, 'render' makes "
         "new audio that needs its own approval"
     ).format(engine=rendition.engine, preferred=rendition.preferred_engine or "?")
+
+
+# -- the station key and signed log heads -----------------------------------------------
+def station_key(ctx: StationContext) -> signing.StationKey:
+    """The station key, made on first use (the first approval of a new station) so no
+    approval is ever unsigned; refused if the file is readable by others."""
+    key = signing.load_key(ctx.root, required=False)
+    return key if key is not None else signing.create_key(ctx.root)
+
+
+def keys_init(ctx: StationContext) -> signing.StationKey:
+    """``keys init``: create the station key (never replaces one)."""
+    return signing.create_key(ctx.root)
+
+
+def public_key(ctx: StationContext) -> str | None:
+    """The station's public key (hex), or None when it has no key yet. A key file that
+    others can read is an error here too: printing it would bless it."""
+    key = signing.load_key(ctx.root, required=False)
+    return key.public_hex if key is not None else None
+
+
+def sign_log_head(ctx: StationContext) -> signing.SignedLogHead:
+    """Sign the log's current head and store it (the daemon does this periodically)."""
+    key = signing.load_key(ctx.root)
+    assert key is not None
+    with ctx.db.write() as s:
+        count, head_hash = aslog.head(s)
+        head = signing.make_head(key, ctx.station.id, count, head_hash, ctx.clock.now())
+        return signing.store_head(s, head)
+
+
+def export_head(head: signing.SignedLogHead, path: Path | None) -> dict:
+    """The head as its exported JSON; written to ``path`` (whole or not at all)."""
+    data = signing.head_to_json(head)
+    if path is None:
+        return data
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise BroadcasterError(
+            _("--export: cannot write: {why}").format(why=exc.strerror or exc), path=str(path)
+        ) from None
+    return data
+
+
+@dataclass
+class HeadCheck:
+    """``log verify``: the chain itself, the stored signed heads, and (with --against)
+    a head taken out of the station earlier."""
+
+    chain: aslog.ChainReport
+    public_key: str | None
+    heads_checked: int = 0
+    against: str = ""
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. heads signed by a retired key
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and not self.problems
+
+
+def verify_signed(ctx: StationContext, against: Path | None = None) -> HeadCheck:
+    """The chain, every stored signed head (signature by this station's key, and the
+    entry at its count still has its hash), and optionally an exported head, a JSON
+    report or an evidence pack made earlier."""
+    from broadcaster.ops import against_files
+
+    key = signing.load_key(ctx.root, required=False)
+    public = key.public_hex if key is not None else None
+    reference = against_files.read_reference(against) if against is not None else None
+    with ctx.db.read() as s:
+        check = HeadCheck(aslog.verify(s), public)
+        for head in signing.stored_heads(s):
+            check.heads_checked += 1
+            label = _("signed head {id} ({count} entries)").format(id=head.id, count=head.count)
+            if not signing.head_signature_ok(head):
+                check.problems.append(
+                    _("{label}: its signature does not verify (forged or edited)").format(
+                        label=label
+                    )
+                )
+            elif head.public_key != public:
+                check.notes.append(
+                    _("{label}: signed by another key ({fp}), e.g. before a rotation").format(
+                        label=label, fp=head.public_key[:16]
+                    )
+                )
+            check.problems += signing.check_against(
+                s, head.count, head.head_hash, head.signed_at, label
+            )
+        if reference is not None:
+            check.against = reference.describe()
+            check.problems += reference.problems(public)
+            check.problems += signing.check_against(
+                s, reference.count, reference.head_hash, reference.signed_at, reference.label
+            )
+    return check
 
 
 def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None = None) -> str:

@@ -36,6 +36,61 @@ class ReceiverLine:
     volume: int | None
     playing: int | None
     configured: bool
+    ignored: int = 0  # retained messages on its topics not signed with its key
+    loop_restarts: int = 0  # its network loop died and was restarted (from its heartbeat)
+    faults: int = 0  # commands it could not handle and dropped (from its heartbeat)
+
+
+@dataclass
+class StationHealth:
+    """The daemon's network side, from ``<station>/state/mqtt-<output>.json``."""
+
+    output: str
+    connected: bool
+    loop_restarts: int
+    last_restart: str
+    last_restart_at: datetime | None
+    handler_faults: int
+    ignored_reports: dict[str, int]
+    last_ignored: dict[str, str]
+    updated_at: datetime | None
+
+
+def _int_field(data: dict, name: str) -> int:
+    value = data.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def station_health(ctx: StationContext) -> list[StationHealth]:
+    """What each mqtt output of the running (or last) daemon survived: network loop
+    restarts, handler faults, and the reports it ignored, by kind."""
+    found = []
+    for name in _require_outputs(ctx):
+        path = ctx.root / "state" / f"mqtt-{name}.json"
+        try:
+            data = protocol.decode(path.read_bytes())
+        except (OSError, protocol.Undecodable):
+            continue
+        ignored = data.get("ignored_reports")
+        last = data.get("last_ignored")
+        found.append(
+            StationHealth(
+                output=name,
+                connected=data.get("connected") is True,
+                loop_restarts=_int_field(data, "loop_restarts"),
+                last_restart=str(data.get("last_restart") or ""),
+                last_restart_at=_instant(_int_field(data, "last_restart_at")),
+                handler_faults=_int_field(data, "handler_faults"),
+                ignored_reports={str(k): v for k, v in ignored.items() if isinstance(v, int)}
+                if isinstance(ignored, dict)
+                else {},
+                last_ignored={str(k): str(v) for k, v in last.items()}
+                if isinstance(last, dict)
+                else {},
+                updated_at=_instant(_int_field(data, "updated_at")),
+            )
+        )
+    return found
 
 
 def mqtt_outputs(ctx: StationContext) -> dict[str, MqttOutputSettings]:
@@ -67,7 +122,8 @@ def receivers(ctx: StationContext, wait: float = 1.5) -> list[ReceiverLine]:
     now = wall_ms()
     for name, settings in _require_outputs(ctx).items():
         expected = {r: zone for zone, ids in settings.receivers.items() for r in ids}
-        seen = snapshot(settings.broker, ctx.root, ctx.station.id, expected, wait)
+        keys = load_keys(ctx.root / settings.keys_file, settings.keys_file, list(expected))
+        seen = snapshot(settings.broker, ctx.root, ctx.station.id, expected, wait, keys)
         for rid, entry in sorted(seen.items(), key=lambda kv: (kv[1].zone, kv[0])):
             state, since = entry.state(now)
             hb = entry.heartbeat
@@ -84,6 +140,9 @@ def receivers(ctx: StationContext, wait: float = 1.5) -> list[ReceiverLine]:
                     volume=hb.get("volume") if isinstance(hb.get("volume"), int) else None,
                     playing=hb.get("playing") if isinstance(hb.get("playing"), int) else None,
                     configured=rid in expected,
+                    ignored=entry.ignored,
+                    loop_restarts=_int_field(hb, "loop_restarts"),
+                    faults=_int_field(hb, "faults"),
                 )
             )
     return lines
@@ -127,6 +186,19 @@ def send_volume(
     """Signed ``volume`` commands to a receiver, a zone's receivers, or all of them."""
     if not 0 <= level <= 100:
         raise UsageProblem("LEVEL: a volume is 0..100")
+    return _send_commands(ctx, "volume", zone, receiver, volume=level)
+
+
+def send_resync(ctx: StationContext, zone: str | None, receiver: str | None) -> list[str]:
+    """Signed ``resync`` commands: each receiver's counter goes back to this station's
+    clock (after the station's clock was wrong ahead and receivers accepted a counter
+    from the future, or a receiver's state was restored from elsewhere)."""
+    return _send_commands(ctx, "resync", zone, receiver)
+
+
+def _send_commands(
+    ctx: StationContext, kind: str, zone: str | None, receiver: str | None, **fields: int
+) -> list[str]:
     sent: list[str] = []
     for _name, settings in _require_outputs(ctx).items():
         targets = [
@@ -151,17 +223,19 @@ def send_volume(
         c.loop_start()
         try:
             infos = []
+            counter = 0
             for z, r in targets:
                 now = wall_ms()
+                counter = max(counter + 1, time.time_ns() // 1000)
                 command = protocol.Command(
-                    type="volume",
+                    type=kind,
                     station=ctx.station.id,
                     zone=z,
                     receiver=r,
-                    counter=time.time_ns() // 1000,
+                    counter=counter,
                     issued_at=now,
                     expires_at=now + int(settings.command_ttl_seconds * 1000),
-                    volume=level,
+                    **fields,  # type: ignore[arg-type]
                 )
                 infos.append(
                     c.publish(

@@ -10,7 +10,7 @@ from pathlib import Path
 from broadcaster.core.errors import UsageProblem
 from broadcaster.ops.actions import parse_zones
 from broadcaster.ops.context import StationContext
-from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
+from broadcaster.reports import csv_writer, json_writer, pdf, rawlog, signed_head
 from broadcaster.reports.figures import ReportFigures, compute
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import Period, parse_period
@@ -53,7 +53,7 @@ def figures(
     ctx: StationContext, period: Period, zone_ids: list[str], *, include_unreal: bool = False
 ) -> ReportFigures:
     bulletins, _problems = ctx.scripts()  # titles only: a broken script must not block a report
-    return compute(
+    fig = compute(
         ctx.db,
         ctx.station,
         period,
@@ -62,6 +62,8 @@ def figures(
         ctx.clock.now(),
         include_unreal=include_unreal,
     )
+    signed_head.attach(ctx, fig)
+    return fig
 
 
 def unreal_in_database(ctx: StationContext) -> dict[str, int]:

@@ -233,6 +233,22 @@ def _issuer_rule_mm(name: str) -> float:
     return max(15.0, min(30.0, round(longest * 0.4)))
 
 
+def _station_key_paragraph(doc, fig: ReportFigures) -> None:
+    """The station key's public half and its signature of the head above (the signing
+    helper's one paragraph; see docs/SECURITY.md)."""
+    if not fig.station_public_key:
+        return
+    signature = (fig.log_head_signed or {}).get("signature", "")
+    _para(
+        doc,
+        "5. Đầu chuỗi trên được ký bằng khóa của đài (Ed25519). Khóa công khai của đài: "
+        f"{fig.station_public_key}"
+        + (f"; chữ ký: {signature}" if signature else "")
+        + ". Kiểm tra: broadcaster log verify --against <tệp báo cáo JSON hoặc hồ sơ>.",
+        indent=True,
+    )
+
+
 def _heading_block(doc, fig: ReportFigures, settings: ReportSettings) -> None:
     body_name = (settings.issuing_body or fig.station_name).upper()
     left, right = _layout_table(doc, (HEAD_LEFT_MM, HEAD_RIGHT_MM))
@@ -768,6 +784,7 @@ def _log_appendix(doc, fig: ReportFigures) -> None:
         "kiểm tra hồ sơ bằng lệnh “sha256sum -c MANIFEST.sha256”.",
         indent=True,
     )
+    _station_key_paragraph(doc, fig)
 
 
 def _heat_appendix(doc, fig: ReportFigures) -> None:

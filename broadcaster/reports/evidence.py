@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from broadcaster.core.errors import UsageProblem
 from broadcaster.ops.context import StationContext
-from broadcaster.reports import build, csv_writer, json_writer, pdf, rawlog
+from broadcaster.reports import build, csv_writer, json_writer, pdf, rawlog, signed_head
 from broadcaster.reports.figures import L, when_column
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import Period
@@ -105,6 +105,7 @@ def write_pack(
             audio = _aired_audio(s, period, zone_ids, ctx.root, real_only=not include_unreal)
         _write_verification(work, chain, ctx, period)
         files = [report_name, LOG_CSV, VERIFY_JSON, VERIFY_TXT, AUDIO_CSV]
+        files += _write_station_key(work, fig)
         included = 0
         if with_audio:
             for a in audio:
@@ -219,6 +220,22 @@ def _write_verification(work: Path, chain: aslog.ChainReport, ctx, period: Perio
     (work / VERIFY_TXT).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _write_station_key(work: Path, fig) -> list[str]:
+    """The station key's part of the pack: its public half and the signed log head
+    (docs/SECURITY.md); ``log verify --against`` reads the head back from the zip."""
+    (work / signed_head.PUBLIC_KEY_TXT).write_text(
+        signed_head.public_key_text(fig), encoding="utf-8"
+    )
+    names = [signed_head.PUBLIC_KEY_TXT]
+    if fig.log_head_signed is not None:
+        (work / signed_head.SIGNED_HEAD_JSON).write_text(
+            json.dumps(fig.log_head_signed, ensure_ascii=False, indent=2) + "\n",
+            encoding="utf-8",
+        )
+        names.append(signed_head.SIGNED_HEAD_JSON)
+    return names
+
+
 def _write_audio_csv(path: Path, audio: list[AiredAudio]) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
@@ -247,6 +264,8 @@ am-thanh/: chính các tệp âm thanh đã phát.'''
         if audio
         else ""
     }
+{signed_head.PUBLIC_KEY_TXT}, {signed_head.SIGNED_HEAD_JSON}: khóa công khai của đài và
+  đầu chuỗi nhật ký có chữ ký của đài (đối chiếu: broadcaster log verify --against).
 {MANIFEST}: mã SHA-256 của mọi tệp trong hồ sơ này.
 
 Kiểm tra hồ sơ không cần phần mềm của đài: giải nén rồi chạy

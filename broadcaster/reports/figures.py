@@ -203,6 +203,11 @@ class ReportFigures:
     unreal_in_database: dict[str, int] = field(default_factory=dict)  # clock kind -> entries
     legacy_in_period: int = 0  # entries whose campaign and week came from the airing table
 
+    # The station key (docs/SECURITY.md): its public half, and the head above signed by
+    # it at ``generated_at`` (an exported-head object), for ``log verify --against``.
+    station_public_key: str = ""
+    log_head_signed: dict[str, Any] | None = None
+
     @property
     def unreal_count(self) -> int:
         return sum(self.unreal_in_period.values())

@@ -142,6 +142,7 @@ def summary_items(fig: ReportFigures) -> list[tuple[str, Any]]:
         ),
         ("Tổng số bản ghi nhật ký (đầu chuỗi)", fig.log_head_count),
         ("Mã băm đầu chuỗi nhật ký", fig.log_head_hash),
+        ("Khóa công khai của đài (Ed25519)", fig.station_public_key or "chưa tạo"),
         ("Thời điểm lập báo cáo", fig.generated_at.replace(tzinfo=None)),
     ]
     return items

@@ -25,7 +25,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.i18n import _
-from broadcaster.store import tables  # noqa: F401  (registers the tables)
+from broadcaster.store import signed_tables, tables  # noqa: F401  (registers the tables)
 
 _WRITE_LOCKS: dict[str, threading.RLock] = {}
 

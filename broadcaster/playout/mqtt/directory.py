@@ -8,7 +8,6 @@ fresh ``broadcaster receivers`` reads them straight from the broker.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,6 +29,8 @@ class ReceiverSeen:
     zone: str
     status: dict[str, Any] = field(default_factory=dict)
     heartbeat: dict[str, Any] = field(default_factory=dict)
+    #: retained messages on its topics that were not signed with its key (forged)
+    ignored: int = 0
 
     @property
     def last_heartbeat_ms(self) -> int | None:
@@ -64,11 +65,14 @@ def snapshot(
     station: str,
     expected: dict[str, str],
     wait: float = 1.5,
+    keys: dict[str, bytes] | None = None,
 ) -> dict[str, ReceiverSeen]:
     """Retained status and heartbeat of every receiver of ``station``.
 
     ``expected`` maps configured receiver ids to zones; receivers the broker knows but
-    the station does not list are returned too (a misconfigured device shows up).
+    the station does not list are returned too (a misconfigured device shows up). With
+    ``keys``, a message must be signed with its receiver's key to count (protocol 2);
+    only the last will ("offline", which the broker publishes) may be unsigned.
     """
     seen = {r: ReceiverSeen(r, z) for r, z in expected.items()}
     lock = threading.Lock()
@@ -91,15 +95,18 @@ def snapshot(
             return
         _s, zone, receiver, kind = parsed
         try:
-            body = json.loads(msg.payload.decode("utf-8")) if msg.payload else {}
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return
+            body = protocol.decode(msg.payload) if msg.payload else {}
+        except protocol.Undecodable:
+            body = None
+        trusted = body is not None and _trusted(body, receiver, kind, keys)
         with lock:
             entry = seen.setdefault(receiver, ReceiverSeen(receiver, zone))
-            if kind == "status":
-                entry.status = body if isinstance(body, dict) else {}
+            if not trusted:
+                entry.ignored += 1
+            elif kind == "status":
+                entry.status = body
             elif kind == "heartbeat":
-                entry.heartbeat = body if isinstance(body, dict) else {}
+                entry.heartbeat = body
 
     c.on_connect = on_connect
     c.on_message = on_message
@@ -127,3 +134,17 @@ def snapshot(
         c.disconnect()
         c.loop_stop()
     return seen
+
+
+def _trusted(body: dict[str, Any], receiver: str, kind: str, keys: dict[str, bytes] | None) -> bool:
+    """A retained message the listing may believe."""
+    if not body:
+        return True  # an empty retained message clears the topic
+    if keys is None:
+        return True
+    key = keys.get(receiver)
+    if key is None:
+        return True  # an unknown device: shown as such, it vouches for nothing
+    if "sig" not in body:
+        return kind == "status" and body.get("state") == "offline"  # the last will
+    return body.get("receiver") == receiver and protocol.signature_ok(body, key)

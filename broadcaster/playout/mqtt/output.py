@@ -13,8 +13,11 @@ simulated instants.
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import json
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -106,6 +109,8 @@ class MqttPlayback:
                     device.outcome = "incomplete"
                     device.reason = f"{receiver}: {body.get('reason') or 'stopped early'}"
             elif kind == "error":
+                if device.acked_wall is not None and body.get("code") == protocol.REPLAYED:
+                    return  # the play it already started, delivered again: not a refusal
                 device.outcome = "rejected"
                 device.code = str(body.get("code"))
                 device.ended_wall = _int(body.get("at"))
@@ -254,12 +259,19 @@ class MqttOutput:
         keys_path = keys_path if keys_path.is_absolute() else root / keys_path
         every = [r for ids in self.settings.receivers.values() for r in ids]
         self.keys = load_keys(keys_path, self.settings.keys_file, every)
+        self.reports = protocol.ReportVerifier(
+            dict(self.keys), require_signature=self.settings.require_signed_reports
+        )
+        self.health = NetworkHealth(root / "state" / f"mqtt-{name}.json", name)
         self._counter = 0
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._active: dict[tuple[str, int], MqttPlayback] = {}
         self._cued: dict[int, MqttPlayback] = {}
         self._sent: dict[str, set[str]] = {}  # audio sha256 -> receivers told to fetch it
+        # (receiver, airing) -> counter of the play sent: an error about another command
+        # (a replay of an old play, say) is not this play's refusal.
+        self._play_counters: dict[tuple[str, int], int] = {}
         try:
             self.audio = AudioServer(
                 self.settings.audio_server.bind,
@@ -286,12 +298,37 @@ class MqttOutput:
         self.client.connect_async(
             self.settings.broker.host, self.settings.broker.port, self.settings.broker.keepalive
         )
-        self.client.loop_start()
+        self._closing = threading.Event()
+        self._loop = threading.Thread(target=self._supervise, name=f"mqtt-{name}", daemon=True)
+        self._loop.start()
         # A daemon that starts airing at once should not lose its first commands to the
         # handshake; paho queues them anyway, so this only shortens the first airing.
         self.connected.wait(3.0)
 
     # -- broker callbacks ----------------------------------------------------------------
+    def _supervise(self) -> None:
+        """The broker connection's loop, on a thread of ours: if it ever dies (a bug in
+        a handler, in paho, a hostile packet), it is restarted at once and the alarm is
+        raised (the log, and ``broadcaster receivers`` through the health file). A dead
+        loop would otherwise fail every networked airing with "no acknowledgement"."""
+        while not self._closing.is_set():
+            try:
+                self.client.loop_forever(retry_first_connection=True)
+            except Exception as exc:
+                log.exception("mqtt output %s: network loop died; restarting", self.name)
+                # A fresh connection: paho keeps a half-handled packet otherwise, and
+                # would hand the same message to the same failing code again. Reports
+                # in flight meanwhile are lost: their airing fails, never airs falsely.
+                self.connected.clear()
+                with contextlib.suppress(Exception):
+                    if not self._closing.is_set():
+                        self.client.reconnect()
+                self.health.restarted(exc)
+                self._closing.wait(0.2)  # a loop that dies at once must not spin
+            else:
+                if not self._closing.is_set():  # returned without being told to stop
+                    self._closing.wait(1.0)
+
     def _on_connect(self, c: mqtt.Client, _u, _flags, reason_code, _props) -> None:
         if reason_code.is_failure:
             log.warning("mqtt output %s: broker refused: %s", self.name, reason_code)
@@ -299,27 +336,46 @@ class MqttOutput:
         base = f"{protocol.TOPIC_ROOT}/{self.station_id}/+/+/"
         c.subscribe([(base + kind, 1) for kind in ("ack", "done", "error")])
         self.connected.set()
+        self.health.set_connected(True)
 
     def _on_disconnect(self, _c, _u, _flags, reason_code, _props) -> None:
         self.connected.clear()
+        self.health.set_connected(False)
         log.warning("mqtt output %s: disconnected (%s)", self.name, reason_code)
 
     def _on_message(self, _c, _u, msg: mqtt.MQTTMessage) -> None:
-        parsed = protocol.parse_topic(msg.topic)
+        """A report: whatever it holds, this returns (handled, or ignored and counted)."""
+        try:
+            self._report(msg.topic, msg.payload)
+        except Exception:
+            self.health.fault()
+            log.exception("mqtt output %s: a report could not be handled; dropped", self.name)
+
+    def _report(self, topic_name: str, payload: bytes) -> None:
+        parsed = protocol.parse_topic(topic_name)
         if parsed is None:
             return
         _station, _zone, receiver, kind = parsed
         try:
-            body = json.loads(msg.payload.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            body = self.reports.check(receiver, kind, payload)
+        except protocol.Rejected as rejected:
+            self.health.ignored(rejected.code, receiver, rejected.detail)
             return
-        airing = _int(body.get("airing_id")) if isinstance(body, dict) else None
+        airing = _int(body.get("airing_id"))
         if airing is None:
             return
         with self._lock:
             playback = self._active.get((receiver, airing))
-        if playback is not None:
-            playback.on_report(receiver, kind, body)
+        if playback is None:
+            return
+        if kind == "error" and body.get("counter") != self._play_counters.get((receiver, airing)):
+            return  # the receiver refused some other command naming this airing
+        at = _int(body.get("at"))
+        if at is None or at < playback.sent_wall - protocol.REPORT_SKEW_MS:
+            # Signed, but said before this play was sent: an old report replayed.
+            self.health.ignored(protocol.REPLAYED, receiver, f"report at {at} predates the play")
+            return
+        playback.on_report(receiver, kind, body)
 
     # -- commands --------------------------------------------------------------------------
     def _publish(self, command: protocol.Command) -> mqtt.MQTTMessageInfo:
@@ -336,6 +392,8 @@ class MqttOutput:
         with self._send_lock:
             self._counter = max(self._counter + 1, time.time_ns() // 1000)
             numbered = replace(command, counter=self._counter)
+            if command.type == "play" and command.airing_id is not None:
+                self._play_counters[(command.receiver, command.airing_id)] = self._counter
             return self.client.publish(name, numbered.signed_payload(key), qos=1)
 
     def _command(self, kind: str, zone: str, receiver: str, **fields: Any) -> protocol.Command:
@@ -499,6 +557,9 @@ class MqttOutput:
             for r in playback.devices:
                 if self._active.get((r, playback.item.airing_id)) is playback:
                     del self._active[(r, playback.item.airing_id)]
+        with self._send_lock:
+            for r in playback.devices:
+                self._play_counters.pop((r, playback.item.airing_id), None)
 
     def send_stop(self, zone: str, receiver: str, airing_id: int | None) -> None:
         self._publish(self._command("stop", zone, receiver, airing_id=airing_id))
@@ -507,9 +568,112 @@ class MqttOutput:
         return self._publish(self._command("volume", zone, receiver, volume=volume))
 
     def close(self) -> None:
+        self._closing.set()
         self.client.disconnect()
-        self.client.loop_stop()
+        self._loop.join(timeout=5)
+        self.health.close()
         self.audio.close()
+
+
+class NetworkHealth:
+    """What the station's network side survived, for operators: loop restarts, handler
+    faults, reports ignored (unsigned, forged, replayed, malformed) by kind.
+
+    Written to ``<station>/state/mqtt-<output>.json`` at most once a second (a flood of
+    forged reports must not become a flood of writes or log lines), read by
+    ``broadcaster receivers``. The log gets the first ignored report of each kind and
+    then one line a minute per kind with the count.
+    """
+
+    def __init__(self, path: Path, output: str) -> None:
+        self.path = path
+        self.output = output
+        self.loop_restarts = 0
+        self.last_restart: str = ""
+        self.last_restart_at: int | None = None
+        self.faults = 0
+        self.connected = False
+        self.ignored_reports: collections.Counter[str] = collections.Counter()
+        self.last_ignored: dict[str, str] = {}
+        self._logged: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._dirty = threading.Event()
+        self._closed = threading.Event()
+        self._writer = threading.Thread(target=self._write_loop, name="mqtt-health", daemon=True)
+        self._dirty.set()
+        self._writer.start()
+
+    def restarted(self, exc: BaseException) -> None:
+        with self._lock:
+            self.loop_restarts += 1
+            self.last_restart = f"{type(exc).__name__}: {exc}"[:300]
+            self.last_restart_at = wall_ms()
+        self._dirty.set()
+
+    def fault(self) -> None:
+        with self._lock:
+            self.faults += 1
+        self._dirty.set()
+
+    def set_connected(self, value: bool) -> None:
+        self.connected = value
+        self._dirty.set()
+
+    def ignored(self, code: str, receiver: str, detail: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.ignored_reports[code] += 1
+            self.last_ignored[code] = f"{receiver}: {detail}"[:300]
+            count = self.ignored_reports[code]
+            say = now - self._logged.get(code, -120.0) >= 60.0
+            if say:
+                self._logged[code] = now
+        if say:
+            log.warning(
+                "mqtt output %s: ignored %s report(s) (%s so far): %s: %s",
+                self.output,
+                code,
+                count,
+                receiver,
+                detail,
+            )
+        self._dirty.set()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "output": self.output,
+                "pid": os.getpid(),
+                "updated_at": wall_ms(),
+                "connected": self.connected,
+                "loop_restarts": self.loop_restarts,
+                "last_restart": self.last_restart,
+                "last_restart_at": self.last_restart_at,
+                "handler_faults": self.faults,
+                "ignored_reports": dict(self.ignored_reports),
+                "last_ignored": dict(self.last_ignored),
+            }
+
+    def _write_loop(self) -> None:
+        while not self._closed.is_set():
+            self._dirty.wait(5.0)
+            if self._dirty.is_set():
+                self._dirty.clear()
+                self._write()
+            self._closed.wait(1.0)
+
+    def _write(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(self.path.name + ".part")
+            tmp.write_text(json.dumps(self.snapshot(), ensure_ascii=False), encoding="utf-8")
+            tmp.replace(self.path)
+
+    def close(self) -> None:
+        self._closed.set()
+        self._dirty.set()
+        self._writer.join(timeout=3)
+        self._write()
 
 
 def _station_id(root: Path) -> str:

@@ -13,12 +13,15 @@ import hashlib
 import hmac
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+#: Command versions a receiver accepts: 2 is 1 plus signed reports, ``resync`` and the
+#: bound on counters ahead; a version-1 command means exactly what it meant.
+ACCEPTED_VERSIONS = (1, 2)
 TOPIC_ROOT = "loa"
-COMMANDS = ("play", "stop", "volume", "prefetch")
+COMMANDS = ("play", "stop", "volume", "prefetch", "resync")
 REPORTS = ("ack", "done", "error", "status", "heartbeat")
 PRIORITIES = ("normal", "priority", "emergency")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -34,7 +37,74 @@ MALFORMED = "malformed"
 FETCH_FAILED = "fetch-failed"
 PLAYER_FAILED = "player-failed"
 BUSY = "busy"
-REJECTIONS = (UNSIGNED, BAD_SIGNATURE, REPLAYED, EXPIRED, HASH_MISMATCH, WRONG_TARGET, MALFORMED)
+COUNTER_AHEAD = "counter-ahead"
+DUPLICATE = "duplicate"  # the last command again (QoS 1 redelivers): ignored, not reported
+INTERNAL = "internal-error"
+REJECTIONS = (
+    UNSIGNED,
+    BAD_SIGNATURE,
+    REPLAYED,
+    EXPIRED,
+    HASH_MISMATCH,
+    WRONG_TARGET,
+    MALFORMED,
+    COUNTER_AHEAD,
+)
+
+#: Largest message either side parses: commands and reports are a few hundred bytes.
+MAX_PAYLOAD = 16 * 1024
+#: Deepest nesting of JSON arrays and objects parsed (commands and reports are flat).
+MAX_DEPTH = 4
+#: How far ahead of the receiver's clock a counter or ``issued_at`` may be (ms). Counters
+#: are wall-clock microseconds, so an honest station is never ahead by more than its
+#: clock error; a station clock that jumped years ahead must not spend the counter space.
+MAX_AHEAD_MS = 10 * 60 * 1000
+#: How far from the receiver's clock a ``resync`` may have been issued (ms).
+RESYNC_WINDOW_MS = 5 * 60 * 1000
+#: A report older than this before the play it answers was sent is a replay (ms).
+REPORT_SKEW_MS = 30 * 1000
+
+_JSON_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+class Undecodable(ValueError):
+    """A payload that is not a small, shallow, UTF-8 JSON object."""
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    """The payload as a JSON object, or :class:`Undecodable` with why not.
+
+    Anything on the network may be hostile: a few kilobytes of ``[[[[`` make the json
+    module recurse until ``RecursionError``, which in a network thread ends the loop. So
+    the size and the nesting are bounded before parsing, strings are skipped when
+    counting brackets, and NaN/Infinity (not JSON) are refused. Never raises anything
+    else.
+    """
+    if not isinstance(payload, bytes | bytearray):
+        raise Undecodable("not bytes")
+    if len(payload) > MAX_PAYLOAD:
+        raise Undecodable(f"larger than {MAX_PAYLOAD} bytes")
+    depth = 0
+    for match in _JSON_STRUCTURE.finditer(payload):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise Undecodable(f"nested deeper than {MAX_DEPTH}")
+        elif token in (b"]", b"}"):
+            depth -= 1
+    try:
+        text = bytes(payload).decode("utf-8")
+        body = json.loads(text, parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Undecodable("not UTF-8 JSON") from None
+    if not isinstance(body, dict):
+        raise Undecodable("not a JSON object")
+    return body
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def is_slug(value: str) -> bool:
@@ -80,11 +150,11 @@ def sign(body: dict[str, Any], key: bytes) -> dict[str, Any]:
 
 def signature_ok(body: dict[str, Any], key: bytes) -> bool:
     given = body.get("sig")
-    if not isinstance(given, str):
+    if not isinstance(given, str) or not given.isascii():
         return False
     try:
         expected = hmac.new(key, canonical(body), hashlib.sha256).hexdigest()
-    except ValueError:
+    except (ValueError, TypeError):
         return False
     return hmac.compare_digest(given, expected)
 
@@ -160,7 +230,8 @@ class Verifier:
     """The receiver's half of the rules: identity, signature, replay, expiry.
 
     ``last_counter`` must survive restarts (the reference receiver keeps it in its state
-    file), or a command captured before a reboot could be replayed after it.
+    file), or a command captured before a reboot could be replayed after it; so must
+    ``last_resync`` (the ``issued_at`` of the last ``resync`` obeyed).
     """
 
     station: str
@@ -168,15 +239,16 @@ class Verifier:
     receiver: str
     key: bytes
     last_counter: int = 0
+    last_resync: int = 0
+    max_ahead_ms: int = MAX_AHEAD_MS
+    last_sig: str = ""  # of the last command obeyed: its redelivery is a duplicate
 
     def check(self, payload: bytes, now_ms: int) -> dict[str, Any]:
         """The verified body; raise :class:`Rejected` with the first rule it breaks."""
         try:
-            body = json.loads(payload.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise Rejected(MALFORMED, "not UTF-8 JSON") from None
-        if not isinstance(body, dict):
-            raise Rejected(MALFORMED, "not a JSON object")
+            body = decode(payload)
+        except Undecodable as exc:
+            raise Rejected(MALFORMED, str(exc)) from None
         if "sig" not in body:
             raise Rejected(UNSIGNED, "the command carries no signature", body)
         if (body.get("station"), body.get("zone"), body.get("receiver")) != (
@@ -188,27 +260,45 @@ class Verifier:
         if not signature_ok(body, self.key):
             raise Rejected(BAD_SIGNATURE, "HMAC does not match this receiver's key", body)
         counter = body.get("counter")
-        if not isinstance(counter, int) or isinstance(counter, bool):
+        if not _is_int(counter):
             raise Rejected(MALFORMED, "counter is not an integer", body)
+        ahead = now_ms * 1000 + self.max_ahead_ms * 1000
+        issued = body.get("issued_at")
+        if counter > ahead or (_is_int(issued) and issued > now_ms + self.max_ahead_ms):
+            # Not spent: a station whose clock jumped must not lock itself out for years.
+            raise Rejected(
+                COUNTER_AHEAD,
+                f"counter {counter} is more than {self.max_ahead_ms // 1000} s ahead of "
+                f"this receiver's clock ({now_ms} ms)",
+                body,
+            )
+        if body.get("type") == "resync":
+            return self._resync(body, counter, now_ms)
+        if counter == self.last_counter and body.get("sig") == self.last_sig:
+            raise Rejected(DUPLICATE, f"command {counter} delivered again", body)
         if counter <= self.last_counter:
             raise Rejected(
                 REPLAYED, f"counter {counter} is not above the last seen {self.last_counter}", body
             )
         # Authentic and new: whatever happens next, this counter is spent.
         self.last_counter = counter
-        if body.get("v") != PROTOCOL_VERSION or body.get("type") not in COMMANDS:
+        self.last_sig = str(body.get("sig"))
+        if body.get("v") not in ACCEPTED_VERSIONS or body.get("type") not in COMMANDS:
             raise Rejected(MALFORMED, "unknown version or command type", body)
         expires = body.get("expires_at")
-        if not isinstance(expires, int) or now_ms > expires:
+        if not _is_int(expires) or now_ms > expires:
             raise Rejected(EXPIRED, f"expired at {expires} (now {now_ms})", body)
         if body["type"] == "play":
             deadline = body.get("deadline")
-            if not isinstance(deadline, int) or now_ms > deadline:
+            if not _is_int(deadline) or now_ms > deadline:
                 raise Rejected(EXPIRED, f"start deadline {deadline} passed (now {now_ms})", body)
-            for name in ("url", "sha256", "airing_id", "duration_ms", "priority"):
-                if body.get(name) is None:
+            for name in ("url", "sha256"):
+                if not isinstance(body.get(name), str):
                     raise Rejected(MALFORMED, f"play without '{name}'", body)
-            if body["priority"] not in PRIORITIES:
+            for name in ("airing_id", "duration_ms"):
+                if not _is_int(body.get(name)) or body[name] < 0:
+                    raise Rejected(MALFORMED, f"play without '{name}'", body)
+            if body.get("priority") not in PRIORITIES:
                 raise Rejected(MALFORMED, "unknown priority", body)
             start_at = body.get("start_at")
             if start_at is not None and (not _is_int(start_at) or start_at > deadline):
@@ -219,8 +309,67 @@ class Verifier:
                     raise Rejected(MALFORMED, f"prefetch without '{name}'", body)
         if body["type"] == "volume":
             volume = body.get("volume")
-            if not isinstance(volume, int) or not 0 <= volume <= 100:
+            if not _is_int(volume) or not 0 <= volume <= 100:
                 raise Rejected(MALFORMED, "volume is an integer 0..100", body)
+        stop_id = body.get("airing_id") if body["type"] == "stop" else None
+        if stop_id is not None and not _is_int(stop_id):
+            raise Rejected(MALFORMED, "airing_id is an integer", body)
+        return body
+
+    def _resync(self, body: dict[str, Any], counter: int, now_ms: int) -> dict[str, Any]:
+        """A signed ``resync``: the counter goes back to this one (clock repaired).
+
+        The one command that may lower the counter, so it is held tighter than any
+        other: issued within :data:`RESYNC_WINDOW_MS` of this receiver's clock, not
+        expired, and issued after the last resync obeyed (a captured resync replays
+        nothing). The counter check above already refused one far ahead.
+        """
+        issued, expires = body.get("issued_at"), body.get("expires_at")
+        if body.get("v") not in ACCEPTED_VERSIONS or not _is_int(issued) or not _is_int(expires):
+            raise Rejected(MALFORMED, "resync needs v, issued_at and expires_at", body)
+        if abs(now_ms - issued) > RESYNC_WINDOW_MS or now_ms > expires:
+            raise Rejected(EXPIRED, f"resync issued at {issued} (now {now_ms})", body)
+        if issued <= self.last_resync:
+            raise Rejected(REPLAYED, f"resync not after the last one ({self.last_resync})", body)
+        self.last_resync = issued
+        self.last_counter = counter
+        return body
+
+
+@dataclass
+class ReportVerifier:
+    """The station's half for reports (version 2): each is signed with its receiver's
+    key and carries a ``seq`` strictly increasing per receiver, so a client holding a
+    broker login can neither speak for a receiver nor replay what one said."""
+
+    keys: dict[str, bytes]
+    last_seq: dict[str, int] = field(default_factory=dict)
+    require_signature: bool = True
+
+    def check(self, receiver: str, kind: str, payload: bytes) -> dict[str, Any]:
+        """The verified report; raise :class:`Rejected` (code = why it is ignored)."""
+        try:
+            body = decode(payload)
+        except Undecodable as exc:
+            raise Rejected(MALFORMED, str(exc)) from None
+        if body.get("receiver") != receiver or body.get("type") != kind:
+            raise Rejected(WRONG_TARGET, "receiver or type differs from the topic", body)
+        key = self.keys.get(receiver)
+        if key is None:
+            raise Rejected(WRONG_TARGET, f"unknown receiver '{receiver}'", body)
+        if "sig" not in body:
+            if not self.require_signature:
+                return body
+            raise Rejected(UNSIGNED, "the report carries no signature", body)
+        if not signature_ok(body, key):
+            raise Rejected(BAD_SIGNATURE, "HMAC does not match the receiver's key", body)
+        seq = body.get("seq")
+        if not _is_int(seq):
+            raise Rejected(MALFORMED, "seq is not an integer", body)
+        last = self.last_seq.get(receiver, 0)
+        if seq <= last:
+            raise Rejected(REPLAYED, f"seq {seq} is not above {last}", body)
+        self.last_seq[receiver] = seq
         return body
 
 
@@ -232,14 +381,18 @@ def audio_ok(data: bytes, sha256: str) -> bool:
     return hmac.compare_digest(hashlib.sha256(data).hexdigest(), sha256.lower())
 
 
-def report(kind: str, receiver: str, at_ms: int, **fields: Any) -> bytes:
-    """A receiver's report (ack, done, error, status, heartbeat): plain JSON, unsigned.
+def report(
+    kind: str, receiver: str, at_ms: int, key: bytes | None = None, seq: int = 0, **fields: Any
+) -> bytes:
+    """A receiver's report (ack, done, error, status, heartbeat) as JSON.
 
-    Reports are not signed: the broker's per-receiver credentials (and ACLs) say who may
-    publish on a receiver's topics; a station wanting more can require TLS client
-    certificates. See docs/RECEIVER-PROTOCOL.md.
+    Version 2 signs it: ``seq`` (strictly increasing per receiver, the reference uses
+    wall-clock microseconds) and ``sig`` = HMAC-SHA256 of the canonical string with the
+    receiver's own key, exactly as commands are signed. Only the last will, fixed at
+    connect time and published by the broker, goes unsigned (``key`` None): the station
+    never counts it as evidence of anything but "offline".
     """
-    return json.dumps(
-        {"v": PROTOCOL_VERSION, "type": kind, "receiver": receiver, "at": at_ms, **fields},
-        ensure_ascii=False,
-    ).encode("utf-8")
+    body = {"v": PROTOCOL_VERSION, "type": kind, "receiver": receiver, "at": at_ms, **fields}
+    if key is not None:
+        body = sign({**body, "seq": seq}, key)
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")

@@ -22,6 +22,7 @@ import heapq
 import itertools
 import json
 import logging
+import math
 import os
 import selectors
 import shutil
@@ -93,11 +94,19 @@ class Receiver:
             self.played_dir.mkdir(parents=True, exist_ok=True)
         self._state_fd = os.open(self.dir / "state.json", os.O_RDWR | os.O_CREAT, 0o600)
         self._events = open(self.dir / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self.key = key
         self.verifier = protocol.Verifier(
-            cfg.station, entry.zone, entry.id, key, int(state.get("last_counter", 0))
+            cfg.station,
+            entry.zone,
+            entry.id,
+            key,
+            _state_int(state, "last_counter"),
+            _state_int(state, "last_resync"),
         )
+        self._seq = 0  # of this receiver's signed reports
         self.volume = int(state.get("volume", 80))
         self.lock = threading.RLock()
+        self._clamp_counter()
         self.playing: Playing | None = None
         self.cued: dict[int, Cued] = {}
         # Airings stopped before their play was ready (the stop overtook the download).
@@ -127,9 +136,20 @@ class Receiver:
     # -- persistence: the counter must survive a reboot ---------------------------------
     def _load_state(self) -> dict[str, Any]:
         try:
-            return json.loads((self.dir / "state.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            state = json.loads((self.dir / "state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
             return {}
+        return state if isinstance(state, dict) else {}
+
+    def _clamp_counter(self) -> None:
+        """A counter stored from a clock far ahead (older firmware accepted any) is
+        brought back to the bound: commands flow again within that bound, or at once
+        after a signed ``resync``, instead of never."""
+        limit = (wall_ms() + self.verifier.max_ahead_ms) * 1000
+        if self.verifier.last_counter > limit:
+            log.warning("%s: stored counter is far ahead of the clock; clamped", self.id)
+            self.event("counter-clamped", was=self.verifier.last_counter, now=limit)
+            self.verifier.last_counter = limit
 
     def _save_state(self) -> None:
         """Rewrite the state in place: one write of a fixed-size record at offset 0.
@@ -138,7 +158,13 @@ class Receiver:
         file and a rename cost ten times more on a fan-out of hundreds of receivers.
         The record (JSON padded with spaces) fits one disk sector, whose write is atomic.
         """
-        data = json.dumps({"last_counter": self.verifier.last_counter, "volume": self.volume})
+        data = json.dumps(
+            {
+                "last_counter": self.verifier.last_counter,
+                "last_resync": self.verifier.last_resync,
+                "volume": self.volume,
+            }
+        )
         os.pwrite(self._state_fd, data.encode("utf-8").ljust(STATE_BYTES), 0)
 
     def event(self, kind: str, **fields: Any) -> None:
@@ -154,10 +180,16 @@ class Receiver:
             self._events.close()
             os.close(self._state_fd)
 
+    def signed(self, kind: str, **fields: Any) -> bytes:
+        """A report signed with this receiver's key, with the next ``seq`` (wall-clock
+        microseconds, so it keeps increasing across reboots)."""
+        with self.lock:
+            self._seq = max(self._seq + 1, time.time_ns() // 1000)
+            seq = self._seq
+        return protocol.report(kind, self.id, wall_ms(), self.key, seq, **fields)
+
     def send(self, kind: str, retain: bool = False, **fields: Any) -> None:
-        self.mqtt.publish(
-            self.topic(kind), protocol.report(kind, self.id, wall_ms(), **fields), 1, retain
-        )
+        self.mqtt.publish(self.topic(kind), self.signed(kind, **fields), 1, retain)
 
     # -- connection ----------------------------------------------------------------------
     def connect(self) -> None:
@@ -180,7 +212,7 @@ class Receiver:
             zone=self.zone,
             firmware=self.host.cfg.firmware,
             version=__version__,
-            heartbeat_s=self.host.cfg.heartbeat_seconds,
+            heartbeat_s=max(1, math.ceil(self.host.cfg.heartbeat_seconds)),
         )
         self.heartbeat()
         self.connected.set()
@@ -193,7 +225,14 @@ class Receiver:
     def heartbeat(self) -> None:
         with self.lock:
             playing = self.playing.airing_id if self.playing else None
-        self.send("heartbeat", retain=True, playing=playing, volume=self.volume)
+        self.send(
+            "heartbeat",
+            retain=True,
+            playing=playing,
+            volume=self.volume,
+            loop_restarts=self.host.loop_restarts,
+            faults=self.host.faults,
+        )
 
     def farewell(self) -> mqtt.MQTTMessageInfo | None:
         """A clean shutdown says so (a crash leaves the last will to say it)."""
@@ -206,27 +245,44 @@ class Receiver:
         now = wall_ms()
         return self.mqtt.publish(
             self.topic("status"),
-            protocol.report("status", self.id, now, state="offline", since=now, reason="shutdown"),
+            self.signed("status", state="offline", since=now, reason="shutdown"),
             1,
             True,
         )
 
     # -- commands ------------------------------------------------------------------------
     def _on_message(self, _c, _u, msg: mqtt.MQTTMessage) -> None:
+        """Every command, whatever it holds, ends here and returns normally: paho then
+        acknowledges it, so the broker never redelivers a message that cannot be
+        handled (a poisoned message would otherwise kill the receiver at every boot)."""
+        try:
+            self._handle(msg.payload)
+        except Exception as exc:
+            self.host.fault()
+            log.exception("%s: a command could not be handled; dropped", self.id)
+            with contextlib.suppress(Exception):
+                self.reject(protocol.INTERNAL, f"dropped: {type(exc).__name__}", None)
+
+    def _handle(self, payload: bytes) -> None:
         received = wall_ms()
         try:
             with self.lock:
-                before = self.verifier.last_counter
+                before = (self.verifier.last_counter, self.verifier.last_resync)
                 try:
-                    body = self.verifier.check(msg.payload, received)
+                    body = self.verifier.check(payload, received)
                 finally:
-                    if self.verifier.last_counter != before:
+                    if (self.verifier.last_counter, self.verifier.last_resync) != before:
                         self._save_state()
         except protocol.Rejected as rejected:
+            if rejected.code == protocol.DUPLICATE:  # MQTT delivers at least once
+                self.event("duplicate", counter=_plain(rejected.body.get("counter")))
+                return
             self.reject(rejected.code, rejected.detail, rejected.body)
             return
         self.event("command", type=body["type"], counter=body["counter"])
-        if body["type"] in ("play", "prefetch"):
+        if body["type"] == "resync":
+            self.event("resynced", counter=body["counter"])
+        elif body["type"] in ("play", "prefetch"):
             self.host.obtain(self, body)
         elif body["type"] == "stop":
             self.stop(body.get("airing_id"), "stopped by the station")
@@ -244,16 +300,16 @@ class Receiver:
             "rejected",
             code=code,
             detail=detail,
-            counter=body.get("counter"),
-            airing_id=body.get("airing_id"),
-            type=body.get("type"),
+            counter=_plain(body.get("counter")),
+            airing_id=_plain(body.get("airing_id")),
+            type=_plain(body.get("type")),
         )
         self.send(
             "error",
             code=code,
             detail=detail,
-            counter=body.get("counter") if isinstance(body.get("counter"), int) else None,
-            airing_id=body.get("airing_id") if isinstance(body.get("airing_id"), int) else None,
+            counter=_int_or_none(body.get("counter")),
+            airing_id=_int_or_none(body.get("airing_id")),
         )
 
     def obtained(
@@ -492,7 +548,12 @@ class ReceiverHost:
         self._dirty: set[Receiver] = set()
         self._dirty_lock = threading.Lock()
         self._registered: dict[Receiver, tuple[Any, int]] = {}
-        self._loop_thread = threading.Thread(target=self._loop, name="receiver-net", daemon=True)
+        #: times the network loop died and was restarted, and handler faults survived
+        self.loop_restarts = 0
+        self.faults = 0
+        self._loop_thread = threading.Thread(
+            target=self._supervise, name="receiver-net", daemon=True
+        )
         self.receivers = [
             Receiver(self, e, _key(e, base)) for e in cfg.receivers if only is None or e.id in only
         ]
@@ -564,6 +625,39 @@ class ReceiverHost:
                 self._selector.modify(sock, want, r)
             self._registered[r] = (sock, want)
 
+    def fault(self) -> None:
+        """A handler failed and was survived (counted, reported in heartbeats)."""
+        self.faults += 1
+
+    def _supervise(self) -> None:
+        """Run the network loop; if it ever dies, say so and run it again. A silent dead
+        loop is a receiver that looks connected and never plays."""
+        while not self.closing.is_set():
+            try:
+                self._loop()
+            except Exception:
+                self.loop_restarts += 1
+                log.exception("receiver network loop died; restarting (%d)", self.loop_restarts)
+                for r in self.receivers:
+                    with contextlib.suppress(Exception):
+                        r.event("loop-restarted", count=self.loop_restarts)
+                time.sleep(0.2)
+
+    def _serve(self, r: Receiver, mask: int) -> None:
+        """One receiver's socket is ready; its failure is its own, not the loop's."""
+        try:
+            if mask & selectors.EVENT_READ:
+                r.mqtt.loop_read()
+                pending = getattr(r.mqtt.socket(), "pending", None)
+                while pending is not None and pending() > 0:  # TLS: bytes already read
+                    r.mqtt.loop_read()
+                    pending = getattr(r.mqtt.socket(), "pending", None)
+            if mask & selectors.EVENT_WRITE:
+                r.mqtt.loop_write()
+        except Exception:
+            self.fault()
+            log.exception("%s: network handling failed; continuing", r.id)
+
     def _loop(self) -> None:
         misc_at = time.monotonic() + 1.0
         while not self.closing.is_set():
@@ -578,14 +672,7 @@ class ReceiverHost:
                         while self._wake_r.recv(4096):
                             pass
                     continue
-                if mask & selectors.EVENT_READ:
-                    r.mqtt.loop_read()
-                    pending = getattr(r.mqtt.socket(), "pending", None)
-                    while pending is not None and pending() > 0:  # TLS: bytes already read
-                        r.mqtt.loop_read()
-                        pending = getattr(r.mqtt.socket(), "pending", None)
-                if mask & selectors.EVENT_WRITE:
-                    r.mqtt.loop_write()
+                self._serve(r, mask)
                 # Callbacks may have queued packets on their own client without a
                 # register-write callback (paho skips it inside callbacks): look again.
                 with self._dirty_lock:
@@ -742,6 +829,20 @@ class ReceiverHost:
             r.mqtt.loop_write()
             r.close_files()
         self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _state_int(state: dict[str, Any], name: str) -> int:
+    value = state.get(name, 0)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _plain(value: Any) -> Any:
+    """A field of a refused command, safe to write to the receiver's own log."""
+    return value if isinstance(value, str | int | float | bool) or value is None else repr(value)
 
 
 def _under(base: Path, value: str) -> Path:

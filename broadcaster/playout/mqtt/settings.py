@@ -80,6 +80,12 @@ class MqttOutputSettings(_Strict):
         "receivers fetch and check the audio ahead and start on their own clock (0: at the "
         "slot, as an immediate play)",
     )
+    require_signed_reports: bool = Field(
+        True,
+        description="count only reports signed with the receiver's key (protocol 2); false "
+        "accepts unsigned version-1 reports from a legacy fleet, which anyone holding a "
+        "broker login can forge",
+    )
     prefetch_emergencies: bool = Field(
         True,
         description="keep the audio of approved emergency bulletins on the receivers, so an "
@@ -186,6 +192,9 @@ def client(
     if broker.tls:
         ca = broker.ca_file
         c.tls_set(ca_certs=str(base / ca) if ca else None, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    # Our handlers catch their own errors; this keeps one that slips through from
+    # ending the network loop (paho re-raises callback exceptions otherwise).
+    c.suppress_exceptions = True
     c.max_inflight_messages_set(1000)
     c.max_queued_messages_set(0)
     return c
