@@ -12,6 +12,7 @@ import stat
 from datetime import timedelta
 
 import pytest
+from simkit import SimCli, sim_root
 from sqlmodel import delete, select
 from stationkit import rows
 
@@ -46,8 +47,9 @@ def test_a_key_file_others_can_read_is_refused_everywhere(cli):
         assert "readable by others" in r.err and "Traceback" not in r.err, r.err
     # The gate refuses to clear anything it cannot check: nothing airs.
     r = cli("simulate", "--from", "2026-11-23", "--to", "2026-11-23")
-    assert not rows(cli.root, "select * from as_run_log where outcome = 'aired'")
-    failed = rows(cli.root, "select reason from as_run_log where outcome = 'failed'")
+    sim = sim_root(cli.root)  # simulate works on its own copy of the database
+    assert not rows(sim, "select * from as_run_log where outcome = 'aired'")
+    failed = rows(sim, "select reason from as_run_log where outcome = 'failed'")
     assert failed and all("readable by others" in f["reason"] for f in failed), r.out
 
 
@@ -91,12 +93,13 @@ def test_a_forged_approval_row_does_not_air(cli, copy_signature):
     _forge_approval(cli.root, "nq57-mot", copy_signature)
     cli("queue", "nq57-mot", "--zone", "xa", "--at", "2026-11-23 06:05", check=True)
     cli("simulate", "--from", "2026-11-23", "--to", "2026-11-23", check=False)
-    entries = rows(cli.root, "select * from as_run_log where bulletin_id = 'nq57-mot'")
+    sim = sim_root(cli.root)  # simulate works on its own copy of the database
+    entries = rows(sim, "select * from as_run_log where bulletin_id = 'nq57-mot'")
     assert entries and all(e["outcome"] == "failed" for e in entries), entries
     expect = "does not verify" if copy_signature else "carries no station signature"
     assert all(expect in e["reason"] for e in entries), [e["reason"] for e in entries]
     # Genuine approvals still air.
-    assert rows(cli.root, "select * from as_run_log where outcome = 'aired'")
+    assert rows(sim, "select * from as_run_log where outcome = 'aired'")
     # Re-approving through the command (which holds the key) vouches for it again.
     cli("approve", "nq57-mot", "--by", "Chủ tịch UBND xã", check=True)
 
@@ -147,7 +150,8 @@ def history(cli):
     evidence pack made: three checkpoints that leave the station."""
     cli("simulate", "--from", "2026-11-23", "--to", "2026-11-24", check=True)
     cli.env["BROADCASTER_NOW"] = "2026-11-25T12:00:00+07:00"
-    out = cli.root.parent
+    out = cli.root  # == sim.root.parent, where the tests look for the files
+    cli = SimCli(cli)  # the history is the simulation's own database
     r = cli("log", "head", "--export", str(out / "head.json"))
     assert r.code == 0, r.err
     cli("report", "--period", "2026-W48", "--out", str(out / "report.json"), check=True)
