@@ -12,6 +12,7 @@ import hashlib
 import json
 import multiprocessing
 import re
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -25,12 +26,20 @@ from broadcaster.core.model import Bulletin, Station
 from broadcaster.core.timeutil import as_utc
 from broadcaster.speech.engines import make_engine
 from broadcaster.speech.loudness import Encoding, measure
-from broadcaster.speech.production import Attempt, Job, Layout, Produced, read_sidecar, run_job
+from broadcaster.speech.production import (
+    Attempt,
+    Job,
+    Layout,
+    Produced,
+    decode_jingles,
+    read_sidecar,
+    run_job,
+)
 from broadcaster.speech.spoken import normalized, spoken_text
 from broadcaster.store.tables import Rendition
 
 RENDER_DIR = Path("audio") / "rendered"
-PIPELINE_VERSION = 2  # bump when production changes the sound for the same inputs
+PIPELINE_VERSION = 3  # bump when production changes the sound for the same inputs
 
 
 def sha256_file(path: Path) -> str:
@@ -282,13 +291,23 @@ def paragraphs_of(spoken: str) -> tuple[tuple[str, ...], ...]:
 
 
 def produce_all(jobs: list[Job], workers: int, on_done: Callable[[Produced], None]) -> None:
-    """Run jobs in worker processes (or here, for one worker), reporting each as it ends."""
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            on_done(run_job(job))
+    """Run jobs in worker processes (or here, for one worker), reporting each as it ends.
+    The jingles are decoded once for the whole run, here."""
+    if not jobs:
         return
+    scratch = Path(jobs[0].attempts[0].target).parent
+    with tempfile.TemporaryDirectory(prefix=".jingles-", dir=scratch) as folder:
+        jobs = decode_jingles(jobs, Path(folder))
+        if workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                on_done(run_job(job))
+            return
+        _produce_in_pool(jobs, workers, on_done)
+
+
+def _produce_in_pool(jobs: list[Job], workers: int, on_done: Callable[[Produced], None]) -> None:
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
         futures = {pool.submit(run_job, job): job for job in jobs}
         for future in as_completed(futures):
             try:
