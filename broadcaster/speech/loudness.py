@@ -44,8 +44,9 @@ OVERSAMPLE = 4  # true peak: BS.1770-4 Annex 2 looks at 4x the sample rate
 TAPS = 49  # interpolation filter length at 4x (odd: a whole number of frames of delay)
 BLOCK = 64  # samples per block for the "can this block reach the limit at all?" test
 GAIN_STEP = 32  # samples per point of the limiter's gain envelope (0.7 ms at 44.1 kHz)
-ENVELOPE_REACH_DB = 2.5  # gain the source's peak envelope is computed for, ahead of need
-PEAK_SLACK_DB = 0.1  # a limited peak may pass the limit by this (inside CODEC_MARGIN_DB)
+ENVELOPE_REACH_DB = 4.0  # the source's peak envelope serves this much more gain or less limit
+PEAK_SLACK_DB = 0.1  # a limited peak may pass the ceiling by this (inside CODEC_MARGIN_DB)
+LIMITER_HEADROOM_DB = 0.15  # the limiter aims this far under: its smooth gain overshoots a little
 LIMITER_RAMP_S = 0.005  # the gain falls and recovers over 2x this around a peak
 
 
@@ -122,7 +123,7 @@ class _Metered:
     blocks_lufs: np.ndarray
 
 
-_MOMENTARY = re.compile(r"\] t: *[\d.]+ +TARGET:\S+ LUFS +M: *" + _NUMBER)
+_MOMENTARY = re.compile(r"\] t: *([\d.]+) +TARGET:\S+ LUFS +M: *" + _NUMBER)
 
 
 def _meter_pcm(pcm: np.ndarray, rate: int, shown: str) -> _Metered:
@@ -154,38 +155,76 @@ def _meter_pcm(pcm: np.ndarray, rate: int, shown: str) -> _Metered:
         raise BroadcasterError(
             _("cannot measure loudness: {err}").format(err="ebur128"), path=shown
         )
-    momentary = [float(m) for m in _MOMENTARY.findall(stderr)]
-    return _Metered(float(integrated.group(1)), np.array(momentary, dtype=np.float64))
+    # a line per frame that completes a 100 ms step (not one per step): place each block
+    # by its time; steps without a line stay unknown (NaN) and are left out
+    count = len(pcm) // (rate // 10)
+    blocks = np.full(count, np.nan)
+    for t, value in _MOMENTARY.findall(stderr):
+        index = round(float(t) * 10) - 1  # the block that ends at t
+        if 3 <= index < count:  # the first three lines are not whole blocks yet
+            blocks[index] = float(value)
+    return _Metered(float(integrated.group(1)), blocks)
 
 
-def _predicted_lufs(metered: _Metered, source: np.ndarray, changed: np.ndarray, rate: int) -> float:
-    """Integrated loudness of ``changed`` (the source after gain and limiting) from the
-    source's metered blocks, each scaled by how much energy the change left in it. The
-    limiter's gain moves slowly next to the K-weighting filter, so the ratio of plain
-    energies is the ratio of weighted ones; the encode pass measures the result exactly."""
+def _predicted_lufs(
+    metered: _Metered, source: _Source, gain: float, limited: _Limited | None
+) -> float:
+    """Integrated loudness of the source after ``gain`` and the limiter, from the source's
+    metered blocks, each scaled by how much energy the change left in it. The limiter's
+    gain moves slowly next to the K-weighting filter, so the ratio of plain energies is the
+    ratio of weighted ones; the encode pass then measures the result exactly."""
     import numpy as np
 
-    step = rate // 10
-    count = min(len(metered.blocks_lufs), len(source) // step)
+    count = len(source.chunks)
     if count < 4:
-        return metered.integrated_lufs
-    chunk_x = np.square(source[: count * step]).reshape(count, step, -1).sum(axis=(1, 2))
-    chunk_y = np.square(changed[: count * step]).reshape(count, step, -1).sum(axis=(1, 2))
+        return metered.integrated_lufs + 20 * math.log10(gain)
+    chunks = source.chunks
+    if limited is not None:  # only the frames the limiter touched lose energy
+        frames, shape = limited
+        inside = frames < count * source.step
+        lost = source.power[frames[inside]] * (1.0 - np.square(shape[inside]))
+        chunks = chunks - np.bincount(frames[inside] // source.step, lost, minlength=count)
     window = np.ones(4)
+    energy_x = np.convolve(source.chunks, window)[:count]
+    energy_y = np.convolve(chunks, window)[:count]
     ratio = np.ones(count)
-    energy_x = np.convolve(chunk_x, window)[:count]
-    energy_y = np.convolve(chunk_y, window)[:count]
     np.divide(energy_y, energy_x, out=ratio, where=energy_x > 0)
-    blocks = np.power(10.0, (metered.blocks_lufs[:count] + 0.691) / 10) * ratio
-    blocks = blocks[3:]  # the first three lines are not whole blocks yet
+    blocks = np.power(10.0, (metered.blocks_lufs[:count] + 0.691) / 10) * ratio * gain * gain
+    blocks = blocks[~np.isnan(blocks)]
     with np.errstate(divide="ignore"):
-        levels = -0.691 + 10 * np.log10(blocks)
+        levels = -0.691 + 10 * np.log10(np.maximum(blocks, 1e-30))
     gated = blocks[levels > -70.0]
     if not len(gated):
         return -math.inf
     relative = -0.691 + 10 * math.log10(float(gated.mean())) - 10.0
     gated = blocks[levels > max(-70.0, relative)]
     return -0.691 + 10 * math.log10(float(gated.mean()))
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The laid-out frames and what every pass needs of them, computed once."""
+
+    frames: np.ndarray  # float32, frames x channels, -1..1
+    power: np.ndarray  # per frame, the sum of squares over channels
+    chunks: np.ndarray  # energy of every whole 100 ms step
+    block_peaks: np.ndarray
+    step: int  # frames per 100 ms
+
+    @classmethod
+    def of(cls, pcm: np.ndarray, rate: int) -> _Source:
+        import numpy as np
+
+        frames = pcm.astype(np.float32) / 32768.0
+        power = np.square(frames).sum(axis=1)
+        step = rate // 10
+        count = len(power) // step
+        chunks = power[: count * step].reshape(count, step).sum(axis=1, dtype=np.float64)
+        return cls(frames, power, chunks, _block_peaks(frames), step)
+
+
+# the limiter's gain where it is under 1: (frame indices, gain at those frames)
+_Limited = tuple["np.ndarray", "np.ndarray"]
 
 
 # -- true peak and the limiter -------------------------------------------------------------
@@ -237,30 +276,42 @@ def _hot_blocks(block_peaks: np.ndarray, level: float) -> np.ndarray:
 def _peak_envelope(samples: np.ndarray, blocks: np.ndarray) -> np.ndarray:
     """Per frame, the largest absolute value of the frame and of the three points
     interpolated after it (over all channels), for the frames of ``blocks``; other frames
-    keep their sample peak, which the caller's bound says is enough."""
+    keep their sample peak, which the caller's bound says is enough.
+
+    Each block is gathered with the six frames of context either side (nothing else is
+    copied), and the three interpolated phases are sums of shifted slices: a few dozen
+    array operations whatever the number of blocks."""
     import numpy as np
-    from numpy.lib.stride_tricks import sliding_window_view
 
     matrix, _bound = _interpolator()
     envelope = np.abs(samples).max(axis=1)
     if not len(blocks):
         return envelope
-    reach = matrix.shape[0] // 2
-    padded = np.zeros((len(samples) + BLOCK + 2 * reach, samples.shape[1]), dtype=np.float32)
-    padded[reach : reach + len(samples)] = samples
-    windows = sliding_window_view(padded, matrix.shape[0], axis=0)  # (frames, ch, 13)
-    frames = (blocks[:, None] * BLOCK + np.arange(BLOCK)[None, :]).ravel()
-    frames = frames[frames < len(samples)]
-    gathered = windows[frames].reshape(-1, matrix.shape[0])  # (frames x ch, 13): one GEMM
-    points = np.abs(matrix.T @ gathered.T).max(axis=0).reshape(len(frames), -1).max(axis=1)
-    envelope[frames] = np.maximum(envelope[frames], points)
+    taps = matrix.shape[0]
+    reach = taps // 2
+    index = blocks[:, None] * BLOCK - reach + np.arange(BLOCK + 2 * reach)[None, :]
+    outside = (index < 0) | (index >= len(samples))
+    segments = samples[np.clip(index, 0, len(samples) - 1)]  # (blocks, frames, channels)
+    segments[outside] = 0.0
+    best = np.abs(segments[:, reach : reach + BLOCK]).max(axis=2)
+    for phase in range(1, OVERSAMPLE):
+        point = np.zeros((len(blocks), BLOCK, samples.shape[1]), dtype=np.float32)
+        for i in range(taps):
+            if matrix[i, phase]:
+                point += matrix[i, phase] * segments[:, i : i + BLOCK]
+        np.maximum(best, np.abs(point).max(axis=2), out=best)
+    frames = index[:, reach : reach + BLOCK].ravel()
+    keep = frames < len(samples)
+    frames = frames[keep]
+    envelope[frames] = np.maximum(envelope[frames], best.ravel()[keep])
     return envelope
 
 
-def _limiter_gain(envelope: np.ndarray, limit: float, rate: int) -> np.ndarray | None:
-    """A smooth gain (per frame, at most 1) under which no peak of ``envelope`` exceeds
-    ``limit``, or None when nothing needs it. On a grid of GAIN_STEP frames: the required
-    gain's minimum over a window, then averaged over a window two points narrower, so
+def _limiter_gain(envelope: np.ndarray, limit: float, rate: int) -> _Limited | None:
+    """A smooth gain (at most 1; given for the frames where it is under 1) under which no
+    peak of ``envelope`` exceeds ``limit``, or None when nothing needs it. On a grid of
+    GAIN_STEP frames: the required gain's minimum over a window, then averaged over a
+    window two points narrower, so
     every average is of minima that each cover the point, and the straight line between
     two points stays under what either point's frames require."""
     import numpy as np
@@ -287,9 +338,7 @@ def _limiter_gain(envelope: np.ndarray, limit: float, rate: int) -> np.ndarray |
     frames = (points[:, None] * GAIN_STEP + np.arange(GAIN_STEP)[None, :]).ravel()
     frames = frames[frames < len(envelope)]
     centres = np.arange(count) * GAIN_STEP + (GAIN_STEP - 1) / 2
-    shape = np.ones(len(envelope), dtype=np.float32)
-    shape[frames] = np.interp(frames, centres, smooth)
-    return shape
+    return frames, np.interp(frames, centres, smooth).astype(np.float32)
 
 
 @functools.lru_cache(maxsize=8)
@@ -337,21 +386,19 @@ def normalize_pcm(
     misses the aim by more than the tolerance is the gain corrected and the file made
     again. Returns the figures of the limited PCM moved by the codec's level change: what
     the delivered file measures."""
-    import numpy as np
 
     shown = shown or str(out)
-    source = pcm.astype(np.float32) / 32768.0
     metered = _meter_pcm(pcm, rate, shown)
     if metered.integrated_lufs <= SILENT_BELOW_LUFS:
         raise BroadcasterError(_("the audio is silent"), path=shown)
     codec = codec_gain_db(encoding)
     aim = target_lufs - codec
     limit_db = ceiling_dbtp - CODEC_MARGIN_DB - max(0.0, codec)
-    block_peaks = _block_peaks(source)
+    source = _Source.of(pcm, rate)
     gain_db = aim - metered.integrated_lufs
     for _encode in range(2):
         limited, lufs, peak_db, gain_db, limit_db = _settle(
-            source, metered, block_peaks, rate, aim, gain_db, limit_db
+            source, metered, rate, aim, gain_db, limit_db
         )
         if abs(lufs - aim) > LOUDNESS_TOLERANCE_LU or peak_db > ceiling_dbtp - codec:
             break
@@ -375,51 +422,60 @@ def normalize_pcm(
 
 
 def _settle(
-    source: np.ndarray,
-    metered: _Metered,
-    block_peaks: np.ndarray,
-    rate: int,
-    aim: float,
-    gain_db: float,
-    limit_db: float,
+    source: _Source, metered: _Metered, rate: int, aim: float, gain_db: float, limit_db: float
 ) -> tuple[np.ndarray, float, float, float, float]:
     """Gain and limiter for ``aim``: (limited frames, predicted LUFS, true peak dBTP, the
     gain and the limit used). Secant steps on loudness-versus-gain, because limiting makes
     the response flatter than 1 LU per dB; the true peak of the limited frames is checked
     once the loudness is right, and the limit comes down if a peak still passes."""
+    ceiling_db = limit_db  # where peaks must end; the limiter's own limit may go lower
+    limit_db -= LIMITER_HEADROOM_DB
     points = [(0.0, metered.integrated_lufs)]
-    cached: tuple[float, float, np.ndarray] | None = None  # (up to gain dB, limit dB, envelope)
-    limited, lufs, peak_db = source, -math.inf, 0.0
+    cached: tuple[float, float, np.ndarray] | None = (
+        None  # (up to gain dB, down to limit dB, envelope)
+    )
+    limited: _Limited | None = None
+    lufs, peak_db = -math.inf, 0.0
     for _pass in range(MAX_PASSES):
         gain, limit = 10 ** (gain_db / 20), 10 ** (limit_db / 20)
-        if cached is None or gain_db > cached[0] or limit_db != cached[1]:
-            # the source's envelope serves the next steps too, up to ENVELOPE_REACH_DB more gain
-            reach = gain_db + ENVELOPE_REACH_DB
-            hot = _hot_blocks(block_peaks * 10 ** (reach / 20), limit)
-            cached = (reach, limit_db, _peak_envelope(source, hot))
+        if cached is None or gain_db > cached[0] or limit_db < cached[1]:
+            # one envelope of the source serves every step that stays within its reach:
+            # up to ENVELOPE_REACH_DB more gain, down to a limit that much lower
+            reach, floor = gain_db + ENVELOPE_REACH_DB, limit_db - ENVELOPE_REACH_DB
+            level = 10 ** ((floor - reach) / 20)
+            cached = (
+                reach,
+                floor,
+                _peak_envelope(source.frames, _hot_blocks(source.block_peaks, level)),
+            )
         envelope = cached[2] * gain
-        shape = _limiter_gain(envelope, limit, rate)
-        if shape is None:
-            limited = source * gain
-            lufs = metered.integrated_lufs + gain_db
-        else:
-            limited = source * (gain * shape)[:, None]
-            lufs = _predicted_lufs(metered, source, limited, rate)
+        limited = _limiter_gain(envelope, limit, rate)
+        lufs = _predicted_lufs(metered, source, gain, limited)
         if abs(lufs - aim) <= AIM_TOLERANCE_LU:
-            if shape is None:
+            if limited is None:
                 peak = float(envelope.max())
             else:  # outside these blocks the bound keeps every value under the limit
-                peak = float(_peak_envelope(limited, _hot_blocks(block_peaks * gain, limit)).max())
+                hot = _hot_blocks(source.block_peaks * gain, limit)
+                peak = float(_peak_envelope(_apply(source, gain, limited), hot).max())
             peak_db = 20 * math.log10(max(peak, 1e-9))
-            if peak_db <= limit_db + PEAK_SLACK_DB:
+            if peak_db <= ceiling_db + PEAK_SLACK_DB:
                 break
-            limit_db -= peak_db - limit_db
+            limit_db -= peak_db - ceiling_db
             continue
         (g0, l0), (g1, l1) = points[-1], (gain_db, lufs)
         points.append((g1, l1))
         slope = (l1 - l0) / (g1 - g0) if abs(g1 - g0) > 0.05 else 1.0
         gain_db = g1 + (aim - l1) / min(1.0, max(0.2, slope))
-    return limited, lufs, peak_db, gain_db, limit_db
+    return _apply(source, 10 ** (gain_db / 20), limited), lufs, peak_db, gain_db, limit_db
+
+
+def _apply(source: _Source, gain: float, limited: _Limited | None) -> np.ndarray:
+    """The source frames after the gain and the limiter."""
+    out = source.frames * gain
+    if limited is not None:
+        frames, shape = limited
+        out[frames] *= shape[:, None]
+    return out
 
 
 def _to_int16(samples: np.ndarray) -> np.ndarray:

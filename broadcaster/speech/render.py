@@ -307,6 +307,8 @@ def produce_all(jobs: list[Job], workers: int, on_done: Callable[[Produced], Non
 
 def _produce_in_pool(jobs: list[Job], workers: int, on_done: Callable[[Produced], None]) -> None:
     context = multiprocessing.get_context("forkserver")
+    # workers fork from a server that has imported what every job needs, once
+    context.set_forkserver_preload(["broadcaster.speech.production", "numpy", "pydub"])
     with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
         futures = {pool.submit(run_job, job): job for job in jobs}
         for future in as_completed(futures):
