@@ -32,7 +32,7 @@ from broadcaster.ops.context import StationContext
 REPO = Path(__file__).resolve().parent.parent
 
 
-SMOKE_BULLETINS = ("canh-bao-bao", "ghi-am-mau")
+SMOKE_BULLETINS = ("dich-vu-cong-truc-tuyen", "ghi-am-mau")
 
 
 def sample_copy(folder: Path, keep: tuple[str, ...] = ()) -> Path:

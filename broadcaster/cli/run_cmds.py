@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import signal
@@ -25,7 +24,7 @@ from broadcaster.core.timeutil import (
 )
 from broadcaster.engine.clock import SimClock
 from broadcaster.engine.lock import StationLock
-from broadcaster.engine.realtime import RealtimeDriver
+from broadcaster.engine.realtime import RealtimeDriver, configure_logging
 from broadcaster.i18n import _
 from broadcaster.ops import actions, simulation
 from broadcaster.ops.context import StationContext, station_root
@@ -43,13 +42,15 @@ def run(
     autoplan: bool = typer.Option(
         True, "--autoplan/--no-autoplan", help="Keep the current week planned (hourly)."
     ),
-    verbose: bool = typer.Option(True, "--verbose/--quiet"),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose/--quiet",
+        help="Also log every scheduler job run (two lines a second). By default: one line "
+        "per airing outcome, and warnings.",
+    ),
 ) -> None:
     """The station daemon: airs what the database says, on time, until SIGTERM."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
+    configure_logging(verbose)
     ctx = open_station()
     lock = StationLock(ctx.root, ctx.db_url)
     lock.acquire("daemon")

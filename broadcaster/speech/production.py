@@ -110,6 +110,7 @@ class Produced:
     skipped: list[str] = field(default_factory=list)  # "engine: why" for engines that failed
     synthesised: int = 0  # sentences sent to an engine (0 for a cache hit)
     fallback: bool = False  # spoken by an engine after the chain's first
+    unavailable: list[str] = field(default_factory=list)  # engines that could not speak
 
 
 def sidecar(path: Path) -> Path:
@@ -128,20 +129,25 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
 def run_job(job: Job) -> Produced:
     """Try each attempt in order; the first that produces audio wins."""
     skipped: list[str] = []
+    unavailable: list[str] = []
     for attempt in job.attempts:
         try:
             produced = _produce(job, attempt)
         except TtsUnavailable as exc:
             skipped.append(f"{attempt.speaker or attempt.engine}: {exc}")
+            unavailable.append(attempt.speaker or attempt.engine)
             continue
         except BroadcasterError as exc:
-            return Produced(job.bulletin_id, error=str(exc), skipped=skipped)
-        produced.skipped = skipped
+            return Produced(
+                job.bulletin_id, error=str(exc), skipped=skipped, unavailable=unavailable
+            )
+        produced.skipped, produced.unavailable = skipped, unavailable
         return produced
     return Produced(
         job.bulletin_id,
         error=_("no TTS engine could render it: {errors}").format(errors="; ".join(skipped)),
         skipped=skipped,
+        unavailable=unavailable,
     )
 
 
@@ -185,7 +191,11 @@ def _produce(job: Job, attempt: Attempt) -> Produced:
         loudness.true_peak_dbtp,
         speaker.count if speaker else 0,
     )
-    meta = {k: v for k, v in asdict(produced).items() if k not in ("path", "skipped", "error")}
+    meta = {
+        k: v
+        for k, v in asdict(produced).items()
+        if k not in ("path", "skipped", "error", "unavailable")
+    }
     _write_json(sidecar(target), meta)
     return produced
 
