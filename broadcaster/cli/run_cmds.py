@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
+import sys
 import threading
 from datetime import time, timedelta
+from pathlib import Path
 
 import typer
 from rich.table import Table
@@ -252,13 +255,33 @@ def demo(
             db=db_url, dirs=", ".join(report.out_dirs)
         )
     )
-    out.print(
-        _("see it with: broadcaster --db {db} log --zone {zone}").format(db=db_url, zone=failing),
-        markup=False,
-    )
+    see = [*_broadcaster_command(), *_station_args(root), "--db", db_url, "log", "--zone"]
+    out.print(_("see it with: {command}").format(command=shlex.join([*see, failing])), markup=False)
     ctx.close()
     if not all_met or not chain.ok:
         raise typer.Exit(1)
+
+
+def _broadcaster_command() -> list[str]:
+    """``broadcaster`` as the user can type it here: the bare name if that is on PATH and
+    is this installation, else this installation's script (relative to the working
+    directory when it lies inside it, e.g. ``.venv/bin/broadcaster``)."""
+    script = Path(sys.executable).absolute().parent / "broadcaster"
+    found = shutil.which("broadcaster")
+    if not script.is_file() or (found and Path(found).absolute() == script):
+        return ["broadcaster"]
+    try:
+        return [str(script.relative_to(Path.cwd()))]
+    except ValueError:
+        return [str(script)]
+
+
+def _station_args(root: Path) -> list[str]:
+    """``--station`` unless the command would find the station by itself (the working
+    directory is the station and BROADCASTER_STATION does not say otherwise)."""
+    if Path.cwd().resolve() == root and not os.environ.get("BROADCASTER_STATION"):
+        return []
+    return ["--station", str(root)]
 
 
 def register(app: typer.Typer) -> None:

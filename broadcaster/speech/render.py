@@ -396,13 +396,31 @@ def produce_all(jobs: list[Job], workers: int, on_done: Callable[[Produced], Non
 
 
 def _produce_in_pool(jobs: list[Job], workers: int, on_done: Callable[[Produced], None]) -> None:
+    """Worker processes forked from multiprocessing's fork server (the daemon renders from
+    a process with threads, where a plain fork is unsafe). The pool's workers are joined
+    when it closes, and the fork server itself is stopped then too: it would otherwise
+    outlive the render (and, once its parent is killed, linger as an orphan)."""
     context = multiprocessing.get_context("forkserver")
     # workers fork from a server that has imported what every job needs, once
     context.set_forkserver_preload(["broadcaster.speech.production", "numpy", "pydub"])
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
-        futures = {pool.submit(run_job, job): job for job in jobs}
-        for future in as_completed(futures):
-            try:
-                on_done(future.result())
-            except Exception as exc:  # a worker that died must not lose the others
-                on_done(Produced(futures[future].bulletin_id, error=f"{type(exc).__name__}: {exc}"))
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+            futures = {pool.submit(run_job, job): job for job in jobs}
+            for future in as_completed(futures):
+                try:
+                    on_done(future.result())
+                except Exception as exc:  # a worker that died must not lose the others
+                    failed = futures[future].bulletin_id
+                    on_done(Produced(failed, error=f"{type(exc).__name__}: {exc}"))
+    finally:
+        _stop_fork_server()
+
+
+def _stop_fork_server() -> None:
+    """Stop multiprocessing's fork server of this process, if one runs. ``ForkServer._stop``
+    is how CPython's own tests do it; the next pool starts a new server."""
+    from multiprocessing import forkserver
+
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is not None:
+        stop()
