@@ -206,7 +206,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="4 receivers, 2 zones, 1 process")
     args = parser.parse_args()
     if args.smoke:
-        args.receivers, args.zones, args.processes = 4, 2, 1
+        args.receivers, args.zones, args.processes, args.lead = 4, 2, 1, 4.0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         broker, port = start_broker(root)

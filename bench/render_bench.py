@@ -28,6 +28,7 @@ from pathlib import Path
 from broadcaster.engine.clock import SystemClock
 from broadcaster.ops import actions
 from broadcaster.ops.context import StationContext
+from broadcaster.speech.loudness import measure
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -56,6 +57,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=0, help="workers (0: one per core)")
     parser.add_argument("--smoke", action="store_true", help="two bulletins, one run")
+    parser.add_argument(
+        "--meter",
+        action="store_true",
+        help="afterwards, meter every delivered file with ffmpeg's ebur128 (issue 15's check)",
+    )
     args = parser.parse_args()
     workers = args.jobs or os.cpu_count() or 1
     if args.smoke:
@@ -76,11 +82,20 @@ def main() -> None:
             outcomes = actions.render(ctx, workers=workers)
             hits.append((time.perf_counter() - start) / len(outcomes))
             assert all(o.cached for o in outcomes)
+        metered = [measure(root / o.path) for o in outcomes] if args.meter else []
         ctx.close()
     wall = statistics.median(walls)
     print(f"bulletins: {len(outcomes)}, audio: {audio:.1f} s, workers: {workers}")
     print(f"produce (force), wall: median {wall:.2f} s of {[round(w, 2) for w in walls]}")
     print(f"throughput: {audio / wall:.1f}x real time (issue 15: >= 1.5x the anchor's)")
+    if metered:
+        worst = max(abs(m.integrated_lufs + 16.0) for m in metered)
+        print(
+            f"ffmpeg ebur128 on the {len(metered)} delivered files: LUFS "
+            f"{min(m.integrated_lufs for m in metered):.1f} to "
+            f"{max(m.integrated_lufs for m in metered):.1f} (worst {worst:.1f} LU off -16), "
+            f"true peak at most {max(m.true_peak_dbtp for m in metered):.1f} dBTP"
+        )
     print(
         f"cache hit per bulletin: median {statistics.median(hits) * 1000:.1f} ms "
         f"(target < 20 ms) of {[round(h * 1000, 1) for h in hits]}"

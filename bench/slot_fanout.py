@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="5 zones; exit 1 unless all air")
     args = parser.parse_args()
     if args.smoke:
-        args.zones = 5
+        args.zones, args.lead = 5, 3.0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         build(root, args.zones)

@@ -221,7 +221,11 @@ def _daemon_stderr(cli, *extra: str) -> list[str]:
     """Run the daemon through one airing and ten more sweeps (0.2 s each); its stderr."""
     cli("queue", "nq57-mot", "--zone", "xa", "--at", "2026-11-23 06:00", "--by", "Lan", check=True)
     daemon = cli.start_daemon("--sweep-seconds", "0.2", *extra)
-    wait_for(lambda: set(statuses(cli.root).values()) == {"aired"}, timeout=60)
+    try:
+        wait_for(lambda: set(statuses(cli.root).values()) == {"aired"}, timeout=60)
+    except AssertionError:
+        daemon.kill()
+        raise AssertionError(f"{statuses(cli.root)}\n{daemon.communicate()[1]}") from None
     time.sleep(2.0)
     daemon.send_signal(signal.SIGTERM)
     _out, err = daemon.communicate(timeout=30)
