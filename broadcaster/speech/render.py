@@ -417,10 +417,13 @@ def _produce_in_pool(jobs: list[Job], workers: int, on_done: Callable[[Produced]
 
 
 def _stop_fork_server() -> None:
-    """Stop multiprocessing's fork server of this process, if one runs. ``ForkServer._stop``
-    is how CPython's own tests do it; the next pool starts a new server."""
-    from multiprocessing import forkserver
+    """Stop multiprocessing's fork server of this process and the resource tracker it
+    started, if they run (``_stop`` is how CPython's own tests do it); the next pool
+    starts new ones."""
+    from multiprocessing import forkserver, resource_tracker
 
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
-    if stop is not None:
-        stop()
+    for helper in (forkserver, resource_tracker):
+        single = getattr(helper, "_forkserver", None) or getattr(helper, "_resource_tracker", None)
+        stop = getattr(single, "_stop", None)
+        if stop is not None:
+            stop()
