@@ -22,6 +22,8 @@ import time
 import unicodedata
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
 
@@ -75,11 +77,15 @@ def main() -> None:
                 continue
             voices = args.voices.split(",") if args.voices else make_engine(engine).voices()
             for voice in voices:
+                # the voice goes into the station's engines settings; everything else of
+                # station.yaml stays (cutting the file at 'engines:' lost the zones)
                 station = root / "schedules" / "station.yaml"
-                text = station.read_text(encoding="utf-8").split("\nengines:")[0]
-                station.write_text(
-                    text + f"\nengines:\n  {engine}: {{voice: {voice}}}\n", encoding="utf-8"
-                )
+                config = yaml.safe_load(station.read_text(encoding="utf-8"))
+                config.setdefault("engines", {})[engine] = {
+                    **config["engines"].get(engine, {}),
+                    "voice": voice,
+                }
+                station.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
                 ctx.close()
                 ctx = StationContext.open(root, clock=SystemClock())
                 outcomes = actions.render(ctx, [b.id for b in bulletins], engines=(engine,))
