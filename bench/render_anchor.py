@@ -25,13 +25,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from render_bench import sample_copy
+from render_bench import SMOKE_BULLETINS, sample_copy
 
 from broadcaster.engine.clock import SystemClock
 from broadcaster.ops.context import StationContext
 from broadcaster.speech.spoken import spoken_text
-
-SMOKE_BULLETINS = 2
 
 
 def jobs_of(root: Path) -> list[tuple[str, Path | str]]:
@@ -84,14 +82,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=0, help="parallel jobs (0: one per core)")
-    parser.add_argument("--smoke", action="store_true", help="two bulletins, one run")
+    parser.add_argument(
+        "--smoke", action="store_true", help="render_bench's two smoke bulletins, one run"
+    )
     args = parser.parse_args()
     workers = args.jobs or os.cpu_count() or 1
     runs = 1 if args.smoke else args.runs
     with tempfile.TemporaryDirectory() as tmp:
-        items = jobs_of(sample_copy(Path(tmp)))
-        if args.smoke:
-            items = items[:SMOKE_BULLETINS]
+        items = jobs_of(sample_copy(Path(tmp), SMOKE_BULLETINS if args.smoke else ()))
         walls, audio = [], 0.0
         for run in range(runs):
             folder = Path(tmp) / f"run{run}"
