@@ -25,4 +25,4 @@ format: setup
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf .demo out station.db station.db-* audio/rendered
+	rm -rf .demo out station.db station.db-* audio/rendered audio/tts-unavailable.json

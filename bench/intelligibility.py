@@ -3,7 +3,7 @@ understand our renditions? Word error rate per offline engine and voice (issue 3
 
     .venv/bin/pip install -e '.[dev]'        # viet-asr (ships its own model) and jiwer
     .venv/bin/python bench/intelligibility.py [--scripts 3] [--ids canh-bao-bao]
-                                              [--voices vi,vi-vn-x-south]
+                                              [--voices vi,vi-vn-x-south] [--smoke]
 
 Each sample script is rendered by the production pipeline (pauses, loudness), resampled
 to 16 kHz mono, transcribed by ``vietasr`` and compared word by word with the spoken
@@ -128,7 +128,10 @@ def main() -> None:
     parser.add_argument("--scripts", type=int, default=3, help="sample scripts per voice")
     parser.add_argument("--ids", default="", help="script ids, comma-separated (default: first N)")
     parser.add_argument("--voices", default="", help="espeak voices (default: all installed)")
+    parser.add_argument("--smoke", action="store_true", help="one script, one voice (vi)")
     args = parser.parse_args()
+    if args.smoke:
+        args.scripts, args.voices = 1, "vi"
     try:
         import jiwer  # noqa: F401
         import vietasr

@@ -22,6 +22,7 @@ Receivers are ``broadcaster receiver`` processes (--processes of them, each runn
 share with one broker connection per receiver, as devices would), playing instantly.
 
     .venv/bin/python bench/network_bench.py --receivers 1000 --zones 20 --processes 4
+    .venv/bin/python bench/network_bench.py --smoke   # 4 receivers: the test suite's check
 """
 
 from __future__ import annotations
@@ -202,7 +203,10 @@ def main() -> None:
         action="store_true",
         help="no work ahead: plays sent at the slot, no emergency prefetch (as before)",
     )
+    parser.add_argument("--smoke", action="store_true", help="4 receivers, 2 zones, 1 process")
     args = parser.parse_args()
+    if args.smoke:
+        args.receivers, args.zones, args.processes, args.lead = 4, 2, 1, 4.0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         broker, port = start_broker(root)

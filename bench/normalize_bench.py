@@ -6,7 +6,7 @@ The text is the five seed plans in ../shared/seeds (real officer writing),
 padded with number-dense bulletin lines so dates, codes, phones and units are
 well represented; without the seeds, the bulletin lines alone are used.
 
-    .venv/bin/python bench/normalize_bench.py [--mb 1] [--runs 3] [--check] [--limit 2]
+    .venv/bin/python bench/normalize_bench.py [--mb 1] [--runs 3] [--check] [--limit 2] [--smoke]
 """
 
 from __future__ import annotations
@@ -56,7 +56,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="timed runs; the best is reported")
     parser.add_argument("--check", action="store_true", help="exit 1 if slower than --limit")
     parser.add_argument("--limit", type=float, default=2.0, help="seconds allowed (default 2)")
+    parser.add_argument("--smoke", action="store_true", help="20 kB, one run")
     args = parser.parse_args()
+    if args.smoke:
+        args.mb, args.runs = 0.02, 1
 
     text = build_text(int(args.mb * 1024 * 1024))
     size_mb = len(text.encode("utf-8")) / (1024 * 1024)

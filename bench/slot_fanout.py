@@ -6,6 +6,7 @@ seconds ahead, runs the real-time driver (APScheduler + per-zone lanes) in this 
 and reports the lateness of each start (actual start minus scheduled), from the log.
 
     .venv/bin/python bench/slot_fanout.py --zones 1000
+    .venv/bin/python bench/slot_fanout.py --smoke     # 5 zones: the test suite's check
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--zones", type=int, default=1000)
     parser.add_argument("--lead", type=float, default=5.0, help="seconds until the slot")
+    parser.add_argument("--smoke", action="store_true", help="5 zones; exit 1 unless all air")
     args = parser.parse_args()
+    if args.smoke:
+        args.zones, args.lead = 5, 3.0
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         build(root, args.zones)
@@ -96,6 +100,8 @@ def main() -> None:
             f"max={late[-1]:.0f}"
         )
         ctx.close()
+        if args.smoke and aired != args.zones:
+            raise SystemExit(f"only {aired} of {args.zones} zones aired")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,36 @@
-"""Fixtures: the small station rendered once per session and copied for each test."""
+"""Fixtures: the small station rendered once per session and copied for each test; and
+a check at the end of the session that no test left a process behind."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
+from prockit import survivors
 from stationkit import REPO, SCRIPTS, Cli, write_station
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any child process of pytest survives it (a daemon, a broker, a
+    fork server...): a suite that leaves processes behind eats a shared machine. They are
+    named, then stopped."""
+    left = survivors()
+    if not left:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    lines = [f"  pid {pid}: {cmd}" for pid, cmd in left]
+    message = "\n".join(["processes the tests left behind:", *lines])
+    if reporter is not None:
+        reporter.write_line(message, red=True)
+    for pid, _cmd in left:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

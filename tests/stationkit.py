@@ -96,7 +96,9 @@ class Cli:
     def __call__(self, *args: str, check: bool = False) -> Result:
         return self.subprocess(*args, check=check)
 
-    def subprocess(self, *args: str, check: bool = False, timeout: float = 120) -> Result:
+    # The time limit only guards against a hang: on a loaded shared machine a plain
+    # `render` of the small station took over 120 s (issue 11), so it is generous.
+    def subprocess(self, *args: str, check: bool = False, timeout: float = 900) -> Result:
         env = self._env()
         proc = subprocess.run(
             [str(BIN), *args],

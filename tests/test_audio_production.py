@@ -219,3 +219,24 @@ def test_bad_production_settings_are_reported_with_their_line(bare_station: Path
         "engines.piper",
     ):
         assert field in text, field
+
+
+def test_a_render_with_worker_processes_leaves_no_process_behind(bare_station: Path):
+    """Issue 11: runs left multiprocessing fork servers behind. The pool's workers and its
+    fork server are stopped when a render with workers ends."""
+    from prockit import descendants
+
+    from broadcaster.engine.clock import SystemClock
+    from broadcaster.ops import actions
+    from broadcaster.ops.context import StationContext
+
+    keep_only(bare_station, "nq57-mot", "nq57-hai")
+    before = {pid for pid, _cmd in descendants()}
+    ctx = StationContext.open(bare_station, clock=SystemClock())
+    try:
+        outcomes = actions.render(ctx, workers=2)
+    finally:
+        ctx.close()
+    assert len(outcomes) == 2 and not [o.error for o in outcomes if o.error]
+    left = [(pid, cmd) for pid, cmd in descendants() if pid not in before]
+    assert left == []

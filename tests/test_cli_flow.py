@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
 from stationkit import rows
 
@@ -130,10 +132,22 @@ def test_demo_on_the_sample_commune(sample_station):
     from stationkit import Cli
 
     cli = Cli(sample_station)
-    r = cli("demo", "--week", "2026-W48", check=True)
+    # the demo renders the 13 sample bulletins: the time limit only guards against a hang
+    r = cli.subprocess("demo", "--week", "2026-W48", check=True, timeout=900)
     assert "make-up" in r.out and "chain intact" in r.out
     assert (sample_station / ".demo" / "station.db").is_file()
     assert not (sample_station / "station.db").exists()
+    # issue 11: the last line said "broadcaster ...", which is not on PATH after `make
+    # demo`; the command it prints now works as typed, from where the demo ran
+    command = r.out.strip().splitlines()[-1].partition("see it with: ")[2]
+    assert command, r.out
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("BROADCASTER_STATION", "BROADCASTER_DB")
+    }
+    env["PATH"] = "/usr/bin:/bin"  # the venv's bin is not on a newcomer's PATH
+    shown = subprocess.run(command, shell=True, capture_output=True, text=True, env=env)
+    assert shown.returncode == 0, (command, shown.stderr)
+    assert shown.stdout.strip(), command
 
 
 def test_shipped_json_schemas_match_the_models():

@@ -217,3 +217,36 @@ def test_typed_emergency_without_daemon_airs_at_once(cli):
     assert all(a["triggered_by"] == "emergency:Trực ban" for a in alerts)
     script = cli.root / "scripts" / f"{alerts[0]['bulletin_id']}.md"
     assert "Lũ đang lên nhanh" in script.read_text(encoding="utf-8")
+
+
+def _daemon_stderr(cli, *extra: str) -> list[str]:
+    """Run the daemon through one airing and ten more sweeps (0.2 s each); its stderr."""
+    cli("queue", "nq57-mot", "--zone", "xa", "--at", "2026-11-23 06:00", "--by", "Lan", check=True)
+    daemon = cli.start_daemon("--sweep-seconds", "0.2", *extra)
+    try:
+        wait_for(lambda: set(statuses(cli.root).values()) == {"aired"}, timeout=60)
+    except AssertionError:
+        daemon.kill()
+        raise AssertionError(f"{statuses(cli.root)}\n{daemon.communicate()[1]}") from None
+    time.sleep(2.0)
+    daemon.send_signal(signal.SIGTERM)
+    _out, err = daemon.communicate(timeout=30)
+    assert daemon.returncode == 0, err
+    return err.splitlines()
+
+
+def test_the_daemon_logs_each_airing_outcome_not_each_sweep(daemon_cli):
+    """Issue 11: APScheduler's two INFO lines per job run, the once-a-second sweep
+    included, made about 170,000 lines a day. By default: one line per outcome."""
+    lines = _daemon_stderr(daemon_cli)
+    scheduler = [line for line in lines if "Running job" in line or "executed" in line]
+    assert scheduler == []
+    outcomes = [line for line in lines if "airing" in line and ": aired" in line]
+    assert len(outcomes) == 1, lines
+    assert len(lines) <= 4, lines  # on air, the outcome, stopping (and nothing per sweep)
+
+
+def test_verbose_shows_the_schedulers_job_runs(daemon_cli):
+    lines = _daemon_stderr(daemon_cli, "--verbose")
+    assert sum("Running job" in line for line in lines) >= 5, lines
+    assert sum(": aired" in line for line in lines) == 1

@@ -83,9 +83,12 @@ def _mount_up(url: str) -> bool:
 def test_icecast_mount_carries_silence_then_the_bulletin_then_silence(cli):
     with icecast() as server:
         _use_icecast(cli.root, server.port)
-        cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to("2026-11-23T05:59:54")
+        # Booked at 05:50 by the test's clock, so that a slow CLI start on a loaded machine
+        # never books into the past; the daemon's clock is set when it starts, 10 s ahead.
+        cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to("2026-11-23T05:50:00")
         for zone in ("thon-a", "thon-b"):
             cli("queue", "nq57-mot", "--zone", zone, "--at", "2026-11-23 06:00", check=True)
+        cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to("2026-11-23T05:59:50")
         daemon = cli.popen("run", "--no-autoplan", "--sweep-seconds", "0.2")
         url = f"http://127.0.0.1:{server.port}/cum-thon.mp3"
         recorder = Recorder(url)

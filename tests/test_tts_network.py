@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import socket
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -112,22 +113,31 @@ def unreachable_env() -> dict[str, str]:
     return {"HTTPS_PROXY": url, "https_proxy": url, "NO_PROXY": "", "no_proxy": ""}
 
 
+def at(minutes: int) -> dict[str, str]:
+    """The test's own clock: ``minutes`` after 10:00 on Sunday 22 November 2026 (the day
+    before the week the test books), whatever the wall clock says."""
+    start = datetime(2026, 11, 22, 10, 0, tzinfo=timezone(timedelta(hours=7)))
+    return {"BROADCASTER_NOW": (start + timedelta(minutes=minutes)).isoformat()}
+
+
 def test_fallback_audio_is_flagged_and_replaced_once_gtts_works_again(online_station, google):
-    cli_off = Cli(online_station, unreachable_env())
-    code, (offline,) = render(online_station, unreachable_env())
+    cli_off = Cli(online_station, {**unreachable_env(), **at(0)})
+    code, (offline,) = render(online_station, {**unreachable_env(), **at(0)})
     assert code == 0 and offline["engine"] == "espeak" and offline["fallback"]
     assert_no_partial_files(online_station)
     assert cli_off("approve", "nq57-mot", "--by", "Chủ tịch UBND xã").code == 0
     status = cli_off("status")
     assert "fallback audio: nq57-mot" in status.out and "gtts failed" in status.out
 
-    # the network is back: the same command tries gtts again and makes new audio
+    # the network is back, and once retry_fallback_minutes (30) have passed since gtts
+    # failed, the same command tries gtts again and makes new audio
     google.behaviours = ["ok"]
-    code, (online,) = render(online_station, google.proxy_env)
+    later = {**google.proxy_env, **at(31)}
+    code, (online,) = render(online_station, later)
     assert code == 0 and online["engine"] == "gtts" and not online["fallback"]
     assert not online["cached"] and online["path"] != offline["path"]
 
-    cli = Cli(online_station, google.proxy_env)
+    cli = Cli(online_station, later)
     status = cli("status")
     assert "new gtts audio awaits approval" in status.out
     # until then the approved espeak audio is what airs
@@ -140,8 +150,52 @@ def test_fallback_audio_is_flagged_and_replaced_once_gtts_works_again(online_sta
     assert cli("approve", "nq57-mot", "--by", "Chủ tịch UBND xã").code == 0
     assert "fallback audio" not in cli("status").out
     # and once gtts audio exists, rendering again is a plain cache hit
-    code, (again,) = render(online_station, unreachable_env())
+    code, (again,) = render(online_station, {**unreachable_env(), **at(32)})
     assert again["cached"] and again["engine"] == "gtts"
+
+
+def test_a_failing_engine_is_remembered_across_runs(online_station, google):
+    """Issue 11: every ``render`` waited on an unreachable gTTS again for each cached
+    fallback. Now a failure is remembered (audio/tts-unavailable.json) and gTTS is tried
+    again only after ``retry_fallback_minutes`` (30 by default)."""
+    google.behaviours = ["stall"]  # each attempt waits out its 1 s time-out
+    code, (first,) = render(online_station, {**google.proxy_env, **at(0)})
+    assert code == 0 and first["engine"] == "espeak" and first["fallback"]
+    assert len(google.requests) == 3
+    assert (online_station / "audio" / "tts-unavailable.json").is_file()
+
+    # the next run, minutes later: gtts is not asked; the cached fallback is the outcome
+    code, (second,) = render(online_station, {**google.proxy_env, **at(5)})
+    assert code == 0 and second["cached"] and second["engine"] == "espeak"
+    assert len(google.requests) == 3
+    assert "gtts" in second["skipped"][0] and "tried again after" in second["skipped"][0]
+
+    # a new bulletin meanwhile goes straight to espeak, without the wait either
+    text = (online_station / "scripts" / "nq57-mot.md").read_text(encoding="utf-8")
+    (online_station / "scripts" / "nq57-moi.md").write_text(
+        text.replace("id: nq57-mot", "id: nq57-moi"), encoding="utf-8"
+    )
+    code, outcomes = render(online_station, {**google.proxy_env, **at(6)})
+    new = next(o for o in outcomes if o["bulletin_id"] == "nq57-moi")
+    assert code == 0 and new["engine"] == "espeak" and not new["cached"]
+    assert len(google.requests) == 3
+
+    # past the wait, gtts is tried again; it works now, and the memory is cleared
+    google.behaviours = ["ok"]
+    code, outcomes = render(online_station, {**google.proxy_env, **at(31)})
+    assert code == 0 and {o["engine"] for o in outcomes} == {"gtts"}
+    assert len(google.requests) > 3
+    assert "gtts" not in (online_station / "audio" / "tts-unavailable.json").read_text()
+
+
+def test_no_memory_when_retry_fallback_minutes_is_zero(online_station, google):
+    set_yaml(online_station, "production:\n  retry_fallback_minutes: 0\n")
+    google.behaviours = ["429"]
+    render(online_station, google.proxy_env)
+    assert len(google.requests) == 3
+    code, (again,) = render(online_station, google.proxy_env)
+    assert code == 0 and again["engine"] == "espeak"
+    assert len(google.requests) == 6  # asked again at once
 
 
 def test_the_daemons_periodic_job_replaces_fallback_audio(online_station, google, monkeypatch):

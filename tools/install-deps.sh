@@ -4,6 +4,27 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# True when another process holds one of apt's or dpkg's locks (they are fcntl locks;
+# only root can test them, and then only to print a message: apt-get itself waits).
+apt_locked() {
+  [ "$(id -u)" -eq 0 ] || return 1
+  python3 - /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock /var/lib/apt/lists/lock <<'PY'
+import fcntl, os, sys
+for path in sys.argv[1:]:
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        continue
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        sys.exit(0)
+    finally:
+        os.close(fd)
+sys.exit(1)
+PY
+}
+
 need=()
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
@@ -32,8 +53,15 @@ if [ ${#need[@]} -gt 0 ]; then
     printf '#!/bin/sh\nexit 101\n' | $sudo tee "$guard" >/dev/null
     $sudo chmod 755 "$guard"
   fi
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Another apt-get or unattended-upgrades may hold dpkg's lock: wait for it (up to
+  # APT_LOCK_WAIT seconds, 10 minutes by default) and say so, instead of failing.
+  wait_s=${APT_LOCK_WAIT:-600}
+  if apt_locked; then
+    echo "another package manager is running (dpkg/apt lock held): waiting up to ${wait_s} s for it to finish..."
+  fi
+  lock=(-o "DPkg::Lock::Timeout=${wait_s}")
+  $sudo apt-get "${lock[@]}" update -qq
+  $sudo apt-get "${lock[@]}" install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   [ -z "$guard" ] || $sudo rm -f "$guard"
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     for unit in icecast2 mosquitto; do

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -27,7 +27,7 @@ from broadcaster.core.timeutil import (
 )
 from broadcaster.engine.clock import SimClock
 from broadcaster.engine.lock import StationLock
-from broadcaster.engine.realtime import RealtimeDriver
+from broadcaster.engine.realtime import RealtimeDriver, configure_logging
 from broadcaster.i18n import _
 from broadcaster.ops import actions, simulation
 from broadcaster.ops.context import StationContext, station_root
@@ -45,7 +45,12 @@ def run(
     autoplan: bool = typer.Option(
         True, "--autoplan/--no-autoplan", help="Keep the current week planned (hourly)."
     ),
-    verbose: bool = typer.Option(True, "--verbose/--quiet"),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose/--quiet",
+        help="Also log every scheduler job run (two lines a second). By default: one line "
+        "per airing outcome, and warnings.",
+    ),
     head_minutes: float = typer.Option(
         60,
         "--head-minutes",
@@ -56,10 +61,7 @@ def run(
     ),
 ) -> None:
     """The station daemon: airs what the database says, on time, until SIGTERM."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
+    configure_logging(verbose)
     ctx = open_station()
     lock = StationLock(ctx.root, ctx.db_url)
     lock.acquire("daemon")
@@ -192,12 +194,12 @@ def simulate(
         )
         return
     _print_simulation(ctx, report)
-    _print_where(report)
+    _print_where(ctx.root, report)
     if report.ctx is not None:
         report.ctx.close()
 
 
-def _print_where(report: simulation.SimulationReport) -> None:
+def _print_where(root: Path, report: simulation.SimulationReport) -> None:
     """Where the simulation's own database and output are, and how to look at them."""
     out.print(
         _(
@@ -206,24 +208,13 @@ def _print_where(report: simulation.SimulationReport) -> None:
         ).format(db=report.db_url, out=report.out_dirs[0]),
         markup=False,
     )
+    see = [*_broadcaster_command(), *_station_args(root), "--db", report.db_url]
     out.print(
-        _("see it with: {cmd} --db {db} status --include-unreal").format(
-            cmd=_self_command(), db=report.db_url
+        _("see it with: {command}").format(
+            command=shlex.join([*see, "status", "--include-unreal"])
         ),
         markup=False,
     )
-
-
-def _self_command() -> str:
-    """A command that works as typed: the running executable's path (the venv's
-    ``broadcaster`` is usually not on PATH)."""
-    argv0 = Path(sys.argv[0])
-    if argv0.name != "broadcaster":  # python -m broadcaster
-        return f"{sys.executable} -m broadcaster"
-    found = shutil.which("broadcaster")
-    if found and Path(found).resolve() == argv0.resolve():
-        return "broadcaster"
-    return str(argv0.resolve())
 
 
 def _print_simulation(ctx: StationContext, report: simulation.SimulationReport) -> None:
@@ -344,16 +335,37 @@ def demo(
             db=report.db_url, dirs=", ".join(report.out_dirs)
         )
     )
+    see = [*_broadcaster_command(), *_station_args(root), "--db", report.db_url, "log"]
     out.print(
-        _("see it with: {cmd} --db {db} log --zone {zone}").format(
-            cmd=_self_command(), db=report.db_url, zone=failing
-        ),
+        _("see it with: {command}").format(command=shlex.join([*see, "--zone", failing])),
         markup=False,
     )
     sim.close()
     ctx.close()
     if not all_met or not chain.ok:
         raise typer.Exit(1)
+
+
+def _broadcaster_command() -> list[str]:
+    """``broadcaster`` as the user can type it here: the bare name if that is on PATH and
+    is this installation, else this installation's script (relative to the working
+    directory when it lies inside it, e.g. ``.venv/bin/broadcaster``)."""
+    script = Path(sys.executable).absolute().parent / "broadcaster"
+    found = shutil.which("broadcaster")
+    if not script.is_file() or (found and Path(found).absolute() == script):
+        return ["broadcaster"]
+    try:
+        return [str(script.relative_to(Path.cwd()))]
+    except ValueError:
+        return [str(script)]
+
+
+def _station_args(root: Path) -> list[str]:
+    """``--station`` unless the command would find the station by itself (the working
+    directory is the station and BROADCASTER_STATION does not say otherwise)."""
+    if Path.cwd().resolve() == root and not os.environ.get("BROADCASTER_STATION"):
+        return []
+    return ["--station", str(root)]
 
 
 def register(app: typer.Typer) -> None:

@@ -30,6 +30,19 @@ from broadcaster.i18n import _
 log = logging.getLogger("broadcaster.realtime")
 
 
+def configure_logging(verbose: bool = False) -> None:
+    """The daemon's log on stderr. By default one line per airing outcome (and per make-up
+    planned), plus warnings and errors: APScheduler logs two INFO lines for every job it
+    runs, the sweep included, which is two lines a second and about 170,000 a day, so its
+    loggers stay at WARNING unless ``verbose``."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    logging.getLogger("broadcaster").setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 class RealtimeDriver:
     def __init__(
         self,

@@ -80,7 +80,8 @@ def render(
     for b in bulletins:
         try:
             with ctx.db.write() as s:
-                found = renderer.lookup(s, b, ctx.clock.now(), force=force)
+                # the daemon's periodic retry (only_fallbacks) is what the memory waits for
+                found = renderer.lookup(s, b, ctx.clock.now(), force=force, retry=only_fallbacks)
         except BroadcasterError as exc:
             done(RenderOutcome(b.id, error=str(exc)))
             continue
@@ -92,6 +93,7 @@ def render(
             done(found)
 
     def produced(result: Produced) -> None:
+        renderer.memory.note(result, ctx.clock.now())
         item = pending[result.bulletin_id]
         if result.error:
             if item.keep is not None:  # the better engines still fail: keep what airs now
@@ -105,7 +107,10 @@ def render(
         outcome.skipped = result.skipped
         done(outcome)
 
-    produce_all([p.job for p in pending.values()], workers, produced)
+    try:
+        produce_all([p.job for p in pending.values()], workers, produced)
+    finally:
+        renderer.memory.save()
     invalid = (
         [] if only_fallbacks else [_invalid_script(p) for p in problems if p.severity == "error"]
     )

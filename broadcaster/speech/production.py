@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.i18n import _
 from broadcaster.speech.engines import TtsEngine, TtsUnavailable, make_engine
-from broadcaster.speech.loudness import Encoding, normalize
+from broadcaster.speech.loudness import Encoding, normalize_pcm
 
 if TYPE_CHECKING:  # pydub is imported where audio is made: commands that only read the
     from pydub import AudioSegment  # database start faster and never look for ffmpeg
@@ -91,6 +91,9 @@ class Job:
     encoding: Encoding
     root: str
     preferred: str  # the chain's first engine, to flag fallbacks
+    # jingles already decoded to the working format for this run: station-relative path
+    # -> WAV file (see ``render.produce_all``); a jingle missing here is decoded per job
+    decoded: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -107,6 +110,7 @@ class Produced:
     skipped: list[str] = field(default_factory=list)  # "engine: why" for engines that failed
     synthesised: int = 0  # sentences sent to an engine (0 for a cache hit)
     fallback: bool = False  # spoken by an engine after the chain's first
+    unavailable: list[str] = field(default_factory=list)  # engines that could not speak
 
 
 def sidecar(path: Path) -> Path:
@@ -125,20 +129,25 @@ def read_sidecar(path: Path) -> dict[str, Any] | None:
 def run_job(job: Job) -> Produced:
     """Try each attempt in order; the first that produces audio wins."""
     skipped: list[str] = []
+    unavailable: list[str] = []
     for attempt in job.attempts:
         try:
             produced = _produce(job, attempt)
         except TtsUnavailable as exc:
             skipped.append(f"{attempt.speaker or attempt.engine}: {exc}")
+            unavailable.append(attempt.speaker or attempt.engine)
             continue
         except BroadcasterError as exc:
-            return Produced(job.bulletin_id, error=str(exc), skipped=skipped)
-        produced.skipped = skipped
+            return Produced(
+                job.bulletin_id, error=str(exc), skipped=skipped, unavailable=unavailable
+            )
+        produced.skipped, produced.unavailable = skipped, unavailable
         return produced
     return Produced(
         job.bulletin_id,
         error=_("no TTS engine could render it: {errors}").format(errors="; ".join(skipped)),
         skipped=skipped,
+        unavailable=unavailable,
     )
 
 
@@ -162,13 +171,19 @@ def _produce(job: Job, attempt: Attempt) -> Produced:
             layout += _silence(lay.repeat_pause_ms, enc) + lead_in
             layout += _silence(lay.sentence_pause_ms, enc) + body
         if lay.intro:
-            intro = _decode(Path(job.root) / lay.intro, enc)
+            intro = _jingle(job, lay.intro)
             layout = intro + _silence(lay.jingle_gap_ms, enc) + layout
         if lay.outro:
-            layout += _silence(lay.jingle_gap_ms, enc) + _decode(Path(job.root) / lay.outro, enc)
-        assembled = scratch / "assembled.wav"
-        layout.export(assembled, format="wav")
-        loudness = normalize(assembled, target, enc, lay.loudness_lufs, lay.true_peak_dbtp)
+            layout += _silence(lay.jingle_gap_ms, enc) + _jingle(job, lay.outro)
+        loudness = normalize_pcm(
+            _frames(layout, enc),
+            enc.sample_rate,
+            target,
+            enc,
+            lay.loudness_lufs,
+            lay.true_peak_dbtp,
+            shown=str(job.recorded or target),
+        )
     produced = attempt.produced(
         job.bulletin_id,
         job.preferred,
@@ -177,9 +192,51 @@ def _produce(job: Job, attempt: Attempt) -> Produced:
         loudness.true_peak_dbtp,
         speaker.count if speaker else 0,
     )
-    meta = {k: v for k, v in asdict(produced).items() if k not in ("path", "skipped", "error")}
+    meta = {
+        k: v
+        for k, v in asdict(produced).items()
+        if k not in ("path", "skipped", "error", "unavailable")
+    }
     _write_json(sidecar(target), meta)
     return produced
+
+
+def _jingle(job: Job, relative: str) -> AudioSegment:
+    decoded = dict(job.decoded).get(relative)
+    return _decode(Path(decoded) if decoded else Path(job.root) / relative, job.encoding)
+
+
+def _frames(layout: AudioSegment, enc: Encoding):  # -> numpy array (frames x channels)
+    """The laid-out audio as int16 frames, without a copy or a file."""
+    import numpy as np
+
+    return np.frombuffer(layout.raw_data, dtype="<i2").reshape(-1, enc.channels)
+
+
+def decode_jingles(jobs: list[Job], folder: Path) -> list[Job]:
+    """Decode every jingle the jobs use once, to WAV in the working format in ``folder``,
+    and give the jobs those files: a run decodes the signature tune once, not once per
+    bulletin. A jingle that cannot be decoded is left to each job, which names it."""
+    from dataclasses import replace
+
+    done: dict[tuple[str, str, Encoding], str | None] = {}
+    out = []
+    for job in jobs:
+        pairs = []
+        for relative in {job.layout.intro, job.layout.outro} - {None}:
+            assert relative is not None
+            key = (job.root, relative, job.encoding)
+            if key not in done:
+                wav = folder / f"jingle-{len(done)}.wav"
+                try:
+                    _decode(Path(job.root) / relative, job.encoding).export(wav, format="wav")
+                    done[key] = str(wav)
+                except BroadcasterError:
+                    done[key] = None
+            if done[key]:
+                pairs.append((relative, str(done[key])))
+        out.append(replace(job, decoded=tuple(sorted(pairs))) if pairs else job)
+    return out
 
 
 class _Speaker:

@@ -11,26 +11,38 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from broadcaster.config.schema import ProductionModel
 from broadcaster.core.model import Bulletin, Station
-from broadcaster.core.timeutil import as_utc
+from broadcaster.core.timeutil import as_utc, fmt_local
+from broadcaster.i18n import _
 from broadcaster.speech.engines import make_engine
 from broadcaster.speech.loudness import Encoding, measure
-from broadcaster.speech.production import Attempt, Job, Layout, Produced, read_sidecar, run_job
+from broadcaster.speech.production import (
+    Attempt,
+    Job,
+    Layout,
+    Produced,
+    decode_jingles,
+    read_sidecar,
+    run_job,
+)
 from broadcaster.speech.spoken import normalized, spoken_text
 from broadcaster.store.tables import Rendition
 
 RENDER_DIR = Path("audio") / "rendered"
-PIPELINE_VERSION = 2  # bump when production changes the sound for the same inputs
+ENGINE_MEMORY = Path("audio") / "tts-unavailable.json"  # see EngineMemory
+PIPELINE_VERSION = 3  # bump when production changes the sound for the same inputs
 
 
 def sha256_file(path: Path) -> str:
@@ -66,6 +78,63 @@ class Pending:
     keep: RenderOutcome | None = None
 
 
+class EngineMemory:
+    """The TTS engines that could not speak lately, remembered across runs in a small file
+    under the station (``ENGINE_MEMORY``), so that ``render`` does not wait on an
+    unreachable gTTS again for every cached fallback on every run. An engine is tried
+    again once ``production.retry_fallback_minutes`` have passed since it failed (0: no
+    memory, always tried), or at once when asked to (the daemon's periodic retry)."""
+
+    def __init__(self, root: Path, retry_minutes: int) -> None:
+        self.path = root / ENGINE_MEMORY
+        self.wait = timedelta(minutes=retry_minutes)
+        self.failures: dict[str, dict[str, str]] = {}
+        self.changed = False
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if isinstance(data, dict):
+            self.failures = {
+                k: v for k, v in data.items() if isinstance(v, dict) and "failed_at" in v
+            }
+
+    def resting(self, engine: str, now: datetime) -> datetime | None:
+        """When ``engine`` will be tried again, if it failed too recently to try it now."""
+        entry = self.failures.get(engine)
+        if entry is None or not self.wait:
+            return None
+        try:
+            until = as_utc(datetime.fromisoformat(entry["failed_at"])) + self.wait
+        except ValueError:
+            return None
+        return until if as_utc(now) < until else None
+
+    def failed(self, engine: str, reason: str, now: datetime) -> None:
+        self.failures[engine] = {"failed_at": as_utc(now).isoformat(), "reason": reason[:200]}
+        self.changed = True
+
+    def worked(self, engine: str) -> None:
+        if self.failures.pop(engine, None) is not None:
+            self.changed = True
+
+    def note(self, produced: Produced, now: datetime) -> None:
+        """What one production says about the engines it tried."""
+        reasons = dict(s.split(": ", 1) for s in produced.skipped if ": " in s)
+        for engine in produced.unavailable:
+            self.failed(engine, reasons.get(engine, ""), now)
+        if not produced.error and produced.engine != "recorded":
+            self.worked(produced.engine)
+
+    def save(self) -> None:
+        if not self.changed:
+            return
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
+        tmp.write_text(json.dumps(self.failures, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.path)
+        self.changed = False
+
+
 class Renderer:
     """Everything about a station's renditions except the database session's lifetime."""
 
@@ -78,6 +147,7 @@ class Renderer:
         self.encoding = Encoding(p.format, p.sample_rate, p.channels, p.bitrate)
         self.out_dir = root / RENDER_DIR
         self._file_hashes: dict[tuple, str] = {}
+        self.memory = EngineMemory(root, p.retry_fallback_minutes)
 
     # -- keys and jobs ------------------------------------------------------------------
     def layout(self, bulletin: Bulletin) -> Layout:
@@ -167,15 +237,23 @@ class Renderer:
 
     # -- the cache ------------------------------------------------------------------------
     def lookup(
-        self, session: Session, bulletin: Bulletin, now: datetime, force: bool = False
+        self,
+        session: Session,
+        bulletin: Bulletin,
+        now: datetime,
+        force: bool = False,
+        retry: bool = False,
     ) -> RenderOutcome | Pending:
         """A cached outcome, or the work still to do.
 
         A hit from a fallback engine is kept, but the engines preferred over it are tried
-        again: that is how audio made offline is replaced once the network is back."""
+        again: that is how audio made offline is replaced once the network is back. An
+        engine that failed less than ``retry_fallback_minutes`` ago is not tried (unless
+        ``retry``): the cached fallback is the outcome, saying when it will be."""
         job = self.job(bulletin)
+        resting = {} if retry else self._resting(job, now)
         if force:
-            return Pending(bulletin, job)
+            return Pending(bulletin, self._without(job, job.attempts, resting))
         for index, attempt in enumerate(job.attempts):
             row = self._known(session, bulletin, attempt, now)
             if row is None:
@@ -183,9 +261,30 @@ class Renderer:
             outcome = self.outcome(row, cached=True, fallback=index > 0)
             if index == 0:
                 return outcome
-            better = Job(**{**job.__dict__, "attempts": job.attempts[:index]})
-            return Pending(bulletin, better, keep=outcome)
-        return Pending(bulletin, job)
+            better = [a for a in job.attempts[:index] if a.speaker not in resting]
+            if not better:
+                outcome.skipped = [
+                    _("{engine}: failed lately, tried again after {at}").format(
+                        engine=engine, at=fmt_local(at, self.station.tz)
+                    )
+                    for engine, at in resting.items()
+                ]
+                return outcome
+            return Pending(bulletin, replace(job, attempts=tuple(better)), keep=outcome)
+        return Pending(bulletin, self._without(job, job.attempts, resting))
+
+    def _resting(self, job: Job, now: datetime) -> dict[str, datetime]:
+        found = {}
+        for attempt in job.attempts:
+            if attempt.speaker and (until := self.memory.resting(attempt.speaker, now)):
+                found[attempt.speaker] = until
+        return found
+
+    @staticmethod
+    def _without(job: Job, attempts: tuple[Attempt, ...], resting: dict[str, datetime]) -> Job:
+        """The job without the resting engines, unless that would leave none to try."""
+        kept = tuple(a for a in attempts if a.speaker not in resting)
+        return replace(job, attempts=kept or attempts)
 
     def _known(
         self, session: Session, bulletin: Bulletin, attempt: Attempt, now: datetime
@@ -282,16 +381,49 @@ def paragraphs_of(spoken: str) -> tuple[tuple[str, ...], ...]:
 
 
 def produce_all(jobs: list[Job], workers: int, on_done: Callable[[Produced], None]) -> None:
-    """Run jobs in worker processes (or here, for one worker), reporting each as it ends."""
-    if workers <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            on_done(run_job(job))
+    """Run jobs in worker processes (or here, for one worker), reporting each as it ends.
+    The jingles are decoded once for the whole run, here."""
+    if not jobs:
         return
+    scratch = Path(jobs[0].attempts[0].target).parent
+    with tempfile.TemporaryDirectory(prefix=".jingles-", dir=scratch) as folder:
+        jobs = decode_jingles(jobs, Path(folder))
+        if workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                on_done(run_job(job))
+            return
+        _produce_in_pool(jobs, workers, on_done)
+
+
+def _produce_in_pool(jobs: list[Job], workers: int, on_done: Callable[[Produced], None]) -> None:
+    """Worker processes forked from multiprocessing's fork server (the daemon renders from
+    a process with threads, where a plain fork is unsafe). The pool's workers are joined
+    when it closes, and the fork server itself is stopped then too: it would otherwise
+    outlive the render (and, once its parent is killed, linger as an orphan)."""
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {pool.submit(run_job, job): job for job in jobs}
-        for future in as_completed(futures):
-            try:
-                on_done(future.result())
-            except Exception as exc:  # a worker that died must not lose the others
-                on_done(Produced(futures[future].bulletin_id, error=f"{type(exc).__name__}: {exc}"))
+    # workers fork from a server that has imported what every job needs, once
+    context.set_forkserver_preload(["broadcaster.speech.production", "numpy", "pydub"])
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+            futures = {pool.submit(run_job, job): job for job in jobs}
+            for future in as_completed(futures):
+                try:
+                    on_done(future.result())
+                except Exception as exc:  # a worker that died must not lose the others
+                    failed = futures[future].bulletin_id
+                    on_done(Produced(failed, error=f"{type(exc).__name__}: {exc}"))
+    finally:
+        _stop_fork_server()
+
+
+def _stop_fork_server() -> None:
+    """Stop multiprocessing's fork server of this process and the resource tracker it
+    started, if they run (``_stop`` is how CPython's own tests do it); the next pool
+    starts new ones."""
+    from multiprocessing import forkserver, resource_tracker
+
+    for helper in (forkserver, resource_tracker):
+        single = getattr(helper, "_forkserver", None) or getattr(helper, "_resource_tracker", None)
+        stop = getattr(single, "_stop", None)
+        if stop is not None:
+            stop()
