@@ -47,9 +47,12 @@ def session(
     start: str = "06:00",
     minutes: int = 10,
     days: Iterable[int] = EVERY_DAY,
+    fill: str = "minimum",
 ) -> SessionRule:
+    """A session rule. ``fill`` defaults to ``minimum`` here: most tests look at the
+    guaranteed airings alone; the fill tests ask for ``rotate``, the station default."""
     h, m = start.split(":")
-    return SessionRule(sid, tuple(zones), frozenset(days), time(int(h), int(m)), minutes)
+    return SessionRule(sid, tuple(zones), frozenset(days), time(int(h), int(m)), minutes, fill)
 
 
 def requirement(

@@ -10,6 +10,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -77,15 +78,25 @@ class QuietHours:
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
 
 
+FILL_ROTATE = "rotate"  # fill the session up to its cap with the zone's current bulletins
+FILL_MINIMUM = "minimum"  # book only what the requirements (and priority bulletins) need
+FILLS = (FILL_ROTATE, FILL_MINIMUM)
+
+
 @dataclass(frozen=True)
 class SessionRule:
-    """A weekly recurring broadcast window for some zones."""
+    """A weekly recurring broadcast window for some zones.
+
+    ``fill`` says what the planner puts in it beyond the guaranteed minimum: ``rotate``
+    (the default) fills it with the zone's bulletins in turn, ``minimum`` nothing more.
+    """
 
     id: str
     zone_ids: tuple[str, ...]
     days: frozenset[int]  # 0 = Monday
     start: time
     max_minutes: int
+    fill: str = FILL_ROTATE
 
 
 @dataclass(frozen=True)
@@ -159,11 +170,33 @@ class Station:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    # Indexes by zone, built once per station: a station may have thousands of zones, and
+    # scanning every session's or requirement's zone list for each zone is quadratic.
+    # (cached_property writes the instance's __dict__, which a frozen dataclass allows.)
+    @cached_property
+    def zones_by_id(self) -> Mapping[str, Zone]:
+        return {z.id: z for z in self.zones}
+
+    @cached_property
+    def sessions_by_zone(self) -> Mapping[str, tuple[SessionRule, ...]]:
+        """The session rules covering each zone, in the station's order."""
+        found: dict[str, list[SessionRule]] = {}
+        for rule in self.sessions:
+            for zid in rule.zone_ids:
+                found.setdefault(zid, []).append(rule)
+        return {zid: tuple(rules) for zid, rules in found.items()}
+
+    @cached_property
+    def requirements_by_zone(self) -> Mapping[str, tuple[Requirement, ...]]:
+        """The requirements applying to each zone, in the station's order."""
+        found: dict[str, list[Requirement]] = {}
+        for req in self.requirements:
+            for zid in req.zone_ids:
+                found.setdefault(zid, []).append(req)
+        return {zid: tuple(reqs) for zid, reqs in found.items()}
+
     def zone(self, zone_id: str) -> Zone:
-        for z in self.zones:
-            if z.id == zone_id:
-                return z
-        raise KeyError(zone_id)
+        return self.zones_by_id[zone_id]
 
     @property
     def zone_ids(self) -> tuple[str, ...]:
@@ -171,7 +204,7 @@ class Station:
 
     def session_weekdays(self, zone_id: str) -> frozenset[int]:
         """Weekdays (0 = Monday) on which the zone has at least one session."""
-        return frozenset(d for rule in self.sessions if zone_id in rule.zone_ids for d in rule.days)
+        return frozenset(d for rule in self.sessions_by_zone.get(zone_id, ()) for d in rule.days)
 
     def in_quiet_hours(self, local_time: time) -> QuietHours | None:
         for q in self.quiet_hours:
@@ -199,6 +232,11 @@ class Bulletin:
     audio_file: str | None = None  # recorded bulletin (relative to the station)
     body_line: int = 1  # where the body starts in the file, for located warnings
     repeat: bool | None = None  # read twice; None: the station's production setting
+
+    @cached_property
+    def zone_set(self) -> frozenset[str]:
+        """``zone_ids`` as a set: membership is asked once per zone when planning."""
+        return frozenset(self.zone_ids)
 
     def matches_campaign(self, campaign: str) -> bool:
         return self.campaign == campaign or campaign in self.tags
