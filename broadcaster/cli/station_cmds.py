@@ -38,6 +38,7 @@ def check(as_json: bool = Json) -> None:
         problems.extend(actions.script_warnings(ctx, bulletins))
     errors = [p for p in problems if p.severity == "error"]
     states = actions.approval_states_readonly(ctx, bulletins) if ctx else {}
+    problems.extend(actions.approval_warnings(bulletins, states))
     if as_json:
         print_json(
             {

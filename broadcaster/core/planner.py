@@ -136,7 +136,10 @@ class _ZoneBook:
         self.used[slot] += airing.duration_seconds
         self.in_slot[slot].append(airing)
         self.uses[airing.bulletin_id] += 1
-        self.seen(airing.bulletin_id, airing.scheduled_at)
+        # New airings all start at the slot's start until sequenced: their order of
+        # booking breaks the tie, so the rotation goes round every bulletin in turn.
+        order = timedelta(microseconds=len(self.in_slot[slot]))
+        self.seen(airing.bulletin_id, airing.scheduled_at + order)
         self.counting.append((slot.local_day, campaigns))
 
 
@@ -347,6 +350,25 @@ class _ZonePlanner:
                 if p.duration_seconds <= room + 1e-6:
                     self._book(slot, p)
                     room -= p.duration_seconds
+
+
+def sequence_session(slot: Slot, airings: list[Airing]) -> list[Airing]:
+    """Lay out a session after an operator's change (see :func:`_sequence`)."""
+    return _sequence(slot, airings)
+
+
+def first_free(slot: Slot, airings: list[Airing], at: datetime, seconds: float) -> datetime:
+    """The first instant from ``at`` at which ``seconds`` of audio overlaps none of the
+    session's airings that cannot move (started ones, or queued at a set time)."""
+    fixed = [a for a in airings if a.status != AiringStatus.PLANNED or a.origin not in RETIMABLE]
+    busy = sorted(
+        (a.scheduled_at, a.scheduled_at + timedelta(seconds=a.duration_seconds)) for a in fixed
+    )
+    start, length = at, timedelta(seconds=seconds)
+    for b0, b1 in busy:
+        if start < b1 and b0 < start + length:
+            start = b1
+    return start
 
 
 def _sequence(slot: Slot, airings: list[Airing]) -> list[Airing]:

@@ -499,6 +499,7 @@ class StationEngine:
                 zone_ids=zone_ids,
                 origin=origin,
                 created_by="daemon",
+                root=self.root,
             )
         return created
 
