@@ -14,9 +14,10 @@ reuses that database. Then, ``--runs`` times per size:
 * **status**: the whole command on the planned week.
 
 Figures are medians of wall time. ``--fill`` sets the station's fill (``minimum``: the
-guaranteed airings only, the load issue 15 measured; ``rotate``: every session filled; ``unset``: no ``fill`` key, for code that predates it).
-``--smoke`` runs one small size once, for the test suite. The environment's PYTHONPATH is
-passed on, so the same bench can time another checkout of the code (``PYTHONPATH=/tmp/old``).
+guaranteed airings only, the load issue 15 measured; ``rotate``: every session filled;
+``unset``: no ``fill`` key, for code that predates it). ``--smoke`` runs one small size
+once, for the test suite. The environment's PYTHONPATH is passed on, so the same bench
+can time another checkout of the code (``PYTHONPATH=/tmp/old``).
 """
 
 from __future__ import annotations

@@ -75,12 +75,19 @@ def playables(
     return sort_airable(session, bulletins, root)[0]
 
 
+HISTORY = timedelta(weeks=8)  # older airings rank as 'never aired' in the rotation
+
+
 def last_aired(
-    session: Session, zone_ids: list[str] | None = None
+    session: Session, before: datetime, zone_ids: list[str] | None = None
 ) -> dict[str, dict[str, datetime]]:
-    """Per zone and bulletin, the latest airing that really aired: the rotation's history."""
+    """Per zone and bulletin, the latest airing that really aired in the weeks before
+    ``before``: the rotation's history (older ones rank as never aired, which is the
+    same order, and the query stays small on a station with years of log)."""
     q = select(AiringRow.zone_id, AiringRow.bulletin_id, func.max(AiringRow.scheduled_at)).where(
-        AiringRow.status == AiringStatus.AIRED
+        AiringRow.status == AiringStatus.AIRED,
+        AiringRow.scheduled_at >= as_utc(before - HISTORY),
+        AiringRow.scheduled_at < as_utc(before),
     )
     if zone_ids is not None:
         q = q.where(or_(*(AiringRow.zone_id == z for z in zone_ids)))
@@ -167,6 +174,7 @@ def plan_and_store(
     ``root`` is the station folder: with it, bulletins whose approved audio file is gone
     are left out (make-ups included), as the gate would refuse them on air."""
     rows = week_rows(session, station, year, week, zone_ids)
+    week_start, _end = week_bounds_utc(year, week, station.tz)
     by_id = {r.id: r for r in rows}
     booked = [BookedAiring(to_domain(r), campaigns_of(r)) for r in rows]
     # A booking needs a minute of notice: nothing is planned into a slot already starting.
@@ -180,7 +188,7 @@ def plan_and_store(
         zone_ids=zone_ids,
         origin=origin,
         created_by=created_by,
-        last_aired=last_aired(session, zone_ids) if origin == Origin.PLAN else None,
+        last_aired=last_aired(session, week_start, zone_ids) if origin == Origin.PLAN else None,
     )
     catalogue = {b.id: b for b in bulletins}
     created = [new_row(a, catalogue[a.bulletin_id], station, now) for a in result.new]
