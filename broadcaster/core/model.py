@@ -7,10 +7,9 @@ validation from files happens in ``broadcaster.config``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -76,6 +75,24 @@ class QuietHours:
 
     def __str__(self) -> str:
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+def _memo(owner: object, name: str, build: Callable[[], Any]) -> Any:
+    """A value derived once from a frozen dataclass and kept in its ``__dict__`` (not a
+    field: equality, hashing and ``replace`` ignore it)."""
+    cache = owner.__dict__
+    if name not in cache:
+        cache[name] = build()
+    return cache[name]
+
+
+def _by_zone(items: Iterable[Any]) -> dict[str, tuple[Any, ...]]:
+    """Group session rules or requirements by each zone id they name, keeping order."""
+    found: dict[str, list[Any]] = {}
+    for item in items:
+        for zid in item.zone_ids:
+            found.setdefault(zid, []).append(item)
+    return {zid: tuple(group) for zid, group in found.items()}
 
 
 FILL_ROTATE = "rotate"  # fill the session up to its cap with the zone's current bulletins
@@ -172,28 +189,19 @@ class Station:
 
     # Indexes by zone, built once per station: a station may have thousands of zones, and
     # scanning every session's or requirement's zone list for each zone is quadratic.
-    # (cached_property writes the instance's __dict__, which a frozen dataclass allows.)
-    @cached_property
+    @property
     def zones_by_id(self) -> Mapping[str, Zone]:
-        return {z.id: z for z in self.zones}
+        return _memo(self, "_zones_by_id", lambda: {z.id: z for z in self.zones})
 
-    @cached_property
+    @property
     def sessions_by_zone(self) -> Mapping[str, tuple[SessionRule, ...]]:
         """The session rules covering each zone, in the station's order."""
-        found: dict[str, list[SessionRule]] = {}
-        for rule in self.sessions:
-            for zid in rule.zone_ids:
-                found.setdefault(zid, []).append(rule)
-        return {zid: tuple(rules) for zid, rules in found.items()}
+        return _memo(self, "_sessions_by_zone", lambda: _by_zone(self.sessions))
 
-    @cached_property
+    @property
     def requirements_by_zone(self) -> Mapping[str, tuple[Requirement, ...]]:
         """The requirements applying to each zone, in the station's order."""
-        found: dict[str, list[Requirement]] = {}
-        for req in self.requirements:
-            for zid in req.zone_ids:
-                found.setdefault(zid, []).append(req)
-        return {zid: tuple(reqs) for zid, reqs in found.items()}
+        return _memo(self, "_requirements_by_zone", lambda: _by_zone(self.requirements))
 
     def zone(self, zone_id: str) -> Zone:
         return self.zones_by_id[zone_id]
@@ -233,10 +241,10 @@ class Bulletin:
     body_line: int = 1  # where the body starts in the file, for located warnings
     repeat: bool | None = None  # read twice; None: the station's production setting
 
-    @cached_property
+    @property
     def zone_set(self) -> frozenset[str]:
         """``zone_ids`` as a set: membership is asked once per zone when planning."""
-        return frozenset(self.zone_ids)
+        return _memo(self, "_zone_set", lambda: frozenset(self.zone_ids))
 
     def matches_campaign(self, campaign: str) -> bool:
         return self.campaign == campaign or campaign in self.tags
