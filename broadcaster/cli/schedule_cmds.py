@@ -27,7 +27,10 @@ def plan(
     as_json: bool = Json,
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if a zone cannot be satisfied."),
 ) -> None:
-    """Book airings so every zone meets every requirement in the week."""
+    """Book the week: what every requirement needs, then each session filled in rotation.
+
+    Sessions with 'fill: minimum' get the required airings only. Approved bulletins that
+    cannot air (audio file gone, script changed since approval) are left out and named."""
     ctx = open_station()
     label = week or actions.current_week(ctx)
     report = actions.plan(ctx, label)
@@ -108,7 +111,10 @@ def queue(
     at: str = typer.Option(..., "--at", help='Local time, e.g. "2026-11-23 06:00".'),
     by: str = By,
 ) -> None:
-    """Book one airing of a bulletin on a zone at a given local time."""
+    """Book one airing of a bulletin on a zone at a given local time.
+
+    Inside a session it starts at the first free moment from --at and must fit the
+    session's cap; a bulletin already in that session is booked with a warning."""
     ctx = open_station()
     when = parse_local_datetime(at, ctx.station.tz)
     result = actions.queue(ctx, bulletin_id, zone, when, operator_name(by))
