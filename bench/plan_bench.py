@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -88,14 +89,16 @@ def script_text(bid: str, priority: str, body: str) -> str:
     )
 
 
-def command(root: Path, *args: str) -> float:
-    """Wall time of one ``broadcaster`` command against ``root`` (output discarded)."""
+def command(root: Path, *args: str) -> tuple[float, float]:
+    """Wall and CPU time (user + system) of one ``broadcaster`` command against ``root``
+    (output discarded). CPU time says more than wall time on a machine others share."""
     env = {
         **os.environ,
         "BROADCASTER_STATION": str(root),
         "BROADCASTER_NOW": NOW,
     }
     env.pop("BROADCASTER_DB", None)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", RUNNER, *args],
@@ -106,9 +109,11 @@ def command(root: Path, *args: str) -> float:
         stdin=subprocess.DEVNULL,
     )
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"broadcaster {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
 
 
 def make_template(base: Path) -> Path:
@@ -137,8 +142,8 @@ def make_station(base: Path, template: Path, zones: int, fill: str) -> Path:
     return root
 
 
-def planner_alone(root: Path) -> float:
-    """Wall time of the pure planner on the station, bulletins of 60 s each."""
+def planner_alone(root: Path) -> tuple[float, float]:
+    """Wall and CPU time of the pure planner on the station, bulletins of 60 s each."""
     from broadcaster.config.scripts_loader import load_scripts
     from broadcaster.core.planner import Playable, plan_week
     from broadcaster.ops.context import load_config
@@ -147,23 +152,23 @@ def planner_alone(root: Path) -> float:
     bulletins, _problems = load_scripts(root, station)
     playables = [Playable(b, 60.0) for b in bulletins]
     not_before = datetime.fromisoformat(NOW)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     plan_week(station, 2026, 48, playables, [], not_before)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
-def bench_size(base: Path, template: Path, zones: int, fill: str, runs: int) -> dict[str, float]:
+def bench_size(base: Path, template: Path, zones: int, fill: str, runs: int) -> dict[str, tuple]:
+    """Medians of (wall, CPU) seconds per measured thing."""
     root = make_station(base, template, zones, fill)
-    alone, plans, statuses = [], [], []
+    found: dict[str, list[tuple[float, float]]] = {"planner": [], "plan": [], "status": []}
     for _run in range(runs):
-        alone.append(planner_alone(root))
+        found["planner"].append(planner_alone(root))
         shutil.copy(root / "approved.db", root / "station.db")
-        plans.append(command(root, "plan", "--week", WEEK, "--json"))
-        statuses.append(command(root, "status", "--week", WEEK, "--json"))
+        found["plan"].append(command(root, "plan", "--week", WEEK, "--json"))
+        found["status"].append(command(root, "status", "--week", WEEK, "--json"))
     return {
-        "planner": statistics.median(alone),
-        "plan": statistics.median(plans),
-        "status": statistics.median(statuses),
+        name: (statistics.median(w for w, _c in pairs), statistics.median(c for _w, c in pairs))
+        for name, pairs in found.items()
     }
 
 
@@ -179,15 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     runs = 1 if args.smoke else args.runs
     args.dir.mkdir(parents=True, exist_ok=True)
     template = make_template(args.dir)
-    print(f"fill: {args.fill}; medians of {runs} run(s); seconds")
-    print(f"{'zones':>6}  {'planner':>8}  {'plan --week':>11}  {'status':>7}")
+    print(f"fill: {args.fill}; medians of {runs} run(s); seconds, wall / CPU")
+    print(f"{'zones':>6}  {'planner':>13}  {'plan --week':>13}  {'status':>13}")
     for zones in sizes:
-        figures = bench_size(args.dir, template, zones, args.fill, runs)
-        print(
-            f"{zones:>6}  {figures['planner']:>8.3f}  {figures['plan']:>11.2f}"
-            f"  {figures['status']:>7.2f}",
-            flush=True,
-        )
+        f = bench_size(args.dir, template, zones, args.fill, runs)
+        cells = [f"{f[k][0]:.2f}/{f[k][1]:.2f}".rjust(13) for k in ("planner", "plan", "status")]
+        print(f"{zones:>6}  " + "  ".join(cells), flush=True)
     return 0
 
 

@@ -73,7 +73,7 @@ def simulated_week(tmp_path_factory: pytest.TempPathFactory):
     shutil.copytree(REPO / "audio" / "recorded", root / "audio" / "recorded")
     shutil.copytree(REPO / "audio" / "jingles", root / "audio" / "jingles")
     cli = Cli(root)
-    cli.subprocess("render", "--offline", check=True, timeout=600)
+    cli.subprocess("render", "--offline", check=True, timeout=1800)
     station = load_config(root)
     bulletins, _problems = load_scripts(root, station)
     for b in bulletins:
