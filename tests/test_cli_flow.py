@@ -184,12 +184,12 @@ def _book_directly(root, bulletin_id: str, zone: str, local: str, seconds: float
 
 
 def test_queue_refuses_beyond_the_session_cap_naming_what_is_booked(cli):
-    """9 min 50 s of the 10-minute 06:00 session are booked: one more bulletin is refused
+    """9 min 59 s of the 10-minute 06:00 session are booked: one more bulletin is refused
     with what is booked, and nothing is added."""
-    _book_directly(cli.root, "nq57-hai", "xa", "2026-11-23 06:00", 590.0)
+    _book_directly(cli.root, "nq57-hai", "xa", "2026-11-23 06:00", 599.0)
     r = cli("queue", "nq57-mot", "--zone", "xa", "--at", "2026-11-23 06:05")
     assert r.code == 1, (r.out, r.err)
-    assert "06:00 is full: 9 min 50 s of 10 min" in r.err
+    assert "06:00 is full: 9 min 59 s of 10 min" in r.err
     assert "06:00 nq57-hai" in r.err and "Traceback" not in r.err
     assert len(rows(cli.root, "select * from airing")) == 1
 
