@@ -31,18 +31,17 @@ def zone_week_slots(
     """
     tz = station.tz
     days = week_days(year, week)
-    times: dict[tuple[str, int], tuple] = {}  # (rule, day index) -> (start, end) in UTC
+    times: dict[str, list[tuple]] = {}  # rule id -> its (start, end, day) in the week, UTC
 
     def occurrences(rule) -> list[tuple]:
-        found = []
-        for i, day in enumerate(days):
-            if day.weekday() not in rule.days:
-                continue
-            key = (rule.id, i)
-            if key not in times:
-                start = local_to_utc(day, rule.start, tz)
-                times[key] = (start, start + timedelta(minutes=rule.max_minutes), day)
-            found.append(times[key])
+        found = times.get(rule.id)
+        if found is None:
+            found = []
+            for day in days:
+                if day.weekday() in rule.days:
+                    start = local_to_utc(day, rule.start, tz)
+                    found.append((start, start + timedelta(minutes=rule.max_minutes), day))
+            times[rule.id] = found
         return found
 
     wanted = station.zone_ids if zone_ids is None else zone_ids
