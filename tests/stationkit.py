@@ -24,6 +24,7 @@ station:
   timezone: Asia/Ho_Chi_Minh
   tts: [espeak]
   grace_minutes: 20
+  fill: minimum  # these tests count the guaranteed airings; fill: rotate has its own tests
 quiet_hours:
   - {start: "21:30", end: "05:00"}
 outputs:

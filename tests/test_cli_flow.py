@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from itertools import pairwise
 
 from stationkit import rows
 
@@ -159,3 +160,151 @@ def test_shipped_json_schemas_match_the_models():
     folder = Path(__file__).resolve().parent.parent / "broadcaster" / "schemas"
     for name, schema in json_schemas().items():
         assert json.loads((folder / name).read_text(encoding="utf-8")) == schema, name
+
+
+def _book_directly(root, bulletin_id: str, zone: str, local: str, seconds: float) -> None:
+    """Put an operator's airing of ``seconds`` in the store, as a queue before the checks
+    existed could have (to fill a session without rendering long audio)."""
+    from datetime import timedelta
+
+    from broadcaster.core.model import Airing, Origin, Priority
+    from broadcaster.core.timeutil import parse_local_datetime
+    from broadcaster.engine.planning import new_row
+    from broadcaster.ops.context import StationContext
+
+    ctx = StationContext.open(root)
+    at = parse_local_datetime(local, ctx.station.tz)
+    with ctx.db.write() as s:
+        s.add(
+            new_row(
+                Airing(
+                    None,
+                    zone,
+                    bulletin_id,
+                    at,
+                    at.replace(minute=10),
+                    "sang",
+                    Priority.NORMAL,
+                    Origin.QUEUE,
+                    duration_seconds=seconds,
+                    created_by="test",
+                ),
+                ctx.bulletin(bulletin_id),
+                ctx.station,
+                at - timedelta(days=1),
+            )
+        )
+    ctx.close()
+
+
+def test_queue_refuses_beyond_the_session_cap_naming_what_is_booked(cli):
+    """9 min 59 s of the 10-minute 06:00 session are booked: one more bulletin is refused
+    with what is booked, and nothing is added."""
+    _book_directly(cli.root, "nq57-hai", "xa", "2026-11-23 06:00", 599.0)
+    r = cli("queue", "nq57-mot", "--zone", "xa", "--at", "2026-11-23 06:05")
+    assert r.code == 1, (r.out, r.err)
+    assert "06:00 is full: 9 min 59 s of 10 min" in r.err
+    assert "06:00 nq57-hai" in r.err and "Traceback" not in r.err
+    assert len(rows(cli.root, "select * from airing")) == 1
+
+
+def test_queue_warns_when_the_bulletin_is_already_in_the_session(cli):
+    """Queued at 06:00 where the plan already booked it: a warning, the operator's airing
+    keeps 06:00, and the planner's airings of the session move after it, without overlap."""
+    cli("plan", "--week", "2026-W48", check=True)
+    booked = rows(
+        cli.root,
+        "select bulletin_id from airing where zone_id='xa' and scheduled_at like "
+        "'2026-11-22 23:0%' order by scheduled_at",
+    )
+    bid = booked[-1]["bulletin_id"]
+    r = cli("queue", bid, "--zone", "xa", "--at", "2026-11-23 06:00")
+    assert r.code == 0, r.err
+    assert f"'{bid}' is already in the 06:00 session on xa" in r.err
+    assert "at 2026-11-23 06:00:00" in r.out
+    session = rows(
+        cli.root,
+        "select scheduled_at, duration_seconds from airing where zone_id='xa' "
+        "and session_id='sang' and scheduled_at < '2026-11-23 00:00' order by scheduled_at",
+    )
+    assert len(session) == len(booked) + 1
+    from datetime import datetime, timedelta
+
+    spans = [
+        (
+            t := datetime.fromisoformat(s["scheduled_at"]),
+            t + timedelta(seconds=s["duration_seconds"]),
+        )
+        for s in session
+    ]
+    assert all(a[1] <= b[0] for a, b in pairwise(spans)), spans
+
+
+def test_schedule_list_shows_the_ids_cancel_takes(cli):
+    """schedule list: every airing of the week with its id, filtered by zone and state;
+    the id listed is the one cancel acts on."""
+    cli("plan", "--week", "2026-W48", check=True)
+    listed = json.loads(cli("schedule", "list", "--week", "2026-W48", "--json").out)
+    stored = rows(cli.root, "select id, zone_id, bulletin_id from airing order by id")
+    assert sorted((a["id"], a["zone"], a["bulletin_id"]) for a in listed) == [
+        (r["id"], r["zone_id"], r["bulletin_id"]) for r in stored
+    ]
+    thon_a = json.loads(
+        cli("schedule", "list", "--week", "2026-W48", "--zone", "thon-a", "--json").out
+    )
+    assert thon_a and {a["zone"] for a in thon_a} == {"thon-a"}
+    target = thon_a[-1]
+    assert cli("cancel", str(target["id"]), "--by", "Lan").code == 0
+    cancelled = json.loads(
+        cli("schedule", "list", "--week", "2026-W48", "--state", "cancelled", "--json").out
+    )
+    assert [(a["id"], a["zone"], a["bulletin_id"]) for a in cancelled] == [
+        (target["id"], "thon-a", target["bulletin_id"])
+    ]
+    text = cli("schedule", "list", "--week", "2026-W48", "--zone", "thon-a").out
+    assert "airing" in text and str(target["id"]) in text
+    bad = cli("schedule", "list", "--state", "gone")
+    assert bad.code == 2 and "--state" in bad.err and "Traceback" not in bad.err
+
+
+def test_log_prints_the_airing_id_beside_the_seq(cli):
+    """Log entry 1 is airing 2: the table shows both, labelled, so the right one is cancelled."""
+    cli.env["COLUMNS"] = "200"
+    for zone in ("xa", "thon-a"):
+        cli("queue", "nq57-mot", "--zone", zone, "--at", "2026-11-23 17:00", check=True)
+    second = rows(cli.root, "select id from airing where zone_id='thon-a'")[0]["id"]
+    cli("cancel", str(second), check=True)
+    text = cli("log").out
+    header = next(line for line in text.splitlines() if "seq" in line)
+    assert "airing" in header
+    [entry] = [line for line in text.splitlines() if "cancelled" in line]
+    cells = [c.strip() for c in entry.split("│") if c.strip()]
+    assert cells[:3] == ["1", str(second), "thon-a"]
+
+
+def test_deleted_audio_is_left_out_of_planning_and_said_in_check_and_status(cli):
+    """The approved audio of nq57-mot is deleted: check and status say it will not be
+    planned, plan leaves it out, and a simulated day has no failed airing and no make-up
+    (before: every booking of it failed at the gate and set off make-ups of itself)."""
+    [audio] = rows(
+        cli.root,
+        "select r.audio_path from rendition r join approval a on a.bulletin_id = r.bulletin_id "
+        "and a.audio_sha256 = r.audio_sha256 where r.bulletin_id='nq57-mot'",
+    )
+    (cli.root / audio["audio_path"]).unlink()
+
+    check = json.loads(cli("check", "--json").out)
+    assert {b["id"]: b["approval"] for b in check["bulletins"]}["nq57-mot"] == "audio-missing"
+    assert "approved audio file is missing" in cli("check").err
+
+    plan = json.loads(cli("plan", "--week", "2026-W48", "--json").out)
+    assert [u["bulletin_id"] for u in plan["not_planned"]] == ["nq57-mot"]
+    assert plan["created"] and "nq57-mot" not in {a["bulletin_id"] for a in plan["created"]}
+    cli.env["COLUMNS"] = "200"
+    assert "not planned: scripts/nq57-mot.md" in cli("status", "--week", "2026-W48").out
+
+    r = cli("simulate", "--from", "2026-11-23", "--to", "2026-11-23", "--json")
+    assert r.code == 0, r.err
+    summary = json.loads(r.out)
+    assert summary["outcomes"].get("failed", 0) == 0, summary
+    assert summary["makeups_planned"] == 0

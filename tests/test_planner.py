@@ -47,9 +47,12 @@ def session(
     start: str = "06:00",
     minutes: int = 10,
     days: Iterable[int] = EVERY_DAY,
+    fill: str = "minimum",
 ) -> SessionRule:
+    """A session rule. ``fill`` defaults to ``minimum`` here: most tests look at the
+    guaranteed airings alone; the fill tests ask for ``rotate``, the station default."""
     h, m = start.split(":")
-    return SessionRule(sid, tuple(zones), frozenset(days), time(int(h), int(m)), minutes)
+    return SessionRule(sid, tuple(zones), frozenset(days), time(int(h), int(m)), minutes, fill)
 
 
 def requirement(
@@ -485,3 +488,186 @@ def test_new_airing_does_not_overlap_an_airing_queued_inside_the_session():
         f"new airing {new.scheduled_at:%H:%M:%S}–{new_end:%H:%M:%S} overlaps the queued one "
         f"{queued.scheduled_at:%H:%M:%S}–{queued_end:%H:%M:%S} (UTC)"
     )
+
+
+# -- fill: rotate (a session is a programme) -------------------------------------------------
+def rotate_station(**kwargs) -> Station:
+    """Two 10-minute sessions a day, both ``fill: rotate`` (the station default)."""
+    sessions = kwargs.pop(
+        "sessions",
+        (
+            session("sang", start="06:00", fill="rotate"),
+            session("chieu", start="17:00", fill="rotate"),
+        ),
+    )
+    return make_station(sessions=sessions, **kwargs)
+
+
+def per_slot(airings: list[Airing]) -> dict[tuple[str, datetime], list[Airing]]:
+    """Airings grouped by zone and session occurrence (its window's end identifies it)."""
+    grouped: dict[tuple[str, datetime], list[Airing]] = defaultdict(list)
+    for a in airings:
+        grouped[(a.zone_id, a.window_end)].append(a)
+    return grouped
+
+
+SIX = ("nq57-mot", "nq57-hai", "nq57-ba", "cds-mot", "cds-hai", "cds-ba")
+
+
+def six_bulletins(seconds: float = 120.0) -> list[Playable]:
+    """Six 2-minute bulletins, three of the required campaign: more than a session holds."""
+    return [
+        playable(bulletin(b, campaign="nq57" if b.startswith("nq57") else "cds"), seconds)
+        for b in SIX
+    ]
+
+
+def test_rotate_fills_every_session_up_to_its_cap_keeping_room_for_a_makeup():
+    """10-minute sessions and 2-minute bulletins: each session gets four (8 min), keeping
+    2 min, the longest required-campaign bulletin, free for a make-up."""
+    result = plan(rotate_station(), six_bulletins())
+
+    assert result.shortfalls == []
+    slots = per_slot(result.new)
+    assert len(slots) == 14 * len(ZONES)  # every session of every zone has a programme
+    for key, airings in slots.items():
+        assert sum(a.duration_seconds for a in airings) == 480.0, key
+    # Laid out back to back from the session's start.
+    for airings in slots.values():
+        starts = sorted(a.scheduled_at for a in airings)
+        assert [(s - starts[0]).total_seconds() for s in starts] == [0, 120, 240, 360]
+
+
+def test_rotate_never_books_a_bulletin_twice_in_a_session():
+    """Two bulletins and room for ten: each session carries each bulletin once, no more."""
+    pool = [playable(bulletin("nq57-mot"), 30.0), playable(bulletin("nq57-hai"), 30.0)]
+    result = plan(rotate_station(), pool)
+
+    for key, airings in per_slot(result.new).items():
+        assert sorted(a.bulletin_id for a in airings) == ["nq57-hai", "nq57-mot"], key
+
+
+def test_rotate_is_fair_every_bulletin_airs_and_counts_stay_even():
+    """Six bulletins, four a session: over the week every bulletin airs in every zone, and
+    no bulletin airs more than one time more often than another (least recently first)."""
+    result = plan(rotate_station(), six_bulletins())
+
+    for zone in ZONES:
+        counts = Counter(a.bulletin_id for a in result.new if a.zone_id == zone)
+        assert set(counts) == set(SIX), zone
+        assert max(counts.values()) - min(counts.values()) <= 1, (zone, counts)
+
+
+def test_rotate_starts_with_what_the_zone_aired_least_recently():
+    """History from the store: on xa, nq57-mot and nq57-hai aired last week, the others
+    long ago or never; the first session of this week opens with the others."""
+    station = rotate_station(zones=["xa"], sessions=[session("sang", zones=["xa"], fill="rotate")])
+    history = {
+        "xa": {
+            "nq57-mot": at(-1, 17),
+            "nq57-hai": at(-2, 6),
+            "nq57-ba": at(-30, 6),
+        }
+    }
+    pool = six_bulletins()
+    result = plan_week(station, YEAR, WEEK, pool, [], WEEK_START, last_aired=history)
+    monday = sorted((a for a in result.new if local_day(a) == MONDAY), key=lambda a: a.scheduled_at)
+    assert "nq57-mot" not in {a.bulletin_id for a in monday}
+    assert "nq57-hai" not in {a.bulletin_id for a in monday}
+    # The next session brings the two most recently aired back before the rest again.
+    tuesday = {a.bulletin_id for a in result.new if local_day(a) == MONDAY + timedelta(1)}
+    assert {"nq57-mot", "nq57-hai"} <= tuesday
+
+
+def test_rotate_puts_priority_bulletins_first_in_every_session():
+    """A priority bulletin goes into every filled session and opens it."""
+    urgent = playable(bulletin("lua-dao", campaign="canh-giac", priority=Priority.PRIORITY), 45.0)
+    result = plan(rotate_station(), [urgent, *six_bulletins()])
+
+    for key, airings in per_slot(result.new).items():
+        first = min(airings, key=lambda a: a.scheduled_at)
+        assert first.bulletin_id == "lua-dao", key
+        assert sum(a.bulletin_id == "lua-dao" for a in airings) == 1, key
+
+
+def test_rotate_is_idempotent_given_its_own_output():
+    """Planning again over a filled week books nothing and moves nothing."""
+    pool = six_bulletins()
+    station = rotate_station()
+    first = plan(station, pool)
+    second = plan(station, pool, as_booked(first.new, pool))
+
+    assert second.new == [] and second.retimed == [] and second.shortfalls == []
+
+
+def test_makeup_runs_book_the_minimum_only_in_the_room_kept_for_them():
+    """After a fill, every airing of the required campaign failed (the zone was down
+    whenever it was on): a make-up run books exactly the one missing airing, in the next
+    session, which the reserve left room for, and fills nothing."""
+    station = rotate_station(zones=["xa"], sessions=[session("sang", zones=["xa"], fill="rotate")])
+    pool = [playable(bulletin("nq57-mot", zones=["xa"]), 120.0)] + [
+        playable(bulletin(f"cds-{i}", campaign="cds", zones=["xa"]), 120.0) for i in range(5)
+    ]
+    booked = as_booked(plan(station, pool).new, pool)
+    for b in booked:
+        if b.airing.bulletin_id == "nq57-mot" or local_day(b.airing) == MONDAY:
+            b.airing.status = AiringStatus.FAILED
+    result = plan_week(
+        station, YEAR, WEEK, pool, booked, at(0, 12), origin=Origin.MAKEUP, zone_ids=["xa"]
+    )
+
+    [makeup] = result.new
+    assert (makeup.bulletin_id, makeup.origin) == ("nq57-mot", Origin.MAKEUP)
+    assert local_day(makeup) == MONDAY + timedelta(1)
+    tuesday = [
+        b.airing
+        for b in booked
+        if local_day(b.airing) == MONDAY + timedelta(1) and b.airing.status != "failed"
+    ]
+    assert sum(a.duration_seconds for a in [*tuesday, makeup]) <= 600.0
+
+
+def test_fill_minimum_sessions_carry_only_the_guaranteed_airings():
+    """fill: minimum on the evening session: it gets nothing; the morning one is filled."""
+    station = rotate_station(
+        sessions=(
+            session("sang", start="06:00", fill="rotate"),
+            session("chieu", start="17:00", fill="minimum"),
+        )
+    )
+    result = plan(station, six_bulletins())
+
+    assert {a.session_id for a in result.new} == {"sang"}
+    assert len(result.new) == 7 * 4 * len(ZONES)
+
+
+def test_rotate_respects_validity_and_zones():
+    """The fill uses only bulletins valid that day and meant for the zone."""
+    later = playable(bulletin("nq57-moi", valid_from=date(2026, 11, 26)), 60.0)
+    local_only = playable(bulletin("thon-a-rieng", zones=["thon-a"]), 60.0)
+    result = plan(rotate_station(), [later, local_only])
+
+    assert all(
+        local_day(a) >= date(2026, 11, 26) for a in result.new if a.bulletin_id == "nq57-moi"
+    )
+    assert {a.zone_id for a in result.new if a.bulletin_id == "thon-a-rieng"} == {"thon-a"}
+
+
+def test_zone_week_slots_match_a_scan_of_every_rule():
+    """The index by zone gives the same slots as expanding every rule and filtering."""
+    from broadcaster.core.sessions import week_slots, zone_week_slots
+
+    station = make_station(
+        zones=["xa", "thon-a", "thon-b", "thon-c"],
+        sessions=[
+            session("sang", zones=["xa", "thon-a"], days=[0, 2, 4]),
+            session("chieu", zones=["thon-a", "thon-b"], start="17:00"),
+            session("toi", zones=["xa"], start="19:00", days=[6]),
+        ],
+    )
+    everything = week_slots(station, YEAR, WEEK)
+    indexed = zone_week_slots(station, YEAR, WEEK)
+    for zone in station.zone_ids:
+        assert indexed[zone] == [s for s in everything if s.zone_id == zone], zone
+        assert week_slots(station, YEAR, WEEK, zone) == indexed[zone]
+    assert indexed["thon-c"] == []

@@ -55,7 +55,8 @@ def log_list(
         writer.writerows(rows)
     else:
         table = Table(
-            "#",
+            _("seq"),
+            _("airing"),
             _("zone"),
             _("bulletin"),
             _("scheduled"),
@@ -68,6 +69,7 @@ def log_list(
         for r in rows:
             table.add_row(
                 str(r["seq"]),
+                str(r["airing_id"]) if r["airing_id"] is not None else "-",
                 r["zone"],
                 r["bulletin_id"],
                 (r["scheduled_at"] or "")[:16].replace("T", " "),

@@ -31,6 +31,7 @@ from broadcaster.ops import actions
 from broadcaster.playout.base import close_outputs
 from broadcaster.store.tables import AiringRow
 
+PLAN_TABLE_MAX = 500  # beyond this, ``plan`` points to ``schedule list`` instead
 STATE_STYLE = {"met": "green", "on-track": "cyan", "at-risk": "yellow", "failed": "red"}
 
 
@@ -39,7 +40,10 @@ def plan(
     as_json: bool = Json,
     strict: bool = typer.Option(False, "--strict", help="Exit 1 if a zone cannot be satisfied."),
 ) -> None:
-    """Book airings so every zone meets every requirement in the week."""
+    """Book the week: what every requirement needs, then each session filled in rotation.
+
+    Sessions with 'fill: minimum' get the required airings only. Approved bulletins that
+    cannot air (audio file gone, script changed since approval) are left out and named."""
     ctx = open_station()
     label = week or actions.current_week(ctx)
     report = actions.plan(ctx, label)
@@ -52,23 +56,31 @@ def plan(
                 "retimed": len(report.result.retimed),
                 "unsatisfied": [s.__dict__ for s in report.result.shortfalls],
                 "skipped_scripts": [str(p) for p in report.skipped_scripts],
+                "not_planned": [u.__dict__ for u in report.unairable],
             }
         )
     else:
         for p in report.skipped_scripts:
             err.print(_("skipped: {problem}").format(problem=p), style="yellow", markup=False)
+        print_unairable(report.unairable)
         out.print(
             _("{week}: {n} airings planned, {m} re-timed").format(
                 week=report.week, n=len(report.created), m=len(report.result.retimed)
             )
         )
-        if report.created:
+        if report.created and len(report.created) <= PLAN_TABLE_MAX:
             table = Table(_("id"), _("zone"), _("time"), _("bulletin"), _("priority"))
             for r in report.created:
                 table.add_row(
                     str(r.id), r.zone_id, fmt_local(r.scheduled_at, tz), r.bulletin_id, r.priority
                 )
             out.print(table)
+        elif report.created:
+            out.print(
+                _("(too many to list: see 'broadcaster schedule list --week {week}')").format(
+                    week=report.week
+                )
+            )
         for s in report.result.shortfalls:
             err.print(
                 _("cannot satisfy {zone} / {req}: {missing} missing: {reason}").format(
@@ -79,6 +91,16 @@ def plan(
             )
     if strict and report.result.shortfalls:
         raise typer.Exit(1)
+
+
+def print_unairable(left_out) -> None:
+    """Approved bulletins the planner leaves out, one line each, to standard error."""
+    for u in left_out:
+        err.print(
+            _("not planned: {path}: {reason}").format(path=u.source_path, reason=u.reason),
+            style="yellow",
+            markup=False,
+        )
 
 
 def _row_json(r: AiringRow, tz) -> dict:
@@ -92,6 +114,7 @@ def _row_json(r: AiringRow, tz) -> dict:
         "status": r.status,
         "session": r.session_id,
         "duration_seconds": r.duration_seconds,
+        "reason": r.reason,
     }
 
 
@@ -101,18 +124,26 @@ def queue(
     at: str = typer.Option(..., "--at", help='Local time, e.g. "2026-11-23 06:00".'),
     by: str = By,
 ) -> None:
-    """Book one airing of a bulletin on a zone at a given local time."""
+    """Book one airing of a bulletin on a zone at a given local time.
+
+    Inside a session it starts at the first free moment from --at and must fit the
+    session's cap; a bulletin already in that session is booked with a warning."""
     ctx = open_station()
     when = parse_local_datetime(at, ctx.station.tz)
-    row = actions.queue(ctx, bulletin_id, zone, when, operator_name(by))
+    result = actions.queue(ctx, bulletin_id, zone, when, operator_name(by))
+    for warning in result.warnings:
+        err.print(_("warning: {text}").format(text=warning), style="yellow", markup=False)
+    row = result.row
     out.print(
         _("queued airing {id}: {bulletin} on {zone} at {at}").format(
             id=row.id,
             bulletin=row.bulletin_id,
             zone=row.zone_id,
-            at=fmt_local(row.scheduled_at, ctx.station.tz),
+            at=fmt_local(row.scheduled_at, ctx.station.tz, with_seconds=True),
         )
     )
+    if result.retimed:
+        out.print(_("{n} planned airing(s) of the session moved after it").format(n=result.retimed))
 
 
 def cancel(
@@ -254,6 +285,13 @@ def status(
     out.print(status_table(report, ctx.station.name))
     if misses:
         out.print(misses_table(misses, ctx.station.tz))
+    for u in actions.unairable(ctx):
+        out.print(
+            Text(
+                _("not planned: {path}: {reason}").format(path=u.source_path, reason=u.reason),
+                style="yellow",
+            )
+        )
     for note in actions.audio_notes(ctx):
         out.print(Text(f"{_('fallback audio')}: {note.bulletin_id}: {note.note}", style="yellow"))
     out.print(
@@ -342,7 +380,9 @@ def status_table(report: actions.StatusReport, station_name: str) -> Table:
     return table
 
 
-schedule_app = typer.Typer(help="The schedule as a whole: export it for other tools.")
+schedule_app = typer.Typer(
+    help="The schedule as a whole: list its airings (with their ids), export it for other tools."
+)
 
 
 @schedule_app.command("export")
@@ -360,6 +400,53 @@ def export(
     ctx = open_station()
     n, airings = export_ics(ctx, ics, period, date_from, date_to)
     out.print(_("{path}: {n} events, {m} planned airings").format(path=ics, n=n, m=airings))
+
+
+@schedule_app.command("list")
+def schedule_list(
+    week: str = typer.Option(None, "--week", help="ISO week, e.g. 2026-W48 (default: this week)."),
+    zone: str = typer.Option(None, "--zone", help="Only this zone."),
+    state: str = typer.Option(
+        None,
+        "--state",
+        help="Only airings in this state: planned, playing, aired, failed, missed, "
+        "interrupted, cancelled.",
+    ),
+    as_json: bool = Json,
+) -> None:
+    """The week's airings with the ids 'cancel' takes, in time order."""
+    ctx = open_station()
+    label = week or actions.current_week(ctx)
+    rows = actions.list_airings(ctx, label, zone, state)
+    tz = ctx.station.tz
+    if as_json:
+        print_json([_row_json(r, tz) for r in rows])
+        return
+    table = Table(
+        _("airing"),
+        _("zone"),
+        _("time"),
+        _("session"),
+        _("bulletin"),
+        _("priority"),
+        _("origin"),
+        _("state"),
+        _("reason"),
+        title=_("{week}: {n} airing(s)").format(week=label, n=len(rows)),
+    )
+    for r in rows:
+        table.add_row(
+            str(r.id),
+            r.zone_id,
+            fmt_local(r.scheduled_at, tz, with_seconds=True),
+            r.session_id or "-",
+            r.bulletin_id,
+            r.priority,
+            r.origin,
+            r.status,
+            r.reason,
+        )
+    out.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -46,6 +46,7 @@ def check(as_json: bool = Json) -> None:
             states = actions.approval_states_readonly(ctx, bulletins)
         except BroadcasterError as exc:
             problems.append(exc.problem)
+    problems.extend(actions.approval_warnings(bulletins, states))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         print_json(

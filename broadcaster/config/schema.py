@@ -16,6 +16,7 @@ ClockTime = Annotated[
     str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="local time HH:MM (quoted)")
 ]
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Fill = Literal["rotate", "minimum"]
 ZoneSelector = Annotated[
     Literal["all", "stations", "clusters"] | list[Slug],
     Field(description="'all', 'stations', 'clusters' or a list of zone ids"),
@@ -39,6 +40,12 @@ class StationInfo(_Strict):
     authors_may_approve: bool = Field(
         False,
         description="whether the author of a bulletin may also approve it (default: no)",
+    )
+    fill: Fill = Field(
+        "rotate",
+        description="what the planner puts in a session beyond the required minimum: rotate "
+        "(fill it up to its cap with the zone's current bulletins, in turn) or minimum "
+        "(nothing more); a session may set its own",
     )
 
 
@@ -113,6 +120,7 @@ class SessionModel(_Strict):
     days: list[Day] = Field(min_length=1)
     start: ClockTime
     max_minutes: int = Field(ge=1, le=240)
+    fill: Fill | None = Field(None, description="rotate or minimum (default: the station's fill)")
 
 
 class RequirementModel(_Strict):

@@ -24,6 +24,7 @@ from broadcaster.config.schema import (
 from broadcaster.config.yamlmarks import Location, YamlSyntaxError, line_of, load_with_lines
 from broadcaster.core.errors import ConfigErrors, Problem
 from broadcaster.core.model import (
+    FILL_ROTATE,
     WEEKDAYS,
     OutputSpec,
     QuietHours,
@@ -214,7 +215,12 @@ def load_station(
             bad(_("unknown zone '{zone}'").format(zone=name), ("sessions", i, "zones"))
         start = _hhmm(s.start)
         rule = SessionRule(
-            s.id, ids, frozenset(WEEKDAYS.index(d) for d in s.days), start, s.max_minutes
+            s.id,
+            ids,
+            frozenset(WEEKDAYS.index(d) for d in s.days),
+            start,
+            s.max_minutes,
+            s.fill or (info.fill if info is not None else FILL_ROTATE),
         )
         for q in quiet:
             if _window_touches_quiet(rule, q):

@@ -7,7 +7,7 @@ validation from files happens in ``broadcaster.config``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -77,15 +77,43 @@ class QuietHours:
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
 
 
+def _memo(owner: object, name: str, build: Callable[[], Any]) -> Any:
+    """A value derived once from a frozen dataclass and kept in its ``__dict__`` (not a
+    field: equality, hashing and ``replace`` ignore it)."""
+    cache = owner.__dict__
+    if name not in cache:
+        cache[name] = build()
+    return cache[name]
+
+
+def _by_zone(items: Iterable[Any]) -> dict[str, tuple[Any, ...]]:
+    """Group session rules or requirements by each zone id they name, keeping order."""
+    found: dict[str, list[Any]] = {}
+    for item in items:
+        for zid in item.zone_ids:
+            found.setdefault(zid, []).append(item)
+    return {zid: tuple(group) for zid, group in found.items()}
+
+
+FILL_ROTATE = "rotate"  # fill the session up to its cap with the zone's current bulletins
+FILL_MINIMUM = "minimum"  # book only what the requirements (and priority bulletins) need
+FILLS = (FILL_ROTATE, FILL_MINIMUM)
+
+
 @dataclass(frozen=True)
 class SessionRule:
-    """A weekly recurring broadcast window for some zones."""
+    """A weekly recurring broadcast window for some zones.
+
+    ``fill`` says what the planner puts in it beyond the guaranteed minimum: ``rotate``
+    (the default) fills it with the zone's bulletins in turn, ``minimum`` nothing more.
+    """
 
     id: str
     zone_ids: tuple[str, ...]
     days: frozenset[int]  # 0 = Monday
     start: time
     max_minutes: int
+    fill: str = FILL_ROTATE
 
 
 @dataclass(frozen=True)
@@ -165,11 +193,24 @@ class Station:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    # Indexes by zone, built once per station: a station may have thousands of zones, and
+    # scanning every session's or requirement's zone list for each zone is quadratic.
+    @property
+    def zones_by_id(self) -> Mapping[str, Zone]:
+        return _memo(self, "_zones_by_id", lambda: {z.id: z for z in self.zones})
+
+    @property
+    def sessions_by_zone(self) -> Mapping[str, tuple[SessionRule, ...]]:
+        """The session rules covering each zone, in the station's order."""
+        return _memo(self, "_sessions_by_zone", lambda: _by_zone(self.sessions))
+
+    @property
+    def requirements_by_zone(self) -> Mapping[str, tuple[Requirement, ...]]:
+        """The requirements applying to each zone, in the station's order."""
+        return _memo(self, "_requirements_by_zone", lambda: _by_zone(self.requirements))
+
     def zone(self, zone_id: str) -> Zone:
-        for z in self.zones:
-            if z.id == zone_id:
-                return z
-        raise KeyError(zone_id)
+        return self.zones_by_id[zone_id]
 
     @property
     def zone_ids(self) -> tuple[str, ...]:
@@ -177,7 +218,7 @@ class Station:
 
     def session_weekdays(self, zone_id: str) -> frozenset[int]:
         """Weekdays (0 = Monday) on which the zone has at least one session."""
-        return frozenset(d for rule in self.sessions if zone_id in rule.zone_ids for d in rule.days)
+        return frozenset(d for rule in self.sessions_by_zone.get(zone_id, ()) for d in rule.days)
 
     def in_quiet_hours(self, local_time: time) -> QuietHours | None:
         for q in self.quiet_hours:
@@ -205,6 +246,11 @@ class Bulletin:
     audio_file: str | None = None  # recorded bulletin (relative to the station)
     body_line: int = 1  # where the body starts in the file, for located warnings
     repeat: bool | None = None  # read twice; None: the station's production setting
+
+    @property
+    def zone_set(self) -> frozenset[str]:
+        """``zone_ids`` as a set: membership is asked once per zone when planning."""
+        return _memo(self, "_zone_set", lambda: frozenset(self.zone_ids))
 
     def matches_campaign(self, campaign: str) -> bool:
         return self.campaign == campaign or campaign in self.tags

@@ -9,17 +9,49 @@ from broadcaster.core.timeutil import local_to_utc, week_days
 
 
 def week_slots(station: Station, year: int, week: int, zone_id: str | None = None) -> list[Slot]:
-    """Every session occurrence of the ISO week, per zone, in time order."""
-    tz = station.tz
-    slots: list[Slot] = []
-    for day in week_days(year, week):
-        for rule in station.sessions:
-            if day.weekday() not in rule.days:
-                continue
-            start = local_to_utc(day, rule.start, tz)
-            end = start + timedelta(minutes=rule.max_minutes)
-            for zid in rule.zone_ids:
-                if zone_id is None or zid == zone_id:
-                    slots.append(Slot(zid, rule.id, start, end, day))
+    """Every session occurrence of the ISO week, per zone, in time order.
+
+    With ``zone_id``, only the rules covering that zone are expanded (the station's index
+    by zone), so asking for each zone in turn stays linear in the number of zones.
+    """
+    if zone_id is not None:
+        return zone_week_slots(station, year, week, [zone_id]).get(zone_id, [])
+    slots = [s for zone_slots in zone_week_slots(station, year, week).values() for s in zone_slots]
     slots.sort(key=lambda s: (s.start, s.zone_id))
     return slots
+
+
+def zone_week_slots(
+    station: Station, year: int, week: int, zone_ids: list[str] | None = None
+) -> dict[str, list[Slot]]:
+    """The week's slots of each zone (of ``zone_ids``, or all), each list in time order.
+
+    One pass over the session rules: each rule occurrence is turned into UTC once and
+    shared by all its zones.
+    """
+    tz = station.tz
+    days = week_days(year, week)
+    times: dict[str, list[tuple]] = {}  # rule id -> its (start, end, day) in the week, UTC
+
+    def occurrences(rule) -> list[tuple]:
+        found = times.get(rule.id)
+        if found is None:
+            found = []
+            for day in days:
+                if day.weekday() in rule.days:
+                    start = local_to_utc(day, rule.start, tz)
+                    found.append((start, start + timedelta(minutes=rule.max_minutes), day))
+            times[rule.id] = found
+        return found
+
+    wanted = station.zone_ids if zone_ids is None else zone_ids
+    out: dict[str, list[Slot]] = {}
+    for zid in wanted:
+        zone_slots = [
+            Slot(zid, rule.id, start, end, day)
+            for rule in station.sessions_by_zone.get(zid, ())
+            for start, end, day in occurrences(rule)
+        ]
+        zone_slots.sort(key=lambda s: s.start)
+        out[zid] = zone_slots
+    return out

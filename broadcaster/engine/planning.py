@@ -2,25 +2,100 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from broadcaster.core.model import Airing, AiringStatus, Bulletin, Origin, Priority, Station
 from broadcaster.core.planner import BookedAiring, PlanResult, Playable, plan_week
 from broadcaster.core.timeutil import as_utc, iso_week_of_instant, week_bounds_utc
 from broadcaster.engine.library import approved_rendition
-from broadcaster.store.tables import AiringRow
+from broadcaster.i18n import _
+from broadcaster.store.tables import AiringRow, Approval
 
 
-def playables(session: Session, bulletins: list[Bulletin]) -> list[Playable]:
-    """Bulletins with approved audio for their current content, with real durations."""
-    out = []
+@dataclass(frozen=True)
+class Unairable:
+    """A bulletin the planner leaves out (it would only fail at the gate), and why."""
+
+    bulletin_id: str
+    source_path: str
+    reason: str
+
+
+def sort_airable(
+    session: Session, bulletins: list[Bulletin], root: Path | None
+) -> tuple[list[Playable], list[Unairable]]:
+    """Split bulletins into those that can air (approved audio of their current content,
+    whose file is there; with real durations) and the approved-once ones that cannot.
+
+    The gate re-checks every airing; planning a bulletin whose audio was deleted or whose
+    script changed after approval would only book failures and then make-ups of them.
+    A bulletin never approved is simply not planned (``check`` says it is unapproved).
+    """
+    airable: list[Playable] = []
+    left_out: list[Unairable] = []
+    ever = set(session.exec(select(Approval.bulletin_id).distinct()).all())
     for b in bulletins:
         found = approved_rendition(session, b)
-        if found is not None:
-            out.append(Playable(b, found[0].duration_seconds))
+        if found is None:
+            if b.id in ever and b.priority != Priority.EMERGENCY:
+                left_out.append(
+                    Unairable(
+                        b.id,
+                        b.source_path,
+                        _("changed since its approval: not planned until approved again"),
+                    )
+                )
+            continue
+        rendition = found[0]
+        if root is not None and not (root / rendition.audio_path).is_file():
+            left_out.append(
+                Unairable(
+                    b.id,
+                    b.source_path,
+                    _(
+                        "approved audio {path} is missing: not planned; run "
+                        "'broadcaster render {id}' and approve it again"
+                    ).format(path=rendition.audio_path, id=b.id),
+                )
+            )
+            continue
+        airable.append(Playable(b, rendition.duration_seconds))
+    return airable, left_out
+
+
+def playables(
+    session: Session, bulletins: list[Bulletin], root: Path | None = None
+) -> list[Playable]:
+    """Bulletins that can air, with real durations (see :func:`sort_airable`)."""
+    return sort_airable(session, bulletins, root)[0]
+
+
+HISTORY = timedelta(weeks=8)  # older airings rank as 'never aired' in the rotation
+
+
+def last_aired(
+    session: Session, before: datetime, zone_ids: list[str] | None = None
+) -> dict[str, dict[str, datetime]]:
+    """Per zone and bulletin, the latest airing that really aired in the weeks before
+    ``before``: the rotation's history (older ones rank as never aired, which is the
+    same order, and the query stays small on a station with years of log)."""
+    q = select(AiringRow.zone_id, AiringRow.bulletin_id, func.max(AiringRow.scheduled_at)).where(
+        AiringRow.status == AiringStatus.AIRED,
+        AiringRow.scheduled_at >= as_utc(before - HISTORY),
+        AiringRow.scheduled_at < as_utc(before),
+    )
+    if zone_ids is not None:
+        q = q.where(or_(*(AiringRow.zone_id == z for z in zone_ids)))
+    out: dict[str, dict[str, datetime]] = {}
+    for zone_id, bulletin_id, instant in session.exec(
+        q.group_by(AiringRow.zone_id, AiringRow.bulletin_id)
+    ).all():
+        out.setdefault(zone_id, {})[bulletin_id] = as_utc(instant)
     return out
 
 
@@ -92,9 +167,14 @@ def plan_and_store(
     zone_ids: list[str] | None = None,
     origin: Origin = Origin.PLAN,
     created_by: str = "planner",
+    root: Path | None = None,
 ) -> tuple[PlanResult, list[AiringRow]]:
-    """Run the planner against what is booked and persist its result in ``session``."""
+    """Run the planner against what is booked and persist its result in ``session``.
+
+    ``root`` is the station folder: with it, bulletins whose approved audio file is gone
+    are left out (make-ups included), as the gate would refuse them on air."""
     rows = week_rows(session, station, year, week, zone_ids)
+    week_start, _end = week_bounds_utc(year, week, station.tz)
     by_id = {r.id: r for r in rows}
     booked = [BookedAiring(to_domain(r), campaigns_of(r)) for r in rows]
     # A booking needs a minute of notice: nothing is planned into a slot already starting.
@@ -102,12 +182,13 @@ def plan_and_store(
         station,
         year,
         week,
-        playables(session, bulletins),
+        playables(session, bulletins, root),
         booked,
         now + timedelta(minutes=1),
         zone_ids=zone_ids,
         origin=origin,
         created_by=created_by,
+        last_aired=last_aired(session, week_start, zone_ids) if origin == Origin.PLAN else None,
     )
     catalogue = {b.id: b for b in bulletins}
     created = [new_row(a, catalogue[a.bulletin_id], station, now) for a in result.new]

@@ -516,6 +516,7 @@ class StationEngine:
                 zone_ids=zone_ids,
                 origin=origin,
                 created_by="daemon",
+                root=self.root,
             )
         return created
 

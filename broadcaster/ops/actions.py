@@ -25,8 +25,9 @@ from broadcaster.core.model import (
     Bulletin,
     Origin,
     Priority,
+    Slot,
 )
-from broadcaster.core.planner import PlanResult
+from broadcaster.core.planner import OCCUPYING, PlanResult, first_free, sequence_session
 from broadcaster.core.sessions import week_slots
 from broadcaster.core.timeutil import (
     as_utc,
@@ -38,7 +39,15 @@ from broadcaster.core.timeutil import (
 )
 from broadcaster.engine.clock import clock_kind
 from broadcaster.engine.library import approved_rendition, latest_rendition
-from broadcaster.engine.planning import campaigns_of, new_row, plan_and_store, week_rows
+from broadcaster.engine.planning import (
+    Unairable,
+    campaigns_of,
+    new_row,
+    plan_and_store,
+    sort_airable,
+    to_domain,
+    week_rows,
+)
 from broadcaster.engine.station_engine import StationEngine, judged_fields
 from broadcaster.i18n import _
 from broadcaster.ops.context import StationContext
@@ -329,10 +338,13 @@ def verify_signed(ctx: StationContext, against: Path | None = None) -> HeadCheck
 
 
 def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None = None) -> str:
-    """'approved', 'not-rendered', 'unapproved' or 'changed-since-approval'."""
+    """'approved', 'audio-missing' (approved, but its audio file is gone), 'not-rendered',
+    'unapproved' or 'changed-since-approval'."""
     with (db or ctx.db).read() as s:
         found = approved_rendition(s, bulletin)
         if found:
+            if not (ctx.root / found[0].audio_path).is_file():
+                return "audio-missing"
             return "approved"
         if latest_rendition(s, bulletin) is None:
             return "not-rendered"
@@ -373,6 +385,24 @@ def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> 
         return {b.id: "unknown" for b in bulletins}
     finally:
         db.dispose()
+
+
+def approval_warnings(bulletins: list[Bulletin], states: dict[str, str]) -> list[Problem]:
+    """What ``check`` says of approved bulletins that cannot air: they are not planned."""
+    found = []
+    for b in bulletins:
+        state = states.get(b.id)
+        if state == "audio-missing":
+            text = _(
+                "its approved audio file is missing: it will not be planned; run "
+                "'broadcaster render {id}' and approve it again"
+            ).format(id=b.id)
+        elif state == "changed-since-approval" and b.priority != Priority.EMERGENCY:
+            text = _("changed since its approval: it will not be planned until approved again")
+        else:
+            continue
+        found.append(Problem(text, path=b.source_path, severity="warning"))
+    return found
 
 
 def script_warnings(ctx: StationContext, bulletins: list[Bulletin]) -> list[Problem]:
@@ -425,6 +455,7 @@ class PlanReport:
     result: PlanResult
     created: list[AiringRow]
     skipped_scripts: list[Problem] = field(default_factory=list)
+    unairable: list[Unairable] = field(default_factory=list)
 
 
 def plan(ctx: StationContext, week_label: str) -> PlanReport:
@@ -435,14 +466,38 @@ def plan(ctx: StationContext, week_label: str) -> PlanReport:
         raise UsageProblem(_("--week: {week} is already over").format(week=week_label))
     bulletins, problems = ctx.scripts()
     with ctx.db.write() as s:
-        result, created = plan_and_store(s, ctx.station, bulletins, year, week, now)
-    return PlanReport(week_label, result, created, problems)
+        left_out = sort_airable(s, bulletins, ctx.root)[1]
+        result, created = plan_and_store(s, ctx.station, bulletins, year, week, now, root=ctx.root)
+    return PlanReport(week_label, result, created, problems, left_out)
 
 
-def queue(ctx: StationContext, bulletin_id: str, zone_id: str, at: datetime, by: str) -> AiringRow:
+@dataclass
+class QueueResult:
+    row: AiringRow
+    warnings: list[str] = field(default_factory=list)
+    retimed: int = 0  # the planner's airings of the session moved around the new one
+
+
+def duration_words(seconds: float) -> str:
+    """'14 min 30 s', '15 min', '45 s': how an operator reads a session's fill."""
+    total = round(seconds)
+    minutes, secs = divmod(total, 60)
+    if minutes and secs:
+        return _("{m} min {s} s").format(m=minutes, s=secs)
+    if minutes:
+        return _("{m} min").format(m=minutes)
+    return _("{s} s").format(s=secs)
+
+
+def queue(
+    ctx: StationContext, bulletin_id: str, zone_id: str, at: datetime, by: str
+) -> QueueResult:
+    """Book one airing at an operator's time. Inside a session it keeps to the session's
+    cap: it starts at the first moment from ``at`` that nothing fixed occupies, the
+    planner's airings move around it, and it is refused if the session cannot hold it."""
     station = ctx.station
     bulletin = ctx.bulletin(bulletin_id)
-    if zone_id not in station.zone_ids:
+    if zone_id not in station.zones_by_id:
         raise UsageProblem(
             _("--zone: unknown zone '{zone}' (known: {known})").format(
                 zone=zone_id, known=", ".join(station.zone_ids)
@@ -465,16 +520,22 @@ def queue(ctx: StationContext, bulletin_id: str, zone_id: str, at: datetime, by:
                 id=bulletin.id, day=local.date().isoformat()
             )
         )
-    if zone_id not in bulletin.zone_ids:
+    if zone_id not in bulletin.zone_set:
         raise UsageProblem(
             _("--zone: '{id}' is not meant for zone '{zone}'").format(id=bulletin.id, zone=zone_id)
         )
     with ctx.db.write() as s:
         found = require_approved(s, bulletin)
+        seconds = found[0].duration_seconds
         year, week, _d = local.date().isocalendar()
         slot = next(
             (sl for sl in week_slots(station, year, week, zone_id) if sl.start <= at < sl.end), None
         )
+        warnings: list[str] = []
+        in_session: list[AiringRow] = []
+        if slot is not None:
+            in_session = _session_rows(s, slot)
+            at = _fit_in_session(station, bulletin, slot, in_session, at, seconds, warnings)
         airing = Airing(
             id=None,
             zone_id=zone_id,
@@ -482,19 +543,108 @@ def queue(ctx: StationContext, bulletin_id: str, zone_id: str, at: datetime, by:
             scheduled_at=at,
             window_end=slot.end
             if slot
-            else at
-            + timedelta(seconds=found[0].duration_seconds)
-            + timedelta(minutes=station.grace_minutes),
+            else at + timedelta(seconds=seconds) + timedelta(minutes=station.grace_minutes),
             session_id=slot.session_id if slot else None,
             priority=bulletin.priority,
             origin=Origin.QUEUE,
-            duration_seconds=found[0].duration_seconds,
+            duration_seconds=seconds,
             created_by=by,
         )
+        retimed = 0
+        if slot is not None:
+            retimed = _resequence(station, slot, in_session, airing)
         row = new_row(airing, bulletin, station, now)
         s.add(row)
         s.flush()
-        return row
+        return QueueResult(row, warnings, retimed)
+
+
+def _session_rows(session, slot: Slot) -> list[AiringRow]:
+    """The airings of one session occurrence that take up its time."""
+    return list(
+        session.exec(
+            select(AiringRow).where(
+                AiringRow.zone_id == slot.zone_id,
+                AiringRow.session_id == slot.session_id,
+                AiringRow.scheduled_at >= as_utc(slot.start),
+                AiringRow.scheduled_at < as_utc(slot.end),
+                AiringRow.status.in_([s.value for s in OCCUPYING]),  # type: ignore[attr-defined]
+            )
+        ).all()
+    )
+
+
+def _fit_in_session(
+    station, bulletin: Bulletin, slot: Slot, rows: list[AiringRow], at, seconds, warnings
+) -> datetime:
+    """Where the queued airing starts in its session, or a refusal naming what is booked."""
+    tz = station.tz
+    label = fmt_local(slot.start, tz)[11:16]
+    if any(r.bulletin_id == bulletin.id for r in rows):
+        warnings.append(
+            _("'{id}' is already in the {time} session on {zone}: it will air twice").format(
+                id=bulletin.id, time=label, zone=slot.zone_id
+            )
+        )
+    booked = sum(r.duration_seconds for r in rows)
+    cap = slot.capacity_seconds
+    start = first_free(slot, [to_domain(r) for r in rows], at, seconds)
+    ends = start + timedelta(seconds=seconds)
+    if booked + seconds > cap + 1e-6 or ends > slot.end:
+        items = ", ".join(
+            f"{fmt_local(r.scheduled_at, tz)[11:16]} {r.bulletin_id}"
+            for r in sorted(rows, key=lambda r: as_utc(r.scheduled_at))
+        )
+        if booked + seconds > cap + 1e-6:
+            head = _("{time} is full: {used} of {cap}").format(
+                time=label, used=duration_words(booked), cap=duration_words(cap)
+            )
+        else:
+            head = _("{time}: '{id}' would end at {end}, after the session's end").format(
+                time=label, id=bulletin.id, end=fmt_local(ends, tz, with_seconds=True)[11:]
+            )
+        raise BroadcasterError(
+            head
+            + "; "
+            + _("'{id}' needs {need} ({zone}; booked: {items})").format(
+                id=bulletin.id,
+                need=duration_words(seconds),
+                zone=slot.zone_id,
+                items=items or "-",
+            )
+        )
+    if start != at:
+        warnings.append(
+            _("starts at {time}, when what is booked before it has ended").format(
+                time=fmt_local(start, tz, with_seconds=True)[11:]
+            )
+        )
+    return start
+
+
+def _resequence(station, slot: Slot, rows: list[AiringRow], queued: Airing) -> int:
+    """Move the planner's airings of the session around the queued one; refuse if that
+    would push one past the session's end (it could only be missed)."""
+    domain = {r.id: to_domain(r) for r in rows}
+    moved = sequence_session(slot, [*domain.values(), queued])
+    late = [
+        a
+        for a in [*domain.values(), queued]
+        if a.scheduled_at + timedelta(seconds=a.duration_seconds) > slot.end + timedelta(seconds=1)
+    ]
+    if late:
+        raise BroadcasterError(
+            _("{time}: no room for '{id}' without pushing {other} past the session's end").format(
+                time=fmt_local(slot.start, station.tz)[11:16],
+                id=queued.bulletin_id,
+                other=late[0].bulletin_id,
+            )
+        )
+    by_id = {r.id: r for r in rows}
+    for a in moved:
+        stored = by_id[a.id]
+        stored.scheduled_at = as_utc(a.scheduled_at)
+    return len(moved)
 
 
 def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
@@ -787,6 +937,35 @@ def airings_of_week(ctx: StationContext, week_label: str) -> list[AiringRow]:
     year, week = parse_week(week_label)
     with ctx.db.read() as s:
         return week_rows(s, ctx.station, year, week)
+
+
+def list_airings(
+    ctx: StationContext, week_label: str, zone: str | None = None, state: str | None = None
+) -> list[AiringRow]:
+    """The week's airings in time order, for ``schedule list``: what ``cancel`` takes."""
+    if zone is not None and zone not in ctx.station.zones_by_id:
+        raise UsageProblem(
+            _("--zone: unknown zone '{zone}' (known: {known})").format(
+                zone=zone, known=", ".join(ctx.station.zone_ids)
+            )
+        )
+    if state is not None and state not in {s.value for s in AiringStatus}:
+        raise UsageProblem(
+            _("--state: '{state}' is not one of {known}").format(
+                state=state, known=", ".join(s.value for s in AiringStatus)
+            )
+        )
+    year, week = parse_week(week_label)
+    with ctx.db.read() as s:
+        rows = week_rows(s, ctx.station, year, week, [zone] if zone else None)
+    return [r for r in rows if state is None or r.status == state]
+
+
+def unairable(ctx: StationContext) -> list[Unairable]:
+    """Approved bulletins the planner leaves out (audio deleted, script changed since)."""
+    bulletins, _problems = ctx.scripts()
+    with ctx.db.read() as s:
+        return sort_airable(s, bulletins, ctx.root)[1]
 
 
 def log_rows(
