@@ -22,6 +22,10 @@ NOT_REASONS = {
     "another process holds this station's database ({holder}); "
     "only one daemon or simulation may run at a time",
     "gave up waiting for {holder} to release the station",
+    # engine/planning.py: why a bulletin is left out of planning (check and status say it)
+    "approved audio {path} is missing: not planned; run 'broadcaster render {id}' and "
+    "approve it again",
+    "changed since its approval: not planned until approved again",
 }
 
 

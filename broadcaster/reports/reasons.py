@@ -35,6 +35,8 @@ REASON_TEMPLATES: tuple[str, ...] = (
     "the station was down or the zone was busy",
     "output '{name}' failed: {err}",
     "playout failed",
+    # engine/library.py: the station key cannot vouch for the approval
+    "approval cannot be checked: {why}",
     "the station stopped during playout (crash or power loss)",
     # engine/lanes.py, engine/realtime.py, engine/simulated.py
     "interrupted by emergency airing {id}",
