@@ -34,7 +34,9 @@ def test_editing_a_script_voids_its_approval(cli):
         path.read_text(encoding="utf-8").replace("Nghị quyết 57 ", "Nghị quyết 57-NQ/TW "),
         encoding="utf-8",
     )
-    assert state("nq57-mot") == "not-rendered"
+    # Edited after approval: said at once, before and after the new text is rendered
+    # (it used to read "not-rendered", which check passed without a word).
+    assert state("nq57-mot") == "changed-since-approval"
     cli("render", "nq57-mot", check=True)
     assert state("nq57-mot") == "changed-since-approval"
     r = cli("queue", "nq57-mot", "--zone", "xa", "--at", "2026-11-23 06:00")

@@ -57,12 +57,18 @@ def plan(
                 "unsatisfied": [s.__dict__ for s in report.result.shortfalls],
                 "skipped_scripts": [str(p) for p in report.skipped_scripts],
                 "not_planned": [u.__dict__ for u in report.unairable],
+                "at_risk": {
+                    bid: [a.airing_id for a in airings]
+                    for bid, airings in actions.airings_at_risk(
+                        ctx, {u.bulletin_id for u in report.unairable}
+                    ).items()
+                },
             }
         )
     else:
         for p in report.skipped_scripts:
             err.print(_("skipped: {problem}").format(problem=p), style="yellow", markup=False)
-        print_unairable(report.unairable)
+        print_unairable(ctx, report.unairable)
         out.print(
             _("{week}: {n} airings planned, {m} re-timed").format(
                 week=report.week, n=len(report.created), m=len(report.result.retimed)
@@ -93,14 +99,22 @@ def plan(
         raise typer.Exit(1)
 
 
-def print_unairable(left_out) -> None:
-    """Approved bulletins the planner leaves out, one line each, to standard error."""
+def unairable_lines(ctx, left_out) -> list[str]:
+    """One line per approved bulletin the planner leaves out, with the airings already
+    planned for it that the gate will refuse (by the ids ``cancel`` takes)."""
+    risky = actions.airings_at_risk(ctx, {u.bulletin_id for u in left_out})
+    lines = []
     for u in left_out:
-        err.print(
-            _("not planned: {path}: {reason}").format(path=u.source_path, reason=u.reason),
-            style="yellow",
-            markup=False,
-        )
+        line = _("not planned: {path}: {reason}").format(path=u.source_path, reason=u.reason)
+        note = actions.at_risk_note(ctx, risky.get(u.bulletin_id, []))
+        lines.append(f"{line}; {note}" if note else line)
+    return lines
+
+
+def print_unairable(ctx, left_out) -> None:
+    """Approved bulletins the planner leaves out, one line each, to standard error."""
+    for line in unairable_lines(ctx, left_out):
+        err.print(line, style="yellow", markup=False)
 
 
 def _row_json(r: AiringRow, tz) -> dict:
@@ -285,13 +299,8 @@ def status(
     out.print(status_table(report, ctx.station.name))
     if misses:
         out.print(misses_table(misses, ctx.station.tz))
-    for u in actions.unairable(ctx):
-        out.print(
-            Text(
-                _("not planned: {path}: {reason}").format(path=u.source_path, reason=u.reason),
-                style="yellow",
-            )
-        )
+    for line in unairable_lines(ctx, actions.unairable(ctx)):
+        out.print(Text(line, style="yellow"))
     for note in actions.audio_notes(ctx):
         out.print(Text(f"{_('fallback audio')}: {note.bulletin_id}: {note.note}", style="yellow"))
     out.print(

@@ -46,7 +46,12 @@ def check(as_json: bool = Json) -> None:
             states = actions.approval_states_readonly(ctx, bulletins)
         except BroadcasterError as exc:
             problems.append(exc.problem)
-    problems.extend(actions.approval_warnings(bulletins, states))
+    lost = {bid for bid, st in states.items() if st in ("audio-missing", "changed-since-approval")}
+    notes = {}
+    if ctx is not None:
+        risky = actions.airings_at_risk(ctx, lost, readonly=True)
+        notes = {bid: actions.at_risk_note(ctx, airings) for bid, airings in risky.items()}
+    problems.extend(actions.approval_warnings(bulletins, states, notes))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         print_json(

@@ -346,10 +346,14 @@ def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None 
             if not (ctx.root / found[0].audio_path).is_file():
                 return "audio-missing"
             return "approved"
+        # Edited after approval, whether or not the new text was rendered yet: what was
+        # approved no longer airs, and the planned airings of it are at risk.
+        ever = s.exec(select(Approval).where(Approval.bulletin_id == bulletin.id)).first()
+        if ever:
+            return "changed-since-approval"
         if latest_rendition(s, bulletin) is None:
             return "not-rendered"
-        ever = s.exec(select(Approval).where(Approval.bulletin_id == bulletin.id)).first()
-        return "changed-since-approval" if ever else "unapproved"
+        return "unapproved"
 
 
 def require_approved(session, bulletin: Bulletin):
@@ -366,19 +370,27 @@ def require_approved(session, bulletin: Bulletin):
     return found
 
 
-def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> dict[str, str]:
-    """The same, for ``check``, which must not create or change anything."""
+def _readonly_database(ctx: StationContext) -> Database | None:
+    """The station's database opened so that reading it creates or changes nothing (for
+    ``check``); None when there is no database yet."""
     if ctx.db_url.startswith("sqlite:///"):
         path = Path(ctx.db_url.removeprefix("sqlite:///"))
         if not path.is_file():
-            return {b.id: "not-rendered" for b in bulletins}
+            return None
         # A read-only connection would leave -wal/-shm files behind; when no other process
         # has the database open (no -wal), everything is in the main file: read it as is.
         live = path.with_name(path.name + "-wal").exists()
         url = f"sqlite:///file:{path}?{'mode=ro' if live else 'immutable=1'}&uri=true"
     else:
         url = ctx.db_url
-    db = Database(url, readonly=True)
+    return Database(url, readonly=True)
+
+
+def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> dict[str, str]:
+    """The same, for ``check``, which must not create or change anything."""
+    db = _readonly_database(ctx)
+    if db is None:
+        return {b.id: "not-rendered" for b in bulletins}
     try:
         return {b.id: approval_state(ctx, b, db) for b in bulletins}
     except SQLAlchemyError:
@@ -387,8 +399,70 @@ def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> 
         db.dispose()
 
 
-def approval_warnings(bulletins: list[Bulletin], states: dict[str, str]) -> list[Problem]:
-    """What ``check`` says of approved bulletins that cannot air: they are not planned."""
+@dataclass(frozen=True)
+class AiringAtRisk:
+    """A planned airing of a bulletin that lost its approval or its audio: it will be
+    refused at the gate (logged ``failed``) unless the bulletin is approved again."""
+
+    airing_id: int
+    zone_id: str
+    bulletin_id: str
+    scheduled_at: datetime
+
+
+def airings_at_risk(
+    ctx: StationContext, bulletin_ids: set[str], *, readonly: bool = False
+) -> dict[str, list[AiringAtRisk]]:
+    """Planned airings of these bulletins, soonest first, per bulletin."""
+    if not bulletin_ids:
+        return {}
+    db = _readonly_database(ctx) if readonly else ctx.db
+    if db is None:
+        return {}
+    found: dict[str, list[AiringAtRisk]] = {}
+    try:
+        with db.read() as s:
+            rows = s.exec(
+                select(AiringRow)
+                .where(
+                    AiringRow.status == AiringStatus.PLANNED,
+                    AiringRow.bulletin_id.in_(sorted(bulletin_ids)),  # type: ignore[attr-defined]
+                )
+                .order_by(AiringRow.scheduled_at, AiringRow.id)
+            ).all()
+            for r in rows:
+                found.setdefault(r.bulletin_id, []).append(
+                    AiringAtRisk(r.id or 0, r.zone_id, r.bulletin_id, as_utc(r.scheduled_at))
+                )
+    except SQLAlchemyError:
+        return {}
+    finally:
+        if readonly:
+            db.dispose()
+    return found
+
+
+def at_risk_note(ctx: StationContext, airings: list[AiringAtRisk], shown: int = 5) -> str:
+    """'' or the planned airings that will fail, named by the ids ``cancel`` takes."""
+    if not airings:
+        return ""
+    listed = ", ".join(
+        f"#{a.airing_id} {a.zone_id} {fmt_local(a.scheduled_at, ctx.station.tz)}"
+        for a in airings[:shown]
+    )
+    more = len(airings) - shown
+    return _(
+        "{n} planned airing(s) will fail at the gate unless it is approved again: {list}"
+    ).format(n=len(airings), list=listed + (f", … (+{more})" if more > 0 else ""))
+
+
+def approval_warnings(
+    bulletins: list[Bulletin],
+    states: dict[str, str],
+    at_risk: dict[str, str] | None = None,
+) -> list[Problem]:
+    """What ``check`` says of approved bulletins that cannot air: they are not planned,
+    and (``at_risk``: bulletin id -> a note) the airings already planned will fail."""
     found = []
     for b in bulletins:
         state = states.get(b.id)
@@ -401,6 +475,9 @@ def approval_warnings(bulletins: list[Bulletin], states: dict[str, str]) -> list
             text = _("changed since its approval: it will not be planned until approved again")
         else:
             continue
+        note = (at_risk or {}).get(b.id)
+        if note:
+            text += "; " + note
         found.append(Problem(text, path=b.source_path, severity="warning"))
     return found
 
