@@ -17,11 +17,20 @@ from broadcaster.core.errors import ConfigErrors, Problem
 from broadcaster.i18n import _
 from broadcaster.ops import actions
 from broadcaster.ops.context import StationContext, load_config, station_root
+from broadcaster.ops.probe import probe_outputs
 from broadcaster.speech.engines import engine_class
 from broadcaster.speech.render import RenderOutcome
 
 
-def check(as_json: bool = Json) -> None:
+def check(
+    as_json: bool = Json,
+    online: bool = typer.Option(
+        False,
+        "--online",
+        help="Also try the outputs: play 1 s of silence through each player output and "
+        "say when it cannot open its device.",
+    ),
+) -> None:
     """Validate the station configuration and every script; write nothing."""
     root = station_root(state.station)
     problems: list[Problem] = []
@@ -36,6 +45,8 @@ def check(as_json: bool = Json) -> None:
         bulletins, script_problems = ctx.scripts()
         problems.extend(script_problems)
         problems.extend(actions.script_warnings(ctx, bulletins))
+        if online:
+            problems.extend(probe_outputs(root, station))
     errors = [p for p in problems if p.severity == "error"]
     states = actions.approval_states_readonly(ctx, bulletins) if ctx else {}
     if as_json:
