@@ -187,9 +187,13 @@ class FileOutput:
             zone_fd = open_zone_dir(self.dir, item.zone_id)
             try:
                 _copy_into(zone_fd, name, item.audio_path)
+                try:
+                    append_manifest(self.dir, item.zone_id, record)
+                except OSError:  # not started after all: leave no audio file behind
+                    os.unlink(name, dir_fd=zone_fd)
+                    raise
             finally:
                 os.close(zone_fd)
-            append_manifest(self.dir, item.zone_id, record)
         except OSError as exc:
             raise OutputError(
                 _("cannot write to {dir}: {err}").format(dir=self.dir / item.zone_id, err=_why(exc))
