@@ -58,16 +58,20 @@ def allowed_shortfall(duration: float) -> float:
 def judge(code: int, err: str, played: float, duration: float) -> PlayResult:
     """The verdict on one run of a player (see the module's docstring)."""
     last = next((line for line in reversed(err.splitlines()) if line.strip()), "")
+    # The player's own last word on the device (library noise such as ALSA's comes first).
+    device = next(
+        (ln.strip() for ln in reversed(err.splitlines()) if DEVICE_FAILURE.search(ln)), ""
+    )
     if code != 0:
         return PlayResult(
             False,
-            _("player exited with {code}: {err}").format(code=code, err=last[:200] or "-"),
+            _("player exited with {code}: {err}").format(
+                code=code, err=(device or last)[:200] or "-"
+            ),
         )
-    failure = DEVICE_FAILURE.search(err)
-    if failure:
-        line = next(ln for ln in err.splitlines() if DEVICE_FAILURE.search(ln))
+    if device:
         return PlayResult(
-            False, _("player could not open its device: {err}").format(err=line.strip()[:200])
+            False, _("player could not open its device: {err}").format(err=device[:200])
         )
     if played < duration - allowed_shortfall(duration):
         return PlayResult(
@@ -127,7 +131,8 @@ class PlayerOutput:
     def __init__(self, name: str, settings: dict[str, Any], root: Path, clock: Clock) -> None:
         self.name = name
         command = settings.get("command", DEFAULT_COMMAND)
-        self.device = str(settings.get("device", DEFAULT_DEVICE))
+        device = settings.get("device")
+        self.device = DEFAULT_DEVICE if device is None else str(device)
         self.command = [str(part) for part in command]
 
     def argv(self, audio: Path) -> list[str]:
