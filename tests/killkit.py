@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 from stationkit import VN, Cli, played, rows
 
+from broadcaster.core.model import Airing, Origin, Priority
 from broadcaster.engine.clock import SimClock
-from broadcaster.ops import actions
+from broadcaster.engine.planning import new_row
 from broadcaster.ops.context import StationContext
 
 SESSION_START = datetime(2026, 11, 23, 6, 0, tzinfo=VN)
@@ -38,13 +39,28 @@ class KillRun:
 
 
 def book_slots(cli: Cli, count: int, spacing: float, bulletin: str = "nq57-mot") -> list[datetime]:
-    """One airing per zone at each of ``count`` slots from 06:00, ``spacing`` s apart."""
+    """One airing per zone at each of ``count`` slots from 06:00, ``spacing`` s apart, all
+    in the 06:00 session (booked straight into the database, as the planner does)."""
     ctx = StationContext.open(cli.root, clock=SimClock(SESSION_START - timedelta(minutes=10)))
     slots = [SESSION_START + timedelta(seconds=spacing * i) for i in range(count)]
+    window_end = (SESSION_START + timedelta(minutes=10)).astimezone(UTC)
     try:
-        for slot in slots:
-            for zone in ctx.station.zone_ids:
-                actions.queue(ctx, bulletin, zone, slot.astimezone(UTC), "killkit")
+        b = ctx.bulletin(bulletin)
+        with ctx.db.write() as s:
+            for slot in slots:
+                for zone in ctx.station.zone_ids:
+                    airing = Airing(
+                        None,
+                        zone,
+                        bulletin,
+                        slot.astimezone(UTC),
+                        window_end,
+                        "sang",
+                        Priority(b.priority),
+                        Origin.QUEUE,
+                        created_by="killkit",
+                    )
+                    s.add(new_row(airing, b, ctx.station, ctx.clock.now()))
     finally:
         ctx.close()
     return slots
