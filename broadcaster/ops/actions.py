@@ -387,7 +387,9 @@ def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
                     id=airing_id,
                     bulletin=row.bulletin_id,
                     zone=row.zone_id,
-                    since=fmt_local(row.started_at, ctx.station.tz) if row.started_at else "?",
+                    since=fmt_local(row.started_at, ctx.station.tz, with_seconds=True)
+                    if row.started_at
+                    else "?",
                 )
             )
         if row.status != AiringStatus.PLANNED:
