@@ -108,8 +108,9 @@ def test_one_daemon_per_database(daemon_cli):
 
 def test_emergency_interrupts_what_the_daemon_plays(daemon_cli):
     cli = daemon_cli
+    _long_bulletin(cli)  # still on air when the emergency command, slow under load, arrives
     for zone in ("xa", "thon-a", "thon-b"):
-        cli("queue", "nq57-ba", "--zone", zone, "--at", "2026-11-23 06:00", check=True)
+        cli("queue", "dai", "--zone", zone, "--at", "2026-11-23 06:00", check=True)
     cli.start_daemon()
     wait_for(lambda: list(statuses(cli.root).values()).count("playing") == 3)
     r = cli("emergency", "bao-lu", "--zones", "all", "--by", "Trực ban")
