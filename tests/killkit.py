@@ -102,11 +102,15 @@ def kill_at_slots(
     slots = book_slots(cli, len(delays), spacing)
     run = KillRun()
     for slot, delay in zip(slots, delays, strict=True):
+        # The daemon must be up before its slot: on a loaded machine start-up takes
+        # seconds, so the lead follows the start-ups seen so far.
+        began = time.monotonic()
         proc, offset = _start(cli, slot - timedelta(seconds=lead))
         try:
             slot_wall = slot.astimezone(UTC).timestamp() - offset
             if not _ready(cli, proc) or time.time() > slot_wall:
                 run.late_starts += 1
+            lead = max(lead, 1.5 * (time.monotonic() - began) + 0.5)
             pause = slot_wall + delay - time.time()
             if pause > 0:
                 time.sleep(pause)
