@@ -4,16 +4,25 @@ offline fallback of the TTS chain."""
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime
+from pathlib import Path
 
+import pytest
 from stationkit import Cli, rows
 
 
-def _use_player(root, command: str) -> None:
+def _use_player(root, command: str | None = None, device: str | None = None) -> None:
     path = root / "schedules" / "station.yaml"
     text = path.read_text(encoding="utf-8")
+    settings = "type: player"
+    if command is not None:
+        settings += f", command: {command}"
+    if device is not None:
+        settings += f", device: {device}"
     text = text.replace(
         "  files: {type: file, dir: out}",
-        f"  files: {{type: file, dir: out}}\n  loa: {{type: player, command: {command}}}",
+        f"  files: {{type: file, dir: out}}\n  loa: {{{settings}}}",
     )
     text = text.replace(
         "{id: thon-a, name: Cụm loa thôn A, kind: cluster, output: files}",
@@ -48,6 +57,92 @@ def test_missing_player_is_logged_failed(cli):
     assert cli("emergency", "bao-lu", "--zones", "thon-a").code == 1
     [entry] = rows(cli.root, "select * from as_run_log")
     assert entry["outcome"] == "failed" and "not installed" in entry["reason"]
+
+
+def _no_sound_card() -> bool:
+    cards = Path("/proc/asound/cards")
+    return not cards.exists() or "no soundcards" in cards.read_text() or not cards.read_text()
+
+
+needs_no_card = pytest.mark.skipif(
+    not _no_sound_card(), reason="this machine has a sound card: the test would play on it"
+)
+# ffmpeg writing to ALSA's ``null`` device at the audio's own pace (-re): a real player
+# that plays successfully on a machine without a sound card.
+NULL_PLAYER = (
+    '[ffmpeg, -hide_banner, -nostdin, -loglevel, error, -re, -i, "{file}", -f, alsa, "{device}"]'
+)
+
+
+def _duration(entry) -> float:
+    return (
+        datetime.fromisoformat(entry["ended_at"]) - datetime.fromisoformat(entry["started_at"])
+    ).total_seconds()
+
+
+@needs_no_card
+def test_ffplay_that_cannot_open_the_sound_card_is_failed_not_aired(cli):
+    """ffplay prints "audio open failed" and exits 0 at once on a PC without a working
+    sound card: it was logged aired, started and ended in the same second."""
+    _use_player(cli.root, '[ffplay, -nodisp, -autoexit, -loglevel, error, "{file}"]')
+    cli.env["SDL_AUDIODRIVER"] = "alsa"
+    r = cli("emergency", "bao-lu", "--zones", "thon-a")
+    assert r.code == 1
+    [entry] = rows(cli.root, "select * from as_run_log")
+    assert entry["outcome"] == "failed"
+    assert "could not open its device" in entry["reason"]
+    assert "audio open failed" in entry["reason"]
+
+
+@needs_no_card
+def test_default_player_fails_loudly_without_a_sound_card(cli):
+    _use_player(cli.root)
+    assert cli("emergency", "bao-lu", "--zones", "thon-a").code == 1
+    [entry] = rows(cli.root, "select * from as_run_log")
+    assert entry["outcome"] == "failed"
+    assert "player exited with 1" in entry["reason"]
+    assert "cannot open audio device" in entry["reason"]
+
+
+def test_player_that_plays_at_real_pace_is_aired(cli):
+    _use_player(cli.root, NULL_PLAYER, device='"null"')
+    r = cli("emergency", "bao-lu", "--zones", "thon-a")
+    assert r.code == 0, r.out + r.err
+    [entry] = rows(cli.root, "select * from as_run_log")
+    assert entry["outcome"] == "aired"
+    [rendition] = rows(
+        cli.root, "select duration_seconds from rendition where bulletin_id='bao-lu'"
+    )
+    assert _duration(entry) >= rendition["duration_seconds"] - 0.25
+
+
+def test_player_that_returns_early_is_failed_with_what_it_played(cli):
+    """Exit 0 after half a second of a longer bulletin: it did not play the bulletin."""
+    _use_player(
+        cli.root,
+        '[ffmpeg, -hide_banner, -nostdin, -loglevel, error, -re, -t, "0.5", -i, "{file}", '
+        '-f, alsa, "null"]',
+    )
+    assert cli("emergency", "bao-lu", "--zones", "thon-a").code == 1
+    [entry] = rows(cli.root, "select * from as_run_log")
+    assert entry["outcome"] == "failed"
+    assert re.search(r"returned early: played \d\.\d s of \d+ s", entry["reason"]), entry["reason"]
+
+
+@needs_no_card
+def test_check_online_says_when_the_player_cannot_open_its_device(cli):
+    _use_player(cli.root)
+    assert cli("check").code == 0  # offline, nothing is tried
+    r = cli("check", "--online")
+    assert r.code == 1
+    assert "outputs.loa" in r.err and "cannot open audio device" in r.err
+    assert "Traceback" not in r.err
+
+
+def test_check_online_passes_a_player_that_plays(cli):
+    _use_player(cli.root, NULL_PLAYER, device='"null"')
+    r = cli("check", "--online")
+    assert r.code == 0, r.out + r.err
 
 
 def test_corrupted_audio_on_disk_never_plays(cli):

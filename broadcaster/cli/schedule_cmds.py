@@ -162,16 +162,64 @@ def queue(
 
 def cancel(
     airing_id: int = typer.Argument(..., metavar="AIRING", min=1, max=MAX_ID),
+    stop: bool = typer.Option(
+        False,
+        "--stop",
+        help="If the airing is already on air, ask the running daemon to stop it "
+        "(logged interrupted, with who asked).",
+    ),
     by: str = By,
 ) -> None:
-    """Cancel a planned airing (logged as cancelled)."""
+    """Cancel a planned airing (logged as cancelled).
+
+    Cancel and start are one decision: if the daemon started the airing first, nothing
+    is cancelled and this exits 1 saying it is on air; --stop then asks the daemon to cut
+    it."""
     ctx = open_station()
-    row = actions.cancel(ctx, airing_id, operator_name(by))
+    who = operator_name(by)
+    try:
+        row = actions.cancel(ctx, airing_id, who)
+    except actions.OnAir:
+        if not stop:
+            raise
+        _ask_daemon_to_stop(ctx, airing_id, who)
+        return
     out.print(
-        _("cancelled airing {id} ({bulletin} on {zone})").format(
-            id=row.id, bulletin=row.bulletin_id, zone=row.zone_id
-        )
+        _("cancelled airing {id}: {bulletin} on {zone} ({zone_name}) at {at}").format(
+            id=row.id,
+            bulletin=row.bulletin_id,
+            zone=row.zone_id,
+            zone_name=ctx.station.zone(row.zone_id).name,
+            at=fmt_local(row.scheduled_at, ctx.station.tz),
+        ),
+        markup=False,
     )
+
+
+def _ask_daemon_to_stop(ctx, airing_id: int, who: str) -> None:
+    row = actions.stop_on_air(ctx, airing_id, who)
+    lock = StationLock(ctx.root, ctx.db_url)
+    daemon_running = not lock.try_acquire("cancel")
+    lock.release()
+    what = _("airing {id}: {bulletin} on {zone} ({zone_name}), scheduled {at}").format(
+        id=row.id,
+        bulletin=row.bulletin_id,
+        zone=row.zone_id,
+        zone_name=ctx.station.zone(row.zone_id).name,
+        at=fmt_local(row.scheduled_at, ctx.station.tz),
+    )
+    if daemon_running:
+        out.print(
+            _("on air: asked the running daemon to stop {what}").format(what=what), markup=False
+        )
+    else:
+        out.print(
+            _(
+                "on air, but no daemon is running: {what} will be logged interrupted "
+                "(stopped at your request) when the station restarts"
+            ).format(what=what),
+            markup=False,
+        )
 
 
 def emergency(

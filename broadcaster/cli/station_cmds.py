@@ -19,11 +19,20 @@ from broadcaster.core.errors import BroadcasterError, ConfigErrors, Problem
 from broadcaster.i18n import _
 from broadcaster.ops import actions
 from broadcaster.ops.context import StationContext, load_config, station_root
+from broadcaster.ops.probe import probe_outputs
 from broadcaster.speech.engines import engine_class
 from broadcaster.speech.render import RenderOutcome
 
 
-def check(as_json: bool = Json) -> None:
+def check(
+    as_json: bool = Json,
+    online: bool = typer.Option(
+        False,
+        "--online",
+        help="Also try the outputs: play 1 s of silence through each player output and "
+        "say when it cannot open its device.",
+    ),
+) -> None:
     """Validate the station configuration, every script and the files they name
     (recordings probed with ffmpeg, key files' permissions); write nothing."""
     root = station_root(state.station)
@@ -40,6 +49,8 @@ def check(as_json: bool = Json) -> None:
         problems.extend(script_problems)
         problems.extend(actions.script_warnings(ctx, bulletins))
         problems.extend(audit(root, station, bulletins))
+        if online:
+            problems.extend(probe_outputs(root, station))
     states: dict[str, str] = {}
     if ctx is not None:
         try:

@@ -91,6 +91,7 @@ class ThreadLane(threading.Thread):
         self.current: Started | None = None
         self.stopping: str | None = None
         self.preempted: str | None = None
+        self.operator_stop: str | None = None  # who asked to stop what plays (cancel --stop)
 
     def offer(self, row: AiringRow, verdict: Cleared | Refused | None = None) -> None:
         with self.cond:
@@ -111,6 +112,16 @@ class ThreadLane(threading.Thread):
                 self.current.playback.stop()
             self.cond.notify()
 
+    def stop_airing(self, airing_id: int, by: str) -> bool:
+        """An operator's ``cancel --stop``: cut this airing if it is what plays now."""
+        with self.cond:
+            current = self.current
+            if current is None or current.airing_id != airing_id or self.operator_stop:
+                return False
+            self.operator_stop = by
+            current.playback.stop()
+            return True
+
     def run(self) -> None:
         while True:
             with self.cond:
@@ -127,13 +138,40 @@ class ThreadLane(threading.Thread):
             if started is None:
                 continue
             with self.cond:
-                self.current, self.preempted = started, None
+                self.current, self.preempted, self.operator_stop = started, None, None
                 self._maybe_preempt()
+                if self.stopping is not None:  # stop() came while this one was starting
+                    started.playback.stop()
             result: PlayResult | None = None
             while result is None:
                 result = started.playback.wait(1.0)
             with self.cond:
-                reason = self.preempted or self.stopping
-                retry = self.preempted is not None
+                asked_by, self.operator_stop = self.operator_stop, None
+                cut = self.preempted or self.stopping
                 self.current = None
-            self.engine.finish(started, result, self.clock.now(), interrupted=reason, retry=retry)
+            now = self.clock.now()
+            if asked_by is not None:
+                self._finish_operator_stop(started, result, now, asked_by)
+                continue
+            # One rule for every interruption (an emergency, SIGTERM, a crash found at the
+            # restart): air it again in its own session if there is time, else make up.
+            self.engine.finish(started, result, now, interrupted=cut, retry=cut is not None)
+
+    def _finish_operator_stop(
+        self, started: Started, result: PlayResult, now: datetime, asked_by: str
+    ) -> None:
+        """Stopped on an operator's request: logged interrupted with who asked and after
+        how long; not aired again (the operator decided against it)."""
+        played = max(0.0, (now - started.started_at).total_seconds())
+        reason = _("stopped on air by {by} after {played:.1f} s of {total:.0f} s").format(
+            by=asked_by, played=played, total=started.duration_seconds
+        )
+        self.engine.finish(
+            started,
+            result,
+            now,
+            interrupted=reason,
+            by=f"operator:{asked_by}",
+            recover=False,
+        )
+        self.engine.stop_handled(started.airing_id, now)

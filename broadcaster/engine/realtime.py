@@ -88,6 +88,7 @@ class RealtimeDriver:
     def sweep(self) -> None:
         try:
             self.dispatch_due()
+            self.stop_requested()
             self.prepare()
             self.sync_jobs()
         except Exception:  # the daemon must survive a bad sweep; the next one tries again
@@ -129,6 +130,17 @@ class RealtimeDriver:
             for row in rows:
                 self.dispatched.add(row.id)  # type: ignore[arg-type]
                 self._lane(row.zone_id).offer(row, verdicts[row.bulletin_id])
+
+    def stop_requested(self) -> int:
+        """Stop the airings operators asked to stop (``cancel ID --stop``, written to the
+        database by another process); the lane logs each one with who asked."""
+        requests = self.engine.stop_requests()
+        stopped = 0
+        for lane in list(self.lanes.values()):
+            current = lane.current
+            if current is not None and current.airing_id in requests:
+                stopped += lane.stop_airing(current.airing_id, requests[current.airing_id])
+        return stopped
 
     def _lane(self, zone_id: str) -> ThreadLane:
         lane = self.lanes.get(zone_id)

@@ -40,7 +40,7 @@ from broadcaster.playout.base import (
 )
 from broadcaster.store import aslog
 from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow, ReceiverReport
+from broadcaster.store.tables import AiringRow, ReceiverReport, StopRequest
 
 log = logging.getLogger("broadcaster.engine")
 
@@ -66,6 +66,14 @@ class Started:
     @property
     def ends_at(self) -> datetime:
         return self.started_at + timedelta(seconds=self.duration_seconds)
+
+
+def _reason_or_default(status: AiringStatus, reason: str | None) -> str:
+    """The reason to log: never empty (nor the text 'None') for an outcome but aired."""
+    text = (reason or "").strip()
+    if text in ("", "None") and status != AiringStatus.AIRED:
+        return _("{status} (no reason was given by the output)").format(status=status.value)
+    return text
 
 
 def triggered_by(row: AiringRow) -> str:
@@ -232,26 +240,25 @@ class StationEngine:
         zone = self.station.zone(row.zone_id)
         output = self.outputs[zone.output]
         item = play_item(row, cleared)
+        # Write-ahead: the start is committed before the output begins, so a crash leaves
+        # a logged start or nothing on air; and a cancel that won leaves nothing to start.
+        if not self._mark_playing(airing_id, now):
+            return None
         try:
             playback = output.start(item)
-        except OutputError as exc:
+        except Exception as exc:  # whatever stops the start, the airing gets its outcome now
+            err = str(exc) if isinstance(exc, OutputError) else f"{type(exc).__name__}: {exc}"
+            if not isinstance(exc, OutputError):
+                log.exception("output %s raised while starting airing %s", zone.output, airing_id)
             self.close(
                 row,
                 AiringStatus.FAILED,
-                _("output '{name}' failed: {err}").format(name=zone.output, err=exc),
+                _("output '{name}' failed: {err}").format(name=zone.output, err=err),
                 now,
                 started=now,
                 audio_sha256=cleared.audio_sha256,
                 approved_by=cleared.approved_by,
             )
-            return None
-        lost: list[bool] = []
-        if self.journal is not None:
-            self.journal.submit(airing_id, now, playback.stop)
-        else:
-            mark_playing(self.db, [(airing_id, now, lambda: lost.append(True))])
-        if lost:  # cancelled while we were starting
-            playback.stop()
             return None
         return Started(
             airing_id=airing_id,
@@ -268,6 +275,12 @@ class StationEngine:
             approved_by=cleared.approved_by,
             triggered_by=triggered_by(row),
         )
+
+    def _mark_playing(self, airing_id: int, now: datetime) -> bool:
+        """Planned -> playing, committed (batched with other lanes' by the journal)."""
+        if self.journal is not None:
+            return self.journal.mark(airing_id, now)
+        return airing_id in mark_playing(self.db, [(airing_id, now)])
 
     # -- ahead of the slot: outputs whose devices prepare and start on their own clock ----
     def cue_upcoming(self, now: datetime) -> int:
@@ -366,7 +379,11 @@ class StationEngine:
         *,
         interrupted: str | None = None,
         retry: bool = False,
+        by: str | None = None,
+        recover: bool = True,
     ) -> AiringStatus:
+        """Log how a started airing ended. ``retry`` airs an interrupted one again in its
+        own session; ``recover=False`` (an operator stopped it on air) plans nothing."""
         if interrupted:
             status, reason = AiringStatus.INTERRUPTED, interrupted
         elif result.ok:
@@ -387,6 +404,8 @@ class StationEngine:
             approved_by=started.approved_by,
             retry=retry,
             receivers=result.receivers,
+            by=by,
+            recover=recover,
         )
         return status
 
@@ -403,12 +422,16 @@ class StationEngine:
         by: str | None = None,
         retry: bool = False,
         receivers: tuple[ReceiverOutcome, ...] = (),
+        recover: bool = True,
     ) -> bool:
         """Give an airing its outcome and log it, in one transaction; then recover.
 
         A networked zone's per-receiver outcomes go with it: their verdicts into the log
         entry's hashed ``receivers`` field, their details into ``receiver_report``.
+        Every outcome but ``aired`` carries a reason: an empty one (or an exception's
+        ``None``) is replaced by a generic one rather than logged blank.
         """
+        reason = _reason_or_default(status, reason)
         with self.db.write() as s:
             moved = s.execute(
                 update(AiringRow)
@@ -463,7 +486,7 @@ class StationEngine:
                     )
                 )
         log.info("airing %s on %s: %s %s", row.id, row.zone_id, status.value, reason)
-        if status in SETBACKS and row.origin != Origin.EMERGENCY:
+        if recover and status in SETBACKS and row.origin != Origin.EMERGENCY:
             self.recover_from(row, now, retry=retry)
         return True
 
@@ -521,18 +544,65 @@ class StationEngine:
         return created
 
     def recover(self, now: datetime) -> int:
-        """After a crash: airings left 'playing' were cut off mid-air."""
+        """After a crash: airings left 'playing' were cut off mid-air (or marked a moment
+        before their output started: the mark is written ahead). They are logged
+        ``interrupted`` and aired again by the same rule as any interruption, unless an
+        operator asked for them to be stopped meanwhile."""
         with self.db.read() as s:
             stale = list(
                 s.exec(select(AiringRow).where(AiringRow.status == AiringStatus.PLAYING)).all()
             )
+        requests = self.stop_requests()
         for row in stale:
+            asked_by = requests.get(row.id or 0)
+            started = as_utc(row.started_at) if row.started_at else None
+            if asked_by is not None:
+                self.close(
+                    row,
+                    AiringStatus.INTERRUPTED,
+                    _(
+                        "the station stopped during playout (crash or power loss); "
+                        "{by} had asked to stop it"
+                    ).format(by=asked_by),
+                    now,
+                    started=started,
+                    by=f"operator:{asked_by}",
+                    recover=False,
+                )
+                self.stop_handled(row.id or 0, now)
+                continue
             self.close(
                 row,
                 AiringStatus.INTERRUPTED,
                 _("the station stopped during playout (crash or power loss)"),
                 now,
-                started=as_utc(row.started_at) if row.started_at else None,
+                started=started,
                 retry=True,
             )
         return len(stale)
+
+    # -- operators stopping what is on air (cancel --stop) -------------------------------------
+    def stop_requests(self) -> dict[int, str]:
+        """Pending stop requests for airings on air: airing id -> who asked."""
+        with self.db.read() as s:
+            found = s.exec(
+                select(StopRequest.airing_id, StopRequest.requested_by)
+                .join(AiringRow, AiringRow.id == StopRequest.airing_id)  # type: ignore[arg-type]
+                .where(
+                    StopRequest.handled_at.is_(None),  # type: ignore[union-attr]
+                    AiringRow.status == AiringStatus.PLAYING,
+                )
+            ).all()
+        return {airing_id: by for airing_id, by in found}
+
+    def stop_handled(self, airing_id: int, now: datetime) -> None:
+        with self.db.write() as s:
+            s.execute(
+                update(StopRequest)
+                .where(
+                    StopRequest.airing_id == airing_id,
+                    StopRequest.handled_at.is_(None),  # type: ignore[union-attr]
+                )
+                .values(handled_at=as_utc(now))
+                .execution_options(synchronize_session=False)
+            )

@@ -56,7 +56,7 @@ from broadcaster.speech.render import Pending, Renderer, RenderOutcome, produce_
 from broadcaster.speech.spoken import spoken_text, station_lexicon
 from broadcaster.store import aslog, signing
 from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow, Approval, Rendition
+from broadcaster.store.tables import AiringRow, Approval, Rendition, StopRequest
 from broadcaster.text import unknown_tokens
 
 
@@ -724,12 +724,44 @@ def _resequence(station, slot: Slot, rows: list[AiringRow], queued: Airing) -> i
     return len(moved)
 
 
+class OnAir(BroadcasterError):
+    """``cancel`` of an airing whose start won: it is on air and was not cancelled."""
+
+
+MAX_AIRING_ID = 2**63 - 1
+
+
+def _airing_for_operator(s, airing_id: int) -> AiringRow:
+    row = s.get(AiringRow, airing_id) if 0 < airing_id <= MAX_AIRING_ID else None
+    if row is None:
+        raise UsageProblem(_("no airing {id}").format(id=airing_id))
+    return row
+
+
 def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
+    """Planned -> cancelled, logged, in one write transaction.
+
+    The daemon marks an airing playing (committed) before its output starts, in a write
+    transaction too, so the cancel and the start are one decision: if the cancel wins,
+    nothing plays; if the start won, this raises :class:`OnAir` and nothing is logged
+    (``stop_on_air`` asks the daemon to cut it)."""
     now = ctx.clock.now()
     with ctx.db.write() as s:
-        row = s.get(AiringRow, airing_id)
-        if row is None:
-            raise UsageProblem(_("no airing {id}").format(id=airing_id))
+        row = _airing_for_operator(s, airing_id)
+        if row.status == AiringStatus.PLAYING:
+            raise OnAir(
+                _(
+                    "airing {id} ({bulletin} on {zone}) is on air since {since}: it was not "
+                    "cancelled; 'cancel {id} --stop' asks the daemon to stop it"
+                ).format(
+                    id=airing_id,
+                    bulletin=row.bulletin_id,
+                    zone=row.zone_id,
+                    since=fmt_local(row.started_at, ctx.station.tz, with_seconds=True)
+                    if row.started_at
+                    else "?",
+                )
+            )
         if row.status != AiringStatus.PLANNED:
             raise BroadcasterError(
                 _("airing {id} is {status}: only planned airings can be cancelled").format(
@@ -754,6 +786,25 @@ def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
             ),
             recorded_at=now,
         )
+        return row
+
+
+def stop_on_air(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
+    """Ask the daemon to stop an airing on air (``cancel ID --stop``).
+
+    Only a request is written: the daemon's sweep cuts the playback and logs the airing
+    ``interrupted`` with who asked (or, if the station is down, its restart does), so the
+    log says what really went out."""
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        row = _airing_for_operator(s, airing_id)
+        if row.status != AiringStatus.PLAYING:
+            raise BroadcasterError(
+                _("airing {id} is {status}: it is not on air, nothing to stop").format(
+                    id=airing_id, status=row.status
+                )
+            )
+        s.add(StopRequest(airing_id=airing_id, requested_by=by[:128], requested_at=as_utc(now)))
         return row
 
 

@@ -1,47 +1,120 @@
 """The ``player`` output: the station PC's sound card through a command-line player.
 
-The command is a list with a ``{file}`` placeholder (ffplay, paplay, aplay, mpv...), run
-without a shell. A non-zero exit is a failed airing, with the player's own words.
+The command is a list with a ``{file}`` placeholder (and an optional ``{device}``, from
+the output's ``device`` setting), run without a shell. The default is ffmpeg writing to
+an ALSA device, because it fails loudly (non-zero exit, "cannot open audio device") when
+the device is missing, where ffplay prints "audio open failed" and exits 0.
+
+An airing played by a player is ``aired`` only when all three agree: the player exited
+0, its error output names no device failure, and it ran for the audio's duration (a
+player that returns early did not play it: "played 0.0 s of 76 s").
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+import tempfile
+import threading
+import time
+import wave
 from pathlib import Path
 from typing import Any
 
 from broadcaster.i18n import _
 from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult
 
-DEFAULT_COMMAND = ["ffplay", "-nodisp", "-autoexit", "-loglevel", "error", "{file}"]
+DEFAULT_DEVICE = "default"
+DEFAULT_COMMAND = [
+    "ffmpeg",
+    "-hide_banner",
+    "-nostdin",
+    "-loglevel",
+    "error",
+    "-i",
+    "{file}",
+    "-f",
+    "alsa",
+    "{device}",
+]
+
+# What players print when the sound device is not there, even when they exit 0.
+DEVICE_FAILURE = re.compile(
+    r"audio open failed|cannot open audio device|could not open audio device|"
+    r"unknown pcm|no such device|failed to open audio|audio device.*(?:fail|error)|"
+    r"connection refused|pa_context_connect|no soundcards found|cannot find card",
+    re.IGNORECASE,
+)
+STDERR_KEPT = 16_384
+
+
+def allowed_shortfall(duration: float) -> float:
+    """How much sooner than the audio's duration a player may end and still have played
+    it (process start, buffers draining): a quarter second or 2 %, whichever is more."""
+    return max(0.25, 0.02 * duration)
+
+
+def judge(code: int, err: str, played: float, duration: float) -> PlayResult:
+    """The verdict on one run of a player (see the module's docstring)."""
+    last = next((line for line in reversed(err.splitlines()) if line.strip()), "")
+    # The player's own last word on the device (library noise such as ALSA's comes first).
+    device = next(
+        (ln.strip() for ln in reversed(err.splitlines()) if DEVICE_FAILURE.search(ln)), ""
+    )
+    if code != 0:
+        return PlayResult(
+            False,
+            _("player exited with {code}: {err}").format(
+                code=code, err=(device or last)[:200] or "-"
+            ),
+        )
+    if device:
+        return PlayResult(
+            False, _("player could not open its device: {err}").format(err=device[:200])
+        )
+    if played < duration - allowed_shortfall(duration):
+        return PlayResult(
+            False,
+            _("player returned early: played {played:.1f} s of {total:.0f} s{err}").format(
+                played=played, total=duration, err=f" ({last[:160]})" if last else ""
+            ),
+        )
+    return PlayResult(True)
 
 
 class PlayerPlayback:
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], duration: float) -> None:
         self._proc = proc
+        self._duration = duration
+        self._began = time.monotonic()
+        self._ended: float | None = None
         self._stopped = False
+        self._err = bytearray()
+        # Drained as it comes, so a chatty player never blocks on a full pipe.
+        self._reader = threading.Thread(target=self._drain, name="player-stderr", daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        stream = self._proc.stderr
+        if stream is None:
+            return
+        for chunk in iter(lambda: stream.read1(4096), b""):
+            if len(self._err) < STDERR_KEPT:
+                self._err += chunk[: STDERR_KEPT - len(self._err)]
 
     def wait(self, timeout: float | None) -> PlayResult | None:
         try:
-            code = self._proc.wait(timeout=timeout if timeout is not None else None)
+            code = self._proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             return None
+        if self._ended is None:
+            self._ended = time.monotonic()
+        self._reader.join(timeout=2)
         if self._stopped:
             return PlayResult(False, _("stopped"))
-        if code != 0:
-            err = (
-                (self._proc.stderr.read() if self._proc.stderr else b"")
-                .decode("utf-8", "replace")
-                .strip()
-            )
-            return PlayResult(
-                False,
-                _("player exited with {code}: {err}").format(
-                    code=code, err=err.splitlines()[-1][:200] if err else "-"
-                ),
-            )
-        return PlayResult(True)
+        err = bytes(self._err).decode("utf-8", "replace")
+        return judge(code, err, self._ended - self._began, self._duration)
 
     def stop(self) -> None:
         self._stopped = True
@@ -51,22 +124,55 @@ class PlayerPlayback:
                 self._proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
+                self._proc.wait()
 
 
 class PlayerOutput:
     def __init__(self, name: str, settings: dict[str, Any], root: Path, clock: Clock) -> None:
         self.name = name
         command = settings.get("command", DEFAULT_COMMAND)
+        device = settings.get("device")
+        self.device = DEFAULT_DEVICE if device is None else str(device)
         self.command = [str(part) for part in command]
 
+    def argv(self, audio: Path) -> list[str]:
+        return [
+            part.replace("{file}", str(audio)).replace("{device}", self.device)
+            for part in self.command
+        ]
+
     def start(self, item: PlayItem) -> PlayerPlayback:
-        argv = [part.replace("{file}", str(item.audio_path)) for part in self.command]
+        return PlayerPlayback(self._spawn(item.audio_path), item.duration_seconds)
+
+    def _spawn(self, audio: Path) -> subprocess.Popen[bytes]:
+        argv = self.argv(audio)
         if shutil.which(argv[0]) is None:
             raise OutputError(_("player '{cmd}' is not installed").format(cmd=argv[0]))
         try:
-            proc = subprocess.Popen(
+            return subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
             )
         except OSError as exc:
             raise OutputError(_("cannot start player: {err}").format(err=exc.strerror)) from None
-        return PlayerPlayback(proc)
+
+    def probe(self, seconds: float = 1.0, timeout: float = 15.0) -> str | None:
+        """Play a short silence through the configured player, judged as an airing is:
+        None if it played, else why not (``check --online``)."""
+        with tempfile.TemporaryDirectory(prefix="broadcaster-probe-") as tmp:
+            silence = Path(tmp) / "silence.wav"
+            with wave.open(str(silence), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(22050)
+                w.writeframes(b"\x00\x00" * int(22050 * seconds))
+            try:
+                playback = PlayerPlayback(self._spawn(silence), seconds)
+            except OutputError as exc:
+                return str(exc)
+            result = playback.wait(timeout)
+            if result is None:
+                playback.stop()
+                return _("player did not finish {s:.0f} s of silence within {t:.0f} s").format(
+                    s=seconds, t=timeout
+                )
+            return None if result.ok else result.reason

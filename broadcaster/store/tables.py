@@ -207,3 +207,18 @@ class AuditHead(SQLModel, table=True):
     count: int = 0
     head_hash: str = Field(default="", max_length=64)
     updated_at: datetime | None = None
+
+
+class StopRequest(SQLModel, table=True):
+    """An operator's request (``cancel ID --stop``) that the daemon stop an airing on air.
+
+    The daemon's sweep stops the playback and logs the airing ``interrupted`` with who
+    asked; a request for an airing left playing by a crash is honoured at the restart."""
+
+    __tablename__ = "stop_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    airing_id: int = Field(index=True)
+    requested_by: str = Field(max_length=128)
+    requested_at: datetime
+    handled_at: datetime | None = None
