@@ -72,6 +72,19 @@ REASON_TEMPLATES: tuple[str, ...] = (
     "mount {mount}: {err}",
     "ffmpeg exited with {code}",
     "ffmpeg exited",
+    # the start path and the outputs (issue 10: write-ahead starts, player verdicts, files)
+    "approved audio {path} is unreadable: {err}",
+    "cannot create {path}: {err}",
+    "{path} is not a folder owned by the station's user",
+    "player could not open its device: {err}",
+    "player returned early: played {played:.1f} s of {total:.0f} s{err}",
+    "stopped on air by {by} after {played:.1f} s of {total:.0f} s",
+    "the station stopped during playout (crash or power loss); {by} had asked to stop it",
+    "{status} (no reason was given by the output)",
+    "{path} is a link",
+    "{path} is a link or not a folder",
+    "{path} is not a plain file of the station's own",
+    "{path} is not owned by the station's user",
 )
 
 # Placeholders holding a local time as the engine formats it ("2026-11-25 06:20").
