@@ -76,9 +76,12 @@ def judge(code: int, err: str, played: float, duration: float) -> PlayResult:
     if played < duration - allowed_shortfall(duration):
         return PlayResult(
             False,
-            _("player returned early: played {played:.1f} s of {total:.0f} s{err}").format(
-                played=played, total=duration, err=f" ({last[:160]})" if last else ""
-            ),
+            # The player's own last words follow as a part of their own ("; "), so the
+            # report translates the sentence and shows the player's text as it is.
+            _("player returned early: played {played:.1f} s of {total:.0f} s").format(
+                played=played, total=duration
+            )
+            + (f"; {last[:160]}" if last else ""),
         )
     return PlayResult(True)
 

@@ -77,7 +77,7 @@ REASON_TEMPLATES: tuple[str, ...] = (
     "cannot create {path}: {err}",
     "{path} is not a folder owned by the station's user",
     "player could not open its device: {err}",
-    "player returned early: played {played:.1f} s of {total:.0f} s{err}",
+    "player returned early: played {played:.1f} s of {total:.0f} s",
     "stopped on air by {by} after {played:.1f} s of {total:.0f} s",
     "the station stopped during playout (crash or power loss); {by} had asked to stop it",
     "{status} (no reason was given by the output)",
