@@ -45,6 +45,8 @@ def test_a_key_file_others_can_read_is_refused_everywhere(cli):
         r = cli(*args)
         assert r.code == 1, args
         assert "readable by others" in r.err and "Traceback" not in r.err, r.err
+    check = cli("check")
+    assert "station key can be read by other users (mode 0644)" in check.out + check.err
     # The gate refuses to clear anything it cannot check: nothing airs.
     r = cli("simulate", "--from", "2026-11-23", "--to", "2026-11-23")
     sim = sim_root(cli.root)  # simulate works on its own copy of the database

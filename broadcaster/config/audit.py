@@ -149,6 +149,22 @@ def secret_file_warnings(root: Path, station: Station, lines: dict[Location, int
         problem = secret_file_warning(path, written, field, line_of(lines, tuple(field.split("."))))
         if problem:
             found.append(problem)
+    from broadcaster.store.signing import key_path  # the station key (docs/SECURITY.md)
+
+    station_key = key_path(root)
+    mode = readable_by_others(station_key) if station_key.is_file() else None
+    if mode is not None:
+        shown = station_key.relative_to(root) if station_key.is_relative_to(root) else station_key
+        found.append(
+            Problem(
+                _(
+                    "the station key can be read by other users (mode {mode:04o}): approvals "
+                    "and log heads are refused until you run chmod 600 {file}"
+                ).format(mode=mode, file=shown),
+                path=str(shown),
+                severity="warning",
+            )
+        )
     return found
 
 
