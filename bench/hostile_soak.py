@@ -353,7 +353,12 @@ def main() -> int:
     parser.add_argument("--per-zone", type=int, default=2, help="receivers per zone")
     parser.add_argument("--oversize", type=int, default=256 * 1024)
     parser.add_argument("--json", action="store_true", help="figures as JSON")
+    parser.add_argument(
+        "--smoke", action="store_true", help="12 s at 60 messages/s (tests/test_soak.py)"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.seconds, args.rate, args.every = 12, 60, 4
     if not 0 < args.rate <= 2000:
         raise SystemExit("--rate: 0 < rate <= 2000 messages per second")
     started = time.monotonic()

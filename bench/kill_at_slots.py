@@ -35,7 +35,10 @@ def main() -> None:
     parser.add_argument(
         "--spacing", type=float, default=12.0, help="seconds between slots (50 x 12 s: 10 min)"
     )
+    parser.add_argument("--smoke", action="store_true", help="two kills")
     args = parser.parse_args()
+    if args.smoke:
+        args.kills = 2
     with tempfile.TemporaryDirectory() as tmp:
         root = write_station(Path(tmp) / "station")
         cli = Cli(root)

@@ -3,7 +3,8 @@ unnoticed (issue 15: ``report_bench.py`` failed on main for weeks). The figures 
 checked here (a shared test machine says nothing about speed); that each bench still
 runs end to end on the current code is.
 
-``plan_bench.py`` has its own smoke test (tests/test_plan_bench.py)."""
+``plan_bench.py``, ``hostile_soak.py`` and ``kill_at_slots.py`` have their own (see
+OWN_TEST)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-OWN_TEST = {"plan_bench.py"}
+# Benches whose smoke size another test runs: the planning bench (tests/test_plan_bench.py),
+# the hostile soak (tests/test_soak.py runs ``--smoke``) and the kills at slot instants
+# (tests/test_daemon.py runs the same ``killkit.kill_at_slots`` at four instants).
+OWN_TEST = {"plan_bench.py", "hostile_soak.py", "kill_at_slots.py"}
 BENCHES = sorted(p.name for p in (REPO / "bench").glob("*.py") if p.name not in OWN_TEST)
 
 

@@ -23,12 +23,7 @@ def test_short_soak_under_hostile_traffic_keeps_every_outcome_true():
         [
             sys.executable,
             str(REPO / "bench" / "hostile_soak.py"),
-            "--seconds",
-            "12",
-            "--rate",
-            "60",
-            "--every",
-            "4",
+            "--smoke",
             "--json",
         ],
         capture_output=True,
