@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from broadcaster.core.timeutil import as_utc
-from broadcaster.store.chain import GENESIS, entry_hash
+from broadcaster.store.chain import GENESIS, advance_head, entry_hash
 from broadcaster.store.tables import ChainHead, LogEntry
 
 HASHED_FIELDS = (
@@ -93,10 +93,6 @@ def campaigns_text(campaigns: frozenset[str] | tuple[str, ...]) -> str:
     return "," + ",".join(names) + "," if names else ""
 
 
-class ChainConflict(Exception):
-    """Another writer moved the head between our read and our write."""
-
-
 def append(session: Session, outcome: Outcome, recorded_at: datetime) -> LogEntry:
     """Add one entry inside the caller's write transaction."""
     head = session.exec(select(ChainHead).where(ChainHead.id == 1).with_for_update()).first()
@@ -129,14 +125,7 @@ def append(session: Session, outcome: Outcome, recorded_at: datetime) -> LogEntr
         entry_hash="",
     )
     entry.entry_hash = entry_hash(entry.prev_hash, _values(entry))
-    moved = session.execute(
-        update(ChainHead)
-        .where(ChainHead.id == 1, ChainHead.count == head.count)
-        .values(count=entry.seq, head_hash=entry.entry_hash, updated_at=entry.recorded_at)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        raise ChainConflict("log head moved during append")
+    advance_head(session, ChainHead, head.count, entry.seq, entry.entry_hash, entry.recorded_at)
     session.add(entry)
     session.flush()
     session.expire(head)

@@ -11,12 +11,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from broadcaster.core.timeutil import as_utc
-from broadcaster.store.aslog import ChainConflict
-from broadcaster.store.chain import GENESIS, ChainLink, ChainReport, entry_hash, verify_chain
+from broadcaster.store.chain import (
+    GENESIS,
+    ChainLink,
+    ChainReport,
+    advance_head,
+    entry_hash,
+    verify_chain,
+)
 from broadcaster.store.tables import AuditEntry, AuditHead
 
 HASHED_FIELDS = (
@@ -107,14 +113,7 @@ def append(
         entry_hash="",
     )
     entry.entry_hash = entry_hash(entry.prev_hash, _values(entry))
-    moved = session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1, AuditHead.count == head.count)
-        .values(count=entry.seq, head_hash=entry.entry_hash, updated_at=entry.recorded_at)
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
-        raise ChainConflict("audit head moved during append")
+    advance_head(session, AuditHead, head.count, entry.seq, entry.entry_hash, entry.recorded_at)
     session.add(entry)
     session.flush()
     session.expire(head)

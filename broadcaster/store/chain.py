@@ -14,11 +14,34 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
 
 from broadcaster.core.timeutil import as_utc
 from broadcaster.i18n import _
 
 GENESIS = "0" * 64
+
+
+class ChainConflict(Exception):
+    """Another writer moved the head between our read and our write."""
+
+
+def advance_head(
+    session: Any, head_table: Any, count: int, entry_seq: int, new_hash: str, at: datetime
+) -> None:
+    """Move a record's head from ``count`` to the new entry inside the caller's write
+    transaction, only if no other writer moved it meanwhile (compare-and-set on the
+    count): two writers can never fork the chain."""
+    moved = session.execute(
+        update(head_table)
+        .where(head_table.id == 1, head_table.count == count)
+        .values(count=entry_seq, head_hash=new_hash, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:
+        raise ChainConflict(f"{head_table.__tablename__} moved during append")
 
 
 def _iso(value: datetime | None) -> str | None:
