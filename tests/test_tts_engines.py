@@ -109,7 +109,13 @@ def test_a_third_party_engine_registers_through_an_entry_point(bare_station: Pat
     (outcome,) = json.loads(result.out)
     assert outcome["engine"] == "vendor" and not outcome["fallback"]
     # its settings are validated by its own model
-    set_yaml(bare_station, "  vendor: {pitch: high}\n")
+    # the engine's own model refuses a bad value (a second 'vendor:' key would now be
+    # refused as a duplicate first, so the value is changed in place)
+    station = bare_station / "schedules" / "station.yaml"
+    station.write_text(
+        station.read_text(encoding="utf-8").replace("vendor: {pitch: 60}", "vendor: {pitch: high}"),
+        encoding="utf-8",
+    )
     bad = Cli(bare_station, {"PYTHONPATH": str(site)})("check")
     assert bad.code == 1 and "engines.vendor.pitch" in bad.out + bad.err
 
