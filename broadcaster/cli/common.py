@@ -13,9 +13,9 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from broadcaster.app.context import StationContext, station_root
 from broadcaster.core.errors import UsageProblem
 from broadcaster.i18n import _
-from broadcaster.ops.context import StationContext, station_root
 
 # Piped into a file or another program, tables get room instead of the 80-column default.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)

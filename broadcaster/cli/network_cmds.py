@@ -35,10 +35,10 @@ def receivers_list(
     """List receivers: state (online, offline since ...), last heartbeat, firmware."""
     if ctx.invoked_subcommand is not None:
         return
-    from broadcaster.ops import network  # imported here: every other command starts faster
+    from broadcaster.app import receivers  # imported here: every other command starts faster
 
     station = open_station()
-    lines = network.receivers(station, wait)
+    lines = receivers.receivers(station, wait)
     tz = station.station.tz
     if as_json:
         print_json(
@@ -85,10 +85,10 @@ def receivers_list(
 def _print_alarms(station, lines) -> None:
     """What the network survived: the daemon's loop restarts and ignored reports, each
     receiver's loop restarts, dropped commands and forged retained messages."""
-    from broadcaster.ops import network
+    from broadcaster.app import receivers
 
     tz = station.station.tz
-    for h in network.station_health(station):
+    for h in receivers.station_health(station):
         if h.loop_restarts:
             out.print(
                 _(
@@ -141,10 +141,10 @@ def receivers_volume(
     receiver: str = typer.Option(None, "--receiver", help="Only this receiver."),
 ) -> None:
     """Send a signed volume command to receivers (all, a zone's, or one)."""
-    from broadcaster.ops import network
+    from broadcaster.app import receivers
 
     station = open_station()
-    sent = network.send_volume(station, level, zone, receiver)
+    sent = receivers.send_volume(station, level, zone, receiver)
     out.print(_("volume {level} sent to {n} receiver(s)").format(level=level, n=len(sent)))
 
 
@@ -159,10 +159,10 @@ def receivers_resync(
     from the future refuse later commands as 'replayed' until resynced (or until the
     clock catches up). See docs/RECEIVER-PROTOCOL.md.
     """
-    from broadcaster.ops import network
+    from broadcaster.app import receivers
 
     station = open_station()
-    sent = network.send_resync(station, zone, receiver)
+    sent = receivers.send_resync(station, zone, receiver)
     out.print(_("resync sent to {n} receiver(s)").format(n=len(sent)))
 
 

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
+from broadcaster.app import evidence
+from broadcaster.app import reports as build
 from broadcaster.cli.common import open_station, out, unreal_warning
-from broadcaster.reports import build, evidence, labels
+from broadcaster.reports import labels
 from broadcaster.reports.period import PERIOD_HELP
 
 PeriodOpt = typer.Option(None, "--period", help=f"Reporting period: {PERIOD_HELP}.")

@@ -15,6 +15,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from broadcaster.app import approvals, bulletins, logbook, schedule, simulation
+from broadcaster.app.context import StationContext, station_root
 from broadcaster.cli.common import err, open_station, out, print_json, state
 from broadcaster.cli.schedule_cmds import status_table
 from broadcaster.core.timeutil import (
@@ -30,8 +32,6 @@ from broadcaster.engine.clock import SimClock
 from broadcaster.engine.lock import StationLock
 from broadcaster.engine.realtime import RealtimeDriver, configure_logging
 from broadcaster.i18n import _
-from broadcaster.ops import actions, simulation
-from broadcaster.ops.context import StationContext, station_root
 from broadcaster.playout.base import close_outputs
 
 
@@ -72,7 +72,7 @@ def run(
     outputs = {}
     try:
         outputs = ctx.outputs(ctx.clock)
-        engine = actions.engine_for(ctx, outputs)
+        engine = schedule.engine_for(ctx, outputs)
         driver = RealtimeDriver(engine, ctx.clock, sweep_seconds=sweep_seconds)
         if autoplan:
             engine.autoplan(ctx.clock.now())
@@ -82,11 +82,11 @@ def run(
         retry = ctx.station.production.get("retry_fallback_minutes", 0)
         if retry:
             driver.scheduler.add_job(
-                lambda: actions.rerender_fallbacks(ctx), "interval", minutes=retry, id="rerender"
+                lambda: bulletins.rerender_fallbacks(ctx), "interval", minutes=retry, id="rerender"
             )
-        signing_heads = head_minutes > 0 and actions.public_key(ctx) is not None
+        signing_heads = head_minutes > 0 and logbook.public_key(ctx) is not None
         if signing_heads:
-            actions.sign_log_head(ctx)
+            logbook.sign_log_head(ctx)
             driver.scheduler.add_job(
                 lambda: _sign_head(ctx), "interval", minutes=head_minutes, id="log-head"
             )
@@ -116,7 +116,7 @@ def _sign_head(ctx: StationContext) -> None:
     """A periodic signed head; a failure (key gone, database busy) is logged, and the
     daemon airs on."""
     try:
-        actions.sign_log_head(ctx)
+        logbook.sign_log_head(ctx)
     except Exception:
         logging.getLogger("broadcaster.daemon").exception("could not sign the log head")
 
@@ -243,7 +243,7 @@ def _print_simulation(ctx: StationContext, report: simulation.SimulationReport) 
 
 
 def _compliance(ctx: StationContext, week: str) -> bool:
-    report = actions.status(ctx, week, include_unreal=True)
+    report = schedule.status(ctx, week, include_unreal=True)
     out.print(status_table(report, ctx.station.name))
     return all(r.state == "met" for r in report.rows)
 
@@ -268,7 +268,7 @@ def demo(
     monday, next_monday = week_bounds_utc(year, wk, tz)
 
     out.rule(_("1. render (offline)"))
-    outcomes = actions.render(ctx, engines=("espeak",), workers=os.cpu_count() or 1)
+    outcomes = bulletins.render(ctx, engines=("espeak",), workers=os.cpu_count() or 1)
     for o in outcomes:
         loudness = f"{o.loudness_lufs:6.1f} LUFS" if o.loudness_lufs is not None else ""
         out.print(
@@ -279,7 +279,7 @@ def demo(
     out.rule(_("2. approve (as 'demo')"))
     for o in outcomes:
         if not o.error:
-            actions.approve(ctx, o.bulletin_id, "demo")
+            approvals.approve(ctx, o.bulletin_id, "demo")
     out.print(_("  {n} bulletins approved").format(n=sum(1 for o in outcomes if not o.error)))
 
     failing = next(z.id for z in ctx.station.zones if z.kind == "cluster")
@@ -310,7 +310,7 @@ def demo(
     assert sim is not None
 
     out.rule(_("4. make-up airings for {zone}").format(zone=failing))
-    for r in actions.airings_of_week(sim, label):
+    for r in schedule.airings_of_week(sim, label):
         if r.zone_id == failing and r.origin in ("makeup", "plan", "retry"):
             out.print(
                 f"  {fmt_local(r.scheduled_at, tz)}  {r.origin:7} {r.status:11} "
@@ -319,7 +319,7 @@ def demo(
             )
     out.rule(_("5. compliance (simulated airings counted: this is a demonstration)"))
     all_met = _compliance(sim, label)
-    chain = actions.verify(sim)
+    chain = logbook.verify(sim)
     out.print(
         _("as-run log: {n} entries, chain {state}, head {hash}").format(
             n=chain.count, state="intact" if chain.ok else "BROKEN", hash=chain.head_hash[:16]

@@ -12,14 +12,14 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from broadcaster.app import approvals, bulletins
+from broadcaster.app.checks import audit
+from broadcaster.app.context import StationContext, load_config, station_root
+from broadcaster.app.probe import probe_outputs
 from broadcaster.cli.common import Json, err, name_option, open_station, out, print_json, state
-from broadcaster.config.audit import audit
 from broadcaster.config.schema import json_schemas
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, Problem
 from broadcaster.i18n import _
-from broadcaster.ops import actions
-from broadcaster.ops.context import StationContext, load_config, station_root
-from broadcaster.ops.probe import probe_outputs
 from broadcaster.speech.engines import engine_class
 from broadcaster.speech.render import RenderOutcome
 
@@ -47,22 +47,22 @@ def check(
         ctx = StationContext(root, station, state.db or f"sqlite:///{root / 'station.db'}")
         bulletins, script_problems = ctx.scripts()
         problems.extend(script_problems)
-        problems.extend(actions.script_warnings(ctx, bulletins))
+        problems.extend(bulletins.script_warnings(ctx, bulletins))
         problems.extend(audit(root, station, bulletins))
         if online:
             problems.extend(probe_outputs(root, station))
     states: dict[str, str] = {}
     if ctx is not None:
         try:
-            states = actions.approval_states_readonly(ctx, bulletins)
+            states = approvals.approval_states_readonly(ctx, bulletins)
         except BroadcasterError as exc:
             problems.append(exc.problem)
     lost = {bid for bid, st in states.items() if st in ("audio-missing", "changed-since-approval")}
     notes = {}
     if ctx is not None:
-        risky = actions.airings_at_risk(ctx, lost, readonly=True)
-        notes = {bid: actions.at_risk_note(ctx, airings) for bid, airings in risky.items()}
-    problems.extend(actions.approval_warnings(bulletins, states, notes))
+        risky = approvals.airings_at_risk(ctx, lost, readonly=True)
+        notes = {bid: approvals.at_risk_note(ctx, airings) for bid, airings in risky.items()}
+    problems.extend(approvals.approval_warnings(bulletins, states, notes))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         print_json(
@@ -129,7 +129,7 @@ def render(
     ) as progress:
         total = len(ids) if ids else len(ctx.scripts()[0])
         task = progress.add_task(_("rendering"), total=total)
-        outcomes = actions.render(
+        outcomes = bulletins.render(
             ctx,
             ids or None,
             force=force,
@@ -185,13 +185,13 @@ def approve(
 ) -> None:
     """Approve a bulletin's exact current content (script and audio) for airing."""
     ctx = open_station()
-    approval = actions.approve(ctx, bulletin_id, by)
+    approval = approvals.approve(ctx, bulletin_id, by)
     out.print(
         _("approved {id} by {by} (audio {sha})").format(
             id=bulletin_id, by=approval.approved_by, sha=approval.audio_sha256[:12]
         )
     )
-    warning = actions.approved_audio_warning(ctx, approval)
+    warning = approvals.approved_audio_warning(ctx, approval)
     if warning:
         out.print(f"[yellow]{_('warning')}: {escape(warning)}[/yellow]")
 

@@ -6,10 +6,10 @@ import sys
 
 import typer
 
+from broadcaster.app import bulletins
+from broadcaster.app.context import load_config, station_root
 from broadcaster.cli.common import open_station, state
 from broadcaster.core.errors import BroadcasterError
-from broadcaster.ops import actions
-from broadcaster.ops.context import load_config, station_root
 from broadcaster.speech.spoken import station_lexicon
 from broadcaster.text import Lexicon
 from broadcaster.text import normalize as to_spoken
@@ -49,7 +49,7 @@ def _station_lexicon() -> tuple[Lexicon, str]:
 def preview(bulletin_id: str = typer.Argument(..., metavar="ID")) -> None:
     """Show the spoken text of a script, exactly as the TTS engine receives it."""
     ctx = open_station()
-    sys.stdout.write(actions.preview(ctx, bulletin_id) + "\n")
+    sys.stdout.write(bulletins.preview(ctx, bulletin_id) + "\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,10 +7,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadcaster.app import signed_head
+from broadcaster.app.context import StationContext
+from broadcaster.app.emergencies import parse_zones
 from broadcaster.core.errors import UsageProblem
-from broadcaster.ops.actions import parse_zones
-from broadcaster.ops.context import StationContext
-from broadcaster.reports import csv_writer, json_writer, pdf, rawlog, signed_head
+from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
 from broadcaster.reports.figures import ReportFigures, compute
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import Period, parse_period

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
+from broadcaster.app.context import StationContext
 from broadcaster.core.errors import BroadcasterError, UsageProblem
 from broadcaster.core.timeutil import as_utc, parse_week, week_bounds_utc
-from broadcaster.ops.context import StationContext
 from broadcaster.playout.mqtt import protocol
 from broadcaster.playout.mqtt.directory import snapshot
 from broadcaster.playout.mqtt.output import STATION_YAML, wall_ms

@@ -17,9 +17,11 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import select
 
+from broadcaster.app import reports as build
+from broadcaster.app import signed_head
+from broadcaster.app.context import StationContext
 from broadcaster.core.errors import UsageProblem
-from broadcaster.ops.context import StationContext
-from broadcaster.reports import build, csv_writer, json_writer, pdf, rawlog, signed_head
+from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
 from broadcaster.reports.figures import L, when_column
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import Period
