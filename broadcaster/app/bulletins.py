@@ -23,10 +23,13 @@ from broadcaster.engine.planning import (
     sort_airable,
 )
 from broadcaster.i18n import _
+from broadcaster.speech.engines import engine_class
 from broadcaster.speech.production import Produced
 from broadcaster.speech.render import Pending, Renderer, RenderOutcome, produce_all
 from broadcaster.speech.spoken import spoken_text, station_lexicon
-from broadcaster.text import unknown_tokens
+from broadcaster.text import Lexicon, normalize, unknown_tokens
+
+__all__ = ["RenderOutcome"]  # the faces show render outcomes
 
 
 def render(
@@ -200,3 +203,22 @@ def preview(ctx: StationContext, bulletin_id: str) -> str:
             path=bulletin.source_path,
         )
     return spoken_text(bulletin, ctx.root, ctx.station.dialect)
+
+
+def offline_engines(ctx: StationContext) -> tuple[str, ...]:
+    """The station's TTS chain without the engines that need the network (``espeak`` when
+    none is left): what ``render --offline`` uses."""
+    chain = tuple(n for n in ctx.station.tts if not engine_class(n).needs_network)
+    return chain or ("espeak",)
+
+
+def spoken_form(text: str, root: Path | None, dialect: str | None = None) -> str:
+    """Written Vietnamese as the announcer will say it: with the station's lexicon and
+    dialect when ``root`` is a station, the built-in lexicon (northern) otherwise."""
+    if root is None:
+        lexicon, station_dialect = Lexicon.builtin(), "north"
+    else:
+        from broadcaster.app.context import load_config
+
+        lexicon, station_dialect = station_lexicon(root), load_config(root).dialect
+    return normalize(text, lexicon, dialect=dialect or station_dialect)

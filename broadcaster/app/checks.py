@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from broadcaster.config.schema import json_schemas  # noqa: F401  (the `schema` command)
 from broadcaster.config.station_loader import station_file
 from broadcaster.config.yamlmarks import Location, YamlSyntaxError, line_of, load_with_lines
 from broadcaster.core.errors import ConfigErrors, Problem

@@ -5,15 +5,20 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from broadcaster.app.approvals import approve, require_approved
 from broadcaster.app.bulletins import render
 from broadcaster.app.context import StationContext
+from broadcaster.app.schedule import all_final, engine_for, outcomes_of
 from broadcaster.core.errors import BroadcasterError, UsageProblem
 from broadcaster.core.model import (
     Airing,
+    AiringRecord,
     Bulletin,
     Origin,
     Priority,
@@ -21,10 +26,13 @@ from broadcaster.core.model import (
 from broadcaster.core.timeutil import (
     to_local,
 )
+from broadcaster.engine.lanes import ThreadLane
+from broadcaster.engine.lock import StationLock
 from broadcaster.engine.planning import (
     new_row,
 )
 from broadcaster.i18n import _
+from broadcaster.playout.base import close_outputs
 from broadcaster.store.tables import AiringRow
 
 
@@ -162,3 +170,74 @@ def _create_exclusive(path: Path, data: bytes) -> None:
         os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class EmergencyRun:
+    """What became of an emergency: handed to the running daemon (``holder`` names it),
+    or aired here, zone by zone, with each airing's outcome."""
+
+    bulletin_id: str
+    zones: int
+    handed_to: str | None = None
+    outcomes: tuple[AiringRecord, ...] = ()
+
+    @property
+    def all_aired(self) -> bool:
+        return self.handed_to is not None or all(o.status == "aired" for o in self.outcomes)
+
+
+def air_emergency(
+    ctx: StationContext,
+    bulletin: Bulletin,
+    zones: list[str],
+    by: str,
+    *,
+    force: bool = False,
+    on_wait: Callable[[str], None] | None = None,
+    on_air: Callable[[int], None] | None = None,
+) -> EmergencyRun:
+    """Book the emergency now and see it aired: by the running daemon if there is one
+    (it sweeps the booking up within a second), else by this process on every zone at
+    once. ``on_wait`` hears which other emergency this one waits for; ``on_air`` how many
+    zones it is airing on."""
+    lock = StationLock(ctx.root, ctx.db_url)
+    daemon_running = not lock.acquire_unless_daemon("emergency", on_wait=on_wait)
+    try:
+        rows = emergency_airings(ctx, bulletin, zones, by, ctx.clock.now(), force=force)
+    except BaseException:
+        if not daemon_running:
+            lock.release()
+        raise
+    if daemon_running:
+        return EmergencyRun(bulletin.id, len(rows), handed_to=lock.holder())
+    try:
+        outputs = ctx.outputs(ctx.clock)
+        try:
+            if on_air is not None:
+                on_air(len(rows))
+            outcomes = _air_on(ctx, rows, outputs)
+        finally:
+            close_outputs(outputs)
+    finally:
+        lock.release()
+    return EmergencyRun(bulletin.id, len(rows), outcomes=tuple(outcomes))
+
+
+def _air_on(ctx: StationContext, rows: list[AiringRow], outputs) -> list[AiringRecord]:
+    """One lane per zone, as the daemon would; wait until every airing has its outcome."""
+    engine = engine_for(ctx, outputs)
+    lanes = {}
+    for row in rows:
+        lane = ThreadLane(row.zone_id, engine, ctx.clock)
+        lanes[row.zone_id] = lane
+        lane.start()
+        lane.offer(row)
+    ids = [r.id for r in rows]
+    while not all_final(ctx, ids):
+        time.sleep(0.2)
+    for lane in lanes.values():
+        lane.stop("done")
+    for lane in lanes.values():
+        lane.join(timeout=5)
+    return outcomes_of(ctx, ids)

@@ -20,6 +20,8 @@ from broadcaster.core.timeutil import (
 )
 from broadcaster.i18n import _
 from broadcaster.store import aslog, signing
+from broadcaster.store.aslog import HASHED_FIELDS  # noqa: F401  (what a face shows of the log)
+from broadcaster.store.signing import fingerprint  # noqa: F401  (and of the station key)
 
 
 def station_key(ctx: StationContext) -> signing.StationKey:

@@ -16,6 +16,7 @@ from broadcaster.core.compliance import AiringFact, ZoneWeekStatus, evaluate_wee
 from broadcaster.core.errors import BroadcasterError, Problem, UsageProblem
 from broadcaster.core.model import (
     Airing,
+    AiringRecord,
     AiringStatus,
     Bulletin,
     Origin,
@@ -33,6 +34,7 @@ from broadcaster.core.timeutil import (
     week_bounds_utc,
 )
 from broadcaster.engine.clock import clock_kind
+from broadcaster.engine.lock import StationLock
 from broadcaster.engine.planning import (
     Unairable,
     campaigns_of,
@@ -52,7 +54,7 @@ from broadcaster.store.tables import AiringRow, StopRequest
 class PlanReport:
     week: str
     result: PlanResult
-    created: list[AiringRow]
+    created: list[AiringRecord]
     skipped_scripts: list[Problem] = field(default_factory=list)
     unairable: list[Unairable] = field(default_factory=list)
 
@@ -67,12 +69,13 @@ def plan(ctx: StationContext, week_label: str) -> PlanReport:
     with ctx.db.write() as s:
         left_out = sort_airable(s, bulletins, ctx.root)[1]
         result, created = plan_and_store(s, ctx.station, bulletins, year, week, now, root=ctx.root)
-    return PlanReport(week_label, result, created, problems, left_out)
+        records = [r.record() for r in created]
+    return PlanReport(week_label, result, records, problems, left_out)
 
 
 @dataclass
 class QueueResult:
-    row: AiringRow
+    row: AiringRecord
     warnings: list[str] = field(default_factory=list)
     retimed: int = 0  # the planner's airings of the session moved around the new one
 
@@ -155,7 +158,7 @@ def queue(
         row = new_row(airing, bulletin, station, now)
         s.add(row)
         s.flush()
-        return QueueResult(row, warnings, retimed)
+        return QueueResult(row.record(), warnings, retimed)
 
 
 def _session_rows(session, slot: Slot) -> list[AiringRow]:
@@ -260,7 +263,7 @@ def _airing_for_operator(s, airing_id: int) -> AiringRow:
     return row
 
 
-def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
+def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
     """Planned -> cancelled, logged, in one write transaction.
 
     The daemon marks an airing playing (committed) before its output starts, in a write
@@ -308,10 +311,10 @@ def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
             ),
             recorded_at=now,
         )
-        return row
+        return row.record()
 
 
-def stop_on_air(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
+def stop_on_air(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
     """Ask the daemon to stop an airing on air (``cancel ID --stop``).
 
     Only a request is written: the daemon's sweep cuts the playback and logs the airing
@@ -327,7 +330,7 @@ def stop_on_air(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
                 )
             )
         s.add(StopRequest(airing_id=airing_id, requested_by=by[:128], requested_at=as_utc(now)))
-        return row
+        return row.record()
 
 
 @dataclass
@@ -446,15 +449,15 @@ def _origin(text: str) -> Origin:
         return Origin.PLAN
 
 
-def airings_of_week(ctx: StationContext, week_label: str) -> list[AiringRow]:
+def airings_of_week(ctx: StationContext, week_label: str) -> list[AiringRecord]:
     year, week = parse_week(week_label)
     with ctx.db.read() as s:
-        return week_rows(s, ctx.station, year, week)
+        return [r.record() for r in week_rows(s, ctx.station, year, week)]
 
 
 def list_airings(
     ctx: StationContext, week_label: str, zone: str | None = None, state: str | None = None
-) -> list[AiringRow]:
+) -> list[AiringRecord]:
     """The week's airings in time order, for ``schedule list``: what ``cancel`` takes."""
     if zone is not None and zone not in ctx.station.zones_by_id:
         raise UsageProblem(
@@ -471,7 +474,15 @@ def list_airings(
     year, week = parse_week(week_label)
     with ctx.db.read() as s:
         rows = week_rows(s, ctx.station, year, week, [zone] if zone else None)
-    return [r for r in rows if state is None or r.status == state]
+    return [r.record() for r in rows if state is None or r.status == state]
+
+
+def daemon_is_running(ctx: StationContext) -> bool:
+    """Whether a daemon holds the station now (it will act on what is written for it)."""
+    lock = StationLock(ctx.root, ctx.db_url)
+    running = not lock.try_acquire("cancel")
+    lock.release()
+    return running
 
 
 def engine_for(ctx: StationContext, outputs) -> StationEngine:
@@ -488,6 +499,7 @@ def all_final(ctx: StationContext, ids: list[int | None]) -> bool:
     return all(AiringStatus(r.status).is_final for r in outcomes_of(ctx, ids))
 
 
-def outcomes_of(ctx: StationContext, ids: list[int | None]) -> list[AiringRow]:
+def outcomes_of(ctx: StationContext, ids: list[int | None]) -> list[AiringRecord]:
     with ctx.db.read() as s:
-        return [r for i in ids if i is not None and (r := s.get(AiringRow, i)) is not None]
+        found = (s.get(AiringRow, i) for i in ids if i is not None)
+        return [r.record() for r in found if r is not None]

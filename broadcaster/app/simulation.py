@@ -58,6 +58,12 @@ def parse_outage(ctx: StationContext, spec: str) -> Outage:
 
 
 @dataclass
+def clock_at(instant: datetime) -> SimClock:
+    """A simulated clock standing at ``instant``: for a face that shows what a command
+    would do at another time (the demo plans and reports "as of" its Monday)."""
+    return SimClock(instant)
+
+
 class SimulationReport:
     start: datetime
     end: datetime

@@ -21,14 +21,13 @@ def keys_init() -> None:
     made and signed heads cannot be checked against new ones.
     """
     from broadcaster.app import logbook
-    from broadcaster.store import signing
 
     station = open_station()
     key = logbook.keys_init(station)
     out.print(_("station key created: {path}").format(path=key.path), markup=False)
     out.print(
         _("public key: {key} (fingerprint {fp})").format(
-            key=key.public_hex, fp=signing.fingerprint(key.public_hex)
+            key=key.public_hex, fp=logbook.fingerprint(key.public_hex)
         ),
         markup=False,
     )
@@ -40,13 +39,12 @@ def keys_show(
 ) -> None:
     """Print the station's public key (to give to whoever checks reports)."""
     from broadcaster.app import logbook
-    from broadcaster.store import signing
 
     station = open_station()
     public = logbook.public_key(station)
     if as_json:
         print_json(
-            {"public_key": public, "fingerprint": signing.fingerprint(public) if public else None}
+            {"public_key": public, "fingerprint": logbook.fingerprint(public) if public else None}
         )
         return
     if public is None:

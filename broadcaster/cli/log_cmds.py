@@ -14,7 +14,6 @@ from broadcaster.app import logbook
 from broadcaster.cli.common import Json, open_station, out, print_json, unreal_warning, warn
 from broadcaster.core.timeutil import local_to_utc, parse_local_date
 from broadcaster.i18n import _
-from broadcaster.store import aslog
 
 log_app = typer.Typer(
     help="The as-run log: list it, verify its hash chain, sign and export its head.",
@@ -23,7 +22,7 @@ log_app = typer.Typer(
 )
 
 # The exported entry: the hashed fields (with ``zone`` for ``zone_id``) and the hash.
-FIELDS = [("zone" if f == "zone_id" else f) for f in aslog.HASHED_FIELDS] + ["entry_hash"]
+FIELDS = [("zone" if f == "zone_id" else f) for f in logbook.HASHED_FIELDS] + ["entry_hash"]
 
 
 @log_app.callback()
@@ -84,13 +83,11 @@ def log_list(
 
 def station_key_line(station) -> str:
     """``station key: <public key hex> (fingerprint ...)``, or how to make one."""
-    from broadcaster.store import signing
-
     public = logbook.public_key(station)
     if public is None:
         return _("station key: none yet (broadcaster keys init)")
     return _("station key: {key} (fingerprint {fp})").format(
-        key=public, fp=signing.fingerprint(public)
+        key=public, fp=logbook.fingerprint(public)
     )
 
 

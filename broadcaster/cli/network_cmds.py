@@ -178,8 +178,8 @@ def receiver(
 
     Runs until SIGTERM/SIGINT; prints 'ready N' once every receiver is connected.
     """
-    from broadcaster.playout.mqtt.receiver import ReceiverHost
-    from broadcaster.playout.mqtt.settings import load_receiver_file
+    from broadcaster.receiver.host import ReceiverHost
+    from broadcaster.receiver.settings import load_receiver_file
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

@@ -9,10 +9,8 @@ import typer
 from broadcaster.app import evidence
 from broadcaster.app import reports as build
 from broadcaster.cli.common import open_station, out, unreal_warning
-from broadcaster.reports import labels
-from broadcaster.reports.period import PERIOD_HELP
 
-PeriodOpt = typer.Option(None, "--period", help=f"Reporting period: {PERIOD_HELP}.")
+PeriodOpt = typer.Option(None, "--period", help=f"Reporting period: {build.PERIOD_HELP}.")
 FromOpt = typer.Option(None, "--from", help="First local day (with --to), e.g. 2026-01-01.")
 ToOpt = typer.Option(None, "--to", help="Last local day, inclusive.")
 ZonesOpt = typer.Option(None, "--zones", help="'all' (default) or zone ids: z1,z2,...")
@@ -73,7 +71,7 @@ def _print_written(written: build.Written, unreal: dict[str, int] | None = None)
     out.print(
         f"{written.path}: {fig.period_key}, {fig.zones_total} zones, "
         f"{fig.totals.aired} aired / {fig.totals.planned} planned, "
-        f"zone-weeks met {labels.pct(fig.share_met)} "
+        f"zone-weeks met {build.labels.pct(fig.share_met)} "
         f"({fig.zone_weeks_met}/{fig.zone_weeks_judged})"
         + (f", {fig.zone_weeks_not_over} not over yet" if fig.zone_weeks_not_over else ""),
         markup=False,

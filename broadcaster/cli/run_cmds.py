@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import shutil
@@ -17,6 +16,7 @@ from rich.table import Table
 
 from broadcaster.app import approvals, bulletins, logbook, schedule, simulation
 from broadcaster.app.context import StationContext, station_root
+from broadcaster.app.daemon import Daemon, DaemonOptions, configure_logging
 from broadcaster.cli.common import err, open_station, out, print_json, state
 from broadcaster.cli.schedule_cmds import status_table
 from broadcaster.core.timeutil import (
@@ -28,11 +28,7 @@ from broadcaster.core.timeutil import (
     parse_week,
     week_bounds_utc,
 )
-from broadcaster.engine.clock import SimClock
-from broadcaster.engine.lock import StationLock
-from broadcaster.engine.realtime import RealtimeDriver, configure_logging
 from broadcaster.i18n import _
-from broadcaster.playout.base import close_outputs
 
 
 def run(
@@ -64,61 +60,30 @@ def run(
     """The station daemon: airs what the database says, on time, until SIGTERM."""
     configure_logging(verbose)
     ctx = open_station()
-    lock = StationLock(ctx.root, ctx.db_url)
-    lock.acquire("daemon")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_a: stop.set())
-    outputs = {}
+    options = DaemonOptions(
+        sweep_seconds=sweep_seconds, autoplan=autoplan, head_minutes=head_minutes
+    )
+    daemon = Daemon(ctx, options)
     try:
-        outputs = ctx.outputs(ctx.clock)
-        engine = schedule.engine_for(ctx, outputs)
-        driver = RealtimeDriver(engine, ctx.clock, sweep_seconds=sweep_seconds)
-        if autoplan:
-            engine.autoplan(ctx.clock.now())
-            driver.scheduler.add_job(
-                lambda: engine.autoplan(ctx.clock.now()), "interval", hours=1, id="autoplan"
-            )
-        retry = ctx.station.production.get("retry_fallback_minutes", 0)
-        if retry:
-            driver.scheduler.add_job(
-                lambda: bulletins.rerender_fallbacks(ctx), "interval", minutes=retry, id="rerender"
-            )
-        signing_heads = head_minutes > 0 and logbook.public_key(ctx) is not None
-        if signing_heads:
-            logbook.sign_log_head(ctx)
-            driver.scheduler.add_job(
-                lambda: _sign_head(ctx), "interval", minutes=head_minutes, id="log-head"
-            )
-        driver.start()
-        nxt = engine.next_planned_after(ctx.clock.now())
+        nxt = daemon.start()
         err.print(
             _("on air: {station}, {zones} zones; next airing {next}; pid lock {lock}").format(
                 station=ctx.station.name,
                 zones=len(ctx.station.zones),
                 next=fmt_local(nxt, ctx.station.tz) if nxt else "-",
-                lock=lock.path,
+                lock=daemon.lock_path,
             ),
             markup=False,
         )
         stop.wait()
         err.print(_("stopping: cutting what plays and logging it"), markup=False)
-        driver.stop(_("the station daemon was stopped (signal)"))
-        if signing_heads:
-            _sign_head(ctx)
+        daemon.stop(_("the station daemon was stopped (signal)"))
     finally:
-        close_outputs(outputs)
-        lock.release()
+        daemon.close()
         ctx.close()
-
-
-def _sign_head(ctx: StationContext) -> None:
-    """A periodic signed head; a failure (key gone, database busy) is logged, and the
-    daemon airs on."""
-    try:
-        logbook.sign_log_head(ctx)
-    except Exception:
-        logging.getLogger("broadcaster.daemon").exception("could not sign the log head")
 
 
 def simulate(
@@ -301,7 +266,9 @@ def demo(
                 id=storm.id, at=fmt_local(emergency_at, tz)
             )
         )
-    ctx.clock = SimClock(monday)  # everything happens as of Monday 00:00, on simulated time
+    ctx.clock = simulation.clock_at(
+        monday
+    )  # everything happens as of Monday 00:00, on simulated time
     report = simulation.simulate(
         ctx, monday, next_monday, [outage], emergencies, into=work / "simulation"
     )

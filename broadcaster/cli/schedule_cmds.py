@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
@@ -24,12 +23,9 @@ from broadcaster.cli.common import (
     unreal_warning,
     warn,
 )
+from broadcaster.core.model import AiringRecord
 from broadcaster.core.timeutil import fmt_local, parse_local_datetime
-from broadcaster.engine.lanes import ThreadLane
-from broadcaster.engine.lock import StationLock
 from broadcaster.i18n import _
-from broadcaster.playout.base import close_outputs
-from broadcaster.store.tables import AiringRow
 
 PLAN_TABLE_MAX = 500  # beyond this, ``plan`` points to ``schedule list`` instead
 STATE_STYLE = {"met": "green", "on-track": "cyan", "at-risk": "yellow", "failed": "red"}
@@ -117,7 +113,7 @@ def print_unairable(ctx, left_out) -> None:
         err.print(line, style="yellow", markup=False)
 
 
-def _row_json(r: AiringRow, tz) -> dict:
+def _row_json(r: AiringRecord, tz) -> dict:
     return {
         "id": r.id,
         "zone": r.zone_id,
@@ -198,9 +194,7 @@ def cancel(
 
 def _ask_daemon_to_stop(ctx, airing_id: int, who: str) -> None:
     row = schedule.stop_on_air(ctx, airing_id, who)
-    lock = StationLock(ctx.root, ctx.db_url)
-    daemon_running = not lock.try_acquire("cancel")
-    lock.release()
+    daemon_running = schedule.daemon_is_running(ctx)
     what = _("airing {id}: {bulletin} on {zone} ({zone_name}), scheduled {at}").format(
         id=row.id,
         bulletin=row.bulletin_id,
@@ -248,69 +242,33 @@ def emergency(
         bulletin = emergencies.typed_alert(ctx, text, approved_by)
     else:
         bulletin = ctx.bulletin(bulletin_id)
-    lock = StationLock(ctx.root, ctx.db_url)
-    daemon_running = not lock.acquire_unless_daemon(
-        "emergency",
+    run = emergencies.air_emergency(
+        ctx,
+        bulletin,
+        targets,
+        who,
+        force=force,
         on_wait=lambda holder: out.print(
             _("waiting for {holder} to finish airing its emergency...").format(holder=holder)
         ),
+        on_air=lambda n: out.print(
+            _("airing emergency {id} on {n} zone(s)...").format(id=bulletin.id, n=n)
+        ),
     )
-    try:
-        rows = emergencies.emergency_airings(
-            ctx, bulletin, targets, who, ctx.clock.now(), force=force
-        )
-    except BaseException:
-        if not daemon_running:
-            lock.release()
-        raise
-    if daemon_running:
+    if run.handed_to is not None:
         out.print(
             _("emergency {id} handed to the running daemon ({holder}) for {n} zone(s)").format(
-                id=bulletin.id, holder=lock.holder(), n=len(rows)
+                id=run.bulletin_id, holder=run.handed_to, n=run.zones
             )
         )
         return
-    try:
-        _air_now(ctx, rows)
-    finally:
-        lock.release()
-
-
-def _air_now(ctx, rows: list[AiringRow]) -> None:
-    """No daemon is running: this process airs the emergency itself, zone by zone."""
-    outputs = ctx.outputs(ctx.clock)
-    try:
-        _air_on(ctx, rows, outputs)
-    finally:
-        close_outputs(outputs)
-
-
-def _air_on(ctx, rows: list[AiringRow], outputs) -> None:
-    engine = schedule.engine_for(ctx, outputs)
-    lanes = {}
-    for row in rows:
-        lane = ThreadLane(row.zone_id, engine, ctx.clock)
-        lanes[row.zone_id] = lane
-        lane.start()
-        lane.offer(row)
-    out.print(
-        _("airing emergency {id} on {n} zone(s)...").format(id=rows[0].bulletin_id, n=len(rows))
-    )
-    ids = [r.id for r in rows]
-    while not schedule.all_final(ctx, ids):
-        time.sleep(0.2)
-    for lane in lanes.values():
-        lane.stop("done")
-    for lane in lanes.values():
-        lane.join(timeout=5)
-    outcomes = schedule.outcomes_of(ctx, ids)
     table = Table(_("zone"), _("outcome"), _("reason"))
-    for row in outcomes:
+    for row in run.outcomes:
         table.add_row(
             row.zone_id, row.status, row.reason, style="green" if row.status == "aired" else "red"
         )
     out.print(table)
-    if any(r.status != "aired" for r in outcomes):
+    if not run.all_aired:
         raise typer.Exit(1)
 
 

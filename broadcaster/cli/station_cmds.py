@@ -12,16 +12,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from broadcaster.app import approvals, bulletins
-from broadcaster.app.checks import audit
+from broadcaster.app import approvals, bulletins, checks
 from broadcaster.app.context import StationContext, load_config, station_root
 from broadcaster.app.probe import probe_outputs
 from broadcaster.cli.common import Json, err, name_option, open_station, out, print_json, state
-from broadcaster.config.schema import json_schemas
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, Problem
 from broadcaster.i18n import _
-from broadcaster.speech.engines import engine_class
-from broadcaster.speech.render import RenderOutcome
 
 
 def check(
@@ -37,7 +33,7 @@ def check(
     (recordings probed with ffmpeg, key files' permissions); write nothing."""
     root = station_root(state.station)
     problems: list[Problem] = []
-    bulletins = []
+    scripts = []
     ctx = None
     try:
         station = load_config(root)
@@ -45,16 +41,16 @@ def check(
         problems.extend(exc.problems)
     else:
         ctx = StationContext(root, station, state.db or f"sqlite:///{root / 'station.db'}")
-        bulletins, script_problems = ctx.scripts()
+        scripts, script_problems = ctx.scripts()
         problems.extend(script_problems)
-        problems.extend(bulletins.script_warnings(ctx, bulletins))
-        problems.extend(audit(root, station, bulletins))
+        problems.extend(bulletins.script_warnings(ctx, scripts))
+        problems.extend(checks.audit(root, station, scripts))
         if online:
             problems.extend(probe_outputs(root, station))
     states: dict[str, str] = {}
     if ctx is not None:
         try:
-            states = approvals.approval_states_readonly(ctx, bulletins)
+            states = approvals.approval_states_readonly(ctx, scripts)
         except BroadcasterError as exc:
             problems.append(exc.problem)
     lost = {bid for bid, st in states.items() if st in ("audio-missing", "changed-since-approval")}
@@ -62,7 +58,7 @@ def check(
     if ctx is not None:
         risky = approvals.airings_at_risk(ctx, lost, readonly=True)
         notes = {bid: approvals.at_risk_note(ctx, airings) for bid, airings in risky.items()}
-    problems.extend(approvals.approval_warnings(bulletins, states, notes))
+    problems.extend(approvals.approval_warnings(scripts, states, notes))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         print_json(
@@ -78,7 +74,7 @@ def check(
                         "path": b.source_path,
                         "approval": states.get(b.id),
                     }
-                    for b in bulletins
+                    for b in scripts
                 ],
                 "problems": [p.as_dict() for p in problems],
             }
@@ -91,7 +87,7 @@ def check(
                 _("ok: station '{name}', {zones} zones, {n} bulletins").format(
                     name=ctx.station.name if ctx else "?",
                     zones=len(ctx.station.zones) if ctx else 0,
-                    n=len(bulletins),
+                    n=len(scripts),
                 )
             )
     if errors:
@@ -115,8 +111,7 @@ def render(
     ctx = open_station()
     engines = None
     if offline:
-        engines = tuple(n for n in ctx.station.tts if not engine_class(n).needs_network)
-        engines = engines or ("espeak",)
+        engines = bulletins.offline_engines(ctx)
     workers = jobs or os.cpu_count() or 1
     with Progress(
         TextColumn("{task.description}"),
@@ -145,7 +140,7 @@ def render(
         raise typer.Exit(1)
 
 
-def render_table(outcomes: list[RenderOutcome]) -> Table:
+def render_table(outcomes: list[bulletins.RenderOutcome]) -> Table:
     table = Table(
         _("bulletin"),
         _("engine"),
@@ -200,7 +195,7 @@ def schema(
     out_dir: Path = typer.Option(None, "--out", help="Write the JSON Schemas to this folder."),
 ) -> None:
     """Print (or write) the JSON Schemas of station.yaml and script front matter."""
-    schemas = json_schemas()
+    schemas = checks.json_schemas()
     if out_dir is None:
         print_json(schemas)
         return
