@@ -57,13 +57,13 @@ def parse_outage(ctx: StationContext, spec: str) -> Outage:
     return Outage(zone, start, end)
 
 
-@dataclass
 def clock_at(instant: datetime) -> SimClock:
     """A simulated clock standing at ``instant``: for a face that shows what a command
     would do at another time (the demo plans and reports "as of" its Monday)."""
     return SimClock(instant)
 
 
+@dataclass
 class SimulationReport:
     start: datetime
     end: datetime
@@ -78,6 +78,12 @@ class SimulationReport:
 
 
 WORKSPACE_MARK = ".broadcaster-simulation"
+
+
+def clock_at(instant: datetime) -> SimClock:
+    """A simulated clock standing at ``instant``: for a face that shows what a command
+    would do at another time (the demo plans and reports "as of" its Monday)."""
+    return SimClock(instant)
 
 
 def default_workspace(root: Path) -> Path:
