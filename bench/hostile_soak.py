@@ -370,7 +370,7 @@ def main() -> int:
             net = build(root, port, args.zones, args.per_zone)
             ctx = StationContext.open(root, clock=SystemClock())
             bulletins.render(ctx)
-            approvals.approve(ctx, "tin", "soak")
+            approvals.approve_as(ctx, "tin", "soak")
             receivers = subprocess.Popen(
                 [str(BIN), "receiver", str(root / "field" / "receivers.yaml")],
                 stdout=subprocess.PIPE,

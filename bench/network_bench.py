@@ -217,8 +217,8 @@ def main() -> None:
             net = build(root, port, args.zones, args.receivers, args.at_slot)
             ctx = StationContext.open(root, clock=SystemClock())
             bulletins.render(ctx)
-            approvals.approve(ctx, "tin", "bench")
-            approvals.approve(ctx, "khan", "bench")
+            approvals.approve_as(ctx, "tin", "bench")
+            approvals.approve_as(ctx, "khan", "bench")
             everyone = [r for ids in net.values() for r in ids]
             share = -(-len(everyone) // args.processes)
             t = time.monotonic()
@@ -289,7 +289,7 @@ def main() -> None:
                 emergency(ctx, driver, watch, "khan", list(net), len(everyone), "template")
                 time.sleep(3)
                 # 3. an emergency with new audio, approved just now
-                approvals.approve(ctx, "khan-moi", "bench")
+                approvals.approve_as(ctx, "khan-moi", "bench")
                 emergency(ctx, driver, watch, "khan-moi", list(net), len(everyone), "new audio")
             finally:
                 driver.stop("bench over")

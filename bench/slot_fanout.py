@@ -58,7 +58,7 @@ def main() -> None:
         build(root, args.zones)
         ctx = StationContext.open(root, clock=SystemClock())
         [rendered] = bulletins.render(ctx)
-        approvals.approve(ctx, "tin", "bench")
+        approvals.approve_as(ctx, "tin", "bench")
         bulletin = ctx.bulletin("tin")
         at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=args.lead)
         with ctx.db.write() as s:

@@ -27,7 +27,13 @@ PASSWORD = "mật khẩu đủ dài 2026"
 EXPECTED = {
     Role.OFFICER: {"bulletin.write"},
     Role.APPROVER: {"bulletin.approve", "bulletin.reject"},
-    Role.OPERATOR: {"schedule.queue", "schedule.cancel", "emergency.air", "receivers.control"},
+    Role.OPERATOR: {
+        "schedule.plan",
+        "schedule.queue",
+        "schedule.cancel",
+        "emergency.air",
+        "receivers.control",
+    },
     Role.REPORTER: {"log.read", "report.make", "evidence.make"},
     Role.ADMIN: {"users.manage", "settings.edit"},
 }

@@ -15,6 +15,7 @@ import pytest
 from stationkit import at, played, rows
 
 from broadcaster.app import schedule
+from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.core.model import Airing, AiringStatus, Origin, Priority
@@ -24,6 +25,8 @@ from broadcaster.engine.planning import new_row
 from broadcaster.playout.base import PlayItem
 from broadcaster.playout.file_output import FileOutput
 from broadcaster.store.tables import AiringRow
+
+LAN = Actor.local_cli(by="Lan")  # the operator at the station's shell
 
 SLOT = at(0, 6)  # Monday 06:00 local
 
@@ -147,7 +150,7 @@ def test_marks_of_a_shared_slot_are_committed_together(ctx):
 def test_a_cancel_that_wins_leaves_nothing_to_play(ctx):
     engine = engine_of(ctx)
     airing = book(ctx, "nq57-mot", "xa")
-    schedule.cancel(ctx, airing, "Lan")
+    schedule.cancel(ctx, airing, LAN)
     assert engine.begin(airing, SLOT) is None
     assert played(ctx.root) == []
     assert [r["outcome"] for r in rows(ctx.root, "select outcome from as_run_log")] == ["cancelled"]
@@ -159,9 +162,9 @@ def test_a_start_that_won_makes_cancel_say_on_air(ctx):
     started = engine.begin(airing, SLOT)
     assert started is not None
     with pytest.raises(schedule.OnAir, match=r"is on air since .* --stop"):
-        schedule.cancel(ctx, airing, "Lan")
+        schedule.cancel(ctx, airing, LAN)
     assert rows(ctx.root, "select * from as_run_log") == []  # nothing pretends it was cancelled
-    schedule.stop_on_air(ctx, airing, "Lan")
+    schedule.stop_on_air(ctx, airing, LAN)
     assert engine.stop_requests() == {airing: "Lan"}
 
 
@@ -181,7 +184,7 @@ def test_cancel_racing_the_start_never_lets_a_cancelled_airing_play(ctx):
 
     def cancel(i: int) -> None:
         try:
-            schedule.cancel(ctx, i, "Lan")
+            schedule.cancel(ctx, i, LAN)
             cancelled.add(i)
         except schedule.OnAir:
             on_air.add(i)
@@ -204,7 +207,7 @@ def test_cancel_racing_the_start_never_lets_a_cancelled_airing_play(ctx):
 def test_cancel_refuses_ids_that_cannot_exist(ctx):
     for bad in (0, -1, 99999999999999999999):
         with pytest.raises(BroadcasterError, match="no airing"):
-            schedule.cancel(ctx, bad, "Lan")
+            schedule.cancel(ctx, bad, LAN)
 
 
 # -- item 7: output names never collide; a reason is never empty -------------------------------

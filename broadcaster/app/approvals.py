@@ -9,8 +9,11 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
+from broadcaster.app.actors import Actor
+from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
 from broadcaster.app.logbook import station_key
+from broadcaster.app.permissions import Action
 from broadcaster.core.errors import BroadcasterError, Problem, UsageProblem
 from broadcaster.core.model import (
     AiringStatus,
@@ -28,7 +31,21 @@ from broadcaster.store.db import Database
 from broadcaster.store.tables import AiringRow, Approval, Rendition
 
 
-def approve(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
+def approve(ctx: StationContext, bulletin_id: str, actor: Actor) -> Approval:
+    """Approve the bulletin's current audio, signed with the station key: if ``actor`` is
+    an approver (and not the bulletin's author, unless the station allows it). Recorded
+    in the audit trail, refused or not; the approval names ``actor.name``."""
+    bulletin = ctx.bulletin(bulletin_id)
+    with audited(ctx, actor, Action.BULLETIN_APPROVE, bulletin.id, author=bulletin.author) as note:
+        approval = approve_as(ctx, bulletin_id, actor.name)
+        note.detail = f"audio {approval.audio_sha256[:16]}"
+        return approval
+
+
+def approve_as(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
+    """The approval itself, in the name ``by``, without asking who may: for the callers
+    that have decided that already (:func:`approve`, a typed emergency alert approved on
+    the spot by the person its operator names)."""
     by = by.strip()
     if not by:
         raise UsageProblem(_("--by: give the approver's name"))

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from broadcaster.app.approvals import approve, require_approved
+from broadcaster.app.actors import Actor
+from broadcaster.app.approvals import approve_as, require_approved
+from broadcaster.app.audit import audited
 from broadcaster.app.bulletins import render
 from broadcaster.app.context import StationContext
+from broadcaster.app.permissions import Action
 from broadcaster.app.schedule import all_final, engine_for, outcomes_of
 from broadcaster.core.errors import BroadcasterError, UsageProblem
 from broadcaster.core.model import (
@@ -134,21 +137,40 @@ def write_emergency_script(ctx: StationContext, text: str, now: datetime) -> Pat
     raise BroadcasterError(_("could not find a free name for the alert"), path=str(folder))
 
 
-def typed_alert(ctx: StationContext, text: str, approved_by: str) -> Bulletin:
-    """An alert typed on the spot: written as its own script, rendered and approved now.
+def typed_alert(
+    ctx: StationContext, text: str, approved_by: str, actor: Actor, zones: list[str]
+) -> Bulletin:
+    """An alert typed on the spot: written as its own script, rendered and approved now,
+    in the name of ``approved_by`` (the leader who approved it by phone), by an operator
+    who may air emergencies on ``zones``; anyone else is refused before anything is
+    written.
 
     The bulletin returned is exactly the text this call wrote (its approval is bound to
     those bytes), or the call fails and leaves no script behind.
     """
     if not approved_by or not approved_by.strip():
         raise UsageProblem(_("--approved-by: give the name of who approved the typed alert"))
+    with audited(
+        ctx,
+        actor,
+        Action.EMERGENCY_AIR,
+        "typed-alert",
+        zone=zones,
+        detail=f"typed alert approved by {approved_by.strip()}",
+    ) as note:
+        bulletin = _typed_alert(ctx, text, approved_by)
+        note.detail += f": {bulletin.id}"
+        return bulletin
+
+
+def _typed_alert(ctx: StationContext, text: str, approved_by: str) -> Bulletin:
     path = write_emergency_script(ctx, text, ctx.clock.now())
     written = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         results = render(ctx, [path.stem])
         if results[0].error:
             raise BroadcasterError(results[0].error, path=str(path.relative_to(ctx.root)))
-        approve(ctx, path.stem, approved_by)
+        approve_as(ctx, path.stem, approved_by)
         bulletin = ctx.bulletin(path.stem)
         if bulletin.script_sha256 != written:
             raise BroadcasterError(
@@ -191,7 +213,7 @@ def air_emergency(
     ctx: StationContext,
     bulletin: Bulletin,
     zones: list[str],
-    by: str,
+    actor: Actor,
     *,
     force: bool = False,
     on_wait: Callable[[str], None] | None = None,
@@ -200,7 +222,29 @@ def air_emergency(
     """Book the emergency now and see it aired: by the running daemon if there is one
     (it sweeps the booking up within a second), else by this process on every zone at
     once. ``on_wait`` hears which other emergency this one waits for; ``on_air`` how many
-    zones it is airing on."""
+    zones it is airing on. Only an operator (of every zone named) may; the attempt is in
+    the audit trail either way."""
+    with audited(ctx, actor, Action.EMERGENCY_AIR, bulletin.id, zone=zones) as note:
+        run = _air_emergency(ctx, bulletin, zones, actor.name, force, on_wait, on_air)
+        if run.handed_to is not None:
+            note.detail = f"{run.zones} zone(s), handed to {run.handed_to}"
+        else:
+            aired = sum(1 for o in run.outcomes if o.status == "aired")
+            note.detail = f"aired on {aired} of {run.zones} zone(s)"
+        if force:
+            note.detail += f"; forced ({bulletin.priority} bulletin)"
+        return run
+
+
+def _air_emergency(
+    ctx: StationContext,
+    bulletin: Bulletin,
+    zones: list[str],
+    by: str,
+    force: bool,
+    on_wait: Callable[[str], None] | None,
+    on_air: Callable[[int], None] | None,
+) -> EmergencyRun:
     lock = StationLock(ctx.root, ctx.db_url)
     daemon_running = not lock.acquire_unless_daemon("emergency", on_wait=on_wait)
     try:

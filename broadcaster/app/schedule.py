@@ -10,8 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import select
 
+from broadcaster.app.actors import Actor
 from broadcaster.app.approvals import require_approved
+from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
+from broadcaster.app.permissions import Action
 from broadcaster.core.compliance import AiringFact, ZoneWeekStatus, evaluate_week
 from broadcaster.core.errors import BroadcasterError, Problem, UsageProblem
 from broadcaster.core.model import (
@@ -59,7 +62,15 @@ class PlanReport:
     unairable: list[Unairable] = field(default_factory=list)
 
 
-def plan(ctx: StationContext, week_label: str) -> PlanReport:
+def plan(ctx: StationContext, week_label: str, actor: Actor) -> PlanReport:
+    """Book the week on every zone: an operator's action (of every zone), audited."""
+    with audited(ctx, actor, Action.SCHEDULE_PLAN, week_label) as note:
+        report = plan_week(ctx, week_label)
+        note.detail = f"{len(report.created)} airing(s) booked"
+        return report
+
+
+def plan_week(ctx: StationContext, week_label: str) -> PlanReport:
     year, week = parse_week(week_label)
     now = ctx.clock.now()
     _start, end = week_bounds_utc(year, week, ctx.station.tz)
@@ -92,6 +103,16 @@ def duration_words(seconds: float) -> str:
 
 
 def queue(
+    ctx: StationContext, bulletin_id: str, zone_id: str, at: datetime, actor: Actor
+) -> QueueResult:
+    """:func:`queue_as` for an operator of ``zone_id``; audited, refused or not."""
+    with audited(ctx, actor, Action.SCHEDULE_QUEUE, bulletin_id, zone=zone_id) as note:
+        result = queue_as(ctx, bulletin_id, zone_id, at, actor.name)
+        note.detail = f"airing {result.row.id} on {zone_id} at {as_utc(result.row.scheduled_at)}"
+        return result
+
+
+def queue_as(
     ctx: StationContext, bulletin_id: str, zone_id: str, at: datetime, by: str
 ) -> QueueResult:
     """Book one airing at an operator's time. Inside a session it keeps to the session's
@@ -263,7 +284,24 @@ def _airing_for_operator(s, airing_id: int) -> AiringRow:
     return row
 
 
-def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
+def cancel(ctx: StationContext, airing_id: int, actor: Actor) -> AiringRecord:
+    """:func:`cancel_as` for an operator of the airing's zone; audited, refused or not."""
+    zone = _zone_of(ctx, airing_id)
+    with audited(ctx, actor, Action.SCHEDULE_CANCEL, f"airing {airing_id}", zone=zone) as note:
+        record = cancel_as(ctx, airing_id, actor.name)
+        note.detail = f"{record.bulletin_id} on {record.zone_id}"
+        return record
+
+
+def _zone_of(ctx: StationContext, airing_id: int) -> str | None:
+    """The zone an airing is booked on (None for no such airing: the operation itself
+    then says so, after the permission check)."""
+    with ctx.db.read() as s:
+        row = s.get(AiringRow, airing_id) if 0 < airing_id <= MAX_AIRING_ID else None
+        return row.zone_id if row is not None else None
+
+
+def cancel_as(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
     """Planned -> cancelled, logged, in one write transaction.
 
     The daemon marks an airing playing (committed) before its output starts, in a write
@@ -314,7 +352,16 @@ def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
         return row.record()
 
 
-def stop_on_air(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
+def stop_on_air(ctx: StationContext, airing_id: int, actor: Actor) -> AiringRecord:
+    """Ask the daemon to stop an airing on air, for an operator of its zone; audited."""
+    zone = _zone_of(ctx, airing_id)
+    with audited(ctx, actor, Action.SCHEDULE_CANCEL, f"airing {airing_id}", zone=zone) as note:
+        record = _stop_on_air(ctx, airing_id, actor.name)
+        note.detail = f"stop on air: {record.bulletin_id} on {record.zone_id}"
+        return record
+
+
+def _stop_on_air(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
     """Ask the daemon to stop an airing on air (``cancel ID --stop``).
 
     Only a request is written: the daemon's sweep cuts the playback and logs the airing

@@ -80,12 +80,6 @@ class SimulationReport:
 WORKSPACE_MARK = ".broadcaster-simulation"
 
 
-def clock_at(instant: datetime) -> SimClock:
-    """A simulated clock standing at ``instant``: for a face that shows what a command
-    would do at another time (the demo plans and reports "as of" its Monday)."""
-    return SimClock(instant)
-
-
 def default_workspace(root: Path) -> Path:
     return root / ".simulation"
 

@@ -13,6 +13,7 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext, station_root
 from broadcaster.core.errors import UsageProblem
 from broadcaster.i18n import _
@@ -82,6 +83,13 @@ def operator_name(value: str | None) -> str:
     if from_env:
         return person_name(from_env, "BROADCASTER_OPERATOR")
     return getpass.getuser()
+
+
+def shell_actor(by: str | None = None) -> Actor:
+    """Whoever has the station's shell acts with every right (they have its database
+    anyway), recorded as ``cli:<os user>`` plus the person ``--by`` (or
+    $BROADCASTER_OPERATOR, else the OS user) names."""
+    return Actor.local_cli(by=operator_name(by))
 
 
 By = typer.Option(

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from broadcaster.cli.common import Json, err, open_station, out, print_json
+from broadcaster.cli.common import Json, err, open_station, out, print_json, shell_actor
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.core.timeutil import fmt_local
 from broadcaster.i18n import _
@@ -144,7 +144,7 @@ def receivers_volume(
     from broadcaster.app import receivers
 
     station = open_station()
-    sent = receivers.send_volume(station, level, zone, receiver)
+    sent = receivers.send_volume(station, level, zone, receiver, shell_actor())
     out.print(_("volume {level} sent to {n} receiver(s)").format(level=level, n=len(sent)))
 
 
@@ -162,7 +162,7 @@ def receivers_resync(
     from broadcaster.app import receivers
 
     station = open_station()
-    sent = receivers.send_resync(station, zone, receiver)
+    sent = receivers.send_resync(station, zone, receiver, shell_actor())
     out.print(_("resync sent to {n} receiver(s)").format(n=len(sent)))
 
 

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from broadcaster.app import approvals, bulletins, logbook, schedule, simulation
+from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext, station_root
 from broadcaster.app.daemon import Daemon, DaemonOptions, configure_logging
 from broadcaster.cli.common import err, open_station, out, print_json, state
@@ -244,7 +245,7 @@ def demo(
     out.rule(_("2. approve (as 'demo')"))
     for o in outcomes:
         if not o.error:
-            approvals.approve(ctx, o.bulletin_id, "demo")
+            approvals.approve(ctx, o.bulletin_id, Actor.local_cli(by="demo"))
     out.print(_("  {n} bulletins approved").format(n=sum(1 for o in outcomes if not o.error)))
 
     failing = next(z.id for z in ctx.station.zones if z.kind == "cluster")

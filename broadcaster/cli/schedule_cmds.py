@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from broadcaster.app import approvals, bulletins, emergencies, schedule
+from broadcaster.app.actors import Actor
 from broadcaster.cli.common import (
     MAX_ID,
     By,
@@ -17,9 +18,9 @@ from broadcaster.cli.common import (
     err,
     name_option,
     open_station,
-    operator_name,
     out,
     print_json,
+    shell_actor,
     unreal_warning,
     warn,
 )
@@ -42,7 +43,7 @@ def plan(
     cannot air (audio file gone, script changed since approval) are left out and named."""
     ctx = open_station()
     label = week or schedule.current_week(ctx)
-    report = schedule.plan(ctx, label)
+    report = schedule.plan(ctx, label, shell_actor())
     tz = ctx.station.tz
     if as_json:
         print_json(
@@ -140,7 +141,7 @@ def queue(
     session's cap; a bulletin already in that session is booked with a warning."""
     ctx = open_station()
     when = parse_local_datetime(at, ctx.station.tz)
-    result = schedule.queue(ctx, bulletin_id, zone, when, operator_name(by))
+    result = schedule.queue(ctx, bulletin_id, zone, when, shell_actor(by))
     for warning in result.warnings:
         err.print(_("warning: {text}").format(text=warning), style="yellow", markup=False)
     row = result.row
@@ -172,7 +173,7 @@ def cancel(
     is cancelled and this exits 1 saying it is on air; --stop then asks the daemon to cut
     it."""
     ctx = open_station()
-    who = operator_name(by)
+    who = shell_actor(by)
     try:
         row = schedule.cancel(ctx, airing_id, who)
     except schedule.OnAir:
@@ -192,7 +193,7 @@ def cancel(
     )
 
 
-def _ask_daemon_to_stop(ctx, airing_id: int, who: str) -> None:
+def _ask_daemon_to_stop(ctx, airing_id: int, who: Actor) -> None:
     row = schedule.stop_on_air(ctx, airing_id, who)
     daemon_running = schedule.daemon_is_running(ctx)
     what = _("airing {id}: {bulletin} on {zone} ({zone_name}), scheduled {at}").format(
@@ -232,14 +233,14 @@ def emergency(
 ) -> None:
     """Air an emergency now on the zones, interrupting what plays; quiet hours do not apply."""
     ctx = open_station()
-    who = operator_name(by)
+    who = shell_actor(by)
     targets = emergencies.parse_zones(ctx, zones)
     if (bulletin_id is None) == (text is None):
         raise typer.BadParameter(_("give either a bulletin ID or --text"))
     if text is not None:
         if not approved_by:
             raise typer.BadParameter(_("--text needs --approved-by NAME"))
-        bulletin = emergencies.typed_alert(ctx, text, approved_by)
+        bulletin = emergencies.typed_alert(ctx, text, approved_by, who, targets)
     else:
         bulletin = ctx.bulletin(bulletin_id)
     run = emergencies.air_emergency(

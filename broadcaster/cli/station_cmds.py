@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from broadcaster.app import approvals, bulletins, checks
+from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext, load_config, station_root
 from broadcaster.app.probe import probe_outputs
 from broadcaster.cli.common import Json, err, name_option, open_station, out, print_json, state
@@ -180,7 +181,7 @@ def approve(
 ) -> None:
     """Approve a bulletin's exact current content (script and audio) for airing."""
     ctx = open_station()
-    approval = approvals.approve(ctx, bulletin_id, by)
+    approval = approvals.approve(ctx, bulletin_id, Actor.local_cli(by=by))
     out.print(
         _("approved {id} by {by} (audio {sha})").format(
             id=bulletin_id, by=approval.approved_by, sha=approval.audio_sha256[:12]

@@ -298,6 +298,7 @@ class Bulletin:
     audio_file: str | None = None  # recorded bulletin (relative to the station)
     body_line: int = 1  # where the body starts in the file, for located warnings
     repeat: bool | None = None  # read twice; None: the station's production setting
+    author: str | None = None  # who wrote it: may not approve it (authors_may_approve)
 
     @property
     def zone_set(self) -> frozenset[str]:
