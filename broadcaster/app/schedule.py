@@ -63,19 +63,27 @@ class PlanReport:
 
 
 def plan(ctx: StationContext, week_label: str, actor: Actor) -> PlanReport:
-    """Book the week on every zone: an operator's action (of every zone), audited."""
+    """Book the week on every zone: an operator's action (of every zone), audited. A week
+    that is not one, or is over, is the user's mistake: refused before anything is
+    opened or written."""
+    _week_to_plan(ctx, week_label)
     with audited(ctx, actor, Action.SCHEDULE_PLAN, week_label) as note:
         report = plan_week(ctx, week_label)
         note.detail = f"{len(report.created)} airing(s) booked"
         return report
 
 
-def plan_week(ctx: StationContext, week_label: str) -> PlanReport:
+def _week_to_plan(ctx: StationContext, week_label: str) -> tuple[int, int]:
     year, week = parse_week(week_label)
-    now = ctx.clock.now()
     _start, end = week_bounds_utc(year, week, ctx.station.tz)
-    if end <= now:
+    if end <= ctx.clock.now():
         raise UsageProblem(_("--week: {week} is already over").format(week=week_label))
+    return year, week
+
+
+def plan_week(ctx: StationContext, week_label: str) -> PlanReport:
+    year, week = _week_to_plan(ctx, week_label)
+    now = ctx.clock.now()
     bulletins, problems = ctx.scripts()
     with ctx.db.write() as s:
         left_out = sort_airable(s, bulletins, ctx.root)[1]

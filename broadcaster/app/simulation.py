@@ -19,6 +19,7 @@ from sqlmodel import SQLModel
 
 from broadcaster.app import logbook
 from broadcaster.app.context import StationContext
+from broadcaster.app.emergencies import emergency_airings
 from broadcaster.core.errors import UsageProblem
 from broadcaster.core.timeutil import local_to_utc, parse_local_date, parse_local_datetime
 from broadcaster.engine.clock import SimClock, clock_kind
@@ -226,7 +227,7 @@ def _run(
     engine = StationEngine(ctx.root, ctx.station, ctx.db, outputs)
     engine.clock_kind = clock_kind(clock)
     for bulletin_id, at, zones in emergencies:
-        emergencies.emergency_airings(ctx, ctx.bulletin(bulletin_id), zones, "simulation", at)
+        emergency_airings(ctx, ctx.bulletin(bulletin_id), zones, "simulation", at)
     seq_before = logbook.log_head(ctx)[0]
     driver = SimulatedDriver(engine, clock, autoplan=autoplan)
     driver.run(end)
