@@ -210,3 +210,33 @@ def test_the_shell_acts_with_every_right_and_is_recorded_as_itself(ctx):
         "cli",
         "ok",
     )
+
+
+# -- evidence ------------------------------------------------------------------------------
+def test_the_evidence_pack_carries_the_audit_trail_and_its_verification(ctx, tmp_path):
+    import csv
+    import io
+    import json
+    import zipfile
+
+    from broadcaster.app import evidence
+    from broadcaster.reports.period import parse_period
+
+    schedule.queue(ctx, "nq57-mot", "thon-a", MONDAY_6, Actor.local_cli(by="Lan"))
+    refused_try = person("minh", Role.REPORTER)
+    with pytest.raises(PermissionDenied):
+        schedule.cancel(ctx, 1, refused_try)
+    period = parse_period(None, "2026-11-01", "2026-11-30", VN)
+    pack = evidence.write_pack(ctx, period, list(ctx.station.zone_ids), "json", tmp_path / "p.zip")
+    with zipfile.ZipFile(pack.path) as z:
+        rows = list(csv.DictReader(io.StringIO(z.read(evidence.AUDIT_CSV).decode("utf-8-sig"))))
+        check = json.loads(z.read(evidence.AUDIT_VERIFY_JSON))
+        manifest = z.read(evidence.MANIFEST).decode("utf-8")
+    # The template station's five approvals (made through the CLI), then what this test did.
+    assert [(r["action"], r["result"], r["by"] or r["actor"]) for r in rows] == [
+        *[("bulletin.approve", "ok", "Chủ tịch UBND xã")] * 5,
+        ("schedule.queue", "ok", "Lan"),
+        ("schedule.cancel", "refused", "minh"),
+    ]
+    assert check["ok"] is True and check["entries"] == 7
+    assert evidence.AUDIT_CSV in manifest and evidence.AUDIT_VERIFY_JSON in manifest
