@@ -240,3 +240,25 @@ def test_the_evidence_pack_carries_the_audit_trail_and_its_verification(ctx, tmp
     ]
     assert check["ok"] is True and check["entries"] == 7
     assert evidence.AUDIT_CSV in manifest and evidence.AUDIT_VERIFY_JSON in manifest
+
+
+# -- the one transition --------------------------------------------------------------------
+def test_an_airing_moves_only_as_the_core_allows_and_a_final_move_carries_its_entry(ctx):
+    from broadcaster.core.model import TRANSITIONS, AiringStatus
+    from broadcaster.store import airings
+
+    booked = schedule.queue(ctx, "nq57-mot", "xa", MONDAY_6, Actor.local_cli(by="Lan")).row
+    with ctx.db.write() as s:
+        with pytest.raises(airings.IllegalTransition):  # aired is final: never again
+            airings.move(s, booked.id, AiringStatus.PLANNED, expected=(AiringStatus.AIRED,))
+        with pytest.raises(airings.IllegalTransition):  # an outcome without its evidence
+            airings.move(s, booked.id, AiringStatus.MISSED, expected=(AiringStatus.PLANNED,))
+        # A move from a state the airing is not in does nothing and says so.
+        assert airings.move(s, booked.id, AiringStatus.PLAYING, expected=()) is False
+    assert all(not TRANSITIONS[s] for s in AiringStatus if s.is_final)
+    cancelled = schedule.cancel(ctx, booked.id, Actor.local_cli(by="Lan"))
+    with sqlite3.connect(ctx.root / "station.db") as conn:
+        [(outcome, reason)] = conn.execute(
+            "select outcome, reason from as_run_log where airing_id = ?", (booked.id,)
+        ).fetchall()
+    assert (outcome, reason) == ("cancelled", cancelled.reason)

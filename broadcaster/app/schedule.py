@@ -49,7 +49,7 @@ from broadcaster.engine.planning import (
 )
 from broadcaster.engine.station_engine import StationEngine, judged_fields
 from broadcaster.i18n import _
-from broadcaster.store import aslog
+from broadcaster.store import airings, aslog
 from broadcaster.store.tables import AiringRow, StopRequest
 
 
@@ -339,24 +339,31 @@ def cancel_as(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
                     id=airing_id, status=row.status
                 )
             )
-        row.status = AiringStatus.CANCELLED
-        row.reason = _("cancelled by {by}").format(by=by)
-        s.add(row)
-        aslog.append(
+        reason = _("cancelled by {by}").format(by=by)
+        moved = airings.move(
             s,
-            aslog.Outcome(
+            row.id,
+            AiringStatus.CANCELLED,
+            expected=(AiringStatus.PLANNED,),
+            values={"reason": reason[:512]},
+            outcome=aslog.Outcome(
                 airing_id=row.id,
                 zone_id=row.zone_id,
                 bulletin_id=row.bulletin_id,
                 outcome="cancelled",
                 triggered_by=f"operator:{by}",
                 scheduled_at=as_utc(row.scheduled_at),
-                reason=row.reason,
+                reason=reason,
                 **judged_fields(row),
                 clock=clock_kind(ctx.clock),
             ),
             recorded_at=now,
         )
+        if not moved:  # the daemon's start won the race: nothing was cancelled
+            raise OnAir(
+                _("airing {id} started meanwhile: it was not cancelled").format(id=airing_id)
+            )
+        s.refresh(row)
         return row.record()
 
 
