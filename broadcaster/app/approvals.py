@@ -24,11 +24,12 @@ from broadcaster.core.timeutil import (
     as_utc,
     fmt_local,
 )
-from broadcaster.engine.library import approved_rendition, latest_rendition
 from broadcaster.i18n import _
+from broadcaster.store import approvals as repo
 from broadcaster.store import signing
+from broadcaster.store.approvals import approved_rendition, latest_rendition
 from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow, Approval, Rendition
+from broadcaster.store.tables import AiringRow, Approval
 
 
 def approve(ctx: StationContext, bulletin_id: str, actor: Actor) -> Approval:
@@ -61,13 +62,7 @@ def approve_as(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
                 ).format(id=bulletin_id),
                 path=bulletin.source_path,
             )
-        existing = s.exec(
-            select(Approval).where(
-                Approval.bulletin_id == bulletin.id,
-                Approval.script_sha256 == bulletin.script_sha256,
-                Approval.audio_sha256 == rendition.audio_sha256,
-            )
-        ).first()
+        existing = repo.approval_of(s, bulletin.id, bulletin.script_sha256, rendition.audio_sha256)
         if existing:
             # Approving again vouches again: an approval made before the station key
             # (or under a retired key) is signed now and airs again.
@@ -91,13 +86,9 @@ def approved_audio_warning(ctx: StationContext, approval: Approval) -> str:
     """What an approver must know about the audio just approved: that it came from a
     fallback engine (espeak because gTTS was unreachable), or ''."""
     with ctx.db.read() as s:
-        rendition = s.exec(
-            select(Rendition).where(
-                Rendition.bulletin_id == approval.bulletin_id,
-                Rendition.script_sha256 == approval.script_sha256,
-                Rendition.audio_sha256 == approval.audio_sha256,
-            )
-        ).first()
+        rendition = repo.rendition_of(
+            s, approval.bulletin_id, approval.script_sha256, approval.audio_sha256
+        )
     if rendition is None or not rendition.fallback:
         return ""
     return _(
@@ -118,8 +109,7 @@ def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None 
             return "approved"
         # Edited after approval, whether or not the new text was rendered yet: what was
         # approved no longer airs, and the planned airings of it are at risk.
-        ever = s.exec(select(Approval).where(Approval.bulletin_id == bulletin.id)).first()
-        if ever:
+        if repo.ever_approved(s, bulletin.id):
             return "changed-since-approval"
         if latest_rendition(s, bulletin) is None:
             return "not-rendered"

@@ -17,7 +17,6 @@ from broadcaster.core.model import (
 from broadcaster.core.timeutil import (
     to_local,
 )
-from broadcaster.engine.library import approved_rendition, latest_rendition
 from broadcaster.engine.planning import (
     Unairable,
     sort_airable,
@@ -27,6 +26,7 @@ from broadcaster.speech.engines import engine_class
 from broadcaster.speech.production import Produced
 from broadcaster.speech.render import Pending, Renderer, RenderOutcome, produce_all
 from broadcaster.speech.spoken import spoken_text, station_lexicon
+from broadcaster.store.approvals import approved_rendition, latest_rendition
 from broadcaster.text import Lexicon, normalize, unknown_tokens
 
 __all__ = ["RenderOutcome"]  # the faces show render outcomes
