@@ -437,7 +437,13 @@ class StationEngine:
                 s,
                 row.id,
                 status,
-                expected=(AiringStatus.PLANNED, AiringStatus.PLAYING),
+                # aired only from playing (the write-ahead mark came first); missed,
+                # failed and interrupted from planned too (refused or stopped before)
+                expected=tuple(
+                    st
+                    for st in (AiringStatus.PLANNED, AiringStatus.PLAYING)
+                    if st.may_become(status)
+                ),
                 values={
                     "reason": reason[:512],
                     "started_at": as_utc(started) if started else None,
