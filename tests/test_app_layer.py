@@ -262,3 +262,13 @@ def test_an_airing_moves_only_as_the_core_allows_and_a_final_move_carries_its_en
             "select outcome, reason from as_run_log where airing_id = ?", (booked.id,)
         ).fetchall()
     assert (outcome, reason) == ("cancelled", cancelled.reason)
+
+
+def test_a_users_mistake_inside_an_operation_is_not_an_audit_entry(ctx):
+    """A bad argument is neither done nor refused: the face says so, the trail is left
+    alone (and a mistake never creates or grows the database)."""
+    before = AuditTrail(ctx.db, ctx.clock).entries()
+    past = datetime(2026, 11, 1, 6, 0, tzinfo=VN)
+    with pytest.raises(BroadcasterError, match="in the past"):
+        schedule.queue(ctx, "nq57-mot", "xa", past, Actor.local_cli(by="Lan"))
+    assert AuditTrail(ctx.db, ctx.clock).entries() == before
