@@ -37,20 +37,7 @@ AUDIO_CSV = "am-thanh-da-phat.csv"
 MANIFEST = "MANIFEST.sha256"
 AUDIT_CSV = "nhat-ky-thao-tac.csv"
 AUDIT_VERIFY_JSON = "kiem-tra-nhat-ky-thao-tac.json"
-AUDIT_FIELDS = (
-    "seq",
-    "recorded_at",
-    "actor",
-    "by",
-    "roles",
-    "face",
-    "address",
-    "action",
-    "target",
-    "result",
-    "detail",
-    "entry_hash",
-)
+AUDIT_FIELDS = (*auditlog.HASHED_FIELDS, "entry_hash")
 README = "DOC-TRUOC.txt"
 
 

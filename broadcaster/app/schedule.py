@@ -294,10 +294,15 @@ def _airing_for_operator(s, airing_id: int) -> AiringRow:
 
 def cancel(ctx: StationContext, airing_id: int, actor: Actor) -> AiringRecord:
     """:func:`cancel_as` for an operator of the airing's zone; audited, refused or not."""
+    return _on_airing(ctx, airing_id, actor, cancel_as, "")
+
+
+def _on_airing(ctx: StationContext, airing_id: int, actor: Actor, operation, what: str):
+    """An operator's action on one airing: allowed in the airing's zone, audited."""
     zone = _zone_of(ctx, airing_id)
     with audited(ctx, actor, Action.SCHEDULE_CANCEL, f"airing {airing_id}", zone=zone) as note:
-        record = cancel_as(ctx, airing_id, actor.name)
-        note.detail = f"{record.bulletin_id} on {record.zone_id}"
+        record = operation(ctx, airing_id, actor.name)
+        note.detail = f"{what}{record.bulletin_id} on {record.zone_id}"
         return record
 
 
@@ -369,11 +374,7 @@ def cancel_as(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
 
 def stop_on_air(ctx: StationContext, airing_id: int, actor: Actor) -> AiringRecord:
     """Ask the daemon to stop an airing on air, for an operator of its zone; audited."""
-    zone = _zone_of(ctx, airing_id)
-    with audited(ctx, actor, Action.SCHEDULE_CANCEL, f"airing {airing_id}", zone=zone) as note:
-        record = _stop_on_air(ctx, airing_id, actor.name)
-        note.detail = f"stop on air: {record.bulletin_id} on {record.zone_id}"
-        return record
+    return _on_airing(ctx, airing_id, actor, _stop_on_air, "stop on air: ")
 
 
 def _stop_on_air(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:

@@ -49,24 +49,22 @@ def approval_of(
     session: Session, bulletin_id: str, script_sha256: str, audio_sha256: str
 ) -> Approval | None:
     """The approval of exactly this script and audio, if any."""
-    return session.exec(
-        select(Approval).where(
-            Approval.bulletin_id == bulletin_id,
-            Approval.script_sha256 == script_sha256,
-            Approval.audio_sha256 == audio_sha256,
-        )
-    ).first()
+    return _for_content(session, Approval, bulletin_id, script_sha256, audio_sha256)
 
 
 def rendition_of(
     session: Session, bulletin_id: str, script_sha256: str, audio_sha256: str
 ) -> Rendition | None:
     """The rendition that made exactly this audio for this script, if any."""
+    return _for_content(session, Rendition, bulletin_id, script_sha256, audio_sha256)
+
+
+def _for_content(session: Session, table, bulletin_id: str, script: str, audio: str):
     return session.exec(
-        select(Rendition).where(
-            Rendition.bulletin_id == bulletin_id,
-            Rendition.script_sha256 == script_sha256,
-            Rendition.audio_sha256 == audio_sha256,
+        select(table).where(
+            table.bulletin_id == bulletin_id,
+            table.script_sha256 == script,
+            table.audio_sha256 == audio,
         )
     ).first()
 
