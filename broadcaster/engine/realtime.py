@@ -68,6 +68,7 @@ class RealtimeDriver:
 
     def start(self) -> None:
         self.engine.recover(self.clock.now())
+        self.engine.prepare_outputs()
         self.engine.journal = StartJournal(self.engine.db)
         self.engine.journal.start()
         for zone in self.engine.station.zones:  # idle threads now, not at the slot

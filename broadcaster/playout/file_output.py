@@ -10,6 +10,15 @@ file or ``manifest.jsonl``) is refused, never written through. Each airing gets 
 file, a copy (never a hard link, so it shares no inode with the approved audio), named
 with the instant to the microsecond, the airing id and a random token, so a restart in
 the same second as a killed start never collides with what that start wrote.
+
+A thousand zones sharing a slot start at once, so what can be settled ahead is: each
+zone's folder is created and opened when the daemon starts (:meth:`FileOutput.prepare`)
+or at its first play, and its descriptor and its open ``manifest.jsonl`` are kept. Every
+start still checks, with one ``lstat`` each, that the output folder, the zone's folder
+and the manifest are the very ones that were opened and checked (same device and inode,
+not a link, one link only, the station's own); anything else planted or swapped since
+is opened again by the careful path, which refuses it. Descriptors are kept only within
+a share of the process's open-file limit; past it a zone is opened per start as before.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import contextlib
 import errno
 import json
 import os
+import resource
 import secrets
 import stat
 import threading
@@ -95,10 +105,10 @@ def _copy_into(zone_fd: int, name: str, source: Path) -> None:
     os.close(dst)
 
 
-def append_manifest(base: Path, zone_id: str, record: dict) -> None:
-    """One line in the zone's ``manifest.jsonl``: a regular file of the station's user with
-    one link only (a planted symlink, hard link or FIFO is refused)."""
-    zone_fd = open_zone_dir(base, zone_id)
+def _open_manifest(zone_fd: int, shown: Path) -> tuple[int, os.stat_result]:
+    """The zone's ``manifest.jsonl`` opened for appending (created if missing): a regular
+    file of the station's user with one link only (a planted symlink, hard link or FIFO
+    is refused); its descriptor and status."""
     try:
         fd = os.open(
             "manifest.jsonl",
@@ -109,32 +119,113 @@ def append_manifest(base: Path, zone_id: str, record: dict) -> None:
     except OSError as exc:
         raise UnsafePath(
             exc.errno,
-            _("{path} is a link").format(path=base / zone_id / "manifest.jsonl")
-            if exc.errno == errno.ELOOP
-            else exc.strerror,
+            _("{path} is a link").format(path=shown) if exc.errno == errno.ELOOP else exc.strerror,
         ) from None
+    st = os.fstat(fd)
+    if not _plain_own_file(st):
+        os.close(fd)
+        raise UnsafePath(0, _("{path} is not a plain file of the station's own").format(path=shown))
+    return fd, st
+
+
+def _plain_own_file(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode) and st.st_nlink == 1 and st.st_uid == os.geteuid()
+
+
+def _line(record: dict) -> bytes:
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def append_manifest(base: Path, zone_id: str, record: dict) -> None:
+    """One line in the zone's ``manifest.jsonl``, opened afresh (see :func:`_open_manifest`)."""
+    zone_fd = open_zone_dir(base, zone_id)
+    try:
+        fd, _st = _open_manifest(zone_fd, base / zone_id / "manifest.jsonl")
     finally:
         os.close(zone_fd)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.geteuid():
-            raise UnsafePath(
-                0,
-                _("{path} is not a plain file of the station's own").format(
-                    path=base / zone_id / "manifest.jsonl"
-                ),
-            )
-        os.write(fd, (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
+        os.write(fd, _line(record))
     finally:
         os.close(fd)
 
 
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+class _ZoneFolder:
+    """A zone's folder and manifest, opened and checked once, re-checked at every use.
+
+    ``base_id`` and ``dir_id`` are the status of the output folder and of the zone's
+    folder when they were opened through descriptors without following links; a use
+    compares them with an ``lstat`` of the paths now. The manifest is compared the same
+    way (and must still be a plain file of ours with one link), so a line is written to
+    the file that ``out/<zone>/manifest.jsonl`` names now, or the careful path runs.
+    """
+
+    def __init__(self, base: Path, zone: str) -> None:
+        self.base = base
+        self.zone = zone
+        self.lock = threading.Lock()  # a lane's start and a stop from another thread
+        self.closed = False
+        base.parent.mkdir(parents=True, exist_ok=True)
+        parent = os.open(base.parent, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+        try:
+            base_fd = _owned_dir(base.name, parent, str(base))
+        finally:
+            os.close(parent)
+        try:
+            self.base_id = os.fstat(base_fd)
+            self.fd = _owned_dir(zone, base_fd, str(base / zone))
+        finally:
+            os.close(base_fd)
+        self.dir_id = os.fstat(self.fd)
+        self.manifest_fd: int | None = None
+        self.manifest_id: os.stat_result | None = None
+
+    def current(self) -> bool:
+        """The folder is still the one opened: neither it nor the output folder swapped."""
+        try:
+            # The base first: only when it is the folder opened (no link) does the
+            # zone's path resolve inside it.
+            return _same(os.lstat(self.base), self.base_id) and _same(
+                os.lstat(self.base / self.zone), self.dir_id
+            )
+        except OSError:
+            return False
+
+    def append(self, record: dict) -> None:
+        shown = self.base / self.zone / "manifest.jsonl"
+        if self.manifest_fd is not None:
+            try:
+                now = os.stat("manifest.jsonl", dir_fd=self.fd, follow_symlinks=False)
+            except OSError:
+                now = None
+            assert self.manifest_id is not None
+            if now is None or not _same(now, self.manifest_id) or not _plain_own_file(now):
+                os.close(self.manifest_fd)
+                self.manifest_fd = self.manifest_id = None
+        if self.manifest_fd is None:
+            self.manifest_fd, self.manifest_id = _open_manifest(self.fd, shown)
+        os.write(self.manifest_fd, _line(record))
+
+    def close(self) -> None:
+        """Under ``lock``: a user that finds ``closed`` set opens the zone afresh."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.manifest_fd is not None:
+            os.close(self.manifest_fd)
+            self.manifest_fd = None
+        os.close(self.fd)
+
+
 class FilePlayback:
-    def __init__(self, clock: Clock, duration: float, base: Path, record: dict) -> None:
+    def __init__(self, clock: Clock, duration: float, output: FileOutput, record: dict) -> None:
         self._clock = clock
         self._ends = clock.now() + timedelta(seconds=duration)
         self._stopped = threading.Event()
-        self._base = base
+        self._output = output
         self._record = record
 
     def wait(self, timeout: float | None) -> PlayResult | None:
@@ -153,7 +244,7 @@ class FilePlayback:
             record = {**self._record, "event": "stopped", "at": at}
             # The stop itself stands if the line cannot be written; the log entry says it.
             with contextlib.suppress(OSError):
-                append_manifest(self._base, self._record["zone"], record)
+                self._output.append(self._record["zone"], record)
 
 
 def _why(exc: OSError) -> str:
@@ -161,11 +252,64 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
+def _descriptor_budget() -> int:
+    """How many zone folders may keep descriptors open (two each): a quarter of the
+    process's open-file limit, so sockets, the database and players keep the rest."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 4096
+    return max(0, soft // 8)
+
+
 class FileOutput:
     def __init__(self, name: str, settings: dict[str, Any], root: Path, clock: Clock) -> None:
         self.name = name
         self.dir = root / str(settings.get("dir", "out"))
         self.clock = clock
+        self._folders: dict[str, _ZoneFolder] = {}
+        self._lock = threading.Lock()
+        self._budget = _descriptor_budget()
+
+    def prepare(self, zone_ids: list[str]) -> None:
+        """Create and open the zones' folders now, not at their first slot. A folder that
+        cannot be opened safely is left for its start, which refuses it with the reason."""
+        for zone in zone_ids:
+            with contextlib.suppress(OSError):
+                self._folder(zone)
+
+    def _folder(self, zone: str) -> _ZoneFolder | None:
+        """The zone's kept folder, re-checked; None once the descriptor budget is spent
+        (the caller then opens it for this use only). Raises what opening it raised.
+
+        The check runs outside the output's lock (lanes of a shared slot do not queue
+        for it); the lock only guards replacing a folder. A user must still find the
+        folder not ``closed`` under its own lock (see :meth:`_use`)."""
+        folder = self._folders.get(zone)
+        if folder is not None and folder.current():
+            return folder
+        with self._lock:
+            found = self._folders.pop(zone, None)
+            if found is not None and found is not folder and found.current():
+                self._folders[zone] = found  # another thread opened it meanwhile
+                return found
+            if found is not None:  # swapped or removed since: open the path afresh
+                with found.lock:
+                    found.close()
+            if len(self._folders) >= self._budget:
+                return None
+            folder = _ZoneFolder(self.dir, zone)
+            self._folders[zone] = folder
+            return folder
+
+    def append(self, zone: str, record: dict) -> None:
+        """One manifest line for the zone (see :class:`_ZoneFolder`)."""
+        folder = self._folder(zone)
+        if folder is not None:
+            with folder.lock:
+                if not folder.closed:
+                    folder.append(record)
+                    return
+        append_manifest(self.dir, zone, record)
 
     def start(self, item: PlayItem) -> FilePlayback:
         started = as_utc(self.clock.now())
@@ -184,6 +328,17 @@ class FileOutput:
             "zone": item.zone_id,
         }
         try:
+            folder = self._folder(item.zone_id)
+            if folder is not None:
+                with folder.lock:
+                    if not folder.closed:
+                        _copy_into(folder.fd, name, item.audio_path)
+                        try:
+                            folder.append(record)
+                        except OSError:  # not started after all: leave no audio file
+                            os.unlink(name, dir_fd=folder.fd)
+                            raise
+                        return FilePlayback(self.clock, item.duration_seconds, self, record)
             zone_fd = open_zone_dir(self.dir, item.zone_id)
             try:
                 _copy_into(zone_fd, name, item.audio_path)
@@ -198,4 +353,12 @@ class FileOutput:
             raise OutputError(
                 _("cannot write to {dir}: {err}").format(dir=self.dir / item.zone_id, err=_why(exc))
             ) from None
-        return FilePlayback(self.clock, item.duration_seconds, self.dir, record)
+        return FilePlayback(self.clock, item.duration_seconds, self, record)
+
+    def close(self) -> None:
+        """Release the kept descriptors (the daemon stops)."""
+        with self._lock:
+            folders, self._folders = list(self._folders.values()), {}
+        for folder in folders:
+            with folder.lock:
+                folder.close()
