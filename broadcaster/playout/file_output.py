@@ -19,6 +19,16 @@ and the manifest are the very ones that were opened and checked (same device and
 not a link, one link only, the station's own); anything else planted or swapped since
 is opened again by the careful path, which refuses it. Descriptors are kept only within
 a share of the process's open-file limit; past it a zone is opened per start as before.
+
+The copy itself is made ahead too: the real-time driver cues airings due within
+:attr:`FileOutput.lead_seconds`, a background thread copies each into its zone's folder
+under a hidden name (``.cue-...``, read-only, not in the manifest: nothing has played),
+and the start gives that copy its final name (a new link, which never replaces an
+existing name, then the hidden name removed) once it has checked that the staged file is
+still the one it wrote, of the audio the start was cleared for. Anything else (no cue,
+other audio approved since, a folder swapped) copies at the start as before. A cue that
+will not start is removed; hidden copies a killed daemon left are removed when the zone's
+folder is opened.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ import contextlib
 import errno
 import json
 import os
+import queue
 import resource
 import secrets
 import stat
@@ -149,6 +160,13 @@ def append_manifest(base: Path, zone_id: str, record: dict) -> None:
         os.close(fd)
 
 
+_STAGED = ".cue-"  # hidden copies made ahead of a start (see the module's docstring)
+
+#: How long before a slot the real-time driver cues an airing here, so its copy is made
+#: then rather than when a thousand zones start at once.
+LEAD_SECONDS = 30.0
+
+
 def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
@@ -161,6 +179,9 @@ class _ZoneFolder:
     compares them with an ``lstat`` of the paths now. The manifest is compared the same
     way (and must still be a plain file of ours with one link), so a line is written to
     the file that ``out/<zone>/manifest.jsonl`` names now, or the careful path runs.
+
+    Lock order: a folder's ``lock`` may be held while taking its output's, never the
+    other way round.
     """
 
     def __init__(self, base: Path, zone: str) -> None:
@@ -182,6 +203,12 @@ class _ZoneFolder:
         self.dir_id = os.fstat(self.fd)
         self.manifest_fd: int | None = None
         self.manifest_id: os.stat_result | None = None
+        #: airing id -> (hidden name, audio sha256, status of the staged file)
+        self.staged: dict[int, tuple[str, str, os.stat_result]] = {}
+        for entry in os.scandir(self.fd):  # hidden copies a killed daemon left
+            if entry.name.startswith(_STAGED):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.name, dir_fd=self.fd)
 
     def current(self) -> bool:
         """The folder is still the one opened: neither it nor the output folder swapped."""
@@ -209,11 +236,55 @@ class _ZoneFolder:
             self.manifest_fd, self.manifest_id = _open_manifest(self.fd, shown)
         os.write(self.manifest_fd, _line(record))
 
+    def stage(self, item: PlayItem) -> None:
+        """Copy the airing's audio under a hidden name, ready for its start."""
+        self.unstage(item.airing_id)
+        name = f"{_STAGED}{item.airing_id}_{secrets.token_hex(4)}{item.audio_path.suffix}"
+        _copy_into(self.fd, name, item.audio_path)
+        st = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        self.staged[item.airing_id] = (name, item.audio_sha256, st)
+
+    def unstage(self, airing_id: int) -> None:
+        found = self.staged.pop(airing_id, None)
+        if found is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(found[0], dir_fd=self.fd)
+
+    def take_staged(self, item: PlayItem, name: str) -> bool:
+        """Give the staged copy of this airing the final ``name``; False (and the staged
+        copy removed) unless it is the file staged, unchanged, of the same audio."""
+        found = self.staged.pop(item.airing_id, None)
+        if found is None:
+            return False
+        hidden, sha, was = found
+        try:
+            now = os.stat(hidden, dir_fd=self.fd, follow_symlinks=False)
+        except OSError:
+            return False
+        same = (
+            sha == item.audio_sha256
+            and _same(now, was)
+            and stat.S_ISREG(now.st_mode)
+            and now.st_nlink == 1
+            and (now.st_size, now.st_mtime_ns, now.st_ctime_ns)
+            == (was.st_size, was.st_mtime_ns, was.st_ctime_ns)
+        )
+        if same:
+            try:  # link(2) never replaces an existing name and never follows one
+                os.link(hidden, name, src_dir_fd=self.fd, dst_dir_fd=self.fd, follow_symlinks=False)
+            except OSError:
+                same = False
+        with contextlib.suppress(OSError):
+            os.unlink(hidden, dir_fd=self.fd)
+        return same
+
     def close(self) -> None:
         """Under ``lock``: a user that finds ``closed`` set opens the zone afresh."""
         if self.closed:
             return
         self.closed = True
+        for airing_id in list(self.staged):
+            self.unstage(airing_id)
         if self.manifest_fd is not None:
             os.close(self.manifest_fd)
             self.manifest_fd = None
@@ -269,6 +340,51 @@ class FileOutput:
         self._folders: dict[str, _ZoneFolder] = {}
         self._lock = threading.Lock()
         self._budget = _descriptor_budget()
+        self._cues: dict[int, str] = {}  # airing id -> zone, cued and not yet started
+        self._stager: threading.Thread | None = None
+        self._todo: queue.Queue[PlayItem | None] = queue.Queue()
+
+    @property
+    def lead_seconds(self) -> float:
+        """How long before a slot the real-time driver should :meth:`cue` its airings."""
+        return LEAD_SECONDS
+
+    def cue(self, item: PlayItem) -> None:
+        """Copy the audio ahead, on a thread of this output (the driver's sweep must not
+        wait for a thousand copies)."""
+        with self._lock:
+            self._cues[item.airing_id] = item.zone_id
+            if self._stager is None:
+                self._stager = threading.Thread(
+                    target=self._stage_loop, name=f"file-{self.name}-stager", daemon=True
+                )
+                self._stager.start()
+        self._todo.put(item)
+
+    def uncue(self, airing_id: int) -> None:
+        """The airing will not start: its staged copy is removed."""
+        with self._lock:
+            zone = self._cues.pop(airing_id, None)
+            folder = self._folders.get(zone) if zone is not None else None
+        if folder is not None:
+            with folder.lock:
+                if not folder.closed:
+                    folder.unstage(airing_id)
+
+    def _stage_loop(self) -> None:
+        while (item := self._todo.get()) is not None:
+            with self._lock:
+                wanted = self._cues.get(item.airing_id) == item.zone_id
+            if not wanted:
+                continue
+            # A copy that fails here is made again at the start, which reports it.
+            with contextlib.suppress(OSError):
+                folder = self._folder(item.zone_id)
+                if folder is None:
+                    continue
+                with folder.lock, self._lock:
+                    if not folder.closed and self._cues.get(item.airing_id) == item.zone_id:
+                        folder.stage(item)
 
     def prepare(self, zone_ids: list[str]) -> None:
         """Create and open the zones' folders now, not at their first slot. A folder that
@@ -287,19 +403,23 @@ class FileOutput:
         folder = self._folders.get(zone)
         if folder is not None and folder.current():
             return folder
-        with self._lock:
-            found = self._folders.pop(zone, None)
-            if found is not None and found is not folder and found.current():
-                self._folders[zone] = found  # another thread opened it meanwhile
-                return found
-            if found is not None:  # swapped or removed since: open the path afresh
-                with found.lock:
-                    found.close()
-            if len(self._folders) >= self._budget:
-                return None
-            folder = _ZoneFolder(self.dir, zone)
-            self._folders[zone] = folder
-            return folder
+        stale = None
+        try:
+            with self._lock:
+                found = self._folders.pop(zone, None)
+                if found is not None and found is not folder and found.current():
+                    self._folders[zone] = found  # another thread opened it meanwhile
+                    return found
+                stale = found  # swapped or removed since: the path is opened afresh
+                if len(self._folders) >= self._budget:
+                    return None
+                folder = _ZoneFolder(self.dir, zone)
+                self._folders[zone] = folder
+                return folder
+        finally:
+            if stale is not None:  # outside the output's lock: a folder's lock comes first
+                with stale.lock:
+                    stale.close()
 
     def append(self, zone: str, record: dict) -> None:
         """One manifest line for the zone (see :class:`_ZoneFolder`)."""
@@ -327,12 +447,15 @@ class FileOutput:
             "duration": item.duration_seconds,
             "zone": item.zone_id,
         }
+        with self._lock:
+            self._cues.pop(item.airing_id, None)
         try:
             folder = self._folder(item.zone_id)
             if folder is not None:
                 with folder.lock:
                     if not folder.closed:
-                        _copy_into(folder.fd, name, item.audio_path)
+                        if not folder.take_staged(item, name):
+                            _copy_into(folder.fd, name, item.audio_path)
                         try:
                             folder.append(record)
                         except OSError:  # not started after all: leave no audio file
@@ -356,9 +479,14 @@ class FileOutput:
         return FilePlayback(self.clock, item.duration_seconds, self, record)
 
     def close(self) -> None:
-        """Release the kept descriptors (the daemon stops)."""
+        """Remove what was staged and release the kept descriptors (the daemon stops)."""
         with self._lock:
             folders, self._folders = list(self._folders.values()), {}
+            self._cues.clear()
+            stager, self._stager = self._stager, None
+        if stager is not None:
+            self._todo.put(None)
+            stager.join(timeout=10)
         for folder in folders:
             with folder.lock:
                 folder.close()
