@@ -15,6 +15,13 @@
    approved while the daemon runs, booked and dispatched at once, so each receiver host
    downloads it (once per host, shared by its receivers) while the plays arrive.
 
+The anchor, measured first in the same run against the same broker: bare paho, the
+same number of subscribers split over the same number of processes (one client each),
+each answering a QoS-1 message with a QoS-1 reply; one client publishes
+one message to each and the time until every reply is back is the round trip (median of
+3 rounds). Each process drives its clients from one select loop, as the receivers do.
+No signing, no database, no station: what MQTT alone costs here.
+
 ``--at-slot`` turns the work ahead off (``lead_seconds: 0``, ``prefetch_emergencies:
 false``): plays are sent at the slot and every audio is fetched on the play, as before.
 
@@ -194,6 +201,112 @@ def emergency(ctx, driver, watch, bulletin: str, zones: list[str], n: int, label
     )
 
 
+def anchor_child(port: int, ids: list[str]) -> None:
+    """Bare paho subscribers replying to every message, all driven by one select loop in
+    this process (as ``broadcaster receiver`` drives its share: one network loop per
+    host, not a thread per connection, which here was slower than the station)."""
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    clients: dict[int, mqtt.Client] = {}
+    subscribed: set[str] = set()
+    for r in ids:
+        c = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2)
+        c.on_subscribe = lambda *_a, r=r: subscribed.add(r)
+        c.on_message = lambda c, _u, m, r=r: c.publish(f"anchor/{r}/ack", m.payload, qos=1)
+        c.on_connect = lambda c, *_a, r=r: c.subscribe(f"anchor/{r}/cmd", qos=1)
+        c.connect("127.0.0.1", port)
+        sock = c.socket()
+        clients[sock.fileno()] = c
+        sel.register(sock, selectors.EVENT_READ, c)
+    sel.register(sys.stdin, selectors.EVENT_READ, None)
+    said_ready = False
+    last_misc = time.monotonic()
+    while True:
+        for c in clients.values():  # replies queued by the reads, subscriptions
+            if c.want_write():
+                c.loop_write()
+        for key, _ev in sel.select(timeout=0.05):
+            if key.data is None:  # the bench closed our stdin
+                for c in clients.values():
+                    c.disconnect()
+                return
+            key.data.loop_read()
+            if key.data.want_write():
+                key.data.loop_write()
+        if time.monotonic() - last_misc > 1.0:
+            last_misc = time.monotonic()
+            for c in clients.values():
+                c.loop_misc()
+        if not said_ready and len(subscribed) == len(ids):
+            print("ready", flush=True)
+            said_ready = True
+
+
+def anchor(port: int, everyone: list[str], processes: int, rounds: int = 3) -> float:
+    """The bare paho QoS-1 round trip to every subscriber, ms (median of ``rounds``)."""
+    share = -(-len(everyone) // processes)
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--anchor-child", str(port), ",".join(ids)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(processes)
+        if (ids := everyone[i * share : (i + 1) * share])
+    ]
+    try:
+        for child in children:
+            assert child.stdout is not None
+            if child.stdout.readline().strip() != "ready":
+                raise SystemExit("anchor subscribers failed to start")
+        got: list[float] = []
+        lock = threading.Lock()
+        pub = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2)
+
+        def on_message(_c, _u, _m) -> None:
+            with lock:
+                got.append(time.monotonic())
+
+        pub.on_message = on_message
+        pub.connect("127.0.0.1", port)
+        pub.loop_start()
+        pub.subscribe("anchor/+/ack", qos=1)
+        time.sleep(0.5)
+        trips = []
+        for _round in range(rounds):
+            with lock:
+                got.clear()
+            t0 = time.monotonic()
+            for r in everyone:
+                pub.publish(f"anchor/{r}/cmd", b"x" * 200, qos=1)
+            limit = t0 + 30
+            while len(got) < len(everyone) and time.monotonic() < limit:
+                time.sleep(0.002)
+            with lock:
+                trips.append((max(got) - t0) * 1000 if len(got) == len(everyone) else float("inf"))
+            time.sleep(0.5)
+        pub.disconnect()
+        pub.loop_stop()
+    finally:
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.close()
+        for child in children:
+            try:
+                child.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    result = statistics.median(trips)
+    print(
+        f"anchor: bare paho QoS-1 round trip to {len(everyone)} subscribers "
+        f"({len(children)} processes): {result:.0f} ms "
+        f"(rounds: {' '.join(f'{t:.0f}' for t in trips)})"
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--receivers", type=int, default=1000)
@@ -206,7 +319,11 @@ def main() -> None:
         help="no work ahead: plays sent at the slot, no emergency prefetch (as before)",
     )
     parser.add_argument("--smoke", action="store_true", help="4 receivers, 2 zones, 1 process")
+    parser.add_argument("--anchor-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.anchor_child:
+        anchor_child(int(args.anchor_child[0]), args.anchor_child[1].split(","))
+        return
     if args.smoke:
         args.receivers, args.zones, args.processes, args.lead = 4, 2, 1, 4.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -220,6 +337,7 @@ def main() -> None:
             approvals.approve_as(ctx, "tin", "bench")
             approvals.approve_as(ctx, "khan", "bench")
             everyone = [r for ids in net.values() for r in ids]
+            anchor(port, everyone, args.processes)
             share = -(-len(everyone) // args.processes)
             t = time.monotonic()
             for i in range(args.processes):

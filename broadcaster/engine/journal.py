@@ -15,12 +15,12 @@ releases the lanes, which only then start their outputs.
 
 from __future__ import annotations
 
-import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 
 from broadcaster.core.model import AiringStatus
 from broadcaster.core.timeutil import as_utc
@@ -30,72 +30,137 @@ from broadcaster.store.tables import AiringRow
 
 def mark_playing(db: Database, marks: list[tuple[int, datetime]]) -> set[int]:
     """Planned -> playing for each airing, in one committed transaction; the ids that
-    moved (an airing no longer planned, e.g. cancelled, is left alone and not returned)."""
-    moved_ids: set[int] = set()
+    moved (an airing no longer planned, e.g. cancelled, is left alone and not returned).
+
+    One query finds which of them are still planned and one executemany moves exactly
+    those, inside the same write transaction (``BEGIN IMMEDIATE`` on SQLite, the rows
+    locked ``FOR UPDATE`` elsewhere), so no cancel can slip between the two: a thousand
+    marks of a shared slot cost two statements, not a thousand. An airing named twice
+    moves once, with the first instant given for it.
+    """
+    if not marks:
+        return set()
+    first: dict[int, datetime] = {}
+    for airing_id, started_at in marks:
+        first.setdefault(airing_id, started_at)
+    ids = list(first)
     with db.write() as s:
-        for airing_id, started_at in marks:
-            moved = s.execute(
-                update(AiringRow)
-                .where(AiringRow.id == airing_id, AiringRow.status == AiringStatus.PLANNED)
-                .values(status=AiringStatus.PLAYING, started_at=as_utc(started_at))
-                .execution_options(synchronize_session=False)
+        planned: set[int] = set()
+        for i in range(0, len(ids), _CHUNK):
+            planned.update(
+                s.execute(
+                    select(AiringRow.id)
+                    .where(
+                        AiringRow.id.in_(ids[i : i + _CHUNK]),  # type: ignore[union-attr]
+                        AiringRow.status == AiringStatus.PLANNED,
+                    )
+                    .with_for_update()
+                ).scalars()
             )
-            if moved.rowcount == 1:
-                moved_ids.add(airing_id)
-    return moved_ids
+        if planned:
+            table = AiringRow.__table__  # type: ignore[attr-defined]
+            moved = s.connection().execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"), table.c.status == AiringStatus.PLANNED)
+                .values(status=AiringStatus.PLAYING, started_at=bindparam("b_started")),
+                [{"b_id": a, "b_started": as_utc(first[a])} for a in ids if a in planned],
+            )
+            # Under the write lock nothing else moved them; a mismatch is a broken
+            # database, and marking nothing is the safe answer (the callers fail).
+            if moved.rowcount not in (-1, len(planned)):
+                raise RuntimeError(f"marked {moved.rowcount} of {len(planned)} airings playing")
+    return planned
+
+
+_CHUNK = 500  # ids per IN (...): far below SQLite's bound on variables
+
+
+def _held() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
 
 
 @dataclass
 class _Ticket:
+    """One caller's mark. ``done`` is a bare lock, held until the commit: releasing a
+    thousand of them wakes a thousand lanes at once, each with nothing more to take,
+    where ``threading.Event`` makes every woken lane take the event's own lock again
+    (one by one, each hand-over a switch of the GIL: the last lane of a shared slot
+    started a second after the commit)."""
+
     airing_id: int
     started_at: datetime
-    done: threading.Event = field(default_factory=threading.Event)
     marked: bool = False
     error: BaseException | None = None
+    done: threading.Lock = field(default_factory=_held)
+
+
+@dataclass
+class _Batch:
+    """The marks committed together."""
+
+    tickets: list[_Ticket] = field(default_factory=list)
+
+    def release(self) -> None:
+        for ticket in self.tickets:
+            ticket.done.release()
 
 
 class StartJournal(threading.Thread):
     """Commits the 'playing' marks of concurrent starts together; each caller waits for
-    the commit of its own mark before it may start the output."""
+    the commit of its own mark before it may start the output.
 
-    def __init__(self, db: Database, linger: float = 0.005) -> None:
+    A batch is committed once no mark has arrived for ``linger`` seconds (lanes of a
+    shared slot arrive within a few milliseconds of each other), or after ``max_wait``
+    at the latest, so a steady trickle cannot hold the first mark back."""
+
+    def __init__(self, db: Database, linger: float = 0.005, max_wait: float = 0.05) -> None:
         super().__init__(name="start-journal", daemon=True)
         self.db = db
         self.linger = linger
-        self._queue: queue.Queue[_Ticket | None] = queue.Queue()
+        self.max_wait = max(max_wait, linger)
+        self._cond = threading.Condition()
+        self._open = _Batch()
+        self._closing = False
         self._closed = threading.Event()
 
     def mark(self, airing_id: int, started_at: datetime) -> bool:
         """Planned -> playing, committed when this returns; False if the airing was no
         longer planned. Raises what the database raised (nothing was marked then)."""
-        if self._closed.is_set() or not self.is_alive():
-            return airing_id in mark_playing(self.db, [(airing_id, started_at)])
         ticket = _Ticket(airing_id, started_at)
-        self._queue.put(ticket)
-        ticket.done.wait()
+        with self._cond:
+            if self._closing or not self.is_alive():
+                batch = None
+            else:
+                batch = self._open
+                batch.tickets.append(ticket)
+                if len(batch.tickets) == 1:
+                    self._cond.notify()  # only the first: the journal then lingers
+        if batch is None:
+            return airing_id in mark_playing(self.db, [(airing_id, started_at)])
+        ticket.done.acquire()
         if ticket.error is not None:
             raise ticket.error
         return ticket.marked
 
     def run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
+            with self._cond:
+                while not self._open.tickets and not self._closing:
+                    self._cond.wait()
+                if not self._open.tickets:
+                    return  # closing, nothing left
+                limit = time.monotonic() + self.max_wait
+                seen = 0
+                while len(self._open.tickets) != seen and time.monotonic() < limit:
+                    seen = len(self._open.tickets)
+                    self._cond.wait(min(self.linger, max(0.0, limit - time.monotonic())))
+                batch, self._open = self._open, _Batch()
             try:
-                while True:
-                    item = self._queue.get(timeout=self.linger)
-                    if item is None:
-                        stop = True
-                        break
-                    batch.append(item)
-            except queue.Empty:
-                pass
-            self._commit(batch)
-            if stop:
-                return
+                self._commit(batch.tickets)
+            finally:
+                batch.release()
 
     def _commit(self, batch: list[_Ticket]) -> None:
         try:
@@ -103,20 +168,21 @@ class StartJournal(threading.Thread):
         except BaseException as exc:  # the callers decide; none of them was marked
             for ticket in batch:
                 ticket.error = exc
-                ticket.done.set()
             return
-        for ticket in batch:
-            ticket.marked = ticket.airing_id in moved
-            ticket.done.set()
+        claimed: set[int] = set()
+        for ticket in batch:  # an airing named twice starts once: the first caller's
+            ticket.marked = ticket.airing_id in moved and ticket.airing_id not in claimed
+            claimed.add(ticket.airing_id)
 
     def close(self) -> None:
-        self._closed.set()
-        self._queue.put(None)
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
         self.join(timeout=10)
-        while True:  # a mark submitted while closing is still committed, not dropped
+        with self._cond:  # a mark submitted while closing is still committed, not dropped
+            batch, self._open = self._open, _Batch()
+        if batch.tickets:
             try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if item is not None:
-                self._commit([item])
+                self._commit(batch.tickets)
+            finally:
+                batch.release()

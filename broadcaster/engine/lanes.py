@@ -42,7 +42,14 @@ class LaneQueue:
     def __init__(self) -> None:
         self._heap: list[Queued] = []
 
-    def offer(self, row: AiringRow, verdict: Cleared | Refused | None = None) -> Queued:
+    def offer(
+        self,
+        row: AiringRow,
+        verdict: Cleared | Refused | None = None,
+        read_at: float | None = None,
+    ) -> Queued:
+        """Queue an airing; ``read_at`` (monotonic) is when its row and verdict were read,
+        if before now, so :meth:`Queued.fresh` judges their age, not the queue's."""
         item = Queued(
             Priority(row.priority).rank,
             row.scheduled_at,
@@ -51,7 +58,7 @@ class LaneQueue:
             row.priority,
             row,
             verdict,
-            time.monotonic(),
+            time.monotonic() if read_at is None else read_at,
         )
         heapq.heappush(self._heap, item)
         return item
@@ -93,9 +100,14 @@ class ThreadLane(threading.Thread):
         self.preempted: str | None = None
         self.operator_stop: str | None = None  # who asked to stop what plays (cancel --stop)
 
-    def offer(self, row: AiringRow, verdict: Cleared | Refused | None = None) -> None:
+    def offer(
+        self,
+        row: AiringRow,
+        verdict: Cleared | Refused | None = None,
+        read_at: float | None = None,
+    ) -> None:
         with self.cond:
-            self.queue.offer(row, verdict)
+            self.queue.offer(row, verdict, read_at)
             self._maybe_preempt()
             self.cond.notify()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -51,8 +52,10 @@ class RealtimeDriver:
         *,
         sweep_seconds: float = 1.0,
         horizon: timedelta = timedelta(hours=6),
+        prime_seconds: float = 0.25,
     ) -> None:
         self.engine = engine
+        self.prime_seconds = prime_seconds
         self.clock = clock
         self.sweep_seconds = sweep_seconds
         self.horizon = horizon
@@ -68,6 +71,7 @@ class RealtimeDriver:
 
     def start(self) -> None:
         self.engine.recover(self.clock.now())
+        self.engine.prepare_outputs()
         self.engine.journal = StartJournal(self.engine.db)
         self.engine.journal.start()
         for zone in self.engine.station.zones:  # idle threads now, not at the slot
@@ -103,12 +107,32 @@ class RealtimeDriver:
                     continue
                 self._jobs.add(instant)
                 self.scheduler.add_job(
-                    self.dispatch_due,
+                    self.slot,
                     "date",
-                    run_date=instant - self.clock.offset,
+                    args=[instant],
+                    run_date=instant - self.clock.offset - timedelta(seconds=self.prime_seconds),
                     id=f"wake-{instant.timestamp():.3f}",
                     replace_existing=True,
                 )
+
+    def slot(self, instant: datetime) -> None:
+        """A slot's wake-up, ``prime_seconds`` early: the airings due at ``instant`` and
+        the gate's verdicts are read now, then handed to their lanes at the instant
+        itself (never before it), so a thousand zones do not wait for a thousand rows
+        to be read. An airing cancelled meanwhile loses at its 'playing' mark; rows and
+        verdicts older than a lane's freshness bound are read again by the lane."""
+        with self._lock:
+            rows = [r for r in self.engine.due(instant) if r.id not in self.dispatched]
+            verdicts = self.engine.clear_many({r.bulletin_id for r in rows}) if rows else {}
+        read_at = time.monotonic()
+        while (wait := (instant - self.clock.now()).total_seconds()) > 0:
+            time.sleep(wait)
+        with self._lock:
+            for row in rows:
+                if row.id not in self.dispatched:
+                    self.dispatched.add(row.id)  # type: ignore[arg-type]
+                    self._lane(row.zone_id).offer(row, verdicts[row.bulletin_id], read_at)
+        self.dispatch_due()  # anything else due by now
 
     def prepare(self) -> None:
         """Work ahead: cue what is due within the outputs' lead times, withdraw cues of

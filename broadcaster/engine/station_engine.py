@@ -282,6 +282,15 @@ class StationEngine:
             return self.journal.mark(airing_id, now)
         return airing_id in mark_playing(self.db, [(airing_id, now)])
 
+    def prepare_outputs(self) -> None:
+        """Let outputs settle per-zone work before any slot (the file output creates and
+        opens the zones' folders), so a slot shared by a thousand zones does not do it
+        a thousand times at once. Outputs without ``prepare`` need nothing."""
+        for name, output in self.outputs.items():
+            prepare = getattr(getattr(output, "inner", output), "prepare", None)
+            if callable(prepare):
+                prepare([z.id for z in self.station.zones if z.output == name])
+
     # -- ahead of the slot: outputs whose devices prepare and start on their own clock ----
     def cue_upcoming(self, now: datetime) -> int:
         """Hand airings due within an output's lead time to it before their slot.
