@@ -11,10 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from broadcaster.ops import actions
-from broadcaster.ops.context import StationContext
 from stationkit import at, played, rows
 
+from broadcaster.app import schedule
+from broadcaster.app.actors import Actor
+from broadcaster.app.context import StationContext
 from broadcaster.core.model import Airing, Origin, Priority
 from broadcaster.engine.clock import SimClock
 from broadcaster.engine.journal import StartJournal, mark_playing
@@ -61,7 +62,7 @@ def sha(path: Path) -> str:
 
 
 def item_for(ctx: StationContext, airing_id: int, zone: str = "xa") -> PlayItem:
-    engine = actions.engine_for(ctx, ctx.outputs(ctx.clock))
+    engine = schedule.engine_for(ctx, ctx.outputs(ctx.clock))
     cleared = engine.clear_many({"nq57-mot"})["nq57-mot"]
     return PlayItem(
         airing_id, zone, "nq57-mot", cleared.audio_path, cleared.audio_sha256, 3.0, SLOT, "normal"
@@ -99,7 +100,7 @@ def ctx_folder(output: FileOutput, zone: str):
 # -- the 'playing' marks ------------------------------------------------------------------
 def test_a_batch_of_marks_moves_only_what_is_still_planned(ctx):
     ids = [book(ctx, "nq57-mot", zone) for zone in ctx.station.zone_ids]
-    actions.cancel(ctx, ids[0], "Lan")
+    schedule.cancel(ctx, ids[0], Actor.local_cli(by="Lan"))
     moved = mark_playing(ctx.db, [(i, SLOT) for i in ids])
     assert moved == set(ids[1:])
     status = {r["id"]: r["status"] for r in rows(ctx.root, "select id, status from airing")}

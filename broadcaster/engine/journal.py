@@ -20,59 +20,18 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
-
-from broadcaster.core.model import AiringStatus
-from broadcaster.core.timeutil import as_utc
+from broadcaster.store import airings
 from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow
 
 
 def mark_playing(db: Database, marks: list[tuple[int, datetime]]) -> set[int]:
     """Planned -> playing for each airing, in one committed transaction; the ids that
     moved (an airing no longer planned, e.g. cancelled, is left alone and not returned).
-
-    One query finds which of them are still planned and one executemany moves exactly
-    those, inside the same write transaction (``BEGIN IMMEDIATE`` on SQLite, the rows
-    locked ``FOR UPDATE`` elsewhere), so no cancel can slip between the two: a thousand
-    marks of a shared slot cost two statements, not a thousand. An airing named twice
-    moves once, with the first instant given for it.
-    """
+    The SQL is the store's (:func:`broadcaster.store.airings.start_many`)."""
     if not marks:
         return set()
-    first: dict[int, datetime] = {}
-    for airing_id, started_at in marks:
-        first.setdefault(airing_id, started_at)
-    ids = list(first)
     with db.write() as s:
-        planned: set[int] = set()
-        for i in range(0, len(ids), _CHUNK):
-            planned.update(
-                s.execute(
-                    select(AiringRow.id)
-                    .where(
-                        AiringRow.id.in_(ids[i : i + _CHUNK]),  # type: ignore[union-attr]
-                        AiringRow.status == AiringStatus.PLANNED,
-                    )
-                    .with_for_update()
-                ).scalars()
-            )
-        if planned:
-            table = AiringRow.__table__  # type: ignore[attr-defined]
-            moved = s.connection().execute(
-                update(table)
-                .where(table.c.id == bindparam("b_id"), table.c.status == AiringStatus.PLANNED)
-                .values(status=AiringStatus.PLAYING, started_at=bindparam("b_started")),
-                [{"b_id": a, "b_started": as_utc(first[a])} for a in ids if a in planned],
-            )
-            # Under the write lock nothing else moved them; a mismatch is a broken
-            # database, and marking nothing is the safe answer (the callers fail).
-            if moved.rowcount not in (-1, len(planned)):
-                raise RuntimeError(f"marked {moved.rowcount} of {len(planned)} airings playing")
-    return planned
-
-
-_CHUNK = 500  # ids per IN (...): far below SQLite's bound on variables
+        return airings.start_many(s, marks)
 
 
 def _held() -> threading.Lock:

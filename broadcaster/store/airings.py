@@ -15,10 +15,11 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from broadcaster.core.model import AiringStatus
+from broadcaster.core.timeutil import as_utc
 from broadcaster.store import aslog
 from broadcaster.store.tables import AiringRow, LogEntry
 
@@ -61,3 +62,47 @@ def move(
         return True
     assert recorded_at is not None
     return aslog.append(session, outcome, recorded_at)
+
+
+def start_many(session: Session, marks: list[tuple[int, datetime]]) -> set[int]:
+    """Planned -> playing for many airings at once, inside the caller's write
+    transaction (the start journal's batch of a shared slot); the ids that moved.
+
+    One query finds which of them are still planned and one executemany moves exactly
+    those (``BEGIN IMMEDIATE`` on SQLite, the rows locked ``FOR UPDATE`` elsewhere), so no
+    cancel can slip between the two: a thousand marks of a shared slot cost two
+    statements, not a thousand. An airing named twice moves once, with the first instant
+    given for it.
+    """
+    first: dict[int, datetime] = {}
+    for airing_id, started_at in marks:
+        first.setdefault(airing_id, started_at)
+    ids = list(first)
+    planned: set[int] = set()
+    for i in range(0, len(ids), _CHUNK):
+        planned.update(
+            session.execute(
+                select(AiringRow.id)
+                .where(
+                    AiringRow.id.in_(ids[i : i + _CHUNK]),  # type: ignore[union-attr]
+                    AiringRow.status == AiringStatus.PLANNED,
+                )
+                .with_for_update()
+            ).scalars()
+        )
+    if planned:
+        table = AiringRow.__table__  # type: ignore[attr-defined]
+        moved = session.connection().execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.status == AiringStatus.PLANNED)
+            .values(status=AiringStatus.PLAYING, started_at=bindparam("b_started")),
+            [{"b_id": a, "b_started": as_utc(first[a])} for a in ids if a in planned],
+        )
+        # Under the write lock nothing else moved them; a mismatch is a broken
+        # database, and marking nothing is the safe answer (the callers fail).
+        if moved.rowcount not in (-1, len(planned)):
+            raise RuntimeError(f"marked {moved.rowcount} of {len(planned)} airings playing")
+    return planned
+
+
+_CHUNK = 500  # ids per IN (...): far below SQLite's bound on variables
