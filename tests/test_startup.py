@@ -146,3 +146,47 @@ def test_a_command_loads_only_its_own_module(tmp_path: Path):
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
     )
     assert proc.stdout.strip().splitlines()[-1] == "0 True False", proc.stderr
+
+
+def _broken_output_plugin(tmp_path: Path) -> str:
+    """A directory for PYTHONPATH holding an installed distribution whose output plugin
+    cannot be imported (its module does not exist)."""
+    site = tmp_path / "plugins"
+    dist = site / "broken_output-0.1.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken-output\nVersion: 0.1\n", encoding="utf-8"
+    )
+    (dist / "entry_points.txt").write_text(
+        "[broadcaster.outputs]\nbroken = broken_output_not_there:Output\n", encoding="utf-8"
+    )
+    return str(site)
+
+
+def test_a_broken_output_plugin_matters_only_to_a_station_that_uses_it(
+    bare_station: Path, tmp_path: Path
+):
+    """Output plugins are imported when their type is used: a broken one leaves other
+    stations working, and ``check`` names it, on its line, for a station that uses it."""
+    from stationkit import Cli
+
+    cli = Cli(bare_station, env={"PYTHONPATH": _broken_output_plugin(tmp_path)})
+    fine = cli("check")
+    assert fine.code == 0, fine.err
+    yaml = bare_station / "schedules" / "station.yaml"
+    text = yaml.read_text(encoding="utf-8")
+    yaml.write_text(
+        text.replace(
+            "  files: {type: file, dir: out}\n",
+            "  files: {type: file, dir: out}\n  loa: {type: broken}\n",
+        ),
+        encoding="utf-8",
+    )
+    refused = cli("check")
+    said = refused.out + refused.err
+    assert refused.code == 1
+    assert (
+        "outputs.loa.type: output type 'broken': its plugin cannot be loaded: "
+        "ModuleNotFoundError" in said
+    ), said
+    assert "Traceback" not in said

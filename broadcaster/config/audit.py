@@ -44,23 +44,44 @@ def audit(root: Path, station: Station, bulletins: list[Bulletin]) -> list[Probl
 
 
 # -- outputs --------------------------------------------------------------------------
-def _settings_models() -> dict[str, type[BaseModel]]:
-    """The settings models of the output plugins that declare theirs."""
-    from broadcaster.playout.icecast_output import IcecastSettings
-    from broadcaster.playout.mqtt.settings import MqttOutputSettings
+def _settings_model(type_name: str) -> type[BaseModel] | None:
+    """The settings model of an output plugin that declares one (imported only for a
+    type the station uses)."""
+    if type_name == "mqtt":
+        from broadcaster.playout.mqtt.settings import MqttOutputSettings
 
-    return {"mqtt": MqttOutputSettings, "icecast": IcecastSettings}
+        return MqttOutputSettings
+    if type_name == "icecast":
+        from broadcaster.playout.icecast_output import IcecastSettings
+
+        return IcecastSettings
+    return None
 
 
 def output_problems(root: Path, station: Station, lines: dict[Location, int]) -> list[Problem]:
-    """Each output's settings as its plugin will read them at ``run``."""
-    from broadcaster.playout.mqtt.settings import validate
+    """Each output's settings as its plugin will read them at ``run``, and each used
+    type's plugin importable (the registry imports a plugin only when it is used)."""
+    from broadcaster.playout.base import OutputError, output_types
 
-    models = _settings_models()
+    types = output_types()
     found: list[Problem] = []
     for name, spec in station.outputs.items():
-        model = models.get(spec.type)
+        try:
+            types[spec.type]
+        except OutputError as exc:
+            found.append(
+                Problem(
+                    str(exc),
+                    path=STATION,
+                    line=line_of(lines, ("outputs", name, "type")),
+                    field=f"outputs.{name}.type",
+                )
+            )
+            continue
+        model = _settings_model(spec.type)
         if model is not None:
+            from broadcaster.playout.mqtt.settings import validate
+
             try:
                 validate(model, spec.settings, STATION, f"outputs.{name}")
             except ConfigErrors as exc:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from broadcaster.i18n import _
 
 
 class Clock(Protocol):
@@ -111,18 +114,57 @@ class PreloadingOutput(Protocol):
 OutputFactory = Any  # callable(name, settings, root, clock) -> Output
 
 
-def output_types() -> dict[str, OutputFactory]:
-    """Built-in output types plus those registered by installed plugins."""
-    from broadcaster.playout.file_output import FileOutput
-    from broadcaster.playout.player_output import PlayerOutput
+class OutputTypes(Mapping[str, OutputFactory]):
+    """Output types by name: the built-ins plus those registered by installed plugins.
 
-    found: dict[str, OutputFactory] = {"file": FileOutput, "player": PlayerOutput}
-    for ep in entry_points(group="broadcaster.outputs"):
-        try:
-            found[ep.name] = ep.load()
-        except Exception:  # a broken plugin must not take the station down
-            continue
-    return found
+    The names come from the entry points without importing anything; a type's module is
+    imported when that type is asked for, so validating ``station.yaml`` or opening the
+    station does not import every plugin (the MQTT one pulls in paho and an HTTP server:
+    issue 15, start-up). A plugin that cannot be imported still leaves the other types
+    working; asking for it is one clear ``OutputError``.
+    """
+
+    def __init__(self) -> None:
+        self._points: dict[str, Any] = {"file": None, "player": None}
+        for ep in entry_points(group="broadcaster.outputs"):
+            self._points[ep.name] = ep
+        self._loaded: dict[str, OutputFactory] = {}
+
+    def __getitem__(self, name: str) -> OutputFactory:
+        if name in self._loaded:
+            return self._loaded[name]
+        if name not in self._points:
+            raise KeyError(name)
+        if name == "file":
+            from broadcaster.playout.file_output import FileOutput as factory
+        elif name == "player":
+            from broadcaster.playout.player_output import PlayerOutput as factory
+        else:
+            try:
+                factory = self._points[name].load()
+            except Exception as exc:  # a broken plugin must not take the station down
+                raise OutputError(
+                    _("output type '{type}': its plugin cannot be loaded: {err}").format(
+                        type=name, err=f"{type(exc).__name__}: {exc}"
+                    )
+                ) from None
+        self._loaded[name] = factory
+        return factory
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._points  # a name is known without importing its plugin
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._points)
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+
+def output_types() -> OutputTypes:
+    """Built-in output types plus those registered by installed plugins (imported when
+    a type is used)."""
+    return OutputTypes()
 
 
 def close_outputs(outputs: dict[str, Any]) -> None:
