@@ -11,6 +11,12 @@ shared machine's speed reaches all of them alike. Per command: the median wall t
 CPU time (user + system, ``os.wait4``) and peak resident memory (``ru_maxrss``), and
 the median per-round ratio of wall time to the anchor's.
 
+Python's byte-code caches are on, as in any installed copy, written to a temporary
+``PYTHONPYCACHEPREFIX`` (even when ``PYTHONDONTWRITEBYTECODE`` is set, as on the
+project's test machines); ``--no-cache`` writes none, so every run compiles the sources
+that have no cache of their own (an editable install's, like this checkout's). To time
+other code, put it first on ``PYTHONPATH`` (the children inherit it).
+
 A second anchor, "libraries", imports what any command that opens the station and its
 database cannot do without (Typer, pydantic, SQLModel and SQLAlchemy's ORM, PyYAML, rich):
 ``status`` and ``check`` minus that anchor is broadcaster's own start-up plus the
@@ -54,11 +60,22 @@ def commands(root: Path) -> dict[str, list[str]]:
     }
 
 
-def run_once(argv: list[str], cwd: Path) -> tuple[float, float, float]:
+def child_env(base: Path, cache: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    if cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
+    else:  # the caches that exist are read (installed libraries have theirs), none written
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    return env
+
+
+def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds and peak MB of one run; a failed run stops the bench."""
     with tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -73,20 +90,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="counted rounds (default 7)")
     parser.add_argument("--smoke", action="store_true", help="one counted round")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="no byte-code caches: every run compiles"
+    )
     args = parser.parse_args()
     runs = 1 if args.smoke else max(1, args.runs)
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as tmp:
         base = Path(tmp)
         root = sample_station(base)
         todo = commands(root)
+        env = child_env(base, cache=not args.no_cache)
         for argv in todo.values():  # warm-up: the database, the byte-code caches
-            run_once(argv, base)
+            run_once(argv, base, env)
         found: dict[str, list[tuple[float, float, float]]] = {name: [] for name in todo}
         for _round in range(runs):
             for name, argv in todo.items():
-                found[name].append(run_once(argv, base))
+                found[name].append(run_once(argv, base, env))
     anchor = found["python -c pass"]
-    print(f"{runs} round(s), medians; ratio = wall / the anchor's wall in the same round")
+    cache = "without" if args.no_cache else "with"
+    print(f"{runs} round(s), {cache} byte-code caches; medians; x anchor = wall / the wall of")
+    print("python -c pass in the same round")
     print(f"{'command':16} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'x anchor':>9}")
     for name, rows in found.items():
         ratio = statistics.median(w / a[0] for (w, _c, _m), a in zip(rows, anchor, strict=True))
