@@ -38,7 +38,6 @@ def audit(root: Path, station: Station, bulletins: list[Bulletin]) -> list[Probl
     lines = _station_lines(root)
     found: list[Problem] = []
     found += output_problems(root, station, lines)
-    found += plugin_load_warnings(station)
     found += secret_file_warnings(root, station, lines)
     found += campaign_warnings(station, bulletins, lines)
     found += recording_problems(root, station, bulletins, lines)
@@ -46,44 +45,38 @@ def audit(root: Path, station: Station, bulletins: list[Bulletin]) -> list[Probl
 
 
 # -- outputs --------------------------------------------------------------------------
-def _settings_models() -> dict[str, type[BaseModel]]:
-    """Each output plugin's own settings model (the plugin contract: ``Settings``)."""
+def _settings_model(type_name: str) -> type[BaseModel] | None:
+    """The plugin's own settings model (the plugin contract: ``Settings``); the plugin
+    is imported only for a type the station uses."""
     from broadcaster.playout.base import output_types
 
-    return {
-        name: model
-        for name, plugin in output_types().items()
-        if (model := getattr(plugin, "Settings", None)) is not None
-    }
-
-
-def plugin_load_warnings(station: Station) -> list[Problem]:
-    """Installed output plugins that failed to load, said once (a station that uses one
-    already has the error at its ``type:`` line)."""
-    from broadcaster.playout.base import output_registry
-
-    used = {spec.type for spec in station.outputs.values()}
-    return [
-        Problem(
-            _("output plugin '{name}' is installed but could not be loaded: {why}").format(
-                name=name, why=why
-            ),
-            severity="warning",
-        )
-        for name, why in sorted(output_registry().failures.items())
-        if name not in used
-    ]
+    return getattr(output_types()[type_name], "Settings", None)
 
 
 def output_problems(root: Path, station: Station, lines: dict[Location, int]) -> list[Problem]:
-    """Each output's settings as its plugin will read them at ``run``."""
-    from broadcaster.playout.mqtt.settings import validate
+    """Each output's settings as its plugin will read them at ``run``, and each used
+    type's plugin importable (the registry imports a plugin only when it is used)."""
+    from broadcaster.playout.base import OutputError, output_types
 
-    models = _settings_models()
+    types = output_types()
     found: list[Problem] = []
     for name, spec in station.outputs.items():
-        model = models.get(spec.type)
+        try:
+            types[spec.type]
+        except OutputError as exc:
+            found.append(
+                Problem(
+                    str(exc),
+                    path=STATION,
+                    line=line_of(lines, ("outputs", name, "type")),
+                    field=f"outputs.{name}.type",
+                )
+            )
+            continue
+        model = _settings_model(spec.type)
         if model is not None:
+            from broadcaster.playout.mqtt.settings import validate
+
             try:
                 validate(model, spec.settings, STATION, f"outputs.{name}")
             except ConfigErrors as exc:

@@ -6,19 +6,165 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from types import ModuleType
 
 import typer
 
 from broadcaster import __version__
 from broadcaster.cli import common
-from broadcaster.cli.common import err
+from broadcaster.cli.lazy import LazyCommand, LazyGroup
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, first_line
 from broadcaster.i18n import _
+
+
+def _attach_log(module: ModuleType, app: typer.Typer) -> None:
+    app.add_typer(module.log_app, name="log")
+
+
+_STATION = "broadcaster.cli.station_cmds"
+_TEXT = "broadcaster.cli.text_cmds"
+_SCHEDULE = "broadcaster.cli.schedule_cmds"
+_RUN = "broadcaster.cli.run_cmds"
+_NETWORK = "broadcaster.cli.network_cmds"
+_REPORT = "broadcaster.cli.report_cmds"
+
+#: The root's commands, in the order ``--help`` lists them (Typer's: commands, then
+#: groups), with the first sentence of each one's own help: the listing needs no import.
+#: tests/test_startup.py holds these to the modules' docstrings and ``help=`` texts.
+COMMANDS = (
+    LazyCommand(
+        "check",
+        _STATION,
+        "Validate the station configuration, every script and the files they name "
+        "(recordings probed with ffmpeg, key files' permissions); write nothing.",
+    ),
+    LazyCommand(
+        "render", _STATION, "Turn scripts into broadcast-ready audio under audio/rendered/."
+    ),
+    LazyCommand(
+        "approve",
+        _STATION,
+        "Approve a bulletin's exact current content (script and audio) for airing.",
+    ),
+    LazyCommand(
+        "schema",
+        _STATION,
+        "Print (or write) the JSON Schemas of station.yaml and script front matter.",
+    ),
+    LazyCommand(
+        "normalize",
+        _TEXT,
+        "Print the spoken form of written Vietnamese (one output line per input line).",
+    ),
+    LazyCommand(
+        "preview",
+        _TEXT,
+        "Show the spoken text of a script, exactly as the TTS engine receives it.",
+    ),
+    LazyCommand(
+        "plan",
+        _SCHEDULE,
+        "Book the week: what every requirement needs, then each session filled in rotation.",
+    ),
+    LazyCommand(
+        "queue", _SCHEDULE, "Book one airing of a bulletin on a zone at a given local time."
+    ),
+    LazyCommand("cancel", _SCHEDULE, "Cancel a planned airing (logged as cancelled)."),
+    LazyCommand(
+        "emergency",
+        _SCHEDULE,
+        "Air an emergency now on the zones, interrupting what plays; quiet hours do not apply.",
+    ),
+    LazyCommand(
+        "status",
+        _SCHEDULE,
+        "Per zone and requirement: required, aired, planned, failed/missed and a state, "
+        "counted from the hashed as-run log (planned airings from the schedule).",
+    ),
+    LazyCommand(
+        "run",
+        _RUN,
+        "The station daemon: airs what the database says, on time, until SIGTERM.",
+    ),
+    LazyCommand(
+        "simulate",
+        _RUN,
+        "Run the real engine on a simulated clock, on a copy of the station's database in "
+        "a folder of its own (outputs forced to files there, except network outputs with "
+        "--network).",
+    ),
+    LazyCommand(
+        "demo",
+        _RUN,
+        "On the sample station, offline: render, approve, plan, simulate a week with a "
+        "cluster down for two days, and show the make-ups recovering it.",
+    ),
+    LazyCommand(
+        "receiver",
+        _NETWORK,
+        "The reference receiver (one or many in this process): verify, fetch, play, report.",
+    ),
+    LazyCommand(
+        "report",
+        _REPORT,
+        "Write the evidence report of a period, counted from the as-run log (in Vietnamese).",
+    ),
+    LazyCommand(
+        "evidence",
+        _REPORT,
+        "Write an evidence pack (.zip): the report, the raw log CSV, the log's verification "
+        "and a SHA-256 manifest of every file and of every aired audio file (optionally the "
+        "audio).",
+    ),
+    LazyCommand(
+        "schedule",
+        _SCHEDULE,
+        "The schedule as a whole: list its airings (with their ids), export it for other tools.",
+    ),
+    LazyCommand(
+        "log",
+        "broadcaster.cli.log_cmds",
+        "The as-run log: list it, verify its hash chain, sign and export its head.",
+        attach=_attach_log,
+    ),
+    LazyCommand(
+        "receivers",
+        _NETWORK,
+        "Networked receivers (mqtt outputs): list them with their state, set volume.",
+    ),
+    LazyCommand(
+        "users",
+        "broadcaster.cli.users_cmds",
+        "User accounts: who may sign in, with which roles (soan-tin = officer: writes and "
+        "edits bulletins; duyet = approver: approves or rejects bulletins, with a reason; "
+        "van-hanh = operator: queues, cancels, runs emergencies, controls receivers (may be "
+        "limited to some zones); bao-cao = reporter: reads the log, makes reports and "
+        "evidence packs; quan-tri = admin: users and station settings).",
+    ),
+    LazyCommand(
+        "audit",
+        "broadcaster.cli.audit_cmds",
+        "The audit trail: every change, refusal and sign-in; list it, or verify its chain.",
+    ),
+    LazyCommand(
+        "keys",
+        "broadcaster.cli.keys_cmds",
+        "The station key: signs approvals and log heads (docs/SECURITY.md).",
+    ),
+)
+
+
+class RootGroup(LazyGroup):
+    """The root group: each command's module is imported when that command runs."""
+
+    specs = COMMANDS
+
 
 app = typer.Typer(
     name="broadcaster",
     help="Commune loudspeaker radio: Vietnamese bulletins to audio, weekly plans, timed "
     "playout and a tamper-evident as-run log.",
+    cls=RootGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -59,31 +205,6 @@ def root(
     common.state.debug = debug
 
 
-from broadcaster.cli import (  # noqa: E402
-    audit_cmds,
-    keys_cmds,
-    log_cmds,
-    network_cmds,
-    report_cmds,
-    run_cmds,
-    schedule_cmds,
-    station_cmds,
-    text_cmds,
-    users_cmds,
-)
-
-station_cmds.register(app)
-text_cmds.register(app)
-schedule_cmds.register(app)
-app.add_typer(log_cmds.log_app, name="log")
-run_cmds.register(app)
-network_cmds.register(app)
-report_cmds.register(app)
-users_cmds.register(app)
-audit_cmds.register(app)
-keys_cmds.register(app)
-
-
 #: Exit code of an unexpected error (a bug), apart from a user's mistake (1) or usage (2).
 EXIT_BUG = 70
 
@@ -104,10 +225,10 @@ def run(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except ConfigErrors as exc:
         for problem in exc.problems:
-            err.print(str(problem), style="red", markup=False)
+            common.err.print(str(problem), style="red", markup=False)
         return 1
     except BroadcasterError as exc:
-        err.print(str(exc), style="red", markup=False)
+        common.err.print(str(exc), style="red", markup=False)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -124,9 +245,9 @@ def _unexpected(exc: Exception) -> int:
     if _debugging():
         traceback.print_exception(exc)
     if known is not None:
-        err.print(known, style="red", markup=False)
+        common.err.print(known, style="red", markup=False)
         return 1
-    err.print(
+    common.err.print(
         _(
             "internal error: {kind}: {err} (run with --debug or BROADCASTER_DEBUG=1 for the "
             "traceback, and report it)"

@@ -8,21 +8,50 @@ import os
 import sys
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 
 from broadcaster.app.actors import Actor
-from broadcaster.app.context import StationContext, station_root
+from broadcaster.app.context import StationContext
 from broadcaster.core.errors import UsageProblem
 from broadcaster.i18n import _
 
-# Piped into a file or another program, tables get room instead of the 80-column default.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(
-    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 160
-)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from broadcaster.ops.context import StationContext
+
+# ``out`` and ``err``, the two consoles, are made on first use (``__getattr__`` below):
+# rich is not imported to print ``--help`` or a usage error (issue 15).
+
+
+def _console(name: str) -> Console:
+    """A console made once, on first use. Piped into a file or another program, tables
+    get room instead of the 80-column default."""
+    from rich.console import Console
+
+    stream = sys.stderr if name == "err" else sys.stdout
+    made = Console(
+        stderr=name == "err",
+        highlight=False,
+        soft_wrap=True,
+        width=None if stream.isatty() else 160,
+    )
+    globals()[name] = made
+    return made
+
+
+def console(name: str) -> Console:
+    """``out`` or ``err`` from inside this module (``__getattr__`` serves only importers)."""
+    made = globals().get(name)
+    return made if made is not None else _console(name)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("out", "err"):
+        return _console(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class State:
@@ -35,6 +64,10 @@ state = State()
 
 
 def open_station() -> StationContext:
+    # Imported here: the configuration and database layers load only for a command that
+    # opens the station.
+    from broadcaster.ops.context import StationContext, station_root
+
     return StationContext.open(station_root(state.station), state.db)
 
 
@@ -125,4 +158,4 @@ def unreal_warning(unreal: dict[str, int], included: bool) -> str:
 def warn(text: str) -> None:
     """A warning on standard error, so --json output on standard output stays parseable."""
     if text:
-        err.print(text, style="bold red", markup=False)
+        console("err").print(text, style="bold red", markup=False)

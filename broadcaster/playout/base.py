@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import entry_points
@@ -138,32 +138,53 @@ class OutputPlugin(Protocol):
 OutputFactory = Any  # an OutputPlugin: callable(name, settings, root, clock) -> Output
 
 
-@dataclass(frozen=True)
-class OutputRegistry:
-    """The output types installed, and the plugins that failed to load (with why): a
-    broken plugin must not take the station down, nor vanish without a word."""
+class OutputTypes(Mapping[str, OutputFactory]):
+    """Output types by name, every one from the ``broadcaster.outputs`` entry points (the
+    built-ins are registered there once, in pyproject.toml, like any vendor's).
 
-    types: dict[str, OutputFactory]
-    failures: dict[str, str]
+    The names come from the entry points without importing anything; a type's module is
+    imported when that type is asked for, so validating ``station.yaml`` or opening the
+    station does not import every plugin (the MQTT one pulls in paho and an HTTP server:
+    issue 15, start-up). A plugin that cannot be imported still leaves the other types
+    working; asking for it is one clear ``OutputError``.
+    """
 
+    def __init__(self) -> None:
+        self._points: dict[str, Any] = {}
+        for ep in entry_points(group="broadcaster.outputs"):
+            self._points[ep.name] = ep
+        self._loaded: dict[str, OutputFactory] = {}
 
-@functools.cache
-def output_registry() -> OutputRegistry:
-    """Every output type from the entry points, built-ins included (registered once, in
-    pyproject.toml, like any vendor's)."""
-    found: dict[str, OutputFactory] = {}
-    failed: dict[str, str] = {}
-    for ep in entry_points(group="broadcaster.outputs"):
+    def __getitem__(self, name: str) -> OutputFactory:
+        if name in self._loaded:
+            return self._loaded[name]
+        if name not in self._points:
+            raise KeyError(name)
         try:
-            found[ep.name] = ep.load()
-        except Exception as exc:
-            failed[ep.name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-    return OutputRegistry(found, failed)
+            factory = self._points[name].load()
+        except Exception as exc:  # a broken plugin must not take the station down
+            raise OutputError(
+                _("output type '{type}': its plugin cannot be loaded: {err}").format(
+                    type=name, err=f"{type(exc).__name__}: {exc}"
+                )
+            ) from None
+        self._loaded[name] = factory
+        return factory
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._points  # a name is known without importing its plugin
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._points)
+
+    def __len__(self) -> int:
+        return len(self._points)
 
 
-def output_types() -> dict[str, OutputFactory]:
-    """The output types that loaded (see :func:`output_registry` for those that did not)."""
-    return output_registry().types
+def output_types() -> OutputTypes:
+    """Built-in output types plus those registered by installed plugins (imported when
+    a type is used)."""
+    return OutputTypes()
 
 
 def close_outputs(outputs: dict[str, Any]) -> None:

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.core.model import Bulletin
-from broadcaster.text import Lexicon, LexiconError, normalize
+
+# broadcaster.text (its compiled patterns and the built-in lexicon) is imported when text is
+# first normalised, not when a command that never speaks imports this module (issue 15).
+if TYPE_CHECKING:
+    from broadcaster.text import Lexicon
 
 LEXICON = Path("schedules") / "lexicon.yaml"
 
 
 @lru_cache(maxsize=16)
 def _lexicon(path: str, mtime_ns: int) -> Lexicon:
+    from broadcaster.text import Lexicon, LexiconError
+
     try:
         return Lexicon.load(Path(path))
     except LexiconError as exc:
@@ -22,6 +29,8 @@ def _lexicon(path: str, mtime_ns: int) -> Lexicon:
 
 def station_lexicon(root: Path) -> Lexicon:
     """The built-in lexicon with the station's own entries on top (later ones win)."""
+    from broadcaster.text import Lexicon
+
     path = root / LEXICON
     if path.is_file():
         return _lexicon(str(path), path.stat().st_mtime_ns)
@@ -29,6 +38,8 @@ def station_lexicon(root: Path) -> Lexicon:
 
 
 def normalized(text: str, root: Path, dialect: str = "north") -> str:
+    from broadcaster.text import normalize
+
     return normalize(text, station_lexicon(root), dialect=dialect)
 
 

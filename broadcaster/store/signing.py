@@ -26,14 +26,8 @@ import stat
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
 from sqlmodel import Session, select
 
 from broadcaster.core.errors import BroadcasterError
@@ -41,6 +35,14 @@ from broadcaster.core.timeutil import as_utc
 from broadcaster.i18n import _
 from broadcaster.store.signed_tables import ApprovalSignature, SignedLogHead
 from broadcaster.store.tables import Approval, LogEntry
+
+# The cryptography library is imported where a key is made, loaded or checked: a command
+# that never touches the station key does not pay for it at start-up (issue 15).
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 KEY_FILE = "secrets/station.key"
 KEY_ENV = "BROADCASTER_STATION_KEY"
@@ -77,6 +79,8 @@ class StationKey:
 
 
 def public_hex(public: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return raw.hex()
 
@@ -89,6 +93,9 @@ def fingerprint(public_key_hex: str) -> str:
 def create_key(root: Path) -> StationKey:
     """Make a new station key file, 0600 from its first byte (never overwrites)."""
     path = key_path(root)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
@@ -143,6 +150,9 @@ def load_key(root: Path, *, required: bool = True) -> StationKey | None:
                 path=str(path),
             )
         data = fh.read(64 * 1024)
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         private = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
@@ -159,6 +169,9 @@ def canonical(message: dict[str, Any]) -> bytes:
 
 
 def signature_ok(public_key_hex: str, domain: bytes, message: dict[str, Any], sig: str) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
         public.verify(bytes.fromhex(sig), domain + canonical(message))
