@@ -44,7 +44,7 @@ HEAVY = (
     "cryptography",
     "broadcaster.store",
     "broadcaster.config",
-    "broadcaster.ops",
+    "broadcaster.app.context",
     "broadcaster.engine",
 )
 

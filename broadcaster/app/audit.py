@@ -43,7 +43,7 @@ class _Settings(Protocol):
 
 
 class StationLike(Protocol):
-    """What :func:`audited` needs of an open station (``ops.context.StationContext`` fits)."""
+    """What :func:`audited` needs of an open station (``app.context.StationContext`` fits)."""
 
     @property
     def db(self) -> Database: ...

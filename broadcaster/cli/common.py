@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from broadcaster.app.actors import Actor
-from broadcaster.app.context import StationContext
 from broadcaster.core.errors import UsageProblem
 from broadcaster.i18n import _
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from broadcaster.ops.context import StationContext
+    from broadcaster.app.context import StationContext
 
 # ``out`` and ``err``, the two consoles, are made on first use (``__getattr__`` below):
 # rich is not imported to print ``--help`` or a usage error (issue 15).
@@ -66,7 +65,7 @@ state = State()
 def open_station() -> StationContext:
     # Imported here: the configuration and database layers load only for a command that
     # opens the station.
-    from broadcaster.ops.context import StationContext, station_root
+    from broadcaster.app.context import StationContext, station_root
 
     return StationContext.open(station_root(state.station), state.db)
 
