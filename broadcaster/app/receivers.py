@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlmodel import select
 
@@ -15,16 +16,14 @@ from broadcaster.app.permissions import Action
 from broadcaster.core.errors import BroadcasterError, UsageProblem
 from broadcaster.core.timeutil import as_utc, parse_week, week_bounds_utc
 from broadcaster.i18n import _
-from broadcaster.playout.mqtt import protocol
-from broadcaster.playout.mqtt.directory import snapshot
-from broadcaster.playout.mqtt.output import STATION_YAML, wall_ms
-from broadcaster.playout.mqtt.settings import (
-    MqttOutputSettings,
-    client,
-    load_keys,
-    validate,
-)
 from broadcaster.store.tables import ReceiverReport
+
+if TYPE_CHECKING:
+    from broadcaster.playout.mqtt.settings import MqttOutputSettings
+
+# The MQTT plugin (and paho) is imported by the operations that talk to receivers, not by
+# ``status``, which only reads their stored reports (issue 15, start-up).
+STATION_YAML = "schedules/station.yaml"
 
 
 @dataclass
@@ -68,6 +67,8 @@ def _int_field(data: dict, name: str) -> int:
 def station_health(ctx: StationContext) -> list[StationHealth]:
     """What each mqtt output of the running (or last) daemon survived: network loop
     restarts, handler faults, and the reports it ignored, by kind."""
+    from broadcaster.playout.mqtt import protocol
+
     found = []
     for name in _require_outputs(ctx):
         path = ctx.root / "state" / f"mqtt-{name}.json"
@@ -98,6 +99,8 @@ def station_health(ctx: StationContext) -> list[StationHealth]:
 
 
 def mqtt_outputs(ctx: StationContext) -> dict[str, MqttOutputSettings]:
+    from broadcaster.playout.mqtt.settings import MqttOutputSettings, validate
+
     return {
         name: validate(MqttOutputSettings, spec.settings, STATION_YAML, f"outputs.{name}")
         for name, spec in ctx.station.outputs.items()
@@ -122,6 +125,10 @@ def _instant(ms: int | None) -> datetime | None:
 
 def receivers(ctx: StationContext, wait: float = 1.5) -> list[ReceiverLine]:
     """Every configured receiver (and any unknown one the broker has seen), with state."""
+    from broadcaster.playout.mqtt.directory import snapshot
+    from broadcaster.playout.mqtt.output import wall_ms
+    from broadcaster.playout.mqtt.settings import load_keys
+
     lines: list[ReceiverLine] = []
     now = wall_ms()
     for name, settings in _require_outputs(ctx).items():
@@ -214,6 +221,10 @@ def send_resync(
 def _send_commands(
     ctx: StationContext, kind: str, zone: str | None, receiver: str | None, **fields: int
 ) -> list[str]:
+    from broadcaster.playout.mqtt import protocol
+    from broadcaster.playout.mqtt.output import wall_ms
+    from broadcaster.playout.mqtt.settings import client, load_keys
+
     sent: list[str] = []
     for _name, settings in _require_outputs(ctx).items():
         targets = [
