@@ -103,6 +103,9 @@ def command(root: Path, *args: str) -> tuple[float, float]:
     proc = subprocess.run(
         [sys.executable, "-c", RUNNER, *args],
         env=env,
+        # Not the checkout's folder: ``-c`` puts the working directory first on sys.path,
+        # ahead of PYTHONPATH, so a run from a checkout would time that checkout's code.
+        cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
