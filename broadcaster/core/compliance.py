@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from broadcaster.core.model import AiringStatus, Origin, Requirement, Station
 from broadcaster.core.planner import requirements_for
-from broadcaster.core.sessions import zone_days_open
+from broadcaster.core.sessions import zone_days_left
 from broadcaster.core.timeutil import to_local, week_bounds_utc, week_days
 from broadcaster.i18n import _
 
@@ -67,10 +67,10 @@ def evaluate_week(
     for f in facts:
         by_zone[f.zone_id].append((f, _day(f, tz)))
     label = f"{year}-W{week:02d}"
-    open_days = zone_days_open(station, year, week, now)
+    days_left_of = zone_days_left(station, year, week, now)
     out: list[ZoneWeekStatus] = []
     for zone in station.zones:
-        days_left = open_days.get(zone.id, frozenset())
+        days_left = days_left_of.get(zone.id, frozenset())
         zone_facts = by_zone.get(zone.id, [])
         for req in requirements_for(station, zone.id, days):
             active = [d for d in days if req.active_on(d)]

@@ -57,7 +57,7 @@ def zone_week_slots(
     return out
 
 
-def zone_days_open(
+def zone_days_left(
     station: Station, year: int, week: int, not_before: datetime
 ) -> dict[str, frozenset[date]]:
     """Per zone, the local days of the week that still have a session starting at or
