@@ -1,7 +1,7 @@
 """Benchmark of weekly planning: ``plan --week`` and ``status`` at 100 / 1,000 / 5,000 zones.
 
     .venv/bin/python bench/plan_bench.py [--zones 100,1000,5000] [--runs 3] [--fill minimum]
-                                         [--dir /tmp/plan-bench] [--smoke]
+                                         [--dir /tmp/plan-bench] [--against DIR] [--smoke]
 
 Builds throwaway stations (one commune station and N-1 clusters; the station has a morning
 and an evening session on weekdays, the clusters two sessions every day, one weekly
@@ -17,7 +17,9 @@ Figures are medians of wall time. ``--fill`` sets the station's fill (``minimum`
 guaranteed airings only, the load issue 15 measured; ``rotate``: every session filled;
 ``unset``: no ``fill`` key, for code that predates it). ``--smoke`` runs one small size
 once, for the test suite. The environment's PYTHONPATH is passed on, so the same bench
-can time another checkout of the code (``PYTHONPATH=/tmp/old``).
+can time another checkout of the code (``PYTHONPATH=/tmp/old``); ``--against /tmp/old``
+times that code's whole commands too, interleaved run by run with this checkout's, so a
+before/after pair shares the machine's load.
 """
 
 from __future__ import annotations
@@ -89,20 +91,26 @@ def script_text(bid: str, priority: str, body: str) -> str:
     )
 
 
-def command(root: Path, *args: str) -> tuple[float, float]:
+def command(root: Path, *args: str, code: Path | None = None) -> tuple[float, float]:
     """Wall and CPU time (user + system) of one ``broadcaster`` command against ``root``
-    (output discarded). CPU time says more than wall time on a machine others share."""
+    (output discarded), of the code under ``code`` if given (put first on PYTHONPATH).
+    CPU time says more than wall time on a machine others share."""
     env = {
         **os.environ,
         "BROADCASTER_STATION": str(root),
         "BROADCASTER_NOW": NOW,
     }
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
     env.pop("BROADCASTER_DB", None)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", RUNNER, *args],
         env=env,
+        # Not the checkout's folder: ``-c`` puts the working directory first on sys.path,
+        # ahead of PYTHONPATH, so a run from a checkout would time that checkout's code.
+        cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -157,12 +165,21 @@ def planner_alone(root: Path) -> tuple[float, float]:
     return time.perf_counter() - t0, time.process_time() - c0
 
 
-def bench_size(base: Path, template: Path, zones: int, fill: str, runs: int) -> dict[str, tuple]:
-    """Medians of (wall, CPU) seconds per measured thing."""
+def bench_size(
+    base: Path, template: Path, zones: int, fill: str, runs: int, against: Path | None = None
+) -> dict[str, tuple]:
+    """Medians of (wall, CPU) seconds per measured thing; with ``against``, the whole
+    commands of that code too ("plan@", "status@"), run by run in turn with this code's,
+    so both are measured under the same load."""
     root = make_station(base, template, zones, fill)
-    found: dict[str, list[tuple[float, float]]] = {"planner": [], "plan": [], "status": []}
+    names = ["planner", "plan", "status", *(["plan@", "status@"] if against else [])]
+    found: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     for _run in range(runs):
         found["planner"].append(planner_alone(root))
+        if against is not None:
+            shutil.copy(root / "approved.db", root / "station.db")
+            found["plan@"].append(command(root, "plan", "--week", WEEK, "--json", code=against))
+            found["status@"].append(command(root, "status", "--week", WEEK, "--json", code=against))
         shutil.copy(root / "approved.db", root / "station.db")
         found["plan"].append(command(root, "plan", "--week", WEEK, "--json"))
         found["status"].append(command(root, "status", "--week", WEEK, "--json"))
@@ -179,16 +196,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fill", choices=("minimum", "rotate", "unset"), default="minimum")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/plan-bench"))
     parser.add_argument("--smoke", action="store_true", help="one run at 20 zones")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="a folder holding another version's broadcaster/ package (e.g. /tmp/old): "
+        "its plan and status are timed too, interleaved run by run",
+    )
     args = parser.parse_args(argv)
     sizes = [20] if args.smoke else [int(z) for z in args.zones.split(",")]
     runs = 1 if args.smoke else args.runs
     args.dir.mkdir(parents=True, exist_ok=True)
     template = make_template(args.dir)
     print(f"fill: {args.fill}; medians of {runs} run(s); seconds, wall / CPU")
-    print(f"{'zones':>6}  {'planner':>13}  {'plan --week':>13}  {'status':>13}")
+    keys = ["planner", "plan", "status"]
+    heads = ["planner", "plan --week", "status"]
+    if args.against:
+        keys += ["plan@", "status@"]
+        heads += ["plan @against", "status @against"]
+    print(f"{'zones':>6}  " + "  ".join(f"{h:>15}" for h in heads))
     for zones in sizes:
-        f = bench_size(args.dir, template, zones, args.fill, runs)
-        cells = [f"{f[k][0]:.2f}/{f[k][1]:.2f}".rjust(13) for k in ("planner", "plan", "status")]
+        f = bench_size(args.dir, template, zones, args.fill, runs, args.against)
+        cells = [f"{f[k][0]:.2f}/{f[k][1]:.2f}".rjust(15) for k in keys]
         print(f"{zones:>6}  " + "  ".join(cells), flush=True)
     return 0
 

@@ -43,6 +43,7 @@ from broadcaster.engine.planning import (
     campaigns_of,
     new_row,
     plan_and_store,
+    planned_facts,
     sort_airable,
     to_domain,
     week_rows,
@@ -454,17 +455,7 @@ def status(
                     _origin(entry.origin or entry.triggered_by),
                 )
             )
-        for r in week_rows(s, ctx.station, year, week):
-            if r.status in (AiringStatus.PLANNED, AiringStatus.PLAYING) and r.id not in closed:
-                facts.append(  # a plan, not an outcome: it never counts as aired
-                    AiringFact(
-                        r.zone_id,
-                        campaigns_of(r),
-                        AiringStatus.PLANNED,
-                        as_utc(r.scheduled_at),
-                        Origin(r.origin),
-                    )
-                )
+        facts.extend(planned_facts(s, ctx.station, year, week, closed))  # never aired
         count, head_hash = aslog.head(s)
         unreal = aslog.unreal_counts(s)
     return StatusReport(

@@ -16,7 +16,7 @@ from datetime import date, datetime
 
 from broadcaster.core.model import AiringStatus, Origin, Requirement, Station
 from broadcaster.core.planner import requirements_for
-from broadcaster.core.sessions import week_slots
+from broadcaster.core.sessions import zone_days_left
 from broadcaster.core.timeutil import to_local, week_bounds_utc, week_days
 from broadcaster.i18n import _
 
@@ -55,44 +55,53 @@ class ZoneWeekStatus:
 def evaluate_week(
     station: Station, year: int, week: int, facts: list[AiringFact], now: datetime
 ) -> list[ZoneWeekStatus]:
+    """Each zone's state for each requirement that applies to it in the week.
+
+    Linear in zones and facts: the days that still have a session are computed once per
+    set of session rules, and each fact's local day once (not per requirement and day
+    group)."""
     tz = station.tz
     days = week_days(year, week)
     _, week_end = week_bounds_utc(year, week, tz)
-    by_zone: dict[str, list[AiringFact]] = defaultdict(list)
+    by_zone: dict[str, list[tuple[AiringFact, date]]] = defaultdict(list)
     for f in facts:
-        by_zone[f.zone_id].append(f)
+        by_zone[f.zone_id].append((f, _day(f, tz)))
     label = f"{year}-W{week:02d}"
+    days_left_of = zone_days_left(station, year, week, now)
     out: list[ZoneWeekStatus] = []
     for zone in station.zones:
-        slots_left = [s for s in week_slots(station, year, week, zone.id) if s.start >= now]
+        days_left = days_left_of.get(zone.id, frozenset())
         zone_facts = by_zone.get(zone.id, [])
         for req in requirements_for(station, zone.id, days):
             active = [d for d in days if req.active_on(d)]
+            active_set = set(active)
+            relevant = [
+                (f, day)
+                for f, day in zone_facts
+                if req.campaign in f.campaigns and day in active_set
+            ]
             groups = [[d] for d in active] if req.per == "day" else [active]
             required = aired = planned = 0
             lost: list[date] = []  # groups that can no longer be met
             for group in groups:
                 gset = set(group)
-                here = [
-                    f for f in zone_facts if req.campaign in f.campaigns and _day(f, tz) in gset
-                ]
+                here = [f for f, day in relevant if day in gset]
                 a = sum(1 for f in here if f.status == AiringStatus.AIRED)
                 p = sum(1 for f in here if f.status in (AiringStatus.PLANNED, AiringStatus.PLAYING))
                 required += req.min
                 aired += min(a, req.min)
                 planned += min(p, max(req.min - a, 0))
-                if a + p < req.min and not any(s.local_day in gset for s in slots_left):
+                if a + p < req.min and not (gset & days_left):
                     lost.append(group[-1])
-            relevant = [
-                f for f in zone_facts if req.campaign in f.campaigns and _day(f, tz) in set(active)
-            ]
             failed = sum(
-                1 for f in relevant if f.status in (AiringStatus.FAILED, AiringStatus.INTERRUPTED)
+                1
+                for f, _d in relevant
+                if f.status in (AiringStatus.FAILED, AiringStatus.INTERRUPTED)
             )
-            missed = sum(1 for f in relevant if f.status == AiringStatus.MISSED)
+            missed = sum(1 for f, _d in relevant if f.status == AiringStatus.MISSED)
             makeups = sum(
                 1
-                for f in relevant
+                for f, _d in relevant
                 if f.origin in (Origin.MAKEUP, Origin.RETRY) and f.status == AiringStatus.PLANNED
             )
             state, note = _state(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from broadcaster.core.model import Slot, Station
 from broadcaster.core.timeutil import local_to_utc, week_days
@@ -54,4 +54,31 @@ def zone_week_slots(
         ]
         zone_slots.sort(key=lambda s: s.start)
         out[zid] = zone_slots
+    return out
+
+
+def zone_days_left(
+    station: Station, year: int, week: int, not_before: datetime
+) -> dict[str, frozenset[date]]:
+    """Per zone, the local days of the week that still have a session starting at or
+    after ``not_before``: what ``status`` asks of each zone, without building the week's
+    slots. Zones that share their session rules (thousands of clusters on the same
+    schedule) share one answer."""
+    tz = station.tz
+    days = week_days(year, week)
+    by_rules: dict[tuple[int, ...], frozenset[date]] = {}
+    out: dict[str, frozenset[date]] = {}
+    for zid in station.zone_ids:
+        rules = station.sessions_by_zone.get(zid, ())
+        key = tuple(id(rule) for rule in rules)
+        found = by_rules.get(key)
+        if found is None:
+            found = frozenset(
+                day
+                for rule in rules
+                for day in days
+                if day.weekday() in rule.days and local_to_utc(day, rule.start, tz) >= not_before
+            )
+            by_rules[key] = found
+        out[zid] = found
     return out

@@ -9,11 +9,13 @@ from pathlib import Path
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
+from broadcaster.core.compliance import AiringFact
 from broadcaster.core.model import Airing, AiringStatus, Bulletin, Origin, Priority, Station
 from broadcaster.core.planner import BookedAiring, PlanResult, Playable, plan_week
 from broadcaster.core.timeutil import as_utc, iso_week_of_instant, week_bounds_utc
 from broadcaster.engine.library import approved_rendition
 from broadcaster.i18n import _
+from broadcaster.store.airings import WeekAiring, insert_airings, week_airings
 from broadcaster.store.tables import AiringRow, Approval
 
 
@@ -117,7 +119,7 @@ def to_domain(row: AiringRow) -> Airing:
     )
 
 
-def campaigns_of(row: AiringRow) -> frozenset[str]:
+def campaigns_of(row: AiringRow | WeekAiring) -> frozenset[str]:
     return frozenset([row.campaign, *(t for t in row.tags.split(",") if t)])
 
 
@@ -133,27 +135,57 @@ def week_rows(
     return list(session.exec(q.order_by(AiringRow.scheduled_at, AiringRow.id)).all())
 
 
+def planned_facts(
+    session: Session, station: Station, year: int, week: int, closed: set[int]
+) -> list[AiringFact]:
+    """The week's airings still planned or playing that the log has not closed, as facts
+    for :func:`~broadcaster.core.compliance.evaluate_week`: a plan, not an outcome, so
+    each counts as planned, never as aired. Reads only the columns judged."""
+    start, end = week_bounds_utc(year, week, station.tz)
+    return [
+        AiringFact(
+            r.zone_id,
+            campaigns_of(r),
+            AiringStatus.PLANNED,
+            as_utc(r.scheduled_at),
+            Origin(r.origin),
+        )
+        for r in week_airings(
+            session, as_utc(start), as_utc(end), (AiringStatus.PLANNED, AiringStatus.PLAYING)
+        )
+        if r.id not in closed
+    ]
+
+
+def row_values(
+    airing: Airing, bulletin: Bulletin, station: Station, now: datetime, status: str = "planned"
+) -> dict[str, object]:
+    """The airing table's columns for a new airing (what :func:`new_row` builds, as a
+    mapping a bulk insert takes)."""
+    return {
+        "zone_id": airing.zone_id,
+        "bulletin_id": airing.bulletin_id,
+        "campaign": bulletin.campaign,
+        "tags": "," + ",".join(bulletin.tags) + ("," if bulletin.tags else ""),
+        "priority": airing.priority.value,
+        "origin": airing.origin.value,
+        "status": status,
+        "scheduled_at": as_utc(airing.scheduled_at),
+        "window_end": as_utc(airing.window_end),
+        "session_id": airing.session_id,
+        "week": iso_week_of_instant(airing.scheduled_at, station.tz),
+        "duration_seconds": airing.duration_seconds,
+        "created_by": airing.created_by,
+        "created_at": as_utc(now),
+        "reason": airing.reason,
+        "parent_id": airing.parent_id,
+    }
+
+
 def new_row(
     airing: Airing, bulletin: Bulletin, station: Station, now: datetime, status: str = "planned"
 ) -> AiringRow:
-    return AiringRow(
-        zone_id=airing.zone_id,
-        bulletin_id=airing.bulletin_id,
-        campaign=bulletin.campaign,
-        tags="," + ",".join(bulletin.tags) + ("," if bulletin.tags else ""),
-        priority=airing.priority.value,
-        origin=airing.origin.value,
-        status=status,
-        scheduled_at=as_utc(airing.scheduled_at),
-        window_end=as_utc(airing.window_end),
-        session_id=airing.session_id,
-        week=iso_week_of_instant(airing.scheduled_at, station.tz),
-        duration_seconds=airing.duration_seconds,
-        created_by=airing.created_by,
-        created_at=as_utc(now),
-        reason=airing.reason,
-        parent_id=airing.parent_id,
-    )
+    return AiringRow(**row_values(airing, bulletin, station, now, status))
 
 
 def plan_and_store(
@@ -191,9 +223,9 @@ def plan_and_store(
         last_aired=last_aired(session, week_start, zone_ids) if origin == Origin.PLAN else None,
     )
     catalogue = {b.id: b for b in bulletins}
-    created = [new_row(a, catalogue[a.bulletin_id], station, now) for a in result.new]
-    for row in created:
-        session.add(row)
+    created = insert_airings(
+        session, [row_values(a, catalogue[a.bulletin_id], station, now) for a in result.new]
+    )
     for moved in result.retimed:
         stored = by_id[moved.id]
         stored.scheduled_at = as_utc(moved.scheduled_at)

@@ -219,16 +219,27 @@ class StationEngine:
             return None
         scheduled = as_utc(row.scheduled_at)
         if row.priority != Priority.EMERGENCY:
-            deadline = min(scheduled + self.grace, as_utc(row.window_end))
+            session_end = as_utc(row.window_end)
+            deadline = min(scheduled + self.grace, session_end)
             if now > deadline:
-                reason = _(
-                    "not started by {deadline} (scheduled {scheduled}, grace {grace} min): "
-                    "the station was down or the zone was busy"
-                ).format(
-                    deadline=fmt_local(deadline, self.station.tz),
-                    scheduled=fmt_local(scheduled, self.station.tz),
-                    grace=self.station.grace_minutes,
-                )
+                if deadline == session_end and session_end < scheduled + self.grace:
+                    # The session ended before the grace did: the grace is not the reason.
+                    reason = _(
+                        "not started by the end of its session at {deadline} (scheduled "
+                        "{scheduled}): no room was left in the session, or the station was down"
+                    ).format(
+                        deadline=fmt_local(deadline, self.station.tz),
+                        scheduled=fmt_local(scheduled, self.station.tz),
+                    )
+                else:
+                    reason = _(
+                        "not started by {deadline} (scheduled {scheduled}, grace {grace} min): "
+                        "the station was down or the zone was busy"
+                    ).format(
+                        deadline=fmt_local(deadline, self.station.tz),
+                        scheduled=fmt_local(scheduled, self.station.tz),
+                        grace=self.station.grace_minutes,
+                    )
                 self.close(row, AiringStatus.MISSED, reason, now)
                 return None
         if verdict is None:
@@ -501,8 +512,9 @@ class StationEngine:
 
     # -- recovering from setbacks -------------------------------------------------------------
     def recover_from(self, row: AiringRow, now: datetime, *, retry: bool) -> None:
-        """Air it again in its own session if it was cut short, else plan make-ups."""
-        if retry and now < as_utc(row.window_end):
+        """Air it again in its own session if it was cut short and the session still has
+        room for it, else plan make-ups (in later sessions)."""
+        if retry and self.retry_fits(row, now):
             airing = to_domain(row)
             airing.id = None
             airing.scheduled_at = now
@@ -516,6 +528,45 @@ class StationEngine:
                     s.add(new_row(airing, bulletin, self.station, now))
                 return
         self.plan_makeups(row.zone_id, row.week, now)
+
+    def retry_fits(self, row: AiringRow, now: datetime) -> bool:
+        """Whether airing ``row`` again from ``now`` ends by its session's end, after what
+        the zone still has to play before the session ends (what is on air, and the
+        airings booked in the session). A retry that cannot fit is not booked: booked
+        anyway, it ran past the session and pushed the airings after it out of their
+        window, each then logged 'missed' for a grace it never had."""
+        session_end = as_utc(row.window_end)
+        if now >= session_end:
+            return False
+        with self.db.read() as s:
+            ahead = s.exec(
+                select(AiringRow).where(
+                    AiringRow.zone_id == row.zone_id,
+                    AiringRow.id != row.id,
+                    AiringRow.status.in_((AiringStatus.PLANNED, AiringStatus.PLAYING)),  # type: ignore[attr-defined]
+                    AiringRow.scheduled_at < session_end,
+                )
+            ).all()
+        busy = 0.0
+        for other in ahead:
+            length = timedelta(seconds=other.duration_seconds)
+            if other.status == AiringStatus.PLAYING:
+                began = as_utc(other.started_at or other.scheduled_at)
+                busy += max((began + length - now).total_seconds(), 0.0)
+            elif as_utc(other.scheduled_at) + length > now:
+                busy += other.duration_seconds
+        needed = timedelta(seconds=busy + row.duration_seconds)
+        if now + needed <= session_end:
+            return True
+        log.info(
+            "airing %s on %s: no room left in its session for a retry (%s s needed, "
+            "session ends %s): make-ups planned instead",
+            row.id,
+            row.zone_id,
+            round(needed.total_seconds(), 1),
+            fmt_local(session_end, self.station.tz),
+        )
+        return False
 
     def plan_makeups(self, zone_id: str, week_label: str, now: datetime) -> int:
         created = self._plan(now, week_label, [zone_id], Origin.MAKEUP)

@@ -33,6 +33,8 @@ REASON_TEMPLATES: tuple[str, ...] = (
     # engine/station_engine.py
     "not started by {deadline} (scheduled {scheduled}, grace {grace} min): "
     "the station was down or the zone was busy",
+    "not started by the end of its session at {deadline} (scheduled {scheduled}): "
+    "no room was left in the session, or the station was down",
     "output '{name}' failed: {err}",
     "playout failed",
     # engine/library.py: the station key cannot vouch for the approval

@@ -68,6 +68,9 @@ class AiringRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_airing_status_time", "status", "scheduled_at"),
         Index("ix_airing_zone_week", "zone_id", "week"),
+        # A week's airings by time (``plan`` reads the week it books): without it SQLite
+        # scans every week the station ever planned.
+        Index("ix_airing_time", "scheduled_at"),
     )
 
     def record(self) -> AiringRecord:
