@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from broadcaster.core.errors import UsageProblem
-from broadcaster.i18n import _
+from broadcaster.i18n import _, use_station_language
 from broadcaster.ops.context import StationContext, station_root
 
 # Piped into a file or another program, tables get room instead of the 80-column default.
@@ -34,7 +34,10 @@ state = State()
 
 
 def open_station() -> StationContext:
-    return StationContext.open(station_root(state.station), state.db)
+    """The station, and its ``station.language`` unless --lang or the locale chose one."""
+    ctx = StationContext.open(station_root(state.station), state.db)
+    use_station_language(ctx.station.language)
+    return ctx
 
 
 def print_json(data: Any) -> None:

@@ -262,6 +262,9 @@ def demo(
     os.environ.setdefault("BROADCASTER_STATION_KEY", str(work / "station.key"))
     db_url = state.db or f"sqlite:///{work / 'station.db'}"
     ctx = StationContext.open(root, db_url)
+    from broadcaster.i18n import use_station_language  # the one rule, as open_station
+
+    use_station_language(ctx.station.language)
     tz = ctx.station.tz
     label = week or iso_week_of_instant(ctx.clock.now(), tz)
     year, wk = parse_week(label)
