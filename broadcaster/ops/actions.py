@@ -49,7 +49,7 @@ from broadcaster.engine.planning import (
     week_rows,
 )
 from broadcaster.engine.station_engine import StationEngine, judged_fields
-from broadcaster.i18n import _
+from broadcaster.i18n import N_, _
 from broadcaster.ops.context import StationContext
 from broadcaster.speech.production import Produced
 from broadcaster.speech.render import Pending, Renderer, RenderOutcome, produce_all
@@ -681,9 +681,8 @@ def _fit_in_session(
                 time=label, id=bulletin.id, end=fmt_local(ends, tz, with_seconds=True)[11:]
             )
         raise BroadcasterError(
-            head
-            + "; "
-            + _("'{id}' needs {need} ({zone}; booked: {items})").format(
+            _("{head}; '{id}' needs {need} ({zone}; booked: {items})").format(
+                head=head,
                 id=bulletin.id,
                 need=duration_words(seconds),
                 zone=slot.zone_id,
@@ -769,7 +768,7 @@ def cancel(ctx: StationContext, airing_id: int, by: str) -> AiringRow:
                 )
             )
         row.status = AiringStatus.CANCELLED
-        row.reason = _("cancelled by {by}").format(by=by)
+        row.reason = N_("cancelled by {by}").format(by=by)
         s.add(row)
         aslog.append(
             s,
@@ -832,7 +831,7 @@ def emergency_airings(
                     "anyway (who forced it is logged)"
                 ).format(id=bulletin.id, priority=bulletin.priority)
             )
-        by = _("{by} (forced: {priority} bulletin)").format(by=by, priority=bulletin.priority)
+        by = N_("{by} (forced: {priority} bulletin)").format(by=by, priority=bulletin.priority)
     with ctx.db.write() as s:
         found = require_approved(s, bulletin)
         rows = []
@@ -888,7 +887,8 @@ def write_emergency_script(ctx: StationContext, text: str, now: datetime) -> Pat
     if not text:
         raise UsageProblem(_("--text: the alert is empty"))
     stamp = to_local(now, ctx.station.tz).strftime("%Y%m%d-%H%M%S")
-    title = _("Thông báo khẩn cấp {time}").format(
+    # The script's own title, in the language of the bulletins (not a message).
+    title = "Thông báo khẩn cấp {time}".format(
         time=to_local(now, ctx.station.tz).strftime("%H:%M %d/%m/%Y")
     )
     folder = ctx.root / "scripts"

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from broadcaster.core.errors import BroadcasterError, UsageProblem
 from broadcaster.core.timeutil import as_utc, parse_week, week_bounds_utc
+from broadcaster.i18n import _
 from broadcaster.ops.context import StationContext
 from broadcaster.playout.mqtt import protocol
 from broadcaster.playout.mqtt.directory import snapshot
@@ -105,7 +106,7 @@ def _require_outputs(ctx: StationContext) -> dict[str, MqttOutputSettings]:
     found = mqtt_outputs(ctx)
     if not found:
         raise BroadcasterError(
-            "no output of type 'mqtt' in station.yaml: there are no networked receivers",
+            _("no output of type 'mqtt' in station.yaml: there are no networked receivers"),
             path=STATION_YAML,
             field="outputs",
         )
@@ -185,7 +186,7 @@ def send_volume(
 ) -> list[str]:
     """Signed ``volume`` commands to a receiver, a zone's receivers, or all of them."""
     if not 0 <= level <= 100:
-        raise UsageProblem("LEVEL: a volume is 0..100")
+        raise UsageProblem(_("LEVEL: a volume is 0..100"))
     return _send_commands(ctx, "volume", zone, receiver, volume=level)
 
 
@@ -217,8 +218,9 @@ def _send_commands(
             c.connect(settings.broker.host, settings.broker.port, settings.broker.keepalive)
         except OSError as exc:
             raise BroadcasterError(
-                f"MQTT broker {settings.broker.host}:{settings.broker.port} unreachable: "
-                f"{exc.strerror or exc}"
+                _("MQTT broker {host}:{port} unreachable: {err}").format(
+                    host=settings.broker.host, port=settings.broker.port, err=exc.strerror or exc
+                )
             ) from None
         c.loop_start()
         try:
@@ -251,5 +253,5 @@ def _send_commands(
             c.disconnect()
             c.loop_stop()
     if not sent:
-        raise UsageProblem("no receiver matches --zone/--receiver")
+        raise UsageProblem(_("no receiver matches --zone/--receiver"))
     return sent

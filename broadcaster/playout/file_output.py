@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.core.timeutil import as_utc
-from broadcaster.i18n import _
+from broadcaster.i18n import N_
 from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -47,14 +47,14 @@ def _owned_dir(name: str, parent_fd: int | None, shown: str) -> int:
     except OSError as exc:
         raise UnsafePath(
             exc.errno,
-            _("{path} is a link or not a folder").format(path=shown)
+            N_("{path} is a link or not a folder").format(path=shown)
             if exc.errno in (errno.ELOOP, errno.ENOTDIR)
             else exc.strerror,
         ) from None
     st = os.fstat(fd)
     if st.st_uid != os.geteuid():
         os.close(fd)
-        raise UnsafePath(0, _("{path} is not owned by the station's user").format(path=shown))
+        raise UnsafePath(0, N_("{path} is not owned by the station's user").format(path=shown))
     return fd
 
 
@@ -109,7 +109,7 @@ def append_manifest(base: Path, zone_id: str, record: dict) -> None:
     except OSError as exc:
         raise UnsafePath(
             exc.errno,
-            _("{path} is a link").format(path=base / zone_id / "manifest.jsonl")
+            N_("{path} is a link").format(path=base / zone_id / "manifest.jsonl")
             if exc.errno == errno.ELOOP
             else exc.strerror,
         ) from None
@@ -120,7 +120,7 @@ def append_manifest(base: Path, zone_id: str, record: dict) -> None:
         if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.geteuid():
             raise UnsafePath(
                 0,
-                _("{path} is not a plain file of the station's own").format(
+                N_("{path} is not a plain file of the station's own").format(
                     path=base / zone_id / "manifest.jsonl"
                 ),
             )
@@ -143,7 +143,7 @@ class FilePlayback:
             self._stopped.wait(min(timeout, remaining))
             remaining = (self._ends - self._clock.now()).total_seconds()
         if self._stopped.is_set():
-            return PlayResult(False, _("stopped"))
+            return PlayResult(False, N_("stopped"))
         return PlayResult(True) if remaining <= 0 else None
 
     def stop(self) -> None:
@@ -196,6 +196,8 @@ class FileOutput:
                 os.close(zone_fd)
         except OSError as exc:
             raise OutputError(
-                _("cannot write to {dir}: {err}").format(dir=self.dir / item.zone_id, err=_why(exc))
+                N_("cannot write to {dir}: {err}").format(
+                    dir=self.dir / item.zone_id, err=_why(exc)
+                )
             ) from None
         return FilePlayback(self.clock, item.duration_seconds, self.dir, record)

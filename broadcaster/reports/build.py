@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broadcaster.core.errors import UsageProblem
+from broadcaster.i18n import _
 from broadcaster.ops.actions import parse_zones
 from broadcaster.ops.context import StationContext
 from broadcaster.reports import csv_writer, json_writer, pdf, rawlog, signed_head
@@ -32,8 +33,14 @@ class Written:
 def resolve_format(fmt: str | None, out: Path) -> str:
     chosen = (fmt or out.suffix.lstrip(".")).lower()
     if chosen not in FORMATS:
-        given = f"'{fmt}'" if fmt else f"'{out.suffix or out.name}' (from --out)"
-        raise UsageProblem(f"--format: unknown format {given} (known: {', '.join(FORMATS)})")
+        given = (
+            f"'{fmt}'" if fmt else _("'{name}' (from --out)").format(name=out.suffix or out.name)
+        )
+        raise UsageProblem(
+            _("--format: unknown format {given} (known: {known})").format(
+                given=given, known=", ".join(FORMATS)
+            )
+        )
     return chosen
 
 

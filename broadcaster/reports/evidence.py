@@ -18,6 +18,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from broadcaster.core.errors import UsageProblem
+from broadcaster.i18n import _
 from broadcaster.ops.context import StationContext
 from broadcaster.reports import build, csv_writer, json_writer, pdf, rawlog, signed_head
 from broadcaster.reports.figures import L, when_column
@@ -76,8 +77,10 @@ def write_pack(
     fmt = fmt.lower()
     if fmt not in PACK_FORMATS:
         raise UsageProblem(
-            f"--format: unknown report format '{fmt}' for the pack (known: "
-            f"{', '.join(PACK_FORMATS)}; the raw log CSV is always included)"
+            _(
+                "--format: unknown report format '{fmt}' for the pack (known: {known}; the "
+                "raw log CSV is always included)"
+            ).format(fmt=fmt, known=", ".join(PACK_FORMATS))
         )
     out = check_target(out)
     if fmt == "pdf":

@@ -17,6 +17,7 @@ import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from broadcaster.core.errors import ConfigErrors, Problem
+from broadcaster.i18n import _
 from broadcaster.playout.mqtt.protocol import is_slug, parse_key
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
@@ -139,12 +140,12 @@ def load_keys(path: Path, display: str, needed: list[str]) -> dict[str, bytes]:
     data = load_yaml_file(path, display) or {}  # the station's one safe YAML loader
     keys = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(keys, dict):
-        raise ConfigErrors([Problem("must be a mapping 'keys: {receiver: hex}'", path=display)])
+        raise ConfigErrors([Problem(_("must be a mapping 'keys: {receiver: hex}'"), path=display)])
     found: dict[str, bytes] = {}
     problems = []
     for receiver in needed:
         if receiver not in keys:
-            problems.append(Problem("no key for this receiver", path=display, field=receiver))
+            problems.append(Problem(_("no key for this receiver"), path=display, field=receiver))
             continue
         try:
             found[receiver] = parse_key(str(keys[receiver]))
@@ -162,11 +163,19 @@ def check_ids(receivers: dict[str, list[str]], display: str, prefix: str) -> Non
         for rid in ids:
             if not is_slug(rid):
                 problems.append(
-                    Problem(f"'{rid}' is not a slug", path=display, field=f"{prefix}.{zone}")
+                    Problem(
+                        _("'{id}' is not a slug").format(id=rid),
+                        path=display,
+                        field=f"{prefix}.{zone}",
+                    )
                 )
             if rid in seen:
                 problems.append(
-                    Problem(f"receiver '{rid}' listed twice", path=display, field=f"{prefix}")
+                    Problem(
+                        _("receiver '{id}' listed twice").format(id=rid),
+                        path=display,
+                        field=f"{prefix}",
+                    )
                 )
             seen.add(rid)
     if problems:
@@ -219,13 +228,15 @@ def load_receiver_file(path: Path) -> ReceiverFileSettings:
             elif entry.key:
                 parse_key(entry.key)
             else:
-                problems.append(Problem("give key_file (or key)", path=display, field=field))
+                problems.append(Problem(_("give key_file (or key)"), path=display, field=field))
         except OSError as exc:
-            problems.append(Problem(f"key_file: {exc.strerror}", path=display, field=field))
+            problems.append(
+                Problem(_("key_file: {err}").format(err=exc.strerror), path=display, field=field)
+            )
         except ValueError as exc:
             problems.append(Problem(str(exc), path=display, field=field))
     if cfg.player and not any("{file}" in p for p in cfg.player):
-        problems.append(Problem("needs a '{file}' placeholder", path=display, field="player"))
+        problems.append(Problem(_("needs a '{file}' placeholder"), path=display, field="player"))
     if problems:
         raise ConfigErrors(problems)
     return cfg
