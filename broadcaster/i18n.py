@@ -134,4 +134,71 @@ def N_(message: str) -> str:
     return message
 
 
+# The words of states, outcomes, origins and priorities as a table shows them. The values
+# themselves (``met``, ``aired``...) stay English in --json and in the database; only what
+# a person reads is translated, through one function per kind (the same English word can
+# mean two things: a week that "failed" and an airing that "failed").
+
+
+def state_word(state: str) -> str:
+    """A zone-week's compliance state (met, on-track, at-risk, failed...) for display."""
+    words = {
+        "met": pgettext("compliance", "met"),
+        "on-track": pgettext("compliance", "on-track"),
+        "at-risk": pgettext("compliance", "at-risk"),
+        "failed": pgettext("compliance", "failed"),
+        "not-met": pgettext("compliance", "not-met"),
+        "no-session": pgettext("compliance", "no-session"),
+    }
+    return words.get(state, state)
+
+
+def status_word(status: str) -> str:
+    """An airing's status, or a log entry's outcome, for display."""
+    words = {
+        "planned": pgettext("airing", "planned"),
+        "playing": pgettext("airing", "playing"),
+        "aired": pgettext("airing", "aired"),
+        "failed": pgettext("airing", "failed"),
+        "missed": pgettext("airing", "missed"),
+        "interrupted": pgettext("airing", "interrupted"),
+        "cancelled": pgettext("airing", "cancelled"),
+        "partial": pgettext("airing", "partial"),
+    }
+    return words.get(str(status), str(status))
+
+
+def origin_word(origin: str) -> str:
+    """Why an airing exists (plan, queue, makeup, retry, emergency), for display."""
+    words = {
+        "plan": pgettext("origin", "plan"),
+        "queue": pgettext("origin", "queue"),
+        "makeup": pgettext("origin", "makeup"),
+        "retry": pgettext("origin", "retry"),
+        "emergency": pgettext("origin", "emergency"),
+    }
+    return words.get(str(origin), str(origin))
+
+
+def priority_word(priority: str) -> str:
+    """A bulletin's priority (normal, priority, emergency), for display."""
+    words = {
+        "normal": pgettext("priority", "normal"),
+        "priority": pgettext("priority", "priority"),
+        "emergency": pgettext("priority", "emergency"),
+    }
+    return words.get(str(priority), str(priority))
+
+
+def receiver_state_word(state: str) -> str:
+    """A networked receiver's state (online, offline, stale, never seen), for display."""
+    words = {
+        "online": pgettext("receiver", "online"),
+        "offline": pgettext("receiver", "offline"),
+        "stale": pgettext("receiver", "stale"),
+        "never seen": pgettext("receiver", "never seen"),
+    }
+    return words.get(state, state)
+
+
 set_language(None)

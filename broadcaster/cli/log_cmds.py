@@ -54,6 +54,8 @@ def log_list(
         writer.writeheader()
         writer.writerows(rows)
     else:
+        from broadcaster.i18n import status_word  # display words; --json/--csv keep values
+
         table = Table(
             _("seq"),
             _("airing"),
@@ -75,7 +77,7 @@ def log_list(
                 (r["scheduled_at"] or "")[:16].replace("T", " "),
                 (r["started_at"] or "")[11:19],
                 (r["ended_at"] or "")[11:19],
-                r["outcome"],
+                status_word(r["outcome"]),
                 r["reason"],
                 r["triggered_by"],
             )

@@ -302,10 +302,15 @@ def _air_on(ctx, rows: list[AiringRow], outputs) -> None:
     for lane in lanes.values():
         lane.join(timeout=5)
     outcomes = actions.outcomes_of(ctx, ids)
+    from broadcaster.i18n import status_word  # display words
+
     table = Table(_("zone"), _("outcome"), _("reason"))
     for row in outcomes:
         table.add_row(
-            row.zone_id, row.status, row.reason, style="green" if row.status == "aired" else "red"
+            row.zone_id,
+            status_word(row.status),
+            row.reason,
+            style="green" if row.status == "aired" else "red",
         )
     out.print(table)
     if any(r.status != "aired" for r in outcomes):
@@ -389,6 +394,8 @@ def _miss_json(m, tz) -> dict:
 
 def misses_table(misses, tz) -> Table:
     """Partial coverage: which receiver of a networked zone did not play which airing."""
+    from broadcaster.i18n import status_word  # display words
+
     table = Table(
         _("receiver"),
         _("zone"),
@@ -404,7 +411,7 @@ def misses_table(misses, tz) -> Table:
             m.zone_id,
             str(m.airing_id),
             fmt_local(m.scheduled_at, tz),
-            m.outcome,
+            status_word(m.outcome),
             m.reason,
             style="red",
         )
@@ -413,6 +420,8 @@ def misses_table(misses, tz) -> Table:
 
 def status_table(report: actions.StatusReport, station_name: str) -> Table:
     """The compliance table operators read, shared by ``status`` and ``demo``."""
+    from broadcaster.i18n import state_word  # display words; --json keeps the values
+
     table = Table(
         _("zone"),
         _("requirement"),
@@ -430,7 +439,7 @@ def status_table(report: actions.StatusReport, station_name: str) -> Table:
             r.zone,
             r.requirement,
             *(str(n) for n in (r.required, r.aired, r.planned, r.failed, r.missed)),
-            r.state,
+            state_word(r.state),
             r.note,
             style=STATE_STYLE.get(r.state),
         )
@@ -479,6 +488,8 @@ def schedule_list(
     if as_json:
         print_json([_row_json(r, tz) for r in rows])
         return
+    from broadcaster.i18n import origin_word, priority_word, status_word  # display words
+
     table = Table(
         _("airing"),
         _("zone"),
@@ -498,9 +509,9 @@ def schedule_list(
             fmt_local(r.scheduled_at, tz, with_seconds=True),
             r.session_id or "-",
             r.bulletin_id,
-            r.priority,
-            r.origin,
-            r.status,
+            priority_word(r.priority),
+            origin_word(r.origin),
+            status_word(r.status),
             r.reason,
         )
     out.print(table)

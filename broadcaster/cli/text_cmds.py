@@ -8,6 +8,7 @@ import typer
 
 from broadcaster.cli.common import open_station, state
 from broadcaster.core.errors import BroadcasterError
+from broadcaster.i18n import _
 from broadcaster.ops import actions
 from broadcaster.ops.context import load_config, station_root
 from broadcaster.speech.spoken import station_lexicon
@@ -26,9 +27,9 @@ def normalize(
     Inside a station the station's lexicon (schedules/lexicon.yaml) applies too.
     """
     if text is None:
-        raise typer.BadParameter("give TEXT, or '-' to read standard input", param_hint="TEXT")
+        raise typer.BadParameter(_("give TEXT, or '-' to read standard input"), param_hint="TEXT")
     if dialect not in (None, "north", "south"):
-        raise typer.BadParameter("must be north or south", param_hint="--dialect")
+        raise typer.BadParameter(_("must be north or south"), param_hint="--dialect")
     lexicon, station_dialect = _station_lexicon()
     source = sys.stdin.read() if text == "-" else text
     spoken = to_spoken(source.removesuffix("\n"), lexicon, dialect=dialect or station_dialect)
