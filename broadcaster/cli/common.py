@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from broadcaster.core.errors import UsageProblem
-from broadcaster.i18n import _, use_station_language
+from broadcaster.i18n import _, current_language, use_station_language
 from broadcaster.ops.context import StationContext, station_root
 
 # Piped into a file or another program, tables get room instead of the 80-column default.
@@ -121,3 +121,14 @@ def warn(text: str) -> None:
     """A warning on standard error, so --json output on standard output stays parseable."""
     if text:
         err.print(text, style="bold red", markup=False)
+
+
+def reason_text(reason: str | None) -> str:
+    """A stored reason in the language in use. The as-run log keeps the English the engine
+    wrote (evidence does not depend on who ran the command); the reports' translator,
+    which matches it back to its catalogue template, shows it in Vietnamese."""
+    if not reason or current_language() != "vi":
+        return reason or ""
+    from broadcaster.reports.reasons import vietnamese  # only when there is one to show
+
+    return vietnamese(reason)

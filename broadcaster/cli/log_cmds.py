@@ -54,6 +54,7 @@ def log_list(
         writer.writeheader()
         writer.writerows(rows)
     else:
+        from broadcaster.cli.common import reason_text
         from broadcaster.i18n import status_word  # display words; --json/--csv keep values
 
         table = Table(
@@ -78,7 +79,7 @@ def log_list(
                 (r["started_at"] or "")[11:19],
                 (r["ended_at"] or "")[11:19],
                 status_word(r["outcome"]),
-                r["reason"],
+                reason_text(r["reason"]),
                 r["triggered_by"],
             )
         out.print(table)

@@ -313,6 +313,7 @@ def demo(
     assert sim is not None
 
     out.rule(_("4. make-up airings for {zone}").format(zone=failing))
+    from broadcaster.cli.common import reason_text
     from broadcaster.i18n import origin_word, status_word  # display words
 
     for r in actions.airings_of_week(sim, label):
@@ -320,7 +321,7 @@ def demo(
             out.print(
                 f"  {fmt_local(r.scheduled_at, tz)}  {origin_word(r.origin):7} "
                 f"{status_word(r.status):11} "
-                f"{r.bulletin_id}  {r.reason}",
+                f"{r.bulletin_id}  {reason_text(r.reason)}",
                 markup=False,
             )
     out.rule(_("5. compliance (simulated airings counted: this is a demonstration)"))

@@ -302,6 +302,7 @@ def _air_on(ctx, rows: list[AiringRow], outputs) -> None:
     for lane in lanes.values():
         lane.join(timeout=5)
     outcomes = actions.outcomes_of(ctx, ids)
+    from broadcaster.cli.common import reason_text
     from broadcaster.i18n import status_word  # display words
 
     table = Table(_("zone"), _("outcome"), _("reason"))
@@ -309,7 +310,7 @@ def _air_on(ctx, rows: list[AiringRow], outputs) -> None:
         table.add_row(
             row.zone_id,
             status_word(row.status),
-            row.reason,
+            reason_text(row.reason),
             style="green" if row.status == "aired" else "red",
         )
     out.print(table)
@@ -394,6 +395,7 @@ def _miss_json(m, tz) -> dict:
 
 def misses_table(misses, tz) -> Table:
     """Partial coverage: which receiver of a networked zone did not play which airing."""
+    from broadcaster.cli.common import reason_text
     from broadcaster.i18n import status_word  # display words
 
     table = Table(
@@ -412,7 +414,7 @@ def misses_table(misses, tz) -> Table:
             str(m.airing_id),
             fmt_local(m.scheduled_at, tz),
             status_word(m.outcome),
-            m.reason,
+            reason_text(m.reason),
             style="red",
         )
     return table
@@ -488,6 +490,7 @@ def schedule_list(
     if as_json:
         print_json([_row_json(r, tz) for r in rows])
         return
+    from broadcaster.cli.common import reason_text
     from broadcaster.i18n import origin_word, priority_word, status_word  # display words
 
     table = Table(
@@ -512,7 +515,7 @@ def schedule_list(
             priority_word(r.priority),
             origin_word(r.origin),
             status_word(r.status),
-            r.reason,
+            reason_text(r.reason),
         )
     out.print(table)
 
