@@ -49,12 +49,12 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from sqlmodel import select
 
+from broadcaster.app import approvals, bulletins, schedule
+from broadcaster.app.context import StationContext
 from broadcaster.core.model import Airing, AiringStatus, Origin, Priority
 from broadcaster.engine.clock import SystemClock
 from broadcaster.engine.planning import new_row
 from broadcaster.engine.realtime import RealtimeDriver
-from broadcaster.ops import actions
-from broadcaster.ops.context import StationContext
 from broadcaster.playout.base import close_outputs
 from broadcaster.playout.mqtt import protocol
 from broadcaster.store.tables import AiringRow, LogEntry
@@ -369,8 +369,8 @@ def main() -> int:
         try:
             net = build(root, port, args.zones, args.per_zone)
             ctx = StationContext.open(root, clock=SystemClock())
-            actions.render(ctx)
-            actions.approve(ctx, "tin", "soak")
+            bulletins.render(ctx)
+            approvals.approve_as(ctx, "tin", "soak")
             receivers = subprocess.Popen(
                 [str(BIN), "receiver", str(root / "field" / "receivers.yaml")],
                 stdout=subprocess.PIPE,
@@ -382,7 +382,7 @@ def main() -> int:
                 raise SystemExit("receivers did not start")
             outputs = ctx.outputs(ctx.clock)
             output = outputs["hamlets"]
-            engine = actions.engine_for(ctx, outputs)
+            engine = schedule.engine_for(ctx, outputs)
             driver = RealtimeDriver(engine, ctx.clock, sweep_seconds=0.5)
             attacker = Attacker(port, net, args.rate, args.oversize)
             booked: list[int] = []

@@ -32,10 +32,10 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from render_bench import sample_copy  # noqa: E402
 
+from broadcaster.app import bulletins  # noqa: E402
+from broadcaster.app.context import StationContext  # noqa: E402
 from broadcaster.core.model import Bulletin  # noqa: E402
 from broadcaster.engine.clock import SystemClock  # noqa: E402
-from broadcaster.ops import actions  # noqa: E402
-from broadcaster.ops.context import StationContext  # noqa: E402
 from broadcaster.speech.engines import available_engines, make_engine  # noqa: E402
 from broadcaster.speech.render import Renderer  # noqa: E402
 from broadcaster.speech.spoken import spoken_text  # noqa: E402
@@ -103,7 +103,7 @@ def measure(root: Path, engine: str, voice: str, ids: list[str], pipe, scratch: 
     )
     ctx = StationContext.open(root, clock=SystemClock())
     try:
-        outcomes = actions.render(ctx, ids, engines=(engine,))
+        outcomes = bulletins.render(ctx, ids, engines=(engine,))
         failed = [f"{o.bulletin_id}: {o.error}" for o in outcomes if o.error]
         if failed:
             sys.exit("bench/intelligibility.py: render failed: " + "; ".join(failed))

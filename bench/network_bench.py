@@ -44,12 +44,12 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 
+from broadcaster.app import approvals, bulletins, emergencies, schedule
+from broadcaster.app.context import StationContext
 from broadcaster.core.model import Airing, Origin, Priority
 from broadcaster.engine.clock import SystemClock
 from broadcaster.engine.planning import new_row
 from broadcaster.engine.realtime import RealtimeDriver
-from broadcaster.ops import actions
-from broadcaster.ops.context import StationContext
 from broadcaster.playout.base import close_outputs
 
 BIN = Path(sys.executable).parent / "broadcaster"
@@ -172,7 +172,9 @@ def pct(values: list[float], q: float) -> float:
 
 def emergency(ctx, driver, watch, bulletin: str, zones: list[str], n: int, label: str) -> None:
     t0 = time.monotonic()
-    booked = actions.emergency_airings(ctx, ctx.bulletin(bulletin), zones, "bench", ctx.clock.now())
+    booked = emergencies.emergency_airings(
+        ctx, ctx.bulletin(bulletin), zones, "bench", ctx.clock.now()
+    )
     driver.dispatch_due()
     ids = {r.id for r in booked}
     wait_acks(watch, ids, n, 30)
@@ -214,9 +216,9 @@ def main() -> None:
         try:
             net = build(root, port, args.zones, args.receivers, args.at_slot)
             ctx = StationContext.open(root, clock=SystemClock())
-            actions.render(ctx)
-            actions.approve(ctx, "tin", "bench")
-            actions.approve(ctx, "khan", "bench")
+            bulletins.render(ctx)
+            approvals.approve_as(ctx, "tin", "bench")
+            approvals.approve_as(ctx, "khan", "bench")
             everyone = [r for ids in net.values() for r in ids]
             share = -(-len(everyone) // args.processes)
             t = time.monotonic()
@@ -243,7 +245,7 @@ def main() -> None:
             print(f"{len(everyone)} receivers connected in {time.monotonic() - t:.1f} s")
             watch = AckWatch(port)
             outputs = ctx.outputs(ctx.clock)
-            engine = actions.engine_for(ctx, outputs)
+            engine = schedule.engine_for(ctx, outputs)
             driver = RealtimeDriver(engine, ctx.clock, sweep_seconds=1.0)
             try:
                 # 1. a scheduled slot on every zone
@@ -287,7 +289,7 @@ def main() -> None:
                 emergency(ctx, driver, watch, "khan", list(net), len(everyone), "template")
                 time.sleep(3)
                 # 3. an emergency with new audio, approved just now
-                actions.approve(ctx, "khan-moi", "bench")
+                approvals.approve_as(ctx, "khan-moi", "bench")
                 emergency(ctx, driver, watch, "khan-moi", list(net), len(everyone), "new audio")
             finally:
                 driver.stop("bench over")

@@ -144,9 +144,9 @@ def make_station(base: Path, template: Path, zones: int, fill: str) -> Path:
 
 def planner_alone(root: Path) -> tuple[float, float]:
     """Wall and CPU time of the pure planner on the station, bulletins of 60 s each."""
+    from broadcaster.app.context import load_config
     from broadcaster.config.scripts_loader import load_scripts
     from broadcaster.core.planner import Playable, plan_week
-    from broadcaster.ops.context import load_config
 
     station = load_config(root)
     bulletins, _problems = load_scripts(root, station)

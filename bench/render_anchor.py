@@ -27,8 +27,8 @@ from pathlib import Path
 
 from render_bench import SMOKE_BULLETINS, sample_copy
 
+from broadcaster.app.context import StationContext
 from broadcaster.engine.clock import SystemClock
-from broadcaster.ops.context import StationContext
 from broadcaster.speech.spoken import spoken_text
 
 

@@ -10,7 +10,7 @@ Compare with ``bench/render_anchor.py`` (espeak-ng + one ffmpeg ``loudnorm`` pas
 alternately on the same machine. ``--smoke``: two bulletins, one run (the test suite's
 check that the bench still works).
 
-Throughput is timed in-process around ``ops.actions.render`` with ``force`` (every
+Throughput is timed in-process around ``ops.bulletins.render`` with ``force`` (every
 bulletin produced again, worker processes included); the cache hit is the same call
 with nothing to do, divided by the number of bulletins.
 """
@@ -25,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from broadcaster.app import bulletins
+from broadcaster.app.context import StationContext
 from broadcaster.engine.clock import SystemClock
-from broadcaster.ops import actions
-from broadcaster.ops.context import StationContext
 from broadcaster.speech.loudness import measure
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,14 +72,14 @@ def main() -> None:
         walls, audio = [], 0.0
         for _run in range(args.runs):
             start = time.perf_counter()
-            outcomes = actions.render(ctx, force=True, workers=workers)
+            outcomes = bulletins.render(ctx, force=True, workers=workers)
             walls.append(time.perf_counter() - start)
             assert not [o for o in outcomes if o.error], [o.error for o in outcomes if o.error]
             audio = sum(o.duration_seconds for o in outcomes)
         hits = []
         for _run in range(max(5, args.runs)):
             start = time.perf_counter()
-            outcomes = actions.render(ctx, workers=workers)
+            outcomes = bulletins.render(ctx, workers=workers)
             hits.append((time.perf_counter() - start) / len(outcomes))
             assert all(o.cached for o in outcomes)
         metered = [measure(root / o.path) for o in outcomes] if args.meter else []

@@ -20,13 +20,13 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from broadcaster.app import approvals, bulletins, schedule
+from broadcaster.app.context import StationContext
 from broadcaster.core.model import Airing, Origin, Priority
 from broadcaster.core.timeutil import as_utc
 from broadcaster.engine.clock import SystemClock
 from broadcaster.engine.planning import new_row
 from broadcaster.engine.realtime import RealtimeDriver
-from broadcaster.ops import actions
-from broadcaster.ops.context import StationContext
 from broadcaster.store.tables import LogEntry
 
 
@@ -57,8 +57,8 @@ def main() -> None:
         root = Path(tmp)
         build(root, args.zones)
         ctx = StationContext.open(root, clock=SystemClock())
-        [rendered] = actions.render(ctx)
-        actions.approve(ctx, "tin", "bench")
+        [rendered] = bulletins.render(ctx)
+        approvals.approve_as(ctx, "tin", "bench")
         bulletin = ctx.bulletin("tin")
         at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=args.lead)
         with ctx.db.write() as s:
@@ -76,7 +76,7 @@ def main() -> None:
                     duration_seconds=rendered.duration_seconds,
                 )
                 s.add(new_row(airing, bulletin, ctx.station, at))
-        engine = actions.engine_for(ctx, ctx.outputs(ctx.clock))
+        engine = schedule.engine_for(ctx, ctx.outputs(ctx.clock))
         driver = RealtimeDriver(engine, ctx.clock)
         driver.start()
         deadline = time.monotonic() + args.lead + rendered.duration_seconds + 120

@@ -20,10 +20,10 @@ from datetime import UTC, datetime, timedelta
 
 from stationkit import VN, Cli, played, rows
 
+from broadcaster.app.context import StationContext
 from broadcaster.core.model import Airing, Origin, Priority
 from broadcaster.engine.clock import SimClock
 from broadcaster.engine.planning import new_row
-from broadcaster.ops.context import StationContext
 
 SESSION_START = datetime(2026, 11, 23, 6, 0, tzinfo=VN)
 

@@ -13,12 +13,12 @@ from stationkit import write_station
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import AuditTrail, audited
+from broadcaster.app.context import StationContext
 from broadcaster.app.permissions import Action, PermissionDenied, authorize
 from broadcaster.app.roles import Role
 from broadcaster.app.users import AuthenticationFailed, UserService
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.engine.clock import SimClock
-from broadcaster.ops.context import StationContext
 
 START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 PASSWORD = "mật khẩu đủ dài 2026"
@@ -27,7 +27,13 @@ PASSWORD = "mật khẩu đủ dài 2026"
 EXPECTED = {
     Role.OFFICER: {"bulletin.write"},
     Role.APPROVER: {"bulletin.approve", "bulletin.reject"},
-    Role.OPERATOR: {"schedule.queue", "schedule.cancel", "emergency.air", "receivers.control"},
+    Role.OPERATOR: {
+        "schedule.plan",
+        "schedule.queue",
+        "schedule.cancel",
+        "emergency.air",
+        "receivers.control",
+    },
     Role.REPORTER: {"log.read", "report.make", "evidence.make"},
     Role.ADMIN: {"users.manage", "settings.edit"},
 }

@@ -226,15 +226,15 @@ def test_a_render_with_worker_processes_leaves_no_process_behind(bare_station: P
     fork server are stopped when a render with workers ends."""
     from prockit import descendants
 
+    from broadcaster.app import bulletins
+    from broadcaster.app.context import StationContext
     from broadcaster.engine.clock import SystemClock
-    from broadcaster.ops import actions
-    from broadcaster.ops.context import StationContext
 
     keep_only(bare_station, "nq57-mot", "nq57-hai")
     before = {pid for pid, _cmd in descendants()}
     ctx = StationContext.open(bare_station, clock=SystemClock())
     try:
-        outcomes = actions.render(ctx, workers=2)
+        outcomes = bulletins.render(ctx, workers=2)
     finally:
         ctx.close()
     assert len(outcomes) == 2 and not [o.error for o in outcomes if o.error]

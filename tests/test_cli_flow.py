@@ -169,10 +169,10 @@ def _book_directly(root, bulletin_id: str, zone: str, local: str, seconds: float
     existed could have (to fill a session without rendering long audio)."""
     from datetime import timedelta
 
+    from broadcaster.app.context import StationContext
     from broadcaster.core.model import Airing, Origin, Priority
     from broadcaster.core.timeutil import parse_local_datetime
     from broadcaster.engine.planning import new_row
-    from broadcaster.ops.context import StationContext
 
     ctx = StationContext.open(root)
     at = parse_local_datetime(local, ctx.station.tz)

@@ -18,14 +18,15 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
+from broadcaster.app import reports as build
+from broadcaster.app import schedule
+from broadcaster.app.context import StationContext
 from broadcaster.core.model import Airing, AiringStatus, Origin, Priority
 from broadcaster.core.timeutil import parse_local_datetime
 from broadcaster.engine.clock import SimClock
 from broadcaster.engine.planning import new_row
 from broadcaster.engine.station_engine import StationEngine
-from broadcaster.ops import actions
-from broadcaster.ops.context import StationContext
-from broadcaster.reports import build, json_writer, labels
+from broadcaster.reports import json_writer, labels
 from broadcaster.reports.period import parse_period
 from broadcaster.store import aslog
 from broadcaster.store.tables import AiringRow
@@ -104,7 +105,7 @@ def _states(fig) -> dict[tuple[str, str], str]:
 
 
 def _status(st: Station, **kw) -> dict[str, tuple]:
-    report = actions.status(st.ctx, "2026-W48", **kw)
+    report = schedule.status(st.ctx, "2026-W48", **kw)
     return {r.zone: (r.aired, r.planned, r.failed, r.missed, r.state) for r in report.rows}
 
 
@@ -187,7 +188,7 @@ def test_simulated_and_shifted_entries_are_never_counted_as_aired(st: Station):
 
     status = _status(st)
     assert (status["xa"][0], status["thon-a"][0], status["thon-b"][0]) == (0, 0, 2)
-    assert actions.status(st.ctx, "2026-W48").unreal_in_week == 4
+    assert schedule.status(st.ctx, "2026-W48").unreal_in_week == 4
     assert _status(st, include_unreal=True)["xa"][0] == 2
 
 
@@ -302,7 +303,7 @@ def test_legacy_entries_count_by_their_airing_and_say_so(st: Station):
                 ),
                 row.scheduled_at,
             )  # fmt: skip
-    report = actions.status(st.ctx, "2026-W48")
+    report = schedule.status(st.ctx, "2026-W48")
     xa = next(r for r in report.rows if r.zone == "xa")
     assert (xa.aired, xa.state, report.legacy_in_week) == (2, "met", 2)
     fig = st.figures("2026-11-23", "2026-11-29")

@@ -16,11 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stationkit import STATION_YAML, script_text, write_station
 
+from broadcaster.app.context import load_config
 from broadcaster.config.scripts_loader import load_script
 from broadcaster.config.station_loader import load_station
 from broadcaster.config.yamlmarks import YamlSyntaxError, load_with_lines
 from broadcaster.core.errors import ConfigErrors
-from broadcaster.ops.context import load_config
 from broadcaster.playout.base import output_types
 from broadcaster.speech.engines import available_engines
 from broadcaster.text import Lexicon, LexiconError

@@ -446,7 +446,7 @@ def test_a_forged_database_row_id_beyond_sqlite_is_refused_by_the_parser(station
 
 
 def test_secrets_are_written_0600_and_never_through_a_link(tmp_path: Path) -> None:
-    from broadcaster.config.audit import readable_by_others
+    from broadcaster.app.checks import readable_by_others
     from broadcaster.config.secrets import write_secret
 
     victim = tmp_path / "victim.txt"

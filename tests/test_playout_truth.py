@@ -14,16 +14,19 @@ from pathlib import Path
 import pytest
 from stationkit import at, played, rows
 
+from broadcaster.app import schedule
+from broadcaster.app.actors import Actor
+from broadcaster.app.context import StationContext
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.core.model import Airing, AiringStatus, Origin, Priority
 from broadcaster.engine.clock import SimClock
 from broadcaster.engine.journal import StartJournal
 from broadcaster.engine.planning import new_row
-from broadcaster.ops import actions
-from broadcaster.ops.context import StationContext
 from broadcaster.playout.base import PlayItem
 from broadcaster.playout.file_output import FileOutput
 from broadcaster.store.tables import AiringRow
+
+LAN = Actor.local_cli(by="Lan")  # the operator at the station's shell
 
 SLOT = at(0, 6)  # Monday 06:00 local
 
@@ -36,7 +39,7 @@ def ctx(station: Path):
 
 
 def engine_of(ctx: StationContext, outputs=None):
-    return actions.engine_for(ctx, outputs or ctx.outputs(ctx.clock))
+    return schedule.engine_for(ctx, outputs or ctx.outputs(ctx.clock))
 
 
 def book(ctx: StationContext, bulletin_id: str, zone: str, when=SLOT) -> int:
@@ -147,7 +150,7 @@ def test_marks_of_a_shared_slot_are_committed_together(ctx):
 def test_a_cancel_that_wins_leaves_nothing_to_play(ctx):
     engine = engine_of(ctx)
     airing = book(ctx, "nq57-mot", "xa")
-    actions.cancel(ctx, airing, "Lan")
+    schedule.cancel(ctx, airing, LAN)
     assert engine.begin(airing, SLOT) is None
     assert played(ctx.root) == []
     assert [r["outcome"] for r in rows(ctx.root, "select outcome from as_run_log")] == ["cancelled"]
@@ -158,10 +161,10 @@ def test_a_start_that_won_makes_cancel_say_on_air(ctx):
     airing = book(ctx, "nq57-mot", "xa")
     started = engine.begin(airing, SLOT)
     assert started is not None
-    with pytest.raises(actions.OnAir, match=r"is on air since .* --stop"):
-        actions.cancel(ctx, airing, "Lan")
+    with pytest.raises(schedule.OnAir, match=r"is on air since .* --stop"):
+        schedule.cancel(ctx, airing, LAN)
     assert rows(ctx.root, "select * from as_run_log") == []  # nothing pretends it was cancelled
-    actions.stop_on_air(ctx, airing, "Lan")
+    schedule.stop_on_air(ctx, airing, LAN)
     assert engine.stop_requests() == {airing: "Lan"}
 
 
@@ -181,9 +184,9 @@ def test_cancel_racing_the_start_never_lets_a_cancelled_airing_play(ctx):
 
     def cancel(i: int) -> None:
         try:
-            actions.cancel(ctx, i, "Lan")
+            schedule.cancel(ctx, i, LAN)
             cancelled.add(i)
-        except actions.OnAir:
+        except schedule.OnAir:
             on_air.add(i)
 
     for i in ids:
@@ -204,7 +207,7 @@ def test_cancel_racing_the_start_never_lets_a_cancelled_airing_play(ctx):
 def test_cancel_refuses_ids_that_cannot_exist(ctx):
     for bad in (0, -1, 99999999999999999999):
         with pytest.raises(BroadcasterError, match="no airing"):
-            actions.cancel(ctx, bad, "Lan")
+            schedule.cancel(ctx, bad, LAN)
 
 
 # -- item 7: output names never collide; a reason is never empty -------------------------------

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from stationkit import Cli
 
+from broadcaster.app.context import load_config
 from broadcaster.config.scripts_loader import load_scripts
 from broadcaster.core.model import Priority
 from broadcaster.core.sessions import zone_week_slots
-from broadcaster.ops.context import load_config
 
 WEEK = "2026-W48"
 MONDAY = date(2026, 11, 23)

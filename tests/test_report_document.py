@@ -334,7 +334,7 @@ def test_pdf_header_lines_do_not_wrap(pcli: Cli, tmp_path: Path):
 
 def test_a_station_without_words_keeps_the_commune_wording(bare_station: Path, tmp_path: Path):
     """No unit/station_term/cluster_term: the wording of a xã of thôn, xóm, as before."""
-    from broadcaster.ops.context import load_config
+    from broadcaster.app.context import load_config
 
     words = load_config(bare_station).report
     assert (words.unit, words.station_term, words.cluster_term) == (

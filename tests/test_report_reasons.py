@@ -41,6 +41,10 @@ NOT_REASONS = {
     "MQTT broker {host}:{port} unreachable: {err}",
     "MQTT broker {host}:{port} refused the connection: {err}",
     "no answer",
+    # the outputs' environment checks (check --online), printed
+    "ffmpeg is not installed: the icecast output cannot stream",
+    "cannot write in '{dir}'",
+    "{what} at {host}:{port} is not reachable: {err}",
     # engine/clock.py: a bad BROADCASTER_NOW or BROADCASTER_CLOCK_OFFSET, printed
     "{option}: '{value}' is not a number of seconds",
     "{option}: '{value}' shifts the clock more than 50 years",

@@ -9,10 +9,10 @@ from datetime import timedelta
 from simkit import SimCli, sim_root
 from stationkit import played, rows, script_text
 
+from broadcaster.app.context import StationContext
 from broadcaster.core.model import Airing, Origin, Priority
 from broadcaster.core.timeutil import parse_local_datetime
 from broadcaster.engine.planning import new_row
-from broadcaster.ops.context import StationContext
 
 
 def _status(cli, week="2026-W48") -> list[dict]:

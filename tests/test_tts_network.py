@@ -200,9 +200,9 @@ def test_no_memory_when_retry_fallback_minutes_is_zero(online_station, google):
 
 def test_the_daemons_periodic_job_replaces_fallback_audio(online_station, google, monkeypatch):
     """``rerender_fallbacks`` is what ``run`` schedules every retry_fallback_minutes."""
+    from broadcaster.app import bulletins
+    from broadcaster.app.context import StationContext
     from broadcaster.engine.clock import SystemClock
-    from broadcaster.ops import actions
-    from broadcaster.ops.context import StationContext
 
     code, (offline,) = render(online_station, unreachable_env())
     assert code == 0 and offline["engine"] == "espeak"
@@ -210,8 +210,8 @@ def test_the_daemons_periodic_job_replaces_fallback_audio(online_station, google
         monkeypatch.setenv(key, value)
     ctx = StationContext.open(online_station, clock=SystemClock())
     try:
-        (outcome,) = actions.rerender_fallbacks(ctx)
+        (outcome,) = bulletins.rerender_fallbacks(ctx)
         assert outcome.engine == "gtts" and not outcome.fallback and not outcome.cached
-        assert actions.rerender_fallbacks(ctx) == []  # nothing left to replace
+        assert bulletins.rerender_fallbacks(ctx) == []  # nothing left to replace
     finally:
         ctx.close()

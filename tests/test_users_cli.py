@@ -12,8 +12,8 @@ from stationkit import Cli, rows, write_station
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import AuditTrail
+from broadcaster.app.context import StationContext
 from broadcaster.engine.clock import SystemClock
-from broadcaster.ops.context import StationContext
 
 PASSWORD = "mật khẩu của chủ tịch 2026"
 

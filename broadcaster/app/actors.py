@@ -39,6 +39,12 @@ class Actor:
             by=(by or "").strip(),
         )
 
+    @property
+    def name(self) -> str:
+        """The person's name as the evidence records it: the ``--by`` name on the shell,
+        else the signed-in user."""
+        return self.by or self.who
+
     def has(self, role: Role) -> bool:
         return role in self.roles
 

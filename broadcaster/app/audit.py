@@ -21,6 +21,7 @@ from typing import Protocol
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.permissions import Action, PermissionDenied, authorize, roles_used
+from broadcaster.core.errors import ConfigErrors, UsageProblem
 from broadcaster.store import auditlog
 from broadcaster.store.auditlog import AuditRecord
 from broadcaster.store.chain import ChainReport
@@ -133,9 +134,15 @@ def audited(
 
     Refused (``PermissionDenied`` re-raised, the block never runs), failed (the block
     raised; re-raised) or ok. The entry is written in its own transaction after the
-    block, so it never rolls back with a failed operation.
+    block, so it never rolls back with a failed operation. A user's mistake in the
+    block (a bad argument, a broken station file: ``UsageProblem``, ``ConfigErrors``)
+    is neither: nothing was done or refused, and nothing is written (the database is
+    not even opened for it), as for any bad input.
     """
-    trail = AuditTrail(ctx.db, ctx.clock)
+
+    def trail() -> AuditTrail:  # opened only to write: a mistake must not create the file
+        return AuditTrail(ctx.db, ctx.clock)
+
     try:
         authorize(
             actor,
@@ -145,13 +152,15 @@ def audited(
             authors_may_approve=getattr(ctx.station, "authors_may_approve", False),
         )
     except PermissionDenied as exc:
-        trail.refuse(actor, exc, target)
+        trail().refuse(actor, exc, target)
         raise
     note = AuditNote(detail)
     try:
         yield note
+    except (UsageProblem, ConfigErrors):
+        raise
     except Exception as exc:
         failure = f"{note.detail}; {exc}" if note.detail else str(exc)
-        trail.record(actor, action, target, Result.FAILED, failure)
+        trail().record(actor, action, target, Result.FAILED, failure)
         raise
-    trail.record(actor, action, target, Result.OK, note.detail)
+    trail().record(actor, action, target, Result.OK, note.detail)

@@ -26,6 +26,7 @@ class Action(StrEnum):
     BULLETIN_WRITE = "bulletin.write"
     BULLETIN_APPROVE = "bulletin.approve"
     BULLETIN_REJECT = "bulletin.reject"
+    SCHEDULE_PLAN = "schedule.plan"
     SCHEDULE_QUEUE = "schedule.queue"
     SCHEDULE_CANCEL = "schedule.cancel"
     EMERGENCY_AIR = "emergency.air"
@@ -42,6 +43,7 @@ REQUIRED_ROLE: dict[Action, Role] = {
     Action.BULLETIN_WRITE: Role.OFFICER,
     Action.BULLETIN_APPROVE: Role.APPROVER,
     Action.BULLETIN_REJECT: Role.APPROVER,
+    Action.SCHEDULE_PLAN: Role.OPERATOR,
     Action.SCHEDULE_QUEUE: Role.OPERATOR,
     Action.SCHEDULE_CANCEL: Role.OPERATOR,
     Action.EMERGENCY_AIR: Role.OPERATOR,
@@ -56,6 +58,7 @@ REQUIRED_ROLE: dict[Action, Role] = {
 # The operator's actions, which a zone-limited operator may take only in their zones.
 ZONE_ACTIONS = frozenset(
     {
+        Action.SCHEDULE_PLAN,
         Action.SCHEDULE_QUEUE,
         Action.SCHEDULE_CANCEL,
         Action.EMERGENCY_AIR,

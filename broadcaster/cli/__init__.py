@@ -1,1 +1,1 @@
-"""The command line: thin Typer commands over :mod:`broadcaster.ops`."""
+"""The command line: thin Typer commands over :mod:`broadcaster.app`, the application layer."""

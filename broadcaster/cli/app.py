@@ -12,7 +12,7 @@ import typer
 from broadcaster import __version__
 from broadcaster.cli import common
 from broadcaster.cli.common import err
-from broadcaster.core.errors import BroadcasterError, ConfigErrors
+from broadcaster.core.errors import BroadcasterError, ConfigErrors, first_line
 from broadcaster.i18n import LANGUAGES, _, set_language
 
 app = typer.Typer(
@@ -130,7 +130,9 @@ def run(argv: list[str] | None = None) -> int:
 
 def _unexpected(exc: Exception) -> int:
     """One line for an error that is not the station's own refusal."""
-    known = known_error(exc)
+    from broadcaster.app.errors import machine_error  # only when something went wrong
+
+    known = machine_error(exc)
     if _debugging():
         traceback.print_exception(exc)
     if known is not None:
@@ -140,38 +142,11 @@ def _unexpected(exc: Exception) -> int:
         _(
             "internal error: {kind}: {err} (run with --debug or BROADCASTER_DEBUG=1 for the "
             "traceback, and report it)"
-        ).format(kind=type(exc).__name__, err=_first_line(exc)),
+        ).format(kind=type(exc).__name__, err=first_line(exc)),
         style="red",
         markup=False,
     )
     return EXIT_BUG
-
-
-def known_error(exc: BaseException) -> str | None:
-    """The one line for an error the machine or its files can cause, or None for a bug."""
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-    from broadcaster.playout.base import OutputError
-
-    if isinstance(exc, OutputError):  # an output that cannot start (ffmpeg missing, ...)
-        return str(exc)
-    if isinstance(exc, OSError):
-        where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}{exc.strerror or _first_line(exc)}"
-    if isinstance(exc, DBAPIError):
-        return _("database: {err}").format(err=_first_line(exc.orig or exc))
-    if isinstance(exc, SQLAlchemyError):
-        return _("database: {err}").format(err=_first_line(exc))
-    if isinstance(exc, UnicodeError):
-        return _("not UTF-8 text: {err}").format(err=_first_line(exc))
-    if isinstance(exc, RecursionError | MemoryError):
-        return _("the input is too large or nested too deeply")
-    return None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:300] if lines else type(exc).__name__
 
 
 def _debugging() -> bool:

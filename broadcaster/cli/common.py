@@ -13,9 +13,10 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from broadcaster.app.actors import Actor
+from broadcaster.app.context import StationContext, station_root
 from broadcaster.core.errors import UsageProblem
 from broadcaster.i18n import _, current_language, use_station_language
-from broadcaster.ops.context import StationContext, station_root
 
 # Piped into a file or another program, tables get room instead of the 80-column default.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -87,6 +88,13 @@ def operator_name(value: str | None) -> str:
     return getpass.getuser()
 
 
+def shell_actor(by: str | None = None) -> Actor:
+    """Whoever has the station's shell acts with every right (they have its database
+    anyway), recorded as ``cli:<os user>`` plus the person ``--by`` (or
+    $BROADCASTER_OPERATOR, else the OS user) names."""
+    return Actor.local_cli(by=operator_name(by))
+
+
 By = typer.Option(
     None,
     "--by",
@@ -124,11 +132,7 @@ def warn(text: str) -> None:
 
 
 def reason_text(reason: str | None) -> str:
-    """A stored reason in the language in use. The as-run log keeps the English the engine
-    wrote (evidence does not depend on who ran the command); the reports' translator,
-    which matches it back to its catalogue template, shows it in Vietnamese."""
-    if not reason or current_language() != "vi":
-        return reason or ""
-    from broadcaster.reports.reasons import vietnamese  # only when there is one to show
+    """A stored (English) reason in the language in use, for a table."""
+    from broadcaster.app.logbook import reason_in
 
-    return vietnamese(reason)
+    return reason_in(current_language(), reason)

@@ -20,15 +20,14 @@ def keys_init() -> None:
     Never replaces an existing key. Keep a copy offline: without it, approvals cannot be
     made and signed heads cannot be checked against new ones.
     """
-    from broadcaster.ops import actions
-    from broadcaster.store import signing
+    from broadcaster.app import logbook
 
     station = open_station()
-    key = actions.keys_init(station)
+    key = logbook.keys_init(station)
     out.print(_("station key created: {path}").format(path=key.path), markup=False)
     out.print(
         _("public key: {key} (fingerprint {fp})").format(
-            key=key.public_hex, fp=signing.fingerprint(key.public_hex)
+            key=key.public_hex, fp=logbook.fingerprint(key.public_hex)
         ),
         markup=False,
     )
@@ -39,14 +38,13 @@ def keys_show(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Print the station's public key (to give to whoever checks reports)."""
-    from broadcaster.ops import actions
-    from broadcaster.store import signing
+    from broadcaster.app import logbook
 
     station = open_station()
-    public = actions.public_key(station)
+    public = logbook.public_key(station)
     if as_json:
         print_json(
-            {"public_key": public, "fingerprint": signing.fingerprint(public) if public else None}
+            {"public_key": public, "fingerprint": logbook.fingerprint(public) if public else None}
         )
         return
     if public is None:

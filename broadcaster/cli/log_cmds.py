@@ -10,11 +10,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from broadcaster.app import logbook
 from broadcaster.cli.common import Json, open_station, out, print_json, unreal_warning, warn
 from broadcaster.core.timeutil import local_to_utc, parse_local_date
 from broadcaster.i18n import _
-from broadcaster.ops import actions
-from broadcaster.store import aslog
 
 log_app = typer.Typer(
     help="The as-run log: list it, verify its hash chain, sign and export its head.",
@@ -23,7 +22,7 @@ log_app = typer.Typer(
 )
 
 # The exported entry: the hashed fields (with ``zone`` for ``zone_id``) and the hash.
-FIELDS = [("zone" if f == "zone_id" else f) for f in aslog.HASHED_FIELDS] + ["entry_hash"]
+FIELDS = [("zone" if f == "zone_id" else f) for f in logbook.HASHED_FIELDS] + ["entry_hash"]
 
 
 @log_app.callback()
@@ -46,7 +45,7 @@ def log_list(
         if date_to
         else None
     )
-    rows = actions.log_rows(station, start, end, zone)
+    rows = logbook.log_rows(station, start, end, zone)
     if as_json:
         print_json(rows)
     elif as_csv:
@@ -87,13 +86,11 @@ def log_list(
 
 def station_key_line(station) -> str:
     """``station key: <public key hex> (fingerprint ...)``, or how to make one."""
-    from broadcaster.store import signing
-
-    public = actions.public_key(station)
+    public = logbook.public_key(station)
     if public is None:
         return _("station key: none yet (broadcaster keys init)")
     return _("station key: {key} (fingerprint {fp})").format(
-        key=public, fp=signing.fingerprint(public)
+        key=public, fp=logbook.fingerprint(public)
     )
 
 
@@ -114,7 +111,7 @@ def log_verify(
     content does not hold, or a log that no longer contains the --against head exits 1.
     """
     station = open_station()
-    check = actions.verify_signed(station, against)
+    check = logbook.verify_signed(station, against)
     report = check.chain
     problems = report.problems + check.problems
     if as_json:
@@ -182,8 +179,8 @@ def log_head(
     """Sign the log's current head (count, newest hash, time) with the station key and
     store it; with --export, write it to a file for 'log verify --against'."""
     station = open_station()
-    head = actions.sign_log_head(station)
-    data = actions.export_head(head, export)
+    head = logbook.sign_log_head(station)
+    data = logbook.export_head(head, export)
     if as_json:
         print_json(data)
         return

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from broadcaster.cli.common import Json, err, open_station, out, print_json
+from broadcaster.cli.common import Json, err, open_station, out, print_json, shell_actor
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.core.timeutil import fmt_local
 from broadcaster.i18n import _
@@ -35,10 +35,10 @@ def receivers_list(
     """List receivers: state (online, offline since ...), last heartbeat, firmware."""
     if ctx.invoked_subcommand is not None:
         return
-    from broadcaster.ops import network  # imported here: every other command starts faster
+    from broadcaster.app import receivers  # imported here: every other command starts faster
 
     station = open_station()
-    lines = network.receivers(station, wait)
+    lines = receivers.receivers(station, wait)
     tz = station.station.tz
     if as_json:
         print_json(
@@ -87,10 +87,10 @@ def receivers_list(
 def _print_alarms(station, lines) -> None:
     """What the network survived: the daemon's loop restarts and ignored reports, each
     receiver's loop restarts, dropped commands and forged retained messages."""
-    from broadcaster.ops import network
+    from broadcaster.app import receivers
 
     tz = station.station.tz
-    for h in network.station_health(station):
+    for h in receivers.station_health(station):
         if h.loop_restarts:
             out.print(
                 _(
@@ -147,10 +147,10 @@ def receivers_volume(
     receiver: str = typer.Option(None, "--receiver", help="Only this receiver."),
 ) -> None:
     """Send a signed volume command to receivers (all, a zone's, or one)."""
-    from broadcaster.ops import network
+    from broadcaster.app import receivers
 
     station = open_station()
-    sent = network.send_volume(station, level, zone, receiver)
+    sent = receivers.send_volume(station, level, zone, receiver, shell_actor())
     out.print(_("volume {level} sent to {n} receiver(s)").format(level=level, n=len(sent)))
 
 
@@ -165,10 +165,10 @@ def receivers_resync(
     from the future refuse later commands as 'replayed' until resynced (or until the
     clock catches up). See docs/RECEIVER-PROTOCOL.md.
     """
-    from broadcaster.ops import network
+    from broadcaster.app import receivers
 
     station = open_station()
-    sent = network.send_resync(station, zone, receiver)
+    sent = receivers.send_resync(station, zone, receiver, shell_actor())
     out.print(_("resync sent to {n} receiver(s)").format(n=len(sent)))
 
 
@@ -184,8 +184,8 @@ def receiver(
 
     Runs until SIGTERM/SIGINT; prints 'ready N' once every receiver is connected.
     """
-    from broadcaster.playout.mqtt.receiver import ReceiverHost
-    from broadcaster.playout.mqtt.settings import load_receiver_file
+    from broadcaster.receiver.host import ReceiverHost
+    from broadcaster.receiver.settings import load_receiver_file
 
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

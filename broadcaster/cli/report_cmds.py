@@ -6,12 +6,12 @@ from pathlib import Path
 
 import typer
 
+from broadcaster.app import evidence
+from broadcaster.app import reports as build
 from broadcaster.cli.common import open_station, out, unreal_warning
 from broadcaster.i18n import _
-from broadcaster.reports import build, evidence, labels
-from broadcaster.reports.period import PERIOD_HELP
 
-PeriodOpt = typer.Option(None, "--period", help=f"Reporting period: {PERIOD_HELP}.")
+PeriodOpt = typer.Option(None, "--period", help=f"Reporting period: {build.PERIOD_HELP}.")
 FromOpt = typer.Option(None, "--from", help="First local day (with --to), e.g. 2026-01-01.")
 ToOpt = typer.Option(None, "--to", help="Last local day, inclusive.")
 ZonesOpt = typer.Option(None, "--zones", help="'all' (default) or zone ids: z1,z2,...")
@@ -83,7 +83,7 @@ def _print_written(written: build.Written, unreal: dict[str, int] | None = None)
             zones=fig.zones_total,
             aired=fig.totals.aired,
             planned=fig.totals.planned,
-            share=labels.pct(fig.share_met),
+            share=build.labels.pct(fig.share_met),
             met=fig.zone_weeks_met,
             judged=fig.zone_weeks_judged,
         )

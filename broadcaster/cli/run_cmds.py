@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import shutil
@@ -15,6 +14,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from broadcaster.app import approvals, bulletins, logbook, schedule, simulation
+from broadcaster.app.actors import Actor
+from broadcaster.app.context import StationContext, station_root
+from broadcaster.app.daemon import Daemon, DaemonOptions, configure_logging
 from broadcaster.cli.common import err, open_station, out, print_json, state
 from broadcaster.cli.schedule_cmds import status_table
 from broadcaster.core.timeutil import (
@@ -26,13 +29,7 @@ from broadcaster.core.timeutil import (
     parse_week,
     week_bounds_utc,
 )
-from broadcaster.engine.clock import SimClock
-from broadcaster.engine.lock import StationLock
-from broadcaster.engine.realtime import RealtimeDriver, configure_logging
 from broadcaster.i18n import _
-from broadcaster.ops import actions, simulation
-from broadcaster.ops.context import StationContext, station_root
-from broadcaster.playout.base import close_outputs
 
 
 def run(
@@ -64,61 +61,30 @@ def run(
     """The station daemon: airs what the database says, on time, until SIGTERM."""
     configure_logging(verbose)
     ctx = open_station()
-    lock = StationLock(ctx.root, ctx.db_url)
-    lock.acquire("daemon")
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_a: stop.set())
-    outputs = {}
+    options = DaemonOptions(
+        sweep_seconds=sweep_seconds, autoplan=autoplan, head_minutes=head_minutes
+    )
+    daemon = Daemon(ctx, options)
     try:
-        outputs = ctx.outputs(ctx.clock)
-        engine = actions.engine_for(ctx, outputs)
-        driver = RealtimeDriver(engine, ctx.clock, sweep_seconds=sweep_seconds)
-        if autoplan:
-            engine.autoplan(ctx.clock.now())
-            driver.scheduler.add_job(
-                lambda: engine.autoplan(ctx.clock.now()), "interval", hours=1, id="autoplan"
-            )
-        retry = ctx.station.production.get("retry_fallback_minutes", 0)
-        if retry:
-            driver.scheduler.add_job(
-                lambda: actions.rerender_fallbacks(ctx), "interval", minutes=retry, id="rerender"
-            )
-        signing_heads = head_minutes > 0 and actions.public_key(ctx) is not None
-        if signing_heads:
-            actions.sign_log_head(ctx)
-            driver.scheduler.add_job(
-                lambda: _sign_head(ctx), "interval", minutes=head_minutes, id="log-head"
-            )
-        driver.start()
-        nxt = engine.next_planned_after(ctx.clock.now())
+        nxt = daemon.start()
         err.print(
             _("on air: {station}, {zones} zones; next airing {next}; pid lock {lock}").format(
                 station=ctx.station.name,
                 zones=len(ctx.station.zones),
                 next=fmt_local(nxt, ctx.station.tz) if nxt else "-",
-                lock=lock.path,
+                lock=daemon.lock_path,
             ),
             markup=False,
         )
         stop.wait()
         err.print(_("stopping: cutting what plays and logging it"), markup=False)
-        driver.stop(_("the station daemon was stopped (signal)"))
-        if signing_heads:
-            _sign_head(ctx)
+        daemon.stop(_("the station daemon was stopped (signal)"))
     finally:
-        close_outputs(outputs)
-        lock.release()
+        daemon.close()
         ctx.close()
-
-
-def _sign_head(ctx: StationContext) -> None:
-    """A periodic signed head; a failure (key gone, database busy) is logged, and the
-    daemon airs on."""
-    try:
-        actions.sign_log_head(ctx)
-    except Exception:
-        logging.getLogger("broadcaster.daemon").exception("could not sign the log head")
 
 
 def simulate(
@@ -243,7 +209,7 @@ def _print_simulation(ctx: StationContext, report: simulation.SimulationReport) 
 
 
 def _compliance(ctx: StationContext, week: str) -> bool:
-    report = actions.status(ctx, week, include_unreal=True)
+    report = schedule.status(ctx, week, include_unreal=True)
     out.print(status_table(report, ctx.station.name))
     return all(r.state == "met" for r in report.rows)
 
@@ -271,7 +237,7 @@ def demo(
     monday, next_monday = week_bounds_utc(year, wk, tz)
 
     out.rule(_("1. render (offline)"))
-    outcomes = actions.render(ctx, engines=("espeak",), workers=os.cpu_count() or 1)
+    outcomes = bulletins.render(ctx, engines=("espeak",), workers=os.cpu_count() or 1)
     for o in outcomes:
         loudness = f"{o.loudness_lufs:6.1f} LUFS" if o.loudness_lufs is not None else ""
         out.print(
@@ -282,7 +248,7 @@ def demo(
     out.rule(_("2. approve (as 'demo')"))
     for o in outcomes:
         if not o.error:
-            actions.approve(ctx, o.bulletin_id, "demo")
+            approvals.approve(ctx, o.bulletin_id, Actor.local_cli(by="demo"))
     out.print(_("  {n} bulletins approved").format(n=sum(1 for o in outcomes if not o.error)))
 
     failing = next(z.id for z in ctx.station.zones if z.kind == "cluster")
@@ -304,7 +270,9 @@ def demo(
                 id=storm.id, at=fmt_local(emergency_at, tz)
             )
         )
-    ctx.clock = SimClock(monday)  # everything happens as of Monday 00:00, on simulated time
+    ctx.clock = simulation.clock_at(
+        monday
+    )  # everything happens as of Monday 00:00, on simulated time
     report = simulation.simulate(
         ctx, monday, next_monday, [outage], emergencies, into=work / "simulation"
     )
@@ -316,7 +284,7 @@ def demo(
     from broadcaster.cli.common import reason_text
     from broadcaster.i18n import origin_word, status_word  # display words
 
-    for r in actions.airings_of_week(sim, label):
+    for r in schedule.airings_of_week(sim, label):
         if r.zone_id == failing and r.origin in ("makeup", "plan", "retry"):
             out.print(
                 f"  {fmt_local(r.scheduled_at, tz)}  {origin_word(r.origin):7} "
@@ -326,7 +294,7 @@ def demo(
             )
     out.rule(_("5. compliance (simulated airings counted: this is a demonstration)"))
     all_met = _compliance(sim, label)
-    chain = actions.verify(sim)
+    chain = logbook.verify(sim)
     out.print(
         _("as-run log: {n} entries, chain {state}, head {hash}").format(
             n=chain.count,

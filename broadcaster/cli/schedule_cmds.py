@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from broadcaster.app import approvals, bulletins, emergencies, schedule
+from broadcaster.app.actors import Actor
 from broadcaster.cli.common import (
     MAX_ID,
     By,
@@ -17,19 +18,15 @@ from broadcaster.cli.common import (
     err,
     name_option,
     open_station,
-    operator_name,
     out,
     print_json,
+    shell_actor,
     unreal_warning,
     warn,
 )
+from broadcaster.core.model import AiringRecord
 from broadcaster.core.timeutil import fmt_local, parse_local_datetime
-from broadcaster.engine.lanes import ThreadLane
-from broadcaster.engine.lock import StationLock
 from broadcaster.i18n import _
-from broadcaster.ops import actions
-from broadcaster.playout.base import close_outputs
-from broadcaster.store.tables import AiringRow
 
 PLAN_TABLE_MAX = 500  # beyond this, ``plan`` points to ``schedule list`` instead
 STATE_STYLE = {"met": "green", "on-track": "cyan", "at-risk": "yellow", "failed": "red"}
@@ -45,8 +42,8 @@ def plan(
     Sessions with 'fill: minimum' get the required airings only. Approved bulletins that
     cannot air (audio file gone, script changed since approval) are left out and named."""
     ctx = open_station()
-    label = week or actions.current_week(ctx)
-    report = actions.plan(ctx, label)
+    label = week or schedule.current_week(ctx)
+    report = schedule.plan(ctx, label, shell_actor())
     tz = ctx.station.tz
     if as_json:
         print_json(
@@ -59,7 +56,7 @@ def plan(
                 "not_planned": [u.__dict__ for u in report.unairable],
                 "at_risk": {
                     bid: [a.airing_id for a in airings]
-                    for bid, airings in actions.airings_at_risk(
+                    for bid, airings in approvals.airings_at_risk(
                         ctx, {u.bulletin_id for u in report.unairable}
                     ).items()
                 },
@@ -102,11 +99,11 @@ def plan(
 def unairable_lines(ctx, left_out) -> list[str]:
     """One line per approved bulletin the planner leaves out, with the airings already
     planned for it that the gate will refuse (by the ids ``cancel`` takes)."""
-    risky = actions.airings_at_risk(ctx, {u.bulletin_id for u in left_out})
+    risky = approvals.airings_at_risk(ctx, {u.bulletin_id for u in left_out})
     lines = []
     for u in left_out:
         line = _("not planned: {path}: {reason}").format(path=u.source_path, reason=u.reason)
-        note = actions.at_risk_note(ctx, risky.get(u.bulletin_id, []))
+        note = approvals.at_risk_note(ctx, risky.get(u.bulletin_id, []))
         lines.append(f"{line}; {note}" if note else line)
     return lines
 
@@ -117,7 +114,7 @@ def print_unairable(ctx, left_out) -> None:
         err.print(line, style="yellow", markup=False)
 
 
-def _row_json(r: AiringRow, tz) -> dict:
+def _row_json(r: AiringRecord, tz) -> dict:
     return {
         "id": r.id,
         "zone": r.zone_id,
@@ -144,7 +141,7 @@ def queue(
     session's cap; a bulletin already in that session is booked with a warning."""
     ctx = open_station()
     when = parse_local_datetime(at, ctx.station.tz)
-    result = actions.queue(ctx, bulletin_id, zone, when, operator_name(by))
+    result = schedule.queue(ctx, bulletin_id, zone, when, shell_actor(by))
     for warning in result.warnings:
         err.print(_("warning: {text}").format(text=warning), style="yellow", markup=False)
     row = result.row
@@ -176,10 +173,10 @@ def cancel(
     is cancelled and this exits 1 saying it is on air; --stop then asks the daemon to cut
     it."""
     ctx = open_station()
-    who = operator_name(by)
+    who = shell_actor(by)
     try:
-        row = actions.cancel(ctx, airing_id, who)
-    except actions.OnAir:
+        row = schedule.cancel(ctx, airing_id, who)
+    except schedule.OnAir:
         if not stop:
             raise
         _ask_daemon_to_stop(ctx, airing_id, who)
@@ -196,11 +193,9 @@ def cancel(
     )
 
 
-def _ask_daemon_to_stop(ctx, airing_id: int, who: str) -> None:
-    row = actions.stop_on_air(ctx, airing_id, who)
-    lock = StationLock(ctx.root, ctx.db_url)
-    daemon_running = not lock.try_acquire("cancel")
-    lock.release()
+def _ask_daemon_to_stop(ctx, airing_id: int, who: Actor) -> None:
+    row = schedule.stop_on_air(ctx, airing_id, who)
+    daemon_running = schedule.daemon_is_running(ctx)
     what = _("airing {id}: {bulletin} on {zone} ({zone_name}), scheduled {at}").format(
         id=row.id,
         bulletin=row.bulletin_id,
@@ -238,75 +233,41 @@ def emergency(
 ) -> None:
     """Air an emergency now on the zones, interrupting what plays; quiet hours do not apply."""
     ctx = open_station()
-    who = operator_name(by)
-    targets = actions.parse_zones(ctx, zones)
+    who = shell_actor(by)
+    targets = emergencies.parse_zones(ctx, zones)
     if (bulletin_id is None) == (text is None):
         raise typer.BadParameter(_("give either a bulletin ID or --text"))
     if text is not None:
         if not approved_by:
             raise typer.BadParameter(_("--text needs --approved-by NAME"))
-        bulletin = actions.typed_alert(ctx, text, approved_by)
+        bulletin = emergencies.typed_alert(ctx, text, approved_by, who, targets)
     else:
         bulletin = ctx.bulletin(bulletin_id)
-    lock = StationLock(ctx.root, ctx.db_url)
-    daemon_running = not lock.acquire_unless_daemon(
-        "emergency",
+    run = emergencies.air_emergency(
+        ctx,
+        bulletin,
+        targets,
+        who,
+        force=force,
         on_wait=lambda holder: out.print(
             _("waiting for {holder} to finish airing its emergency...").format(holder=holder)
         ),
+        on_air=lambda n: out.print(
+            _("airing emergency {id} on {n} zone(s)...").format(id=bulletin.id, n=n)
+        ),
     )
-    try:
-        rows = actions.emergency_airings(ctx, bulletin, targets, who, ctx.clock.now(), force=force)
-    except BaseException:
-        if not daemon_running:
-            lock.release()
-        raise
-    if daemon_running:
+    if run.handed_to is not None:
         out.print(
             _("emergency {id} handed to the running daemon ({holder}) for {n} zone(s)").format(
-                id=bulletin.id, holder=lock.holder(), n=len(rows)
+                id=run.bulletin_id, holder=run.handed_to, n=run.zones
             )
         )
         return
-    try:
-        _air_now(ctx, rows)
-    finally:
-        lock.release()
-
-
-def _air_now(ctx, rows: list[AiringRow]) -> None:
-    """No daemon is running: this process airs the emergency itself, zone by zone."""
-    outputs = ctx.outputs(ctx.clock)
-    try:
-        _air_on(ctx, rows, outputs)
-    finally:
-        close_outputs(outputs)
-
-
-def _air_on(ctx, rows: list[AiringRow], outputs) -> None:
-    engine = actions.engine_for(ctx, outputs)
-    lanes = {}
-    for row in rows:
-        lane = ThreadLane(row.zone_id, engine, ctx.clock)
-        lanes[row.zone_id] = lane
-        lane.start()
-        lane.offer(row)
-    out.print(
-        _("airing emergency {id} on {n} zone(s)...").format(id=rows[0].bulletin_id, n=len(rows))
-    )
-    ids = [r.id for r in rows]
-    while not actions.all_final(ctx, ids):
-        time.sleep(0.2)
-    for lane in lanes.values():
-        lane.stop("done")
-    for lane in lanes.values():
-        lane.join(timeout=5)
-    outcomes = actions.outcomes_of(ctx, ids)
     from broadcaster.cli.common import reason_text
     from broadcaster.i18n import status_word  # display words
 
     table = Table(_("zone"), _("outcome"), _("reason"))
-    for row in outcomes:
+    for row in run.outcomes:
         table.add_row(
             row.zone_id,
             status_word(row.status),
@@ -314,7 +275,7 @@ def _air_on(ctx, rows: list[AiringRow], outputs) -> None:
             style="green" if row.status == "aired" else "red",
         )
     out.print(table)
-    if any(r.status != "aired" for r in outcomes):
+    if not run.all_aired:
         raise typer.Exit(1)
 
 
@@ -325,11 +286,11 @@ def status(
 ) -> None:
     """Per zone and requirement: required, aired, planned, failed/missed and a state,
     counted from the hashed as-run log (planned airings from the schedule)."""
-    from broadcaster.ops import network  # paho and the mqtt plugin only when asked
+    from broadcaster.app import receivers  # paho and the mqtt plugin only when asked
 
     ctx = open_station()
-    report = actions.status(ctx, week, include_unreal=include_unreal)
-    misses = network.receiver_misses(ctx, report.week)
+    report = schedule.status(ctx, week, include_unreal=include_unreal)
+    misses = receivers.receiver_misses(ctx, report.week)
     warning = unreal_warning(report.unreal, include_unreal)
     if as_json:
         warn(warning)
@@ -353,9 +314,9 @@ def status(
     out.print(status_table(report, ctx.station.name))
     if misses:
         out.print(misses_table(misses, ctx.station.tz))
-    for line in unairable_lines(ctx, actions.unairable(ctx)):
+    for line in unairable_lines(ctx, bulletins.unairable(ctx)):
         out.print(Text(line, style="yellow"))
-    for note in actions.audio_notes(ctx):
+    for note in bulletins.audio_notes(ctx):
         out.print(Text(f"{_('fallback audio')}: {note.bulletin_id}: {note.note}", style="yellow"))
     out.print(
         _("as-run log: {n} entries, head {hash}").format(
@@ -420,7 +381,7 @@ def misses_table(misses, tz) -> Table:
     return table
 
 
-def status_table(report: actions.StatusReport, station_name: str) -> Table:
+def status_table(report: schedule.StatusReport, station_name: str) -> Table:
     """The compliance table operators read, shared by ``status`` and ``demo``."""
     from broadcaster.i18n import state_word  # display words; --json keeps the values
 
@@ -463,7 +424,7 @@ def export(
     date_to: str = typer.Option(None, "--to", help="Last local day, inclusive."),
 ) -> None:
     """Planned airings as iCalendar: one event per session per zone, bulletins in the text."""
-    from broadcaster.reports.ics_export import export_ics  # icalendar only for this command
+    from broadcaster.app.calendar import export_ics  # icalendar only for this command
 
     ctx = open_station()
     n, airings = export_ics(ctx, ics, period, date_from, date_to)
@@ -484,8 +445,8 @@ def schedule_list(
 ) -> None:
     """The week's airings with the ids 'cancel' takes, in time order."""
     ctx = open_station()
-    label = week or actions.current_week(ctx)
-    rows = actions.list_airings(ctx, label, zone, state)
+    label = week or schedule.current_week(ctx)
+    rows = schedule.list_airings(ctx, label, zone, state)
     tz = ctx.station.tz
     if as_json:
         print_json([_row_json(r, tz) for r in rows])

@@ -12,16 +12,13 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from broadcaster.app import approvals, bulletins, checks
+from broadcaster.app.actors import Actor
+from broadcaster.app.context import StationContext, load_config, station_root
+from broadcaster.app.probe import probe_outputs
 from broadcaster.cli.common import Json, err, name_option, open_station, out, print_json, state
-from broadcaster.config.audit import audit
-from broadcaster.config.schema import json_schemas
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, Problem
 from broadcaster.i18n import _
-from broadcaster.ops import actions
-from broadcaster.ops.context import StationContext, load_config, station_root
-from broadcaster.ops.probe import probe_outputs
-from broadcaster.speech.engines import engine_class
-from broadcaster.speech.render import RenderOutcome
 
 
 def check(
@@ -37,7 +34,7 @@ def check(
     (recordings probed with ffmpeg, key files' permissions); write nothing."""
     root = station_root(state.station)
     problems: list[Problem] = []
-    bulletins = []
+    scripts = []
     ctx = None
     try:
         station = load_config(root)
@@ -48,24 +45,24 @@ def check(
 
         use_station_language(station.language)
         ctx = StationContext(root, station, state.db or f"sqlite:///{root / 'station.db'}")
-        bulletins, script_problems = ctx.scripts()
+        scripts, script_problems = ctx.scripts()
         problems.extend(script_problems)
-        problems.extend(actions.script_warnings(ctx, bulletins))
-        problems.extend(audit(root, station, bulletins))
+        problems.extend(bulletins.script_warnings(ctx, scripts))
+        problems.extend(checks.audit(root, station, scripts))
         if online:
             problems.extend(probe_outputs(root, station))
     states: dict[str, str] = {}
     if ctx is not None:
         try:
-            states = actions.approval_states_readonly(ctx, bulletins)
+            states = approvals.approval_states_readonly(ctx, scripts)
         except BroadcasterError as exc:
             problems.append(exc.problem)
     lost = {bid for bid, st in states.items() if st in ("audio-missing", "changed-since-approval")}
     notes = {}
     if ctx is not None:
-        risky = actions.airings_at_risk(ctx, lost, readonly=True)
-        notes = {bid: actions.at_risk_note(ctx, airings) for bid, airings in risky.items()}
-    problems.extend(actions.approval_warnings(bulletins, states, notes))
+        risky = approvals.airings_at_risk(ctx, lost, readonly=True)
+        notes = {bid: approvals.at_risk_note(ctx, airings) for bid, airings in risky.items()}
+    problems.extend(approvals.approval_warnings(scripts, states, notes))
     errors = [p for p in problems if p.severity == "error"]
     if as_json:
         print_json(
@@ -81,7 +78,7 @@ def check(
                         "path": b.source_path,
                         "approval": states.get(b.id),
                     }
-                    for b in bulletins
+                    for b in scripts
                 ],
                 "problems": [p.as_dict() for p in problems],
             }
@@ -94,7 +91,7 @@ def check(
                 _("ok: station '{name}', {zones} zones, {n} bulletins").format(
                     name=ctx.station.name if ctx else "?",
                     zones=len(ctx.station.zones) if ctx else 0,
-                    n=len(bulletins),
+                    n=len(scripts),
                 )
             )
     if errors:
@@ -118,8 +115,7 @@ def render(
     ctx = open_station()
     engines = None
     if offline:
-        engines = tuple(n for n in ctx.station.tts if not engine_class(n).needs_network)
-        engines = engines or ("espeak",)
+        engines = bulletins.offline_engines(ctx)
     workers = jobs or os.cpu_count() or 1
     with Progress(
         TextColumn("{task.description}"),
@@ -132,7 +128,7 @@ def render(
     ) as progress:
         total = len(ids) if ids else len(ctx.scripts()[0])
         task = progress.add_task(_("rendering"), total=total)
-        outcomes = actions.render(
+        outcomes = bulletins.render(
             ctx,
             ids or None,
             force=force,
@@ -148,7 +144,7 @@ def render(
         raise typer.Exit(1)
 
 
-def render_table(outcomes: list[RenderOutcome]) -> Table:
+def render_table(outcomes: list[bulletins.RenderOutcome]) -> Table:
     table = Table(
         _("bulletin"),
         _("engine"),
@@ -188,13 +184,13 @@ def approve(
 ) -> None:
     """Approve a bulletin's exact current content (script and audio) for airing."""
     ctx = open_station()
-    approval = actions.approve(ctx, bulletin_id, by)
+    approval = approvals.approve(ctx, bulletin_id, Actor.local_cli(by=by))
     out.print(
         _("approved {id} by {by} (audio {sha})").format(
             id=bulletin_id, by=approval.approved_by, sha=approval.audio_sha256[:12]
         )
     )
-    warning = actions.approved_audio_warning(ctx, approval)
+    warning = approvals.approved_audio_warning(ctx, approval)
     if warning:
         out.print(f"[yellow]{_('warning')}: {escape(warning)}[/yellow]")
 
@@ -203,7 +199,7 @@ def schema(
     out_dir: Path = typer.Option(None, "--out", help="Write the JSON Schemas to this folder."),
 ) -> None:
     """Print (or write) the JSON Schemas of station.yaml and script front matter."""
-    schemas = json_schemas()
+    schemas = checks.json_schemas()
     if out_dir is None:
         print_json(schemas)
         return

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
+from broadcaster.app import bulletins
+from broadcaster.app.context import station_root
 from broadcaster.cli.common import open_station, state
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.i18n import _
-from broadcaster.ops import actions
-from broadcaster.ops.context import load_config, station_root
-from broadcaster.speech.spoken import station_lexicon
-from broadcaster.text import Lexicon
-from broadcaster.text import normalize as to_spoken
 
 
 def normalize(
@@ -30,27 +28,25 @@ def normalize(
         raise typer.BadParameter(_("give TEXT, or '-' to read standard input"), param_hint="TEXT")
     if dialect not in (None, "north", "south"):
         raise typer.BadParameter(_("must be north or south"), param_hint="--dialect")
-    lexicon, station_dialect = _station_lexicon()
     source = sys.stdin.read() if text == "-" else text
-    spoken = to_spoken(source.removesuffix("\n"), lexicon, dialect=dialect or station_dialect)
+    spoken = bulletins.spoken_form(source.removesuffix("\n"), _station_here(), dialect)
     sys.stdout.write(spoken + "\n")
 
 
-def _station_lexicon() -> tuple[Lexicon, str]:
-    """The station's lexicon and dialect when run inside one; the built-ins otherwise."""
+def _station_here() -> Path | None:
+    """The station when run inside one (its lexicon and dialect apply); None elsewhere."""
     try:
-        root = station_root(state.station)
+        return station_root(state.station)
     except BroadcasterError:
         if state.station is not None:
             raise
-        return Lexicon.builtin(), "north"
-    return station_lexicon(root), load_config(root).dialect
+        return None
 
 
 def preview(bulletin_id: str = typer.Argument(..., metavar="ID")) -> None:
     """Show the spoken text of a script, exactly as the TTS engine receives it."""
     ctx = open_station()
-    sys.stdout.write(actions.preview(ctx, bulletin_id) + "\n")
+    sys.stdout.write(bulletins.preview(ctx, bulletin_id) + "\n")
 
 
 def register(app: typer.Typer) -> None:

@@ -213,6 +213,12 @@ class ScriptFrontMatter(_Strict):
     language: str = "vi"
     audio: str | None = Field(None, description="recorded bulletin file, relative to the station")
     repeat: bool | None = Field(None, description="read it twice (default: the station's)")
+    author: str | None = Field(
+        None,
+        max_length=128,
+        description="who wrote it (a user name, or the name given with --by): by default "
+        "the author may not also approve it (station.authors_may_approve)",
+    )
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

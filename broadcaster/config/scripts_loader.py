@@ -144,6 +144,7 @@ def load_script(path: Path, root: Path, station: Station) -> tuple[Bulletin | No
             audio_file=fm.audio,
             body_line=body_line,
             repeat=fm.repeat,
+            author=fm.author.strip() if fm.author else None,
         ),
         [],
     )

@@ -2,7 +2,7 @@
 
 Whatever creates a secret for the station (receiver keys, a broker password, the
 station's signing key) writes it with :func:`write_secret`; ``check`` warns about any
-such file that group or others can read (``config.audit``).
+such file that group or others can read (``app.checks``).
 """
 
 from __future__ import annotations

@@ -114,12 +114,17 @@ def _hhmm(text: str) -> time:
 
 
 def load_station(
-    root: Path, known_outputs: set[str], known_tts: Mapping[str, type[BaseModel]]
+    root: Path,
+    known_outputs: set[str],
+    known_tts: Mapping[str, type[BaseModel]],
+    broken_outputs: Mapping[str, str] | None = None,
 ) -> Station:
     """Read and validate the station; raise ConfigErrors listing every problem.
 
     ``known_tts`` maps each installed engine to its settings model, so ``engines.<name>``
-    is checked by the engine's own rules."""
+    is checked by the engine's own rules. ``broken_outputs`` names the output plugins
+    that are installed but failed to load, and why: a station using one is told that,
+    not that the type is unknown."""
     path = root / "schedules" / "station.yaml"
     display = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     text, problem = read_utf8(path, display)
@@ -159,7 +164,14 @@ def load_station(
     for name, out in model.outputs.items():
         if out is None:
             continue
-        if out.type not in known_outputs:
+        if out.type in (broken_outputs or {}):
+            bad(
+                _("output type '{type}' is installed but could not be loaded: {why}").format(
+                    type=out.type, why=(broken_outputs or {})[out.type]
+                ),
+                ("outputs", name, "type"),
+            )
+        elif out.type not in known_outputs:
             bad(
                 _("unknown output type '{type}' (known: {known})").format(
                     type=out.type, known=", ".join(sorted(known_outputs))

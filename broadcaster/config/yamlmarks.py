@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from broadcaster.core.errors import ConfigErrors, Problem
+from broadcaster.core.errors import ConfigErrors, Problem, first_line
 from broadcaster.i18n import _
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses a 1,000-zone file 10x faster
@@ -85,7 +85,9 @@ def compose_checked(text: str, line_offset: int = 0) -> yaml.Node | None:
     except yaml.MarkedYAMLError as exc:
         raise _located(exc, line_offset) from None
     except yaml.YAMLError as exc:
-        raise YamlSyntaxError(_("invalid YAML: {err}").format(err=_first_line(exc)), None) from None
+        raise YamlSyntaxError(
+            _("invalid YAML: {err}").format(err=first_line(exc, 200)), None
+        ) from None
     if node is not None:
         _Budget(line_offset).visit(node, (), 0)
     return node
@@ -103,7 +105,9 @@ def load_with_lines(text: str, line_offset: int = 0) -> tuple[Any, dict[Location
         raise _located(exc, line_offset) from None
     except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
         # e.g. an integer of 5,000 digits (Python refuses to convert it)
-        raise YamlSyntaxError(_("invalid YAML: {err}").format(err=_first_line(exc)), None) from None
+        raise YamlSyntaxError(
+            _("invalid YAML: {err}").format(err=first_line(exc, 200)), None
+        ) from None
     finally:
         loader.dispose()
     lines: dict[Location, int] = {(): node.start_mark.line + 1 + line_offset}
@@ -252,11 +256,6 @@ def _line(mark: Any, offset: int) -> int | None:
 
 def _dotted(loc: Location) -> str | None:
     return ".".join(str(p) for p in loc) or None
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _located(exc: yaml.MarkedYAMLError, offset: int) -> YamlSyntaxError:

@@ -66,3 +66,10 @@ class UsageProblem(BroadcasterError):
     """A command line that does not make sense (exit 2, like click's own usage errors)."""
 
     exit_code = 2
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception's first line, cut to ``limit``: what a one-line error shows of an
+    error that is not ours (a library's message can run to pages, or be empty)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:limit] if lines else type(exc).__name__

@@ -40,6 +40,58 @@ class AiringStatus(enum.StrEnum):
     def is_final(self) -> bool:
         return self not in (AiringStatus.PLANNED, AiringStatus.PLAYING)
 
+    def may_become(self, new: AiringStatus) -> bool:
+        """Whether an airing in this state may move to ``new`` (:data:`TRANSITIONS`)."""
+        return new in TRANSITIONS[self]
+
+
+#: The moves an airing may make, and only these: booked -> on air -> an outcome, or booked
+#: straight to an outcome (cancelled by an operator, missed, refused by the approval gate).
+#: A final state never moves again: the as-run log entry written with it is the evidence.
+TRANSITIONS: dict[AiringStatus, frozenset[AiringStatus]] = {
+    AiringStatus.PLANNED: frozenset(
+        {
+            AiringStatus.PLAYING,
+            AiringStatus.CANCELLED,
+            AiringStatus.MISSED,
+            AiringStatus.FAILED,
+            AiringStatus.INTERRUPTED,
+        }
+    ),
+    AiringStatus.PLAYING: frozenset(
+        {AiringStatus.AIRED, AiringStatus.FAILED, AiringStatus.INTERRUPTED, AiringStatus.MISSED}
+    ),
+    AiringStatus.AIRED: frozenset(),
+    AiringStatus.FAILED: frozenset(),
+    AiringStatus.MISSED: frozenset(),
+    AiringStatus.INTERRUPTED: frozenset(),
+    AiringStatus.CANCELLED: frozenset(),
+}
+
+
+@dataclass(frozen=True)
+class AiringRecord:
+    """One booked airing as the faces see it: plain, frozen data (the database row stays
+    in ``store/``). Times are UTC; a face shows them in the station's time zone."""
+
+    id: int
+    zone_id: str
+    bulletin_id: str
+    campaign: str
+    priority: str
+    origin: str
+    status: str
+    scheduled_at: datetime
+    window_end: datetime
+    session_id: str | None
+    week: str
+    duration_seconds: float
+    created_by: str
+    reason: str = ""
+    parent_id: int | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
 
 class Origin(enum.StrEnum):
     """Why an airing exists: the evidence must say who or what asked for it."""
@@ -248,6 +300,7 @@ class Bulletin:
     audio_file: str | None = None  # recorded bulletin (relative to the station)
     body_line: int = 1  # where the body starts in the file, for located warnings
     repeat: bool | None = None  # read twice; None: the station's production setting
+    author: str | None = None  # who wrote it: may not approve it (authors_may_approve)
 
     @property
     def zone_set(self) -> frozenset[str]:

@@ -22,12 +22,15 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from broadcaster.config.scripts_loader import load_scripts
 from broadcaster.core.model import Bulletin, Station
 from broadcaster.i18n import N_
-from broadcaster.store.tables import Approval, Rendition
+from broadcaster.store.approvals import approved_rendition, ever_approved, latest_rendition
+from broadcaster.store.tables import Approval
+
+__all__ = ["approved_rendition", "latest_rendition"]  # the gate's repository, re-exported
 
 
 @dataclass(frozen=True)
@@ -43,36 +46,6 @@ class Cleared:
 
 class Refused(Exception):
     """The gate said no; the message is the reason logged with the failed airing."""
-
-
-def approved_rendition(session: Session, bulletin: Bulletin) -> tuple[Rendition, Approval] | None:
-    """Newest rendition of the current script content that has an approval."""
-    rows = session.exec(
-        select(Rendition, Approval)
-        .join(
-            Approval,
-            (Approval.bulletin_id == Rendition.bulletin_id)
-            & (Approval.script_sha256 == Rendition.script_sha256)
-            & (Approval.audio_sha256 == Rendition.audio_sha256),
-        )
-        .where(
-            Rendition.bulletin_id == bulletin.id,
-            Rendition.script_sha256 == bulletin.script_sha256,
-        )
-        .order_by(Rendition.id.desc())  # type: ignore[union-attr]
-    ).first()
-    return (rows[0], rows[1]) if rows else None
-
-
-def latest_rendition(session: Session, bulletin: Bulletin) -> Rendition | None:
-    return session.exec(
-        select(Rendition)
-        .where(
-            Rendition.bulletin_id == bulletin.id,
-            Rendition.script_sha256 == bulletin.script_sha256,
-        )
-        .order_by(Rendition.id.desc())  # type: ignore[union-attr]
-    ).first()
 
 
 def check_approval_signature(session: Session, root: Path, approval: Approval) -> None:
@@ -241,7 +214,7 @@ class Library:
             bulletin = self._reload(bulletin_id)
         found = approved_rendition(session, bulletin)
         if found is None:
-            if session.exec(select(Approval).where(Approval.bulletin_id == bulletin_id)).first():
+            if ever_approved(session, bulletin_id):
                 raise Refused(N_("not approved: the script or its audio changed after approval"))
             raise Refused(N_("not approved"))
         rendition, approval = found

@@ -38,9 +38,9 @@ from broadcaster.playout.base import (
     PreloadingOutput,
     ReceiverOutcome,
 )
-from broadcaster.store import aslog
+from broadcaster.store import airings, aslog
 from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow, ReceiverReport, StopRequest
+from broadcaster.store.tables import AiringRow, LogEntry, ReceiverReport, StopRequest
 
 log = logging.getLogger("broadcaster.engine")
 
@@ -433,25 +433,23 @@ class StationEngine:
         """
         reason = _reason_or_default(status, reason)
         with self.db.write() as s:
-            moved = s.execute(
-                update(AiringRow)
-                .where(
-                    AiringRow.id == row.id,
-                    AiringRow.status.in_([AiringStatus.PLANNED, AiringStatus.PLAYING]),
-                )
-                .values(
-                    status=status.value,
-                    reason=reason[:512],
-                    started_at=as_utc(started) if started else None,
-                    ended_at=as_utc(now) if started else None,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if moved.rowcount != 1:
-                return False
-            entry = aslog.append(
+            entry = airings.move(
                 s,
-                aslog.Outcome(
+                row.id,
+                status,
+                # aired only from playing (the write-ahead mark came first); missed,
+                # failed and interrupted from planned too (refused or stopped before)
+                expected=tuple(
+                    st
+                    for st in (AiringStatus.PLANNED, AiringStatus.PLAYING)
+                    if st.may_become(status)
+                ),
+                values={
+                    "reason": reason[:512],
+                    "started_at": as_utc(started) if started else None,
+                    "ended_at": as_utc(now) if started else None,
+                },
+                outcome=aslog.Outcome(
                     airing_id=row.id,
                     zone_id=row.zone_id,
                     bulletin_id=row.bulletin_id,
@@ -469,6 +467,8 @@ class StationEngine:
                 ),
                 recorded_at=now,
             )
+            if not isinstance(entry, LogEntry):
+                return False
             for r in receivers:
                 s.add(
                     ReceiverReport(

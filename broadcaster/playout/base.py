@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from broadcaster.i18n import _
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class Clock(Protocol):
@@ -108,21 +114,56 @@ class PreloadingOutput(Protocol):
     def preload(self, audio_path: Path, sha256: str) -> None: ...
 
 
-OutputFactory = Any  # callable(name, settings, root, clock) -> Output
+class OutputPlugin(Protocol):
+    """What an output type registers under the ``broadcaster.outputs`` entry-point group
+    (the built-ins too, in pyproject.toml): the same contract as a TTS engine's.
+
+    - ``Settings``: a pydantic model of ``outputs.<name>`` (extra keys forbidden), which
+      ``check`` validates with the file, line and field of each mistake;
+    - ``check_environment(settings, root)``: what must exist for it to run (a program
+      installed, a broker reachable), as sentences; ``check --online`` runs it;
+    - calling it with ``(name=, settings=, root=, clock=)`` builds the :class:`Output`.
+    """
+
+    Settings: ClassVar[type[BaseModel]]
+
+    @classmethod
+    def check_environment(cls, settings: BaseModel, root: Path) -> list[str]: ...
+
+    def __call__(
+        self, *, name: str, settings: dict[str, Any], root: Path, clock: Clock
+    ) -> Output: ...
 
 
-def output_types() -> dict[str, OutputFactory]:
-    """Built-in output types plus those registered by installed plugins."""
-    from broadcaster.playout.file_output import FileOutput
-    from broadcaster.playout.player_output import PlayerOutput
+OutputFactory = Any  # an OutputPlugin: callable(name, settings, root, clock) -> Output
 
-    found: dict[str, OutputFactory] = {"file": FileOutput, "player": PlayerOutput}
+
+@dataclass(frozen=True)
+class OutputRegistry:
+    """The output types installed, and the plugins that failed to load (with why): a
+    broken plugin must not take the station down, nor vanish without a word."""
+
+    types: dict[str, OutputFactory]
+    failures: dict[str, str]
+
+
+@functools.cache
+def output_registry() -> OutputRegistry:
+    """Every output type from the entry points, built-ins included (registered once, in
+    pyproject.toml, like any vendor's)."""
+    found: dict[str, OutputFactory] = {}
+    failed: dict[str, str] = {}
     for ep in entry_points(group="broadcaster.outputs"):
         try:
             found[ep.name] = ep.load()
-        except Exception:  # a broken plugin must not take the station down
-            continue
-    return found
+        except Exception as exc:
+            failed[ep.name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    return OutputRegistry(found, failed)
+
+
+def output_types() -> dict[str, OutputFactory]:
+    """The output types that loaded (see :func:`output_registry` for those that did not)."""
+    return output_registry().types
 
 
 def close_outputs(outputs: dict[str, Any]) -> None:
@@ -139,3 +180,19 @@ def build_output(
     name: str, type_name: str, settings: dict[str, Any], root: Path, clock: Clock
 ) -> Output:
     return output_types()[type_name](name=name, settings=settings, root=root, clock=clock)
+
+
+def tcp_reachable(host: str, port: int, what: str, timeout: float = 3.0) -> list[str]:
+    """For ``check_environment``: [] if a TCP connection to ``host:port`` opens, else
+    why not, in one sentence."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return []
+    except OSError as exc:
+        return [
+            _("{what} at {host}:{port} is not reachable: {err}").format(
+                what=what, host=host, port=port, err=exc.strerror or exc
+            )
+        ]

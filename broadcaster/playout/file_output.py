@@ -25,8 +25,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from broadcaster.core.timeutil import as_utc
-from broadcaster.i18n import N_
+from broadcaster.i18n import N_, _
 from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -161,7 +163,24 @@ def _why(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
+class FileSettings(BaseModel):
+    """``outputs.<name>`` of type ``file``."""
+
+    model_config = ConfigDict(extra="forbid")
+    dir: str = Field("out", description="folder, relative to the station, per zone inside")
+
+
 class FileOutput:
+    Settings = FileSettings
+
+    @classmethod
+    def check_environment(cls, settings: FileSettings, root: Path) -> list[str]:
+        folder = root / settings.dir
+        probe = folder if folder.exists() else folder.parent
+        if not os.access(probe, os.W_OK):
+            return [_("cannot write in '{dir}'").format(dir=settings.dir)]
+        return []
+
     def __init__(self, name: str, settings: dict[str, Any], root: Path, clock: Clock) -> None:
         self.name = name
         self.dir = root / str(settings.get("dir", "out"))

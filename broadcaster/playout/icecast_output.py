@@ -28,7 +28,7 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.i18n import N_, _
-from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult
+from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult, tcp_reachable
 
 RATE = 22050  # Hz, mono: speech
 CHUNK_SECONDS = 0.1
@@ -236,6 +236,17 @@ def decode_pcm(path: Path) -> bytes:
 
 
 class IcecastOutput:
+    Settings = IcecastSettings
+
+    @classmethod
+    def check_environment(cls, settings: IcecastSettings, root: Path) -> list[str]:
+        """ffmpeg encodes the stream; the server must accept a connection."""
+        found = []
+        if shutil.which("ffmpeg") is None:
+            found.append(_("ffmpeg is not installed: the icecast output cannot stream"))
+        found += tcp_reachable(settings.host, settings.port, "Icecast")
+        return found
+
     def __init__(self, name: str, settings: dict[str, Any], root: Path, clock: Clock) -> None:
         from broadcaster.playout.mqtt.settings import validate  # located errors, one place
 

@@ -22,6 +22,8 @@ import wave
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from broadcaster.i18n import N_, _
 from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult
 
@@ -130,7 +132,28 @@ class PlayerPlayback:
                 self._proc.wait()
 
 
+class PlayerSettings(BaseModel):
+    """``outputs.<name>`` of type ``player``."""
+
+    model_config = ConfigDict(extra="forbid")
+    command: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_COMMAND),
+        min_length=1,
+        description="the player and its arguments; {file} is the audio, {device} the device",
+    )
+    device: str | int | None = Field(None, description="the sound device (ALSA name)")
+
+
 class PlayerOutput:
+    Settings = PlayerSettings
+
+    @classmethod
+    def check_environment(cls, settings: PlayerSettings, root: Path) -> list[str]:
+        program = settings.command[0]
+        if shutil.which(program) is None:
+            return [_("player '{cmd}' is not installed").format(cmd=program)]
+        return []
+
     def __init__(self, name: str, settings: dict[str, Any], root: Path, clock: Clock) -> None:
         self.name = name
         command = settings.get("command", DEFAULT_COMMAND)

@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from broadcaster.core.model import AiringRecord
+
 
 class Rendition(SQLModel, table=True):
     """Audio made for one exact script content; content-addressed by ``render_key``."""
@@ -67,6 +69,28 @@ class AiringRow(SQLModel, table=True):
         Index("ix_airing_status_time", "status", "scheduled_at"),
         Index("ix_airing_zone_week", "zone_id", "week"),
     )
+
+    def record(self) -> AiringRecord:
+        """The row as plain frozen data, for what leaves the store."""
+        return AiringRecord(
+            id=self.id or 0,
+            zone_id=self.zone_id,
+            bulletin_id=self.bulletin_id,
+            campaign=self.campaign,
+            priority=self.priority,
+            origin=self.origin,
+            status=self.status,
+            scheduled_at=self.scheduled_at,
+            window_end=self.window_end,
+            session_id=self.session_id,
+            week=self.week,
+            duration_seconds=self.duration_seconds,
+            created_by=self.created_by,
+            reason=self.reason,
+            parent_id=self.parent_id,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+        )
 
 
 class LogEntry(SQLModel, table=True):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
+from broadcaster.app.context import StationContext
 from broadcaster.engine.clock import SystemClock
-from broadcaster.ops.context import StationContext
 from broadcaster.speech.render import Renderer
 from broadcaster.speech.spoken import spoken_text
 

@@ -29,7 +29,14 @@ import paho.mqtt.client as mqtt
 
 from broadcaster.core.errors import ConfigErrors, Problem
 from broadcaster.i18n import N_, _
-from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult, ReceiverOutcome
+from broadcaster.playout.base import (
+    Clock,
+    OutputError,
+    PlayItem,
+    PlayResult,
+    ReceiverOutcome,
+    tcp_reachable,
+)
 from broadcaster.playout.mqtt import protocol
 from broadcaster.playout.mqtt.audio_server import AudioServer
 from broadcaster.playout.mqtt.settings import (
@@ -245,6 +252,13 @@ class MqttOutput:
     #: Receivers run on real time and answer quickly when told to play instantly, so a
     #: simulated run may keep this output real (``simulate --network``).
     simulation_capable = True
+
+    Settings = MqttOutputSettings
+
+    @classmethod
+    def check_environment(cls, settings: MqttOutputSettings, root: Path) -> list[str]:
+        """The broker must accept a connection (receivers are checked by ``receivers``)."""
+        return tcp_reachable(settings.broker.host, settings.broker.port, "MQTT broker")
 
     def __init__(self, name: str, settings: dict[str, Any], root: Path, clock: Clock) -> None:
         self.name = name

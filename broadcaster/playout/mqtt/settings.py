@@ -1,4 +1,5 @@
-"""Settings of the MQTT output and of the reference receiver, and the one broker client.
+"""Settings of the MQTT output, and the one broker client (the reference receiver, in
+:mod:`broadcaster.receiver`, connects with it too).
 
 Both sides connect the same way (username and password from a file or the environment,
 TLS as a setting), so the client is built here once. Bad settings become one located
@@ -94,32 +95,6 @@ class MqttOutputSettings(_Strict):
     )
 
 
-class ReceiverEntry(_Strict):
-    id: str = Slug
-    zone: str = Slug
-    key: str | None = Field(None, description="hex key (a sample only; use key_file)")
-    key_file: str | None = None
-
-
-class ReceiverFileSettings(_Strict):
-    """The reference receiver's YAML file: one broker, one or many receivers."""
-
-    station: str = Slug
-    broker: BrokerSettings = Field(default_factory=BrokerSettings)
-    receivers: list[ReceiverEntry] = Field(min_length=1)
-    state_dir: str = "receiver-state"
-    out_dir: str | None = Field(None, description="play to files here (else through 'player')")
-    player: list[str] | None = Field(None, description="command with {file}, e.g. ffplay ...")
-    pace: float = Field(1.0, ge=0, description="playing speed; 0 = instantly (simulation)")
-    heartbeat_seconds: float = Field(10, gt=0, le=3600)
-    cache_dir: str | None = Field(
-        None,
-        description="verified audio kept by SHA-256, shared by the receivers of this "
-        "process (default: <state_dir>/cache)",
-    )
-    firmware: str = "broadcaster-reference"
-
-
 def validate(model: type[BaseModel], data: Any, path: str, prefix: str) -> Any:
     """Validate or raise ConfigErrors naming the file and each bad field."""
     try:
@@ -207,36 +182,3 @@ def client(
     c.max_inflight_messages_set(1000)
     c.max_queued_messages_set(0)
     return c
-
-
-def load_receiver_file(path: Path) -> ReceiverFileSettings:
-    """The reference receiver's file, every key readable, or every problem located."""
-    from broadcaster.config.yamlmarks import load_yaml_file
-
-    display = str(path)
-    data = load_yaml_file(path, display)  # the station's one safe YAML loader
-    cfg: ReceiverFileSettings = validate(ReceiverFileSettings, data or {}, display, "")
-    problems = []
-    base = path.parent
-    for i, entry in enumerate(cfg.receivers):
-        field = f"receivers.{i}"
-        try:
-            if entry.key_file:
-                key_path = Path(entry.key_file)
-                key_path = key_path if key_path.is_absolute() else base / key_path
-                parse_key(key_path.read_text(encoding="utf-8"))
-            elif entry.key:
-                parse_key(entry.key)
-            else:
-                problems.append(Problem(_("give key_file (or key)"), path=display, field=field))
-        except OSError as exc:
-            problems.append(
-                Problem(_("key_file: {err}").format(err=exc.strerror), path=display, field=field)
-            )
-        except ValueError as exc:
-            problems.append(Problem(str(exc), path=display, field=field))
-    if cfg.player and not any("{file}" in p for p in cfg.player):
-        problems.append(Problem(_("needs a '{file}' placeholder"), path=display, field="player"))
-    if problems:
-        raise ConfigErrors(problems)
-    return cfg

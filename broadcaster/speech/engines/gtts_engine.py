@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from broadcaster.core.errors import first_line
 from broadcaster.speech.engines.base import EngineSettings, TtsUnavailable, atomic_output
 from broadcaster.speech.retry import Backoff, Retryable
 
@@ -77,18 +78,13 @@ class GttsEngine:
         except gTTSError as exc:
             response = getattr(exc, "rsp", None)
             if response is None:
-                raise Retryable(_first_line(exc)) from None
+                raise Retryable(first_line(exc, 200)) from None
             status = response.status_code
             if status == 429 or status >= 500:
                 raise Retryable(f"HTTP {status}", _retry_after(response)) from None
-            raise TtsUnavailable(f"gTTS: HTTP {status}: {_first_line(exc)}") from None
+            raise TtsUnavailable(f"gTTS: HTTP {status}: {first_line(exc, 200)}") from None
         except (OSError, ValueError) as exc:
-            raise Retryable(_first_line(exc)) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+            raise Retryable(first_line(exc, 200)) from None
 
 
 def _retry_after(response) -> float | None:

@@ -8,10 +8,13 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
+from broadcaster.app.actors import Actor
+from broadcaster.app.audit import audited
+from broadcaster.app.context import StationContext
+from broadcaster.app.permissions import Action
 from broadcaster.core.errors import BroadcasterError, UsageProblem
 from broadcaster.core.timeutil import as_utc, parse_week, week_bounds_utc
 from broadcaster.i18n import _
-from broadcaster.ops.context import StationContext
 from broadcaster.playout.mqtt import protocol
 from broadcaster.playout.mqtt.directory import snapshot
 from broadcaster.playout.mqtt.output import STATION_YAML, wall_ms
@@ -182,19 +185,30 @@ def receiver_reports(ctx: StationContext, seqs: list[int]) -> dict[int, list[Rec
 
 
 def send_volume(
-    ctx: StationContext, level: int, zone: str | None, receiver: str | None
+    ctx: StationContext, level: int, zone: str | None, receiver: str | None, actor: Actor
 ) -> list[str]:
-    """Signed ``volume`` commands to a receiver, a zone's receivers, or all of them."""
+    """Signed ``volume`` commands to a receiver, a zone's receivers, or all of them: an
+    operator's action (of that zone; of every zone when none is named), audited."""
     if not 0 <= level <= 100:
         raise UsageProblem(_("LEVEL: a volume is 0..100"))
-    return _send_commands(ctx, "volume", zone, receiver, volume=level)
+    target = receiver or zone or "all"
+    with audited(ctx, actor, Action.RECEIVERS_CONTROL, target, zone=zone) as note:
+        sent = _send_commands(ctx, "volume", zone, receiver, volume=level)
+        note.detail = f"volume {level} to {len(sent)} receiver(s)"
+        return sent
 
 
-def send_resync(ctx: StationContext, zone: str | None, receiver: str | None) -> list[str]:
+def send_resync(
+    ctx: StationContext, zone: str | None, receiver: str | None, actor: Actor
+) -> list[str]:
     """Signed ``resync`` commands: each receiver's counter goes back to this station's
     clock (after the station's clock was wrong ahead and receivers accepted a counter
-    from the future, or a receiver's state was restored from elsewhere)."""
-    return _send_commands(ctx, "resync", zone, receiver)
+    from the future, or a receiver's state was restored from elsewhere). Audited."""
+    target = receiver or zone or "all"
+    with audited(ctx, actor, Action.RECEIVERS_CONTROL, target, zone=zone) as note:
+        sent = _send_commands(ctx, "resync", zone, receiver)
+        note.detail = f"resync to {len(sent)} receiver(s)"
+        return sent
 
 
 def _send_commands(

@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from broadcaster.config.schema import json_schemas  # noqa: F401  (the `schema` command)
 from broadcaster.config.station_loader import station_file
 from broadcaster.config.yamlmarks import Location, YamlSyntaxError, line_of, load_with_lines
 from broadcaster.core.errors import ConfigErrors, Problem
@@ -37,6 +38,7 @@ def audit(root: Path, station: Station, bulletins: list[Bulletin]) -> list[Probl
     lines = _station_lines(root)
     found: list[Problem] = []
     found += output_problems(root, station, lines)
+    found += plugin_load_warnings(station)
     found += secret_file_warnings(root, station, lines)
     found += campaign_warnings(station, bulletins, lines)
     found += recording_problems(root, station, bulletins, lines)
@@ -45,11 +47,32 @@ def audit(root: Path, station: Station, bulletins: list[Bulletin]) -> list[Probl
 
 # -- outputs --------------------------------------------------------------------------
 def _settings_models() -> dict[str, type[BaseModel]]:
-    """The settings models of the output plugins that declare theirs."""
-    from broadcaster.playout.icecast_output import IcecastSettings
-    from broadcaster.playout.mqtt.settings import MqttOutputSettings
+    """Each output plugin's own settings model (the plugin contract: ``Settings``)."""
+    from broadcaster.playout.base import output_types
 
-    return {"mqtt": MqttOutputSettings, "icecast": IcecastSettings}
+    return {
+        name: model
+        for name, plugin in output_types().items()
+        if (model := getattr(plugin, "Settings", None)) is not None
+    }
+
+
+def plugin_load_warnings(station: Station) -> list[Problem]:
+    """Installed output plugins that failed to load, said once (a station that uses one
+    already has the error at its ``type:`` line)."""
+    from broadcaster.playout.base import output_registry
+
+    used = {spec.type for spec in station.outputs.values()}
+    return [
+        Problem(
+            _("output plugin '{name}' is installed but could not be loaded: {why}").format(
+                name=name, why=why
+            ),
+            severity="warning",
+        )
+        for name, why in sorted(output_registry().failures.items())
+        if name not in used
+    ]
 
 
 def output_problems(root: Path, station: Station, lines: dict[Location, int]) -> list[Problem]:

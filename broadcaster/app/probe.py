@@ -13,16 +13,17 @@ from broadcaster.core.errors import Problem
 from broadcaster.core.model import Station
 from broadcaster.engine.clock import SystemClock
 from broadcaster.i18n import _
-from broadcaster.playout.base import build_output
+from broadcaster.playout.base import build_output, output_types
 from broadcaster.playout.player_output import PlayerOutput
 
 STATION_FILE = "schedules/station.yaml"
 
 
 def probe_outputs(root: Path, station: Station) -> list[Problem]:
-    """One problem per configured player output that cannot play (an error: its zones
-    would fail every airing)."""
-    problems = []
+    """What each output's plugin says its environment lacks (a program, a server that
+    does not answer), and one problem per player output that cannot play: errors, since
+    their zones would fail every airing."""
+    problems = environment_problems(root, station)
     for name, spec in station.outputs.items():
         if spec.type != "player":
             continue
@@ -40,4 +41,26 @@ def probe_outputs(root: Path, station: Station) -> list[Problem]:
                     field=f"outputs.{name}",
                 )
             )
+    return problems
+
+
+def environment_problems(root: Path, station: Station) -> list[Problem]:
+    """Each output plugin's ``check_environment`` on its settings (settings that do not
+    validate are ``check``'s own error already, and are skipped here)."""
+    from pydantic import ValidationError
+
+    types = output_types()
+    problems = []
+    for name, spec in station.outputs.items():
+        plugin = types.get(spec.type)
+        model = getattr(plugin, "Settings", None)
+        check = getattr(plugin, "check_environment", None)
+        if model is None or check is None:
+            continue
+        try:
+            settings = model.model_validate(spec.settings)
+        except ValidationError:
+            continue
+        for why in check(settings, root):
+            problems.append(Problem(why, path=STATION_FILE, field=f"outputs.{name}"))
     return problems

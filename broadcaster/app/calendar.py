@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from broadcaster.app.context import StationContext
 from broadcaster.core.timeutil import to_local
-from broadcaster.ops.context import StationContext
 from broadcaster.reports import ics
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import parse_period

@@ -7,14 +7,21 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadcaster.app import signed_head
+from broadcaster.app.context import StationContext
+from broadcaster.app.emergencies import parse_zones
 from broadcaster.core.errors import UsageProblem
 from broadcaster.i18n import _
-from broadcaster.ops.actions import parse_zones
-from broadcaster.ops.context import StationContext
-from broadcaster.reports import csv_writer, json_writer, pdf, rawlog, signed_head
+from broadcaster.reports import (
+    csv_writer,
+    json_writer,
+    labels,  # noqa: F401  (the words a face shows figures with)
+    pdf,
+    rawlog,
+)
 from broadcaster.reports.figures import ReportFigures, compute
 from broadcaster.reports.output import atomic_file, check_target
-from broadcaster.reports.period import Period, parse_period
+from broadcaster.reports.period import PERIOD_HELP, Period, parse_period  # noqa: F401
 from broadcaster.store import aslog
 
 FORMATS = ("docx", "xlsx", "csv", "json", "pdf")

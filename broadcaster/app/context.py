@@ -12,7 +12,7 @@ from broadcaster.core.errors import BroadcasterError, ConfigErrors, Problem
 from broadcaster.core.model import Bulletin, Station
 from broadcaster.engine.clock import SystemClock
 from broadcaster.i18n import _
-from broadcaster.playout.base import Clock, Output, build_output, output_types
+from broadcaster.playout.base import Clock, Output, build_output, output_registry, output_types
 from broadcaster.speech.engines import available_engines
 from broadcaster.store.db import Database
 
@@ -32,10 +32,12 @@ def station_root(option: Path | None) -> Path:
 
 
 def load_config(root: Path) -> Station:
+    registry = output_registry()
     return load_station(
         root,
-        set(output_types()),
+        set(registry.types),
         {name: cls.Settings for name, cls in available_engines().items()},
+        registry.failures,
     )
 
 

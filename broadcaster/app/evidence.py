@@ -17,14 +17,17 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import select
 
+from broadcaster.app import reports as build
+from broadcaster.app import signed_head
+from broadcaster.app.context import StationContext
 from broadcaster.core.errors import UsageProblem
 from broadcaster.i18n import _
-from broadcaster.ops.context import StationContext
-from broadcaster.reports import build, csv_writer, json_writer, pdf, rawlog, signed_head
+from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
 from broadcaster.reports.figures import L, when_column
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import Period
-from broadcaster.store import aslog
+from broadcaster.store import aslog, auditlog
+from broadcaster.store.chain import ChainReport
 from broadcaster.store.tables import Rendition
 
 PACK_FORMATS = ("docx", "xlsx", "json", "pdf")
@@ -33,6 +36,9 @@ VERIFY_JSON = "kiem-tra-nhat-ky.json"
 VERIFY_TXT = "kiem-tra-nhat-ky.txt"
 AUDIO_CSV = "am-thanh-da-phat.csv"
 MANIFEST = "MANIFEST.sha256"
+AUDIT_CSV = "nhat-ky-thao-tac.csv"
+AUDIT_VERIFY_JSON = "kiem-tra-nhat-ky-thao-tac.json"
+AUDIT_FIELDS = (*auditlog.HASHED_FIELDS, "entry_hash")
 README = "DOC-TRUOC.txt"
 
 
@@ -106,8 +112,12 @@ def write_pack(
             csv_writer.write_csv(work / LOG_CSV, rawlog.stream(s, period, zone_ids), tz)
             chain = aslog.verify(s)
             audio = _aired_audio(s, period, zone_ids, ctx.root, real_only=not include_unreal)
+            audit_chain = auditlog.verify(s)
+            audit_entries = auditlog.entries(s, period.start, period.end)
         _write_verification(work, chain, ctx, period)
+        _write_audit(work, audit_entries, audit_chain, ctx, period)
         files = [report_name, LOG_CSV, VERIFY_JSON, VERIFY_TXT, AUDIO_CSV]
+        files += [AUDIT_CSV, AUDIT_VERIFY_JSON]
         files += _write_station_key(work, fig)
         included = 0
         if with_audio:
@@ -223,6 +233,34 @@ def _write_verification(work: Path, chain: aslog.ChainReport, ctx, period: Perio
     (work / VERIFY_TXT).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def _write_audit(
+    work: Path, entries: list, chain: ChainReport, ctx: StationContext, period: Period
+) -> None:
+    """Who did what in the period (the audit trail's entries) and the whole trail's
+    verification: the pack shows who approved, queued, cancelled and aired, and whether
+    that record was tampered with."""
+    tz = ctx.station.tz
+    with (work / AUDIT_CSV).open("w", encoding="utf-8-sig", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(AUDIT_FIELDS)
+        for e in entries:
+            row = [getattr(e, name) for name in AUDIT_FIELDS]
+            row[1] = e.recorded_at.astimezone(tz).isoformat(timespec="seconds")
+            out.writerow(row)
+    data = {
+        "ok": chain.ok,
+        "entries": chain.count,
+        "head_hash": chain.head_hash,
+        "problems": chain.problems,
+        "entries_in_period": len(entries),
+        "checked_at": ctx.clock.now().astimezone(tz).replace(microsecond=0).isoformat(),
+        "period": period.key,
+    }
+    (work / AUDIT_VERIFY_JSON).write_text(
+        json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+
+
 def _write_station_key(work: Path, fig) -> list[str]:
     """The station key's part of the pack: its public half and the signed log head
     (docs/SECURITY.md); ``log verify --against`` reads the head back from the zip."""
@@ -267,6 +305,8 @@ am-thanh/: chính các tệp âm thanh đã phát.'''
         if audio
         else ""
     }
+{AUDIT_CSV}: nhật ký thao tác của kỳ (ai duyệt, xếp lịch, hủy, phát khẩn cấp, bị từ
+  chối...), cũng là chuỗi mã băm; {AUDIT_VERIFY_JSON}: kết quả kiểm tra toàn chuỗi.
 {signed_head.PUBLIC_KEY_TXT}, {signed_head.SIGNED_HEAD_JSON}: khóa công khai của đài và
   đầu chuỗi nhật ký có chữ ký của đài (đối chiếu: broadcaster log verify --against).
 {MANIFEST}: mã SHA-256 của mọi tệp trong hồ sơ này.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from broadcaster.ops.context import StationContext
+from broadcaster.app.context import StationContext
 from broadcaster.reports.figures import ReportFigures
 from broadcaster.store import signing
 

@@ -42,7 +42,8 @@ import paho.mqtt.client as mqtt
 
 from broadcaster import __version__
 from broadcaster.playout.mqtt import protocol
-from broadcaster.playout.mqtt.settings import ReceiverEntry, ReceiverFileSettings, client
+from broadcaster.playout.mqtt.settings import client
+from broadcaster.receiver.settings import ReceiverEntry, ReceiverFileSettings
 
 log = logging.getLogger("broadcaster.receiver")
 

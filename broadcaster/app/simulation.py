@@ -17,6 +17,9 @@ from pathlib import Path
 
 from sqlmodel import SQLModel
 
+from broadcaster.app import logbook
+from broadcaster.app.context import StationContext
+from broadcaster.app.emergencies import emergency_airings
 from broadcaster.core.errors import UsageProblem
 from broadcaster.core.timeutil import local_to_utc, parse_local_date, parse_local_datetime
 from broadcaster.engine.clock import SimClock, clock_kind
@@ -24,8 +27,6 @@ from broadcaster.engine.lock import StationLock
 from broadcaster.engine.simulated import Outage, SimulatedDriver, outage_outputs
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import _
-from broadcaster.ops import actions
-from broadcaster.ops.context import StationContext
 from broadcaster.playout.base import close_outputs
 from broadcaster.store.db import Database
 
@@ -55,6 +56,12 @@ def parse_outage(ctx: StationContext, spec: str) -> Outage:
     if end <= start:
         raise UsageProblem(_("--fail: '{spec}' ends before it starts").format(spec=spec))
     return Outage(zone, start, end)
+
+
+def clock_at(instant: datetime) -> SimClock:
+    """A simulated clock standing at ``instant``: for a face that shows what a command
+    would do at another time (the demo plans and reports "as of" its Monday)."""
+    return SimClock(instant)
 
 
 @dataclass
@@ -220,12 +227,12 @@ def _run(
     engine = StationEngine(ctx.root, ctx.station, ctx.db, outputs)
     engine.clock_kind = clock_kind(clock)
     for bulletin_id, at, zones in emergencies:
-        actions.emergency_airings(ctx, ctx.bulletin(bulletin_id), zones, "simulation", at)
-    seq_before = actions.log_head(ctx)[0]
+        emergency_airings(ctx, ctx.bulletin(bulletin_id), zones, "simulation", at)
+    seq_before = logbook.log_head(ctx)[0]
     driver = SimulatedDriver(engine, clock, autoplan=autoplan)
     driver.run(end)
     report = SimulationReport(start, end, steps=driver.steps, makeups=len(engine.makeups_planned))
-    for entry in actions.log_since(ctx, seq_before):
+    for entry in logbook.log_since(ctx, seq_before):
         report.outcomes[entry.outcome] += 1
         report.per_zone.setdefault(entry.zone_id, Counter())[entry.outcome] += 1
     return report

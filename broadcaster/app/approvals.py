@@ -1,0 +1,242 @@
+"""Approvals: approving a rendition, its state, and the airings an approval puts at risk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import select
+
+from broadcaster.app.actors import Actor
+from broadcaster.app.audit import audited
+from broadcaster.app.context import StationContext
+from broadcaster.app.logbook import station_key
+from broadcaster.app.permissions import Action
+from broadcaster.core.errors import BroadcasterError, Problem, UsageProblem
+from broadcaster.core.model import (
+    AiringStatus,
+    Bulletin,
+    Priority,
+)
+from broadcaster.core.timeutil import (
+    as_utc,
+    fmt_local,
+)
+from broadcaster.i18n import _
+from broadcaster.store import approvals as repo
+from broadcaster.store import signing
+from broadcaster.store.approvals import approved_rendition, latest_rendition
+from broadcaster.store.db import Database
+from broadcaster.store.tables import AiringRow, Approval
+
+
+def approve(ctx: StationContext, bulletin_id: str, actor: Actor) -> Approval:
+    """Approve the bulletin's current audio, signed with the station key: if ``actor`` is
+    an approver (and not the bulletin's author, unless the station allows it). Recorded
+    in the audit trail, refused or not; the approval names ``actor.name``."""
+    bulletin = ctx.bulletin(bulletin_id)
+    with audited(ctx, actor, Action.BULLETIN_APPROVE, bulletin.id, author=bulletin.author) as note:
+        approval = approve_as(ctx, bulletin_id, actor.name)
+        note.detail = f"audio {approval.audio_sha256[:16]}"
+        return approval
+
+
+def approve_as(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
+    """The approval itself, in the name ``by``, without asking who may: for the callers
+    that have decided that already (:func:`approve`, a typed emergency alert approved on
+    the spot by the person its operator names)."""
+    by = by.strip()
+    if not by:
+        raise UsageProblem(_("--by: give the approver's name"))
+    bulletin = ctx.bulletin(bulletin_id)
+    key = station_key(ctx)
+    with ctx.db.write() as s:
+        rendition = latest_rendition(s, bulletin)
+        if rendition is None:
+            raise BroadcasterError(
+                _(
+                    "'{id}' has no audio for its current text: run 'broadcaster render {id}' "
+                    "first, then listen to it before approving"
+                ).format(id=bulletin_id),
+                path=bulletin.source_path,
+            )
+        existing = repo.approval_of(s, bulletin.id, bulletin.script_sha256, rendition.audio_sha256)
+        if existing:
+            # Approving again vouches again: an approval made before the station key
+            # (or under a retired key) is signed now and airs again.
+            if signing.approval_problem(s, existing, key.public_hex):
+                signing.sign_approval(s, existing, key, ctx.clock.now())
+            return existing
+        approval = Approval(
+            bulletin_id=bulletin.id,
+            script_sha256=bulletin.script_sha256,
+            audio_sha256=rendition.audio_sha256,
+            approved_by=by,
+            approved_at=as_utc(ctx.clock.now()),
+        )
+        s.add(approval)
+        s.flush()
+        signing.sign_approval(s, approval, key, ctx.clock.now())
+        return approval
+
+
+def approved_audio_warning(ctx: StationContext, approval: Approval) -> str:
+    """What an approver must know about the audio just approved: that it came from a
+    fallback engine (espeak because gTTS was unreachable), or ''."""
+    with ctx.db.read() as s:
+        rendition = repo.rendition_of(
+            s, approval.bulletin_id, approval.script_sha256, approval.audio_sha256
+        )
+    if rendition is None or not rendition.fallback:
+        return ""
+    return _(
+        "this is fallback audio: {engine} spoke it because the preferred {preferred} "
+        "failed. Listen to it before it airs; once {preferred} works again, 'render' makes "
+        "new audio that needs its own approval"
+    ).format(engine=rendition.engine, preferred=rendition.preferred_engine or "?")
+
+
+def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None = None) -> str:
+    """'approved', 'audio-missing' (approved, but its audio file is gone), 'not-rendered',
+    'unapproved' or 'changed-since-approval'."""
+    with (db or ctx.db).read() as s:
+        found = approved_rendition(s, bulletin)
+        if found:
+            if not (ctx.root / found[0].audio_path).is_file():
+                return "audio-missing"
+            return "approved"
+        # Edited after approval, whether or not the new text was rendered yet: what was
+        # approved no longer airs, and the planned airings of it are at risk.
+        if repo.ever_approved(s, bulletin.id):
+            return "changed-since-approval"
+        if latest_rendition(s, bulletin) is None:
+            return "not-rendered"
+        return "unapproved"
+
+
+def require_approved(session, bulletin: Bulletin):
+    """The approved rendition of the bulletin's current content, or a clear refusal."""
+    found = approved_rendition(session, bulletin)
+    if found is None:
+        raise BroadcasterError(
+            _(
+                "'{id}' is not approved for its current content: "
+                "run 'broadcaster approve {id} --by NAME'"
+            ).format(id=bulletin.id),
+            path=bulletin.source_path,
+        )
+    return found
+
+
+def _readonly_database(ctx: StationContext) -> Database | None:
+    """The station's database opened so that reading it creates or changes nothing (for
+    ``check``); None when there is no database yet."""
+    if ctx.db_url.startswith("sqlite:///"):
+        path = Path(ctx.db_url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            return None
+        # A read-only connection would leave -wal/-shm files behind; when no other process
+        # has the database open (no -wal), everything is in the main file: read it as is.
+        live = path.with_name(path.name + "-wal").exists()
+        url = f"sqlite:///file:{path}?{'mode=ro' if live else 'immutable=1'}&uri=true"
+    else:
+        url = ctx.db_url
+    return Database(url, readonly=True)
+
+
+def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> dict[str, str]:
+    """The same, for ``check``, which must not create or change anything."""
+    db = _readonly_database(ctx)
+    if db is None:
+        return {b.id: "not-rendered" for b in bulletins}
+    try:
+        return {b.id: approval_state(ctx, b, db) for b in bulletins}
+    except SQLAlchemyError:
+        return {b.id: "unknown" for b in bulletins}
+    finally:
+        db.dispose()
+
+
+@dataclass(frozen=True)
+class AiringAtRisk:
+    """A planned airing of a bulletin that lost its approval or its audio: it will be
+    refused at the gate (logged ``failed``) unless the bulletin is approved again."""
+
+    airing_id: int
+    zone_id: str
+    bulletin_id: str
+    scheduled_at: datetime
+
+
+def airings_at_risk(
+    ctx: StationContext, bulletin_ids: set[str], *, readonly: bool = False
+) -> dict[str, list[AiringAtRisk]]:
+    """Planned airings of these bulletins, soonest first, per bulletin."""
+    if not bulletin_ids:
+        return {}
+    db = _readonly_database(ctx) if readonly else ctx.db
+    if db is None:
+        return {}
+    found: dict[str, list[AiringAtRisk]] = {}
+    try:
+        with db.read() as s:
+            rows = s.exec(
+                select(AiringRow)
+                .where(
+                    AiringRow.status == AiringStatus.PLANNED,
+                    AiringRow.bulletin_id.in_(sorted(bulletin_ids)),  # type: ignore[attr-defined]
+                )
+                .order_by(AiringRow.scheduled_at, AiringRow.id)
+            ).all()
+            for r in rows:
+                found.setdefault(r.bulletin_id, []).append(
+                    AiringAtRisk(r.id or 0, r.zone_id, r.bulletin_id, as_utc(r.scheduled_at))
+                )
+    except SQLAlchemyError:
+        return {}
+    finally:
+        if readonly:
+            db.dispose()
+    return found
+
+
+def at_risk_note(ctx: StationContext, airings: list[AiringAtRisk], shown: int = 5) -> str:
+    """'' or the planned airings that will fail, named by the ids ``cancel`` takes."""
+    if not airings:
+        return ""
+    listed = ", ".join(
+        f"#{a.airing_id} {a.zone_id} {fmt_local(a.scheduled_at, ctx.station.tz)}"
+        for a in airings[:shown]
+    )
+    more = len(airings) - shown
+    return _(
+        "{n} planned airing(s) will fail at the gate unless it is approved again: {list}"
+    ).format(n=len(airings), list=listed + (f", … (+{more})" if more > 0 else ""))
+
+
+def approval_warnings(
+    bulletins: list[Bulletin],
+    states: dict[str, str],
+    at_risk: dict[str, str] | None = None,
+) -> list[Problem]:
+    """What ``check`` says of approved bulletins that cannot air: they are not planned,
+    and (``at_risk``: bulletin id -> a note) the airings already planned will fail."""
+    found = []
+    for b in bulletins:
+        state = states.get(b.id)
+        if state == "audio-missing":
+            text = _(
+                "its approved audio file is missing: it will not be planned; run "
+                "'broadcaster render {id}' and approve it again"
+            ).format(id=b.id)
+        elif state == "changed-since-approval" and b.priority != Priority.EMERGENCY:
+            text = _("changed since its approval: it will not be planned until approved again")
+        else:
+            continue
+        note = (at_risk or {}).get(b.id)
+        if note:
+            text += "; " + note
+        found.append(Problem(text, path=b.source_path, severity="warning"))
+    return found

@@ -1,0 +1,196 @@
+"""The as-run log and its evidence: the log's rows, its verification, the station key and
+signed log heads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import select
+
+from broadcaster.app.context import StationContext
+from broadcaster.core.errors import BroadcasterError
+from broadcaster.core.timeutil import (
+    to_local,
+)
+from broadcaster.i18n import _
+from broadcaster.store import aslog, signing
+from broadcaster.store.aslog import HASHED_FIELDS  # noqa: F401  (what a face shows of the log)
+from broadcaster.store.signing import fingerprint  # noqa: F401  (and of the station key)
+
+
+def station_key(ctx: StationContext) -> signing.StationKey:
+    """The station key, made on first use (the first approval of a new station) so no
+    approval is ever unsigned; refused if the file is readable by others."""
+    key = signing.load_key(ctx.root, required=False)
+    return key if key is not None else signing.create_key(ctx.root)
+
+
+def keys_init(ctx: StationContext) -> signing.StationKey:
+    """``keys init``: create the station key (never replaces one)."""
+    return signing.create_key(ctx.root)
+
+
+def public_key(ctx: StationContext) -> str | None:
+    """The station's public key (hex), or None when it has no key yet. A key file that
+    others can read is an error here too: printing it would bless it."""
+    key = signing.load_key(ctx.root, required=False)
+    return key.public_hex if key is not None else None
+
+
+def sign_log_head(ctx: StationContext) -> signing.SignedLogHead:
+    """Sign the log's current head and store it (the daemon does this periodically)."""
+    key = signing.load_key(ctx.root)
+    assert key is not None
+    with ctx.db.write() as s:
+        count, head_hash = aslog.head(s)
+        head = signing.make_head(key, ctx.station.id, count, head_hash, ctx.clock.now())
+        return signing.store_head(s, head)
+
+
+def export_head(head: signing.SignedLogHead, path: Path | None) -> dict:
+    """The head as its exported JSON; written to ``path`` (whole or not at all)."""
+    data = signing.head_to_json(head)
+    if path is None:
+        return data
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise BroadcasterError(
+            _("--export: cannot write: {why}").format(why=exc.strerror or exc), path=str(path)
+        ) from None
+    return data
+
+
+@dataclass
+class HeadCheck:
+    """``log verify``: the chain itself, the stored signed heads, and (with --against)
+    a head taken out of the station earlier."""
+
+    chain: aslog.ChainReport
+    public_key: str | None
+    heads_checked: int = 0
+    against: str = ""
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. heads signed by a retired key
+
+    @property
+    def ok(self) -> bool:
+        return self.chain.ok and not self.problems
+
+
+def verify_signed(ctx: StationContext, against: Path | None = None) -> HeadCheck:
+    """The chain, every stored signed head (signature by this station's key, and the
+    entry at its count still has its hash), and optionally an exported head, a JSON
+    report or an evidence pack made earlier."""
+    from broadcaster.app import against_files
+
+    key = signing.load_key(ctx.root, required=False)
+    public = key.public_hex if key is not None else None
+    reference = against_files.read_reference(against) if against is not None else None
+    with ctx.db.read() as s:
+        check = HeadCheck(aslog.verify(s), public)
+        for head in signing.stored_heads(s):
+            check.heads_checked += 1
+            label = _("signed head {id} ({count} entries)").format(id=head.id, count=head.count)
+            if not signing.head_signature_ok(head):
+                check.problems.append(
+                    _("{label}: its signature does not verify (forged or edited)").format(
+                        label=label
+                    )
+                )
+            elif head.public_key != public:
+                check.notes.append(
+                    _("{label}: signed by another key ({fp}), e.g. before a rotation").format(
+                        label=label, fp=head.public_key[:16]
+                    )
+                )
+            check.problems += signing.check_against(
+                s, head.count, head.head_hash, head.signed_at, label
+            )
+        if reference is not None:
+            check.against = reference.describe()
+            check.problems += reference.problems(public)
+            check.problems += signing.check_against(
+                s, reference.count, reference.head_hash, reference.signed_at, reference.label
+            )
+    return check
+
+
+def log_rows(
+    ctx: StationContext, start: datetime | None, end: datetime | None, zone: str | None
+) -> list[dict]:
+    tz = ctx.station.tz
+    out = []
+    with ctx.db.read() as s:
+        for e in aslog.entries(s, start, end, zone):
+            out.append(
+                {
+                    "seq": e.seq,
+                    "airing_id": e.airing_id,
+                    "zone": e.zone_id,
+                    "bulletin_id": e.bulletin_id,
+                    "audio_sha256": e.audio_sha256,
+                    "scheduled_at": _iso_local(e.scheduled_at, tz),
+                    "started_at": _iso_local(e.started_at, tz),
+                    "ended_at": _iso_local(e.ended_at, tz),
+                    "outcome": e.outcome,
+                    "reason": e.reason,
+                    "approved_by": e.approved_by,
+                    "triggered_by": e.triggered_by,
+                    "recorded_at": _iso_local(e.recorded_at, tz),
+                    "receivers": e.receivers,
+                    "campaigns": e.campaigns,
+                    "week": e.week,
+                    "priority": e.priority,
+                    "origin": e.origin,
+                    "duration_seconds": e.duration_seconds,
+                    "clock": e.clock,
+                    "entry_hash": e.entry_hash,
+                }
+            )
+    return out
+
+
+def _iso_local(value: datetime | None, tz) -> str | None:
+    return to_local(value, tz).isoformat() if value is not None else None
+
+
+def verify(ctx: StationContext) -> aslog.ChainReport:
+    with ctx.db.read() as s:
+        return aslog.verify(s)
+
+
+def log_head(ctx: StationContext) -> tuple[int, str]:
+    with ctx.db.read() as s:
+        return aslog.head(s)
+
+
+def log_since(ctx: StationContext, seq: int) -> list:
+    with ctx.db.read() as s:
+        return list(
+            s.exec(
+                select(aslog.LogEntry).where(aslog.LogEntry.seq > seq).order_by(aslog.LogEntry.seq)
+            ).all()
+        )
+
+
+def reason_in(language: str, reason: str | None) -> str:
+    """A stored reason in ``language``. The as-run log keeps the English the engine wrote
+    (the evidence does not depend on who ran the command); the reports' translator, which
+    matches it back to its catalogue template, gives the Vietnamese."""
+    if not reason or language != "vi":
+        return reason or ""
+    from broadcaster.reports.reasons import vietnamese  # only when there is one to show
+
+    return vietnamese(reason)

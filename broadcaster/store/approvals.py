@@ -1,0 +1,77 @@
+"""Renditions and approvals: the one repository the approval gate (at air time), the
+approve command and the approval states all read, so they cannot disagree about what is
+approved.
+
+An approval is for exact content: the script's bytes (``script_sha256``) and the audio's
+(``audio_sha256``). Editing either voids it: the queries here always match all three of
+bulletin, script and audio.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from broadcaster.core.model import Bulletin
+from broadcaster.store.tables import Approval, Rendition
+
+
+def approved_rendition(session: Session, bulletin: Bulletin) -> tuple[Rendition, Approval] | None:
+    """Newest rendition of the current script content that has an approval."""
+    rows = session.exec(
+        select(Rendition, Approval)
+        .join(
+            Approval,
+            (Approval.bulletin_id == Rendition.bulletin_id)
+            & (Approval.script_sha256 == Rendition.script_sha256)
+            & (Approval.audio_sha256 == Rendition.audio_sha256),
+        )
+        .where(
+            Rendition.bulletin_id == bulletin.id,
+            Rendition.script_sha256 == bulletin.script_sha256,
+        )
+        .order_by(Rendition.id.desc())  # type: ignore[union-attr]
+    ).first()
+    return (rows[0], rows[1]) if rows else None
+
+
+def latest_rendition(session: Session, bulletin: Bulletin) -> Rendition | None:
+    return session.exec(
+        select(Rendition)
+        .where(
+            Rendition.bulletin_id == bulletin.id,
+            Rendition.script_sha256 == bulletin.script_sha256,
+        )
+        .order_by(Rendition.id.desc())  # type: ignore[union-attr]
+    ).first()
+
+
+def approval_of(
+    session: Session, bulletin_id: str, script_sha256: str, audio_sha256: str
+) -> Approval | None:
+    """The approval of exactly this script and audio, if any."""
+    return _for_content(session, Approval, bulletin_id, script_sha256, audio_sha256)
+
+
+def rendition_of(
+    session: Session, bulletin_id: str, script_sha256: str, audio_sha256: str
+) -> Rendition | None:
+    """The rendition that made exactly this audio for this script, if any."""
+    return _for_content(session, Rendition, bulletin_id, script_sha256, audio_sha256)
+
+
+def _for_content(session: Session, table, bulletin_id: str, script: str, audio: str):
+    return session.exec(
+        select(table).where(
+            table.bulletin_id == bulletin_id,
+            table.script_sha256 == script,
+            table.audio_sha256 == audio,
+        )
+    ).first()
+
+
+def ever_approved(session: Session, bulletin_id: str) -> bool:
+    """Whether any content of the bulletin was ever approved (an edit since voided it)."""
+    return (
+        session.exec(select(Approval).where(Approval.bulletin_id == bulletin_id)).first()
+        is not None
+    )
