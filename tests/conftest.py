@@ -10,6 +10,11 @@ import signal
 from pathlib import Path
 
 import pytest
+
+# The tests assert English messages: they ask for English as a user would, before
+# broadcaster.i18n is imported (tests/test_catalogue.py asks for the other languages).
+os.environ["LANGUAGE"] = "en"
+
 from prockit import survivors
 from stationkit import REPO, SCRIPTS, Cli, write_station
 

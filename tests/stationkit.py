@@ -117,7 +117,7 @@ class Cli:
         return result
 
     def _env(self) -> dict[str, str]:
-        env = {**os.environ, "BROADCASTER_STATION": str(self.root), **self.env}
+        env = {**os.environ, "BROADCASTER_STATION": str(self.root), "LANGUAGE": "en", **self.env}
         env.pop("BROADCASTER_DB", None)
         if "BROADCASTER_CLOCK_OFFSET" in os.environ and "BROADCASTER_CLOCK_OFFSET" not in self.env:
             env.pop("BROADCASTER_CLOCK_OFFSET")

@@ -234,7 +234,11 @@ def recording_problems(
         probe = probe_recording(path, decode_up_to=cap)
         where = {"path": b.source_path, "field": "audio"}
         if probe.problem:
-            found.append(Problem(f"{b.audio_file}: {probe.problem}", **where))
+            found.append(
+                Problem(
+                    _("{file}: {problem}").format(file=b.audio_file, problem=probe.problem), **where
+                )
+            )
             continue
         if probe.silent:
             found.append(
@@ -264,7 +268,7 @@ def recording_problems(
         if probe.problem:
             found.append(
                 Problem(
-                    f"{jingle}: {probe.problem}",
+                    _("{file}: {problem}").format(file=jingle, problem=probe.problem),
                     path=STATION,
                     line=line_of(lines, ("production", "jingles", which)),
                     field=f"production.jingles.{which}",

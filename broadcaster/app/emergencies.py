@@ -34,7 +34,7 @@ from broadcaster.engine.lock import StationLock
 from broadcaster.engine.planning import (
     new_row,
 )
-from broadcaster.i18n import _
+from broadcaster.i18n import N_, _
 from broadcaster.playout.base import close_outputs
 from broadcaster.store.tables import AiringRow
 
@@ -63,7 +63,7 @@ def emergency_airings(
                     "anyway (who forced it is logged)"
                 ).format(id=bulletin.id, priority=bulletin.priority)
             )
-        by = _("{by} (forced: {priority} bulletin)").format(by=by, priority=bulletin.priority)
+        by = N_("{by} (forced: {priority} bulletin)").format(by=by, priority=bulletin.priority)
     with ctx.db.write() as s:
         found = require_approved(s, bulletin)
         rows = []
@@ -119,7 +119,8 @@ def write_emergency_script(ctx: StationContext, text: str, now: datetime) -> Pat
     if not text:
         raise UsageProblem(_("--text: the alert is empty"))
     stamp = to_local(now, ctx.station.tz).strftime("%Y%m%d-%H%M%S")
-    title = _("Thông báo khẩn cấp {time}").format(
+    # The script's own title, in the language of the bulletins (not a message).
+    title = "Thông báo khẩn cấp {time}".format(
         time=to_local(now, ctx.station.tz).strftime("%H:%M %d/%m/%Y")
     )
     folder = ctx.root / "scripts"

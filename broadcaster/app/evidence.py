@@ -21,6 +21,7 @@ from broadcaster.app import reports as build
 from broadcaster.app import signed_head
 from broadcaster.app.context import StationContext
 from broadcaster.core.errors import UsageProblem
+from broadcaster.i18n import _
 from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
 from broadcaster.reports.figures import L, when_column
 from broadcaster.reports.output import atomic_file, check_target
@@ -82,8 +83,10 @@ def write_pack(
     fmt = fmt.lower()
     if fmt not in PACK_FORMATS:
         raise UsageProblem(
-            f"--format: unknown report format '{fmt}' for the pack (known: "
-            f"{', '.join(PACK_FORMATS)}; the raw log CSV is always included)"
+            _(
+                "--format: unknown report format '{fmt}' for the pack (known: {known}; the "
+                "raw log CSV is always included)"
+            ).format(fmt=fmt, known=", ".join(PACK_FORMATS))
         )
     out = check_target(out)
     if fmt == "pdf":

@@ -183,3 +183,14 @@ def log_since(ctx: StationContext, seq: int) -> list:
                 select(aslog.LogEntry).where(aslog.LogEntry.seq > seq).order_by(aslog.LogEntry.seq)
             ).all()
         )
+
+
+def reason_in(language: str, reason: str | None) -> str:
+    """A stored reason in ``language``. The as-run log keeps the English the engine wrote
+    (the evidence does not depend on who ran the command); the reports' translator, which
+    matches it back to its catalogue template, gives the Vietnamese."""
+    if not reason or language != "vi":
+        return reason or ""
+    from broadcaster.reports.reasons import vietnamese  # only when there is one to show
+
+    return vietnamese(reason)

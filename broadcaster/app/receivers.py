@@ -112,7 +112,7 @@ def _require_outputs(ctx: StationContext) -> dict[str, MqttOutputSettings]:
     found = mqtt_outputs(ctx)
     if not found:
         raise BroadcasterError(
-            "no output of type 'mqtt' in station.yaml: there are no networked receivers",
+            _("no output of type 'mqtt' in station.yaml: there are no networked receivers"),
             path=STATION_YAML,
             field="outputs",
         )
@@ -243,8 +243,9 @@ def _send_commands(
             c.connect(settings.broker.host, settings.broker.port, settings.broker.keepalive)
         except OSError as exc:
             raise BroadcasterError(
-                f"MQTT broker {settings.broker.host}:{settings.broker.port} unreachable: "
-                f"{exc.strerror or exc}"
+                _("MQTT broker {host}:{port} unreachable: {err}").format(
+                    host=settings.broker.host, port=settings.broker.port, err=exc.strerror or exc
+                )
             ) from None
         c.loop_start()
         try:
@@ -277,5 +278,5 @@ def _send_commands(
             c.disconnect()
             c.loop_stop()
     if not sent:
-        raise UsageProblem("no receiver matches --zone/--receiver")
+        raise UsageProblem(_("no receiver matches --zone/--receiver"))
     return sent

@@ -11,6 +11,7 @@ from broadcaster.app import signed_head
 from broadcaster.app.context import StationContext
 from broadcaster.app.emergencies import parse_zones
 from broadcaster.core.errors import UsageProblem
+from broadcaster.i18n import _
 from broadcaster.reports import (
     csv_writer,
     json_writer,
@@ -39,8 +40,14 @@ class Written:
 def resolve_format(fmt: str | None, out: Path) -> str:
     chosen = (fmt or out.suffix.lstrip(".")).lower()
     if chosen not in FORMATS:
-        given = f"'{fmt}'" if fmt else f"'{out.suffix or out.name}' (from --out)"
-        raise UsageProblem(f"--format: unknown format {given} (known: {', '.join(FORMATS)})")
+        given = (
+            f"'{fmt}'" if fmt else _("'{name}' (from --out)").format(name=out.suffix or out.name)
+        )
+        raise UsageProblem(
+            _("--format: unknown format {given} (known: {known})").format(
+                given=given, known=", ".join(FORMATS)
+            )
+        )
     return chosen
 
 

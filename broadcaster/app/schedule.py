@@ -49,7 +49,7 @@ from broadcaster.engine.planning import (
     week_rows,
 )
 from broadcaster.engine.station_engine import StationEngine, judged_fields
-from broadcaster.i18n import _
+from broadcaster.i18n import N_, _
 from broadcaster.store import airings, aslog
 from broadcaster.store.tables import AiringRow, StopRequest
 
@@ -236,9 +236,8 @@ def _fit_in_session(
                 time=label, id=bulletin.id, end=fmt_local(ends, tz, with_seconds=True)[11:]
             )
         raise BroadcasterError(
-            head
-            + "; "
-            + _("'{id}' needs {need} ({zone}; booked: {items})").format(
+            _("{head}; '{id}' needs {need} ({zone}; booked: {items})").format(
+                head=head,
                 id=bulletin.id,
                 need=duration_words(seconds),
                 zone=slot.zone_id,
@@ -345,7 +344,7 @@ def cancel_as(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
                     id=airing_id, status=row.status
                 )
             )
-        reason = _("cancelled by {by}").format(by=by)
+        reason = N_("cancelled by {by}").format(by=by)
         moved = airings.move(
             s,
             row.id,

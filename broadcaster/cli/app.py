@@ -14,7 +14,7 @@ from broadcaster import __version__
 from broadcaster.cli import common
 from broadcaster.cli.lazy import LazyCommand, LazyGroup
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, first_line
-from broadcaster.i18n import _
+from broadcaster.i18n import LANGUAGES, _, set_language
 
 
 def _attach_log(module: ModuleType, app: typer.Typer) -> None:
@@ -199,7 +199,19 @@ def root(
         envvar="BROADCASTER_DEBUG",
         help="Show the Python traceback of an unexpected error (a bug to report).",
     ),
+    lang: str = typer.Option(
+        None,
+        "--lang",
+        help="Language of the messages: vi or en (default: LANGUAGE/LC_ALL/LANG when they "
+        "name one, else the station's station.language, else vi).",
+    ),
 ) -> None:
+    if lang is not None and lang not in LANGUAGES:
+        raise typer.BadParameter(
+            _("'{lang}' is not one of {known}").format(lang=lang, known=", ".join(LANGUAGES)),
+            param_hint="--lang",
+        )
+    set_language(lang)
     common.state.station = station
     common.state.db = db
     common.state.debug = debug

@@ -14,7 +14,7 @@ import typer
 
 from broadcaster.app.actors import Actor
 from broadcaster.core.errors import UsageProblem
-from broadcaster.i18n import _
+from broadcaster.i18n import _, current_language, use_station_language
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -63,11 +63,14 @@ state = State()
 
 
 def open_station() -> StationContext:
+    """The station, and its ``station.language`` unless --lang or the locale chose one."""
     # Imported here: the configuration and database layers load only for a command that
     # opens the station.
     from broadcaster.app.context import StationContext, station_root
 
-    return StationContext.open(station_root(state.station), state.db)
+    ctx = StationContext.open(station_root(state.station), state.db)
+    use_station_language(ctx.station.language)
+    return ctx
 
 
 def print_json(data: Any) -> None:
@@ -158,3 +161,10 @@ def warn(text: str) -> None:
     """A warning on standard error, so --json output on standard output stays parseable."""
     if text:
         console("err").print(text, style="bold red", markup=False)
+
+
+def reason_text(reason: str | None) -> str:
+    """A stored (English) reason in the language in use, for a table."""
+    from broadcaster.app.logbook import reason_in
+
+    return reason_in(current_language(), reason)

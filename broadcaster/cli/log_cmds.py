@@ -53,6 +53,9 @@ def log_list(
         writer.writeheader()
         writer.writerows(rows)
     else:
+        from broadcaster.cli.common import reason_text
+        from broadcaster.i18n import status_word  # display words; --json/--csv keep values
+
         table = Table(
             _("seq"),
             _("airing"),
@@ -74,8 +77,8 @@ def log_list(
                 (r["scheduled_at"] or "")[:16].replace("T", " "),
                 (r["started_at"] or "")[11:19],
                 (r["ended_at"] or "")[11:19],
-                r["outcome"],
-                r["reason"],
+                status_word(r["outcome"]),
+                reason_text(r["reason"]),
                 r["triggered_by"],
             )
         out.print(table)

@@ -54,6 +54,8 @@ def receivers_list(
             ]
         )
         return
+    from broadcaster.i18n import receiver_state_word  # display words; --json keeps values
+
     table = Table(
         _("receiver"),
         _("zone"),
@@ -68,7 +70,7 @@ def receivers_list(
         table.add_row(
             line.receiver + ("" if line.configured else " (?)"),
             line.zone,
-            line.state,
+            receiver_state_word(line.state),
             fmt_local(line.since, tz, with_seconds=True) if line.since else "-",
             fmt_local(line.last_heartbeat, tz, with_seconds=True) if line.last_heartbeat else "-",
             line.firmware or "-",
@@ -131,7 +133,11 @@ def _print_alarms(station, lines) -> None:
         if line.ignored:
             notes.append(_("{n} forged retained message(s) ignored").format(n=line.ignored))
         if notes:
-            out.print(f"{line.receiver}: " + "; ".join(notes), style="yellow", markup=False)
+            out.print(
+                _("{receiver}: {notes}").format(receiver=line.receiver, notes="; ".join(notes)),
+                style="yellow",
+                markup=False,
+            )
 
 
 @receivers_app.command("volume")

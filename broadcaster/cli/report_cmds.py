@@ -9,6 +9,7 @@ import typer
 from broadcaster.app import evidence
 from broadcaster.app import reports as build
 from broadcaster.cli.common import open_station, out, unreal_warning
+from broadcaster.i18n import _
 
 PeriodOpt = typer.Option(None, "--period", help=f"Reporting period: {build.PERIOD_HELP}.")
 FromOpt = typer.Option(None, "--from", help="First local day (with --to), e.g. 2026-01-01.")
@@ -50,7 +51,10 @@ def report(
 def _print_written(written: build.Written, unreal: dict[str, int] | None = None) -> None:
     fig = written.figures
     if fig is None:
-        out.print(f"{written.path}: {written.log_rows} log entries", markup=False)
+        out.print(
+            _("{path}: {n} log entries").format(path=written.path, n=written.log_rows),
+            markup=False,
+        )
         if unreal:  # the raw log: each row's ``clock`` column says which
             out.print(unreal_warning(unreal, included=True), style="bold red", markup=False)
         return
@@ -62,22 +66,39 @@ def _print_written(written: build.Written, unreal: dict[str, int] | None = None)
         )
     if fig.empty:
         out.print(
-            f"{written.path}: {fig.period_key}: nothing to report (no airing planned or "
-            "logged in the period)",
+            _(
+                "{path}: {period}: nothing to report (no airing planned or logged in the period)"
+            ).format(path=written.path, period=fig.period_key),
             style="yellow",
             markup=False,
         )
         return
     out.print(
-        f"{written.path}: {fig.period_key}, {fig.zones_total} zones, "
-        f"{fig.totals.aired} aired / {fig.totals.planned} planned, "
-        f"zone-weeks met {build.labels.pct(fig.share_met)} "
-        f"({fig.zone_weeks_met}/{fig.zone_weeks_judged})"
-        + (f", {fig.zone_weeks_not_over} not over yet" if fig.zone_weeks_not_over else ""),
+        _(
+            "{path}: {period}, {zones} zones, {aired} aired / {planned} planned, zone-weeks "
+            "met {share} ({met}/{judged})"
+        ).format(
+            path=written.path,
+            period=fig.period_key,
+            zones=fig.zones_total,
+            aired=fig.totals.aired,
+            planned=fig.totals.planned,
+            share=build.labels.pct(fig.share_met),
+            met=fig.zone_weeks_met,
+            judged=fig.zone_weeks_judged,
+        )
+        + (
+            _(", {n} not over yet").format(n=fig.zone_weeks_not_over)
+            if fig.zone_weeks_not_over
+            else ""
+        ),
         markup=False,
     )
     for extra in written.extra or []:
-        out.print(f"{extra}: the full log (more rows than an Excel sheet holds)", markup=False)
+        out.print(
+            _("{path}: the full log (more rows than an Excel sheet holds)").format(path=extra),
+            markup=False,
+        )
 
 
 def evidence_cmd(
@@ -105,9 +126,11 @@ def evidence_cmd(
     if unreal:
         out.print(unreal_warning(unreal, include_unreal), style="bold red", markup=False)
     out.print(
-        f"{pack.path}: {len(pack.files)} files, {pack.audio_files} aired audio file(s) listed"
-        + (f" ({pack.audio_included} included)" if with_audio else "")
-        + f", log {'intact' if pack.log_ok else 'TAMPERED'}",
+        _("{path}: {n} files, {audio} aired audio file(s) listed").format(
+            path=pack.path, n=len(pack.files), audio=pack.audio_files
+        )
+        + (_(" ({n} included)").format(n=pack.audio_included) if with_audio else "")
+        + (_(", log intact") if pack.log_ok else _(", log TAMPERED")),
         markup=False,
     )
     for problem in pack.audio_problems:

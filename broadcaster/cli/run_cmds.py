@@ -228,6 +228,9 @@ def demo(
     os.environ.setdefault("BROADCASTER_STATION_KEY", str(work / "station.key"))
     db_url = state.db or f"sqlite:///{work / 'station.db'}"
     ctx = StationContext.open(root, db_url)
+    from broadcaster.i18n import use_station_language  # the one rule, as open_station
+
+    use_station_language(ctx.station.language)
     tz = ctx.station.tz
     label = week or iso_week_of_instant(ctx.clock.now(), tz)
     year, wk = parse_week(label)
@@ -239,7 +242,7 @@ def demo(
         loudness = f"{o.loudness_lufs:6.1f} LUFS" if o.loudness_lufs is not None else ""
         out.print(
             f"  {o.bulletin_id:40} {o.engine:8} {o.duration_seconds:6.1f} s {loudness} "
-            f"{'cached' if o.cached else 'new'} {o.error}",
+            f"{_('cached') if o.cached else _('new')} {o.error}",
             markup=False,
         )
     out.rule(_("2. approve (as 'demo')"))
@@ -278,11 +281,15 @@ def demo(
     assert sim is not None
 
     out.rule(_("4. make-up airings for {zone}").format(zone=failing))
+    from broadcaster.cli.common import reason_text
+    from broadcaster.i18n import origin_word, status_word  # display words
+
     for r in schedule.airings_of_week(sim, label):
         if r.zone_id == failing and r.origin in ("makeup", "plan", "retry"):
             out.print(
-                f"  {fmt_local(r.scheduled_at, tz)}  {r.origin:7} {r.status:11} "
-                f"{r.bulletin_id}  {r.reason}",
+                f"  {fmt_local(r.scheduled_at, tz)}  {origin_word(r.origin):7} "
+                f"{status_word(r.status):11} "
+                f"{r.bulletin_id}  {reason_text(r.reason)}",
                 markup=False,
             )
     out.rule(_("5. compliance (simulated airings counted: this is a demonstration)"))
@@ -290,7 +297,9 @@ def demo(
     chain = logbook.verify(sim)
     out.print(
         _("as-run log: {n} entries, chain {state}, head {hash}").format(
-            n=chain.count, state="intact" if chain.ok else "BROKEN", hash=chain.head_hash[:16]
+            n=chain.count,
+            state=_("intact") if chain.ok else _("BROKEN"),
+            hash=chain.head_hash[:16],
         )
     )
     out.print(

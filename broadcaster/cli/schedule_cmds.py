@@ -263,10 +263,16 @@ def emergency(
             )
         )
         return
+    from broadcaster.cli.common import reason_text
+    from broadcaster.i18n import status_word  # display words
+
     table = Table(_("zone"), _("outcome"), _("reason"))
     for row in run.outcomes:
         table.add_row(
-            row.zone_id, row.status, row.reason, style="green" if row.status == "aired" else "red"
+            row.zone_id,
+            status_word(row.status),
+            reason_text(row.reason),
+            style="green" if row.status == "aired" else "red",
         )
     out.print(table)
     if not run.all_aired:
@@ -350,6 +356,9 @@ def _miss_json(m, tz) -> dict:
 
 def misses_table(misses, tz) -> Table:
     """Partial coverage: which receiver of a networked zone did not play which airing."""
+    from broadcaster.cli.common import reason_text
+    from broadcaster.i18n import status_word  # display words
+
     table = Table(
         _("receiver"),
         _("zone"),
@@ -365,8 +374,8 @@ def misses_table(misses, tz) -> Table:
             m.zone_id,
             str(m.airing_id),
             fmt_local(m.scheduled_at, tz),
-            m.outcome,
-            m.reason,
+            status_word(m.outcome),
+            reason_text(m.reason),
             style="red",
         )
     return table
@@ -374,6 +383,8 @@ def misses_table(misses, tz) -> Table:
 
 def status_table(report: schedule.StatusReport, station_name: str) -> Table:
     """The compliance table operators read, shared by ``status`` and ``demo``."""
+    from broadcaster.i18n import state_word  # display words; --json keeps the values
+
     table = Table(
         _("zone"),
         _("requirement"),
@@ -391,7 +402,7 @@ def status_table(report: schedule.StatusReport, station_name: str) -> Table:
             r.zone,
             r.requirement,
             *(str(n) for n in (r.required, r.aired, r.planned, r.failed, r.missed)),
-            r.state,
+            state_word(r.state),
             r.note,
             style=STATE_STYLE.get(r.state),
         )
@@ -440,6 +451,9 @@ def schedule_list(
     if as_json:
         print_json([_row_json(r, tz) for r in rows])
         return
+    from broadcaster.cli.common import reason_text
+    from broadcaster.i18n import origin_word, priority_word, status_word  # display words
+
     table = Table(
         _("airing"),
         _("zone"),
@@ -459,10 +473,10 @@ def schedule_list(
             fmt_local(r.scheduled_at, tz, with_seconds=True),
             r.session_id or "-",
             r.bulletin_id,
-            r.priority,
-            r.origin,
-            r.status,
-            r.reason,
+            priority_word(r.priority),
+            origin_word(r.origin),
+            status_word(r.status),
+            reason_text(r.reason),
         )
     out.print(table)
 

@@ -41,6 +41,9 @@ def check(
     except ConfigErrors as exc:
         problems.extend(exc.problems)
     else:
+        from broadcaster.i18n import use_station_language  # the one rule, as open_station
+
+        use_station_language(station.language)
         ctx = StationContext(root, station, state.db or f"sqlite:///{root / 'station.db'}")
         scripts, script_problems = ctx.scripts()
         problems.extend(script_problems)

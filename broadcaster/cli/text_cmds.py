@@ -11,6 +11,7 @@ from broadcaster.app import bulletins
 from broadcaster.app.context import station_root
 from broadcaster.cli.common import open_station, state
 from broadcaster.core.errors import BroadcasterError
+from broadcaster.i18n import _
 
 
 def normalize(
@@ -24,9 +25,9 @@ def normalize(
     Inside a station the station's lexicon (schedules/lexicon.yaml) applies too.
     """
     if text is None:
-        raise typer.BadParameter("give TEXT, or '-' to read standard input", param_hint="TEXT")
+        raise typer.BadParameter(_("give TEXT, or '-' to read standard input"), param_hint="TEXT")
     if dialect not in (None, "north", "south"):
-        raise typer.BadParameter("must be north or south", param_hint="--dialect")
+        raise typer.BadParameter(_("must be north or south"), param_hint="--dialect")
     source = sys.stdin.read() if text == "-" else text
     spoken = bulletins.spoken_form(source.removesuffix("\n"), _station_here(), dialect)
     sys.stdout.write(spoken + "\n")

@@ -41,6 +41,11 @@ class StationInfo(_Strict):
         False,
         description="whether the author of a bulletin may also approve it (default: no)",
     )
+    language: Literal["vi", "en"] = Field(
+        "vi",
+        description="language of the command line's messages (vi or en); --lang or the "
+        "LANG/LANGUAGE of whoever runs it override it; reports are always Vietnamese",
+    )
     fill: Fill = Field(
         "rotate",
         description="what the planner puts in a session beyond the required minimum: rotate "

@@ -287,6 +287,7 @@ def load_station(
         },
         report=_report_settings(model.report),
         authors_may_approve=info.authors_may_approve,
+        language=info.language,
     )
 
 

@@ -240,6 +240,8 @@ class Station:
     report: ReportSettings = field(default_factory=ReportSettings, hash=False, compare=False)
     # Whether a bulletin's author may also approve it (issue 13); by default another must.
     authors_may_approve: bool = False
+    # The language of the command line's messages ("vi" or "en"); reports are Vietnamese.
+    language: str = "vi"
 
     @property
     def tz(self) -> ZoneInfo:

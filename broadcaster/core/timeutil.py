@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from broadcaster.core.errors import UsageProblem
+from broadcaster.i18n import _
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -19,21 +20,35 @@ MAX_YEAR = 2999
 def check_year(value: date | datetime, option: str, text: str) -> None:
     """Refuse an instant or day outside the station's calendar, naming the option."""
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise UsageProblem(f"{option}: '{text}' is outside the years {MIN_YEAR} to {MAX_YEAR}")
+        raise UsageProblem(
+            _("{option}: '{text}' is outside the years {min} to {max}").format(
+                option=option, text=text, min=MIN_YEAR, max=MAX_YEAR
+            )
+        )
 
 
 def parse_week(text: str) -> tuple[int, int]:
     """'2026-W48' -> (2026, 48), refusing weeks that do not exist."""
     m = _WEEK_RE.match(text.strip())
     if not m:
-        raise UsageProblem(f"--week: '{text}' is not an ISO week like 2026-W48")
+        raise UsageProblem(
+            _("{option}: '{text}' is not an ISO week like 2026-W48").format(
+                option="--week", text=text
+            )
+        )
     year, week = int(m.group(1)), int(m.group(2))
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise UsageProblem(f"--week: '{text}' is outside the years {MIN_YEAR} to {MAX_YEAR}")
+        raise UsageProblem(
+            _("{option}: '{text}' is outside the years {min} to {max}").format(
+                option="--week", text=text, min=MIN_YEAR, max=MAX_YEAR
+            )
+        )
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:
-        raise UsageProblem(f"--week: {year} has no week {week}") from None
+        raise UsageProblem(
+            _("{option}: {year} has no week {week}").format(option="--week", year=year, week=week)
+        ) from None
     return year, week
 
 
@@ -86,14 +101,20 @@ def parse_local_datetime(text: str, tz: ZoneInfo, option: str = "--at") -> datet
             continue
         check_year(naive, option, text)
         return naive.replace(tzinfo=tz).astimezone(UTC)
-    raise UsageProblem(f"{option}: '{text}' is not a local time like 2026-11-23 06:00")
+    raise UsageProblem(
+        _("{option}: '{text}' is not a local time like 2026-11-23 06:00").format(
+            option=option, text=text
+        )
+    )
 
 
 def parse_local_date(text: str, option: str) -> date:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise UsageProblem(f"{option}: '{text}' is not a date like 2026-11-23") from None
+        raise UsageProblem(
+            _("{option}: '{text}' is not a date like 2026-11-23").format(option=option, text=text)
+        ) from None
     check_year(day, option, text)
     return day
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from broadcaster.core.errors import UsageProblem
 from broadcaster.core.timeutil import MAX_YEAR, MIN_YEAR, check_year
+from broadcaster.i18n import _
 
 REAL = ""
 SIMULATED = "simulated"
@@ -81,10 +82,16 @@ def _offset_from_env(shift: str) -> timedelta:
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds):
-        raise UsageProblem(f"BROADCASTER_CLOCK_OFFSET: '{shift}' is not a number of seconds")
+        raise UsageProblem(
+            _("{option}: '{value}' is not a number of seconds").format(
+                option="BROADCASTER_CLOCK_OFFSET", value=shift
+            )
+        )
     if abs(seconds) > MAX_OFFSET_SECONDS:
         raise UsageProblem(
-            f"BROADCASTER_CLOCK_OFFSET: '{shift}' shifts the clock more than 50 years"
+            _("{option}: '{value}' shifts the clock more than 50 years").format(
+                option="BROADCASTER_CLOCK_OFFSET", value=shift
+            )
         )
     return timedelta(seconds=seconds)
 
@@ -94,14 +101,24 @@ def _pinned_from_env(value: str) -> datetime:
     try:
         pinned = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageProblem(f"BROADCASTER_NOW: '{value}' is not an ISO 8601 instant") from None
+        raise UsageProblem(
+            _("{option}: '{value}' is not an ISO 8601 instant").format(
+                option="BROADCASTER_NOW", value=value
+            )
+        ) from None
     if pinned.tzinfo is None:
-        raise UsageProblem("BROADCASTER_NOW: give an offset, e.g. 2026-11-23T05:59+07:00")
+        raise UsageProblem(
+            _("{option}: give an offset, e.g. 2026-11-23T05:59+07:00").format(
+                option="BROADCASTER_NOW"
+            )
+        )
     try:
         check_year(pinned.astimezone(UTC), "BROADCASTER_NOW", value)
     except OverflowError:  # 0001-01-01T00:00+07:00 is before year 1 in UTC
         raise UsageProblem(
-            f"BROADCASTER_NOW: '{value}' is outside the years {MIN_YEAR} to {MAX_YEAR}"
+            _("{option}: '{text}' is outside the years {min} to {max}").format(
+                option="BROADCASTER_NOW", text=value, min=MIN_YEAR, max=MAX_YEAR
+            )
         ) from None
     return pinned.astimezone(UTC)
 

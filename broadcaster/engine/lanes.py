@@ -13,7 +13,7 @@ from datetime import datetime
 from broadcaster.core.model import Priority
 from broadcaster.engine.library import Cleared, Refused
 from broadcaster.engine.station_engine import Started, StationEngine
-from broadcaster.i18n import _
+from broadcaster.i18n import N_
 from broadcaster.playout.base import Clock, PlayResult
 from broadcaster.store.tables import AiringRow
 
@@ -82,7 +82,7 @@ def preempts(waiting: LaneQueue, current: Started | None) -> bool:
 
 
 def interruption_reason(waiting: LaneQueue) -> str:
-    return _("interrupted by emergency airing {id}").format(id=waiting._heap[0].airing_id)
+    return N_("interrupted by emergency airing {id}").format(id=waiting._heap[0].airing_id)
 
 
 class ThreadLane(threading.Thread):
@@ -175,7 +175,7 @@ class ThreadLane(threading.Thread):
         """Stopped on an operator's request: logged interrupted with who asked and after
         how long; not aired again (the operator decided against it)."""
         played = max(0.0, (now - started.started_at).total_seconds())
-        reason = _("stopped on air by {by} after {played:.1f} s of {total:.0f} s").format(
+        reason = N_("stopped on air by {by} after {played:.1f} s of {total:.0f} s").format(
             by=asked_by, played=played, total=started.duration_seconds
         )
         self.engine.finish(

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from broadcaster.config.scripts_loader import load_scripts
 from broadcaster.core.model import Bulletin, Station
-from broadcaster.i18n import _
+from broadcaster.i18n import N_
 from broadcaster.store.approvals import approved_rendition, ever_approved, latest_rendition
 from broadcaster.store.tables import Approval
 
@@ -56,7 +56,7 @@ def check_approval_signature(session: Session, root: Path, approval: Approval) -
     try:
         key = signing.load_key(root)
     except signing.KeyProblem as exc:
-        raise Refused(_("approval cannot be checked: {why}").format(why=exc)) from None
+        raise Refused(N_("approval cannot be checked: {why}").format(why=exc)) from None
     assert key is not None
     problem = signing.approval_problem(session, approval, key.public_hex)
     if problem is not None:
@@ -84,11 +84,13 @@ def private_folder(root: Path) -> Path:
             pass
         except OSError as exc:
             raise Refused(
-                _("cannot create {path}: {err}").format(path=part, err=exc.strerror)
+                N_("cannot create {path}: {err}").format(path=part, err=exc.strerror)
             ) from None
         st = os.lstat(part)
         if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
-            raise Refused(_("{path} is not a folder owned by the station's user").format(path=part))
+            raise Refused(
+                N_("{path} is not a folder owned by the station's user").format(path=part)
+            )
         if st.st_mode & 0o077:
             os.chmod(part, 0o700)
     return folder
@@ -108,7 +110,7 @@ def copy_hashing(source: Path, folder: Path, expected_sha256: str, shown: str = 
         src = os.open(source, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise Refused(
-            _("approved audio {path} is unreadable: {err}").format(
+            N_("approved audio {path} is unreadable: {err}").format(
                 path=shown or source, err=exc.strerror
             )
         ) from None
@@ -128,7 +130,7 @@ def copy_hashing(source: Path, folder: Path, expected_sha256: str, shown: str = 
     if digest.hexdigest() != expected_sha256:
         tmp.unlink(missing_ok=True)
         raise Refused(
-            _("audio {path} differs from the approved audio (hash mismatch)").format(
+            N_("audio {path} differs from the approved audio (hash mismatch)").format(
                 path=shown or source
             )
         )
@@ -181,7 +183,7 @@ class Library:
             source_id = _identity(os.stat(audio))
         except OSError:
             raise Refused(
-                _("approved audio {path} is missing").format(path=shown or audio)
+                N_("approved audio {path} is missing").format(path=shown or audio)
             ) from None
         with self._lock:
             known = self._copies.get(approved_sha256)
@@ -200,26 +202,26 @@ class Library:
         """The gate. Raises Refused with the reason the airing will be logged with."""
         bulletin = self.bulletins().get(bulletin_id)
         if bulletin is None:
-            raise Refused(_("script '{id}' is missing or invalid").format(id=bulletin_id))
+            raise Refused(N_("script '{id}' is missing or invalid").format(id=bulletin_id))
         script_path = self.root / bulletin.source_path
         try:
             current = hashlib.sha256(script_path.read_bytes()).hexdigest()
         except OSError:
             raise Refused(
-                _("script file {path} is unreadable").format(path=bulletin.source_path)
+                N_("script file {path} is unreadable").format(path=bulletin.source_path)
             ) from None
         if current != bulletin.script_sha256:
             bulletin = self._reload(bulletin_id)
         found = approved_rendition(session, bulletin)
         if found is None:
             if ever_approved(session, bulletin_id):
-                raise Refused(_("not approved: the script or its audio changed after approval"))
-            raise Refused(_("not approved"))
+                raise Refused(N_("not approved: the script or its audio changed after approval"))
+            raise Refused(N_("not approved"))
         rendition, approval = found
         check_approval_signature(session, self.root, approval)
         audio = self.root / rendition.audio_path
         if not audio.is_file():
-            raise Refused(_("approved audio {path} is missing").format(path=rendition.audio_path))
+            raise Refused(N_("approved audio {path} is missing").format(path=rendition.audio_path))
         copy = self.aired_copy(audio, rendition.audio_sha256, rendition.audio_path)
         return Cleared(
             bulletin,
@@ -234,5 +236,5 @@ class Library:
             self._stamp = ()
         bulletin = self.bulletins().get(bulletin_id)
         if bulletin is None:
-            raise Refused(_("script '{id}' is missing or invalid").format(id=bulletin_id))
+            raise Refused(N_("script '{id}' is missing or invalid").format(id=bulletin_id))
         return bulletin

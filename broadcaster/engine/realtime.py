@@ -26,7 +26,7 @@ from broadcaster.engine.clock import SystemClock
 from broadcaster.engine.journal import StartJournal
 from broadcaster.engine.lanes import ThreadLane
 from broadcaster.engine.station_engine import StationEngine
-from broadcaster.i18n import _
+from broadcaster.i18n import N_
 
 log = logging.getLogger("broadcaster.realtime")
 
@@ -176,7 +176,7 @@ class RealtimeDriver:
 
     def stop(self, reason: str | None = None) -> None:
         """Stop waking up, cut what plays (logged as interrupted) and wait for the lanes."""
-        reason = reason or _("the station daemon was stopped")
+        reason = reason or N_("the station daemon was stopped")
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         with self._lock:

@@ -19,7 +19,7 @@ from broadcaster.core.timeutil import iso_week_of_instant, parse_week, week_boun
 from broadcaster.engine.clock import SimClock
 from broadcaster.engine.lanes import LaneQueue, interruption_reason, preempts
 from broadcaster.engine.station_engine import Started, StationEngine
-from broadcaster.i18n import _
+from broadcaster.i18n import N_
 from broadcaster.playout.base import Output, OutputError, PlayItem, PlayResult
 
 
@@ -45,7 +45,7 @@ class OutageOutput:
         now = self.clock.now()
         for o in self.outages:
             if o.zone_id == item.zone_id and o.start <= now < o.end:
-                raise OutputError(_("zone unreachable (simulated outage)"))
+                raise OutputError(N_("zone unreachable (simulated outage)"))
         return self.inner.start(item)
 
 

@@ -27,7 +27,7 @@ from broadcaster.engine.clock import kind_from_env
 from broadcaster.engine.journal import StartJournal, mark_playing
 from broadcaster.engine.library import Cleared, Library, Refused
 from broadcaster.engine.planning import campaigns_of, new_row, plan_and_store, to_domain
-from broadcaster.i18n import _
+from broadcaster.i18n import N_
 from broadcaster.playout.base import (
     CueingOutput,
     Output,
@@ -72,7 +72,7 @@ def _reason_or_default(status: AiringStatus, reason: str | None) -> str:
     """The reason to log: never empty (nor the text 'None') for an outcome but aired."""
     text = (reason or "").strip()
     if text in ("", "None") and status != AiringStatus.AIRED:
-        return _("{status} (no reason was given by the output)").format(status=status.value)
+        return N_("{status} (no reason was given by the output)").format(status=status.value)
     return text
 
 
@@ -224,7 +224,7 @@ class StationEngine:
             if now > deadline:
                 if deadline == session_end and session_end < scheduled + self.grace:
                     # The session ended before the grace did: the grace is not the reason.
-                    reason = _(
+                    reason = N_(
                         "not started by the end of its session at {deadline} (scheduled "
                         "{scheduled}): no room was left in the session, or the station was down"
                     ).format(
@@ -232,7 +232,7 @@ class StationEngine:
                         scheduled=fmt_local(scheduled, self.station.tz),
                     )
                 else:
-                    reason = _(
+                    reason = N_(
                         "not started by {deadline} (scheduled {scheduled}, grace {grace} min): "
                         "the station was down or the zone was busy"
                     ).format(
@@ -264,7 +264,7 @@ class StationEngine:
             self.close(
                 row,
                 AiringStatus.FAILED,
-                _("output '{name}' failed: {err}").format(name=zone.output, err=err),
+                N_("output '{name}' failed: {err}").format(name=zone.output, err=err),
                 now,
                 started=now,
                 audio_sha256=cleared.audio_sha256,
@@ -409,7 +409,7 @@ class StationEngine:
         elif result.ok:
             status, reason = AiringStatus.AIRED, ""
         else:
-            status, reason = AiringStatus.FAILED, result.reason or _("playout failed")
+            status, reason = AiringStatus.FAILED, result.reason or N_("playout failed")
         with self.db.read() as s:
             row = s.get(AiringRow, started.airing_id)
         if row is None:
@@ -620,7 +620,7 @@ class StationEngine:
                 self.close(
                     row,
                     AiringStatus.INTERRUPTED,
-                    _(
+                    N_(
                         "the station stopped during playout (crash or power loss); "
                         "{by} had asked to stop it"
                     ).format(by=asked_by),
@@ -634,7 +634,7 @@ class StationEngine:
             self.close(
                 row,
                 AiringStatus.INTERRUPTED,
-                _("the station stopped during playout (crash or power loss)"),
+                N_("the station stopped during playout (crash or power loss)"),
                 now,
                 started=started,
                 retry=True,

@@ -49,7 +49,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.core.timeutil import as_utc
-from broadcaster.i18n import _
+from broadcaster.i18n import N_, _
 from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -70,14 +70,14 @@ def _owned_dir(name: str, parent_fd: int | None, shown: str) -> int:
     except OSError as exc:
         raise UnsafePath(
             exc.errno,
-            _("{path} is a link or not a folder").format(path=shown)
+            N_("{path} is a link or not a folder").format(path=shown)
             if exc.errno in (errno.ELOOP, errno.ENOTDIR)
             else exc.strerror,
         ) from None
     st = os.fstat(fd)
     if st.st_uid != os.geteuid():
         os.close(fd)
-        raise UnsafePath(0, _("{path} is not owned by the station's user").format(path=shown))
+        raise UnsafePath(0, N_("{path} is not owned by the station's user").format(path=shown))
     return fd
 
 
@@ -132,12 +132,14 @@ def _open_manifest(zone_fd: int, shown: Path) -> tuple[int, os.stat_result]:
     except OSError as exc:
         raise UnsafePath(
             exc.errno,
-            _("{path} is a link").format(path=shown) if exc.errno == errno.ELOOP else exc.strerror,
+            N_("{path} is a link").format(path=shown) if exc.errno == errno.ELOOP else exc.strerror,
         ) from None
     st = os.fstat(fd)
     if not _plain_own_file(st):
         os.close(fd)
-        raise UnsafePath(0, _("{path} is not a plain file of the station's own").format(path=shown))
+        raise UnsafePath(
+            0, N_("{path} is not a plain file of the station's own").format(path=shown)
+        )
     return fd, st
 
 
@@ -307,7 +309,7 @@ class FilePlayback:
             self._stopped.wait(min(timeout, remaining))
             remaining = (self._ends - self._clock.now()).total_seconds()
         if self._stopped.is_set():
-            return PlayResult(False, _("stopped"))
+            return PlayResult(False, N_("stopped"))
         return PlayResult(True) if remaining <= 0 else None
 
     def stop(self) -> None:
@@ -493,7 +495,9 @@ class FileOutput:
                 os.close(zone_fd)
         except OSError as exc:
             raise OutputError(
-                _("cannot write to {dir}: {err}").format(dir=self.dir / item.zone_id, err=_why(exc))
+                N_("cannot write to {dir}: {err}").format(
+                    dir=self.dir / item.zone_id, err=_why(exc)
+                )
             ) from None
         return FilePlayback(self.clock, item.duration_seconds, self, record)
 

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from broadcaster.i18n import _
+from broadcaster.i18n import N_, _
 from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult, tcp_reachable
 
 RATE = 22050  # Hz, mono: speech
@@ -121,13 +121,21 @@ class MountSource:
         """Switch the mount to this audio, or join the same audio already playing."""
         with self.lock:
             if not self.alive:
-                raise OutputError(f"mount {self.mount}: source not connected: {self._why()}")
+                raise OutputError(
+                    N_("mount {mount}: source not connected: {err}").format(
+                        mount=self.mount, err=self._why()
+                    )
+                )
             cur = self.current
             if cur is not None:
                 if cur.sha256 == playback.sha256:
                     cur.followers += 1
                     return cur
-                raise OutputError(f"mount {self.mount} is busy with airing {cur.airing_id}")
+                raise OutputError(
+                    N_("mount {mount} is busy with airing {id}").format(
+                        mount=self.mount, id=cur.airing_id
+                    )
+                )
             self.current, self.offset = playback, 0
             self.ends_at = time.monotonic() + len(playback.pcm) / (2 * RATE) + LEAD_SECONDS
             return playback
@@ -219,7 +227,11 @@ def decode_pcm(path: Path) -> bytes:
     )
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise OutputError(f"cannot decode {path.name}: {err[-1] if err else proc.returncode}")
+        raise OutputError(
+            N_("cannot decode {name}: {err}").format(
+                name=path.name, err=err[-1] if err else proc.returncode
+            )
+        )
     return proc.stdout
 
 
@@ -243,7 +255,7 @@ class IcecastOutput:
             IcecastSettings, settings, "schedules/station.yaml", f"outputs.{name}"
         )
         if shutil.which("ffmpeg") is None:
-            raise OutputError("ffmpeg is not installed")
+            raise OutputError(N_("ffmpeg is not installed"))
         pw_path = Path(self.settings.password_file)
         pw_path = pw_path if pw_path.is_absolute() else root / pw_path
         try:
@@ -254,7 +266,7 @@ class IcecastOutput:
             raise ConfigErrors(
                 [
                     Problem(
-                        f"cannot read the source password: {exc.strerror}",
+                        _("cannot read the source password: {err}").format(err=exc.strerror),
                         path="schedules/station.yaml",
                         field=f"outputs.{name}.password_file",
                     )
@@ -270,7 +282,7 @@ class IcecastOutput:
     def start(self, item: PlayItem) -> IcecastPlayback:
         mount = self.settings.mounts.get(item.zone_id)
         if mount is None:
-            raise OutputError(f"no mount configured for zone '{item.zone_id}'")
+            raise OutputError(N_("no mount configured for zone '{zone}'").format(zone=item.zone_id))
         pcm = decode_pcm(item.audio_path)
         source = self.sources[mount]
         return source.play(IcecastPlayback(source, pcm, item.airing_id, item.audio_sha256))

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from broadcaster.i18n import _
+from broadcaster.i18n import N_, _
 from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult
 
 DEFAULT_DEVICE = "default"
@@ -67,20 +67,20 @@ def judge(code: int, err: str, played: float, duration: float) -> PlayResult:
     if code != 0:
         return PlayResult(
             False,
-            _("player exited with {code}: {err}").format(
+            N_("player exited with {code}: {err}").format(
                 code=code, err=(device or last)[:200] or "-"
             ),
         )
     if device:
         return PlayResult(
-            False, _("player could not open its device: {err}").format(err=device[:200])
+            False, N_("player could not open its device: {err}").format(err=device[:200])
         )
     if played < duration - allowed_shortfall(duration):
         return PlayResult(
             False,
             # The player's own last words follow as a part of their own ("; "), so the
             # report translates the sentence and shows the player's text as it is.
-            _("player returned early: played {played:.1f} s of {total:.0f} s").format(
+            N_("player returned early: played {played:.1f} s of {total:.0f} s").format(
                 played=played, total=duration
             )
             + (f"; {last[:160]}" if last else ""),
@@ -117,7 +117,7 @@ class PlayerPlayback:
             self._ended = time.monotonic()
         self._reader.join(timeout=2)
         if self._stopped:
-            return PlayResult(False, _("stopped"))
+            return PlayResult(False, N_("stopped"))
         err = bytes(self._err).decode("utf-8", "replace")
         return judge(code, err, self._ended - self._began, self._duration)
 
@@ -173,13 +173,13 @@ class PlayerOutput:
     def _spawn(self, audio: Path) -> subprocess.Popen[bytes]:
         argv = self.argv(audio)
         if shutil.which(argv[0]) is None:
-            raise OutputError(_("player '{cmd}' is not installed").format(cmd=argv[0]))
+            raise OutputError(N_("player '{cmd}' is not installed").format(cmd=argv[0]))
         try:
             return subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
             )
         except OSError as exc:
-            raise OutputError(_("cannot start player: {err}").format(err=exc.strerror)) from None
+            raise OutputError(N_("cannot start player: {err}").format(err=exc.strerror)) from None
 
     def probe(self, seconds: float = 1.0, timeout: float = 15.0) -> str | None:
         """Play a short silence through the configured player, judged as an airing is:

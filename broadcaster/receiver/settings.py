@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field
 
 from broadcaster.core.errors import ConfigErrors, Problem
+from broadcaster.i18n import _
 from broadcaster.playout.mqtt.protocol import parse_key
 from broadcaster.playout.mqtt.settings import BrokerSettings, Slug, _Strict, validate
 
@@ -60,13 +61,15 @@ def load_receiver_file(path: Path) -> ReceiverFileSettings:
             elif entry.key:
                 parse_key(entry.key)
             else:
-                problems.append(Problem("give key_file (or key)", path=display, field=field))
+                problems.append(Problem(_("give key_file (or key)"), path=display, field=field))
         except OSError as exc:
-            problems.append(Problem(f"key_file: {exc.strerror}", path=display, field=field))
+            problems.append(
+                Problem(_("key_file: {err}").format(err=exc.strerror), path=display, field=field)
+            )
         except ValueError as exc:
             problems.append(Problem(str(exc), path=display, field=field))
     if cfg.player and not any("{file}" in p for p in cfg.player):
-        problems.append(Problem("needs a '{file}' placeholder", path=display, field="player"))
+        problems.append(Problem(_("needs a '{file}' placeholder"), path=display, field="player"))
     if problems:
         raise ConfigErrors(problems)
     return cfg

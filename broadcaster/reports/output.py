@@ -14,18 +14,27 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from broadcaster.core.errors import UsageProblem
+from broadcaster.i18n import _
 
 
 def check_target(target: Path, option: str = "--out") -> Path:
     """Refuse, before any work, a target that cannot be written."""
     target = target.expanduser()
     if target.is_dir():
-        raise UsageProblem(f"{option}: '{target}' is a folder; give a file name")
+        raise UsageProblem(
+            _("{option}: '{target}' is a folder; give a file name").format(
+                option=option, target=target
+            )
+        )
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageProblem(f"{option}: folder '{parent}' does not exist")
+        raise UsageProblem(
+            _("{option}: folder '{folder}' does not exist").format(option=option, folder=parent)
+        )
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageProblem(f"{option}: cannot write in folder '{parent}'")
+        raise UsageProblem(
+            _("{option}: cannot write in folder '{folder}'").format(option=option, folder=parent)
+        )
     return target
 
 
@@ -36,7 +45,11 @@ def atomic_file(target: Path, option: str = "--out") -> Iterator[Path]:
     try:
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as exc:
-        raise UsageProblem(f"{option}: cannot write '{target}': {exc.strerror}") from None
+        raise UsageProblem(
+            _("{option}: cannot write '{target}': {err}").format(
+                option=option, target=target, err=exc.strerror
+            )
+        ) from None
     os.close(fd)
     tmp = Path(name)
     try:
@@ -45,7 +58,11 @@ def atomic_file(target: Path, option: str = "--out") -> Iterator[Path]:
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UsageProblem(f"{option}: cannot write '{target}': {exc.strerror}") from None
+        raise UsageProblem(
+            _("{option}: cannot write '{target}': {err}").format(
+                option=option, target=target, err=exc.strerror
+            )
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from broadcaster.core.errors import BroadcasterError
+from broadcaster.i18n import _
 
 INSTALL_HINT = (
     "--format pdf needs LibreOffice (soffice), which is not installed: run "
@@ -51,13 +52,16 @@ def docx_to_pdf(docx: Path, pdf: Path, timeout: float = 600) -> None:
             )
         except subprocess.TimeoutExpired:
             raise BroadcasterError(
-                f"LibreOffice took over {timeout:.0f} s to make the PDF"
+                _("LibreOffice took over {s} s to make the PDF").format(s=f"{timeout:.0f}")
             ) from None
         produced = out_dir / (docx.stem + ".pdf")
         if proc.returncode != 0 or not produced.is_file():
             detail = (proc.stderr or proc.stdout).strip().splitlines()
             raise BroadcasterError(
-                "LibreOffice could not make the PDF"
-                + (f": {detail[-1]}" if detail else f" (exit {proc.returncode})")
+                _("LibreOffice could not make the PDF: {err}").format(err=detail[-1])
+                if detail
+                else _("LibreOffice could not make the PDF (exit {code})").format(
+                    code=proc.returncode
+                )
             )
         shutil.move(str(produced), str(pdf))

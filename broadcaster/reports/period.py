@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from broadcaster.core.errors import UsageProblem
 from broadcaster.core.timeutil import local_to_utc, parse_local_date, week_label
+from broadcaster.i18n import _
 
 _PERIOD_RE = re.compile(
     r"^(?P<year>\d{4})(?:-(?:H(?P<half>[12])|Q(?P<quarter>[1-4])|W(?P<week>\d{2})|(?P<month>\d{2})))?$"
@@ -56,7 +57,7 @@ def parse_period(
 ) -> Period:
     """``--period`` or ``--from``/``--to`` (local days, inclusive), never both."""
     if text and (date_from or date_to):
-        raise UsageProblem("--period: give either --period or --from/--to, not both")
+        raise UsageProblem(_("--period: give either --period or --from/--to, not both"))
     if text:
         first, last, title = _named(text.strip())
         key = text.strip()
@@ -64,13 +65,21 @@ def parse_period(
         first = parse_local_date(date_from, "--from")
         last = parse_local_date(date_to, "--to")
         if last < first:
-            raise UsageProblem(f"--to: {last.isoformat()} is before --from {first.isoformat()}")
+            raise UsageProblem(
+                _("--to: {last} is before --from {first}").format(
+                    last=last.isoformat(), first=first.isoformat()
+                )
+            )
         key = f"{first.isoformat()}..{last.isoformat()}"
         title = f"từ ngày {first:%d/%m/%Y} đến ngày {last:%d/%m/%Y}"
     else:
-        raise UsageProblem(f"--period: give a period ({PERIOD_HELP}) or both --from and --to")
+        raise UsageProblem(
+            _("--period: give a period ({examples}) or both --from and --to").format(
+                examples=PERIOD_HELP
+            )
+        )
     if (last - first).days > 366 * 5:
-        raise UsageProblem("--period: at most five years at a time")
+        raise UsageProblem(_("--period: at most five years at a time"))
     start = local_to_utc(first, time(0), tz)
     end = local_to_utc(last + timedelta(days=1), time(0), tz)
     return Period(key, title, first, last, start, end)
@@ -79,10 +88,16 @@ def parse_period(
 def _named(text: str) -> tuple[date, date, str]:
     m = _PERIOD_RE.match(text)
     if not m:
-        raise UsageProblem(f"--period: '{text}' is not a period like {PERIOD_HELP}")
+        raise UsageProblem(
+            _("--period: '{text}' is not a period like {examples}").format(
+                text=text, examples=PERIOD_HELP
+            )
+        )
     year = int(m.group("year"))
     if not 2000 <= year <= 2999:
-        raise UsageProblem(f"--period: '{text}': year {year} is out of range")
+        raise UsageProblem(
+            _("--period: '{text}': year {year} is out of range").format(text=text, year=year)
+        )
     if m.group("half"):
         half = int(m.group("half"))
         if half == 1:
@@ -97,13 +112,19 @@ def _named(text: str) -> tuple[date, date, str]:
         try:
             monday = date.fromisocalendar(year, week, 1)
         except ValueError:
-            raise UsageProblem(f"--period: {year} has no week {week}") from None
+            raise UsageProblem(
+                _("{option}: {year} has no week {week}").format(
+                    option="--period", year=year, week=week
+                )
+            ) from None
         sunday = monday + timedelta(days=6)
         return monday, sunday, f"tuần {week}/{year} (từ {monday:%d/%m} đến {sunday:%d/%m/%Y})"
     if m.group("month"):
         month = int(m.group("month"))
         if not 1 <= month <= 12:
-            raise UsageProblem(f"--period: '{text}': there is no month {month}")
+            raise UsageProblem(
+                _("--period: '{text}': there is no month {month}").format(text=text, month=month)
+            )
         return date(year, month, 1), _month_end(year, month), f"tháng {month}/{year}"
     return date(year, 1, 1), date(year, 12, 31), f"năm {year}"
 

@@ -74,6 +74,12 @@ REASON_TEMPLATES: tuple[str, ...] = (
     "mount {mount}: {err}",
     "ffmpeg exited with {code}",
     "ffmpeg exited",
+    "cannot decode {name}: {err}",
+    "ffmpeg is not installed",
+    "no mount configured for zone '{zone}'",
+    # playout/mqtt/output.py: an airing the network output cannot start
+    "cannot read {path}: {err}",
+    "no receivers configured for zone '{zone}'",
     # the start path and the outputs (issue 10: write-ahead starts, player verdicts, files)
     "approved audio {path} is unreadable: {err}",
     "cannot create {path}: {err}",

@@ -17,6 +17,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from broadcaster.core.errors import BroadcasterError
+from broadcaster.i18n import _
 from broadcaster.playout.mqtt import protocol
 from broadcaster.playout.mqtt.settings import BrokerSettings, client
 
@@ -114,14 +115,19 @@ def snapshot(
         c.connect(broker.host, broker.port, broker.keepalive)
     except OSError as exc:
         raise BroadcasterError(
-            f"MQTT broker {broker.host}:{broker.port} unreachable: {exc.strerror or exc}"
+            _("MQTT broker {host}:{port} unreachable: {err}").format(
+                host=broker.host, port=broker.port, err=exc.strerror or exc
+            )
         ) from None
     c.loop_start()
     try:
         if not ready.wait(10) or failure:
             raise BroadcasterError(
-                f"MQTT broker {broker.host}:{broker.port} refused the connection: "
-                f"{failure[0] if failure else 'no answer'}"
+                _("MQTT broker {host}:{port} refused the connection: {err}").format(
+                    host=broker.host,
+                    port=broker.port,
+                    err=failure[0] if failure else _("no answer"),
+                )
             )
         # Retained messages arrive right after subscribing; stop early once all are in.
         limit = time.monotonic() + wait

@@ -28,6 +28,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from broadcaster.core.errors import ConfigErrors, Problem
+from broadcaster.i18n import N_, _
 from broadcaster.playout.base import (
     Clock,
     OutputError,
@@ -296,7 +297,7 @@ class MqttOutput:
             raise ConfigErrors(
                 [
                     Problem(
-                        f"cannot serve audio: {exc.strerror}",
+                        _("cannot serve audio: {err}").format(err=exc.strerror),
                         path=STATION_YAML,
                         field=f"{prefix}.audio_server",
                     )
@@ -461,7 +462,9 @@ class MqttOutput:
         try:
             return self.audio.publish(item.audio_path, item.audio_sha256)
         except OSError as exc:
-            raise OutputError(f"cannot read {item.audio_path}: {exc.strerror}") from None
+            raise OutputError(
+                N_("cannot read {path}: {err}").format(path=item.audio_path, err=exc.strerror)
+            ) from None
 
     def _track(self, playback: MqttPlayback) -> None:
         with self._lock:
@@ -537,7 +540,9 @@ class MqttOutput:
     def start(self, item: PlayItem) -> MqttPlayback:
         receivers = self.receivers_of(item.zone_id)
         if not receivers:
-            raise OutputError(f"no receivers configured for zone '{item.zone_id}'")
+            raise OutputError(
+                N_("no receivers configured for zone '{zone}'").format(zone=item.zone_id)
+            )
         with self._lock:
             cued = self._cued.pop(item.airing_id, None)
         if cued is not None and cued.item.audio_sha256 != item.audio_sha256:

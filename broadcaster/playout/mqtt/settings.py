@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from broadcaster.core.errors import ConfigErrors, Problem
+from broadcaster.i18n import _
 from broadcaster.playout.mqtt.protocol import is_slug, parse_key
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
@@ -114,12 +115,12 @@ def load_keys(path: Path, display: str, needed: list[str]) -> dict[str, bytes]:
     data = load_yaml_file(path, display) or {}  # the station's one safe YAML loader
     keys = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(keys, dict):
-        raise ConfigErrors([Problem("must be a mapping 'keys: {receiver: hex}'", path=display)])
+        raise ConfigErrors([Problem(_("must be a mapping 'keys: {receiver: hex}'"), path=display)])
     found: dict[str, bytes] = {}
     problems = []
     for receiver in needed:
         if receiver not in keys:
-            problems.append(Problem("no key for this receiver", path=display, field=receiver))
+            problems.append(Problem(_("no key for this receiver"), path=display, field=receiver))
             continue
         try:
             found[receiver] = parse_key(str(keys[receiver]))
@@ -137,11 +138,19 @@ def check_ids(receivers: dict[str, list[str]], display: str, prefix: str) -> Non
         for rid in ids:
             if not is_slug(rid):
                 problems.append(
-                    Problem(f"'{rid}' is not a slug", path=display, field=f"{prefix}.{zone}")
+                    Problem(
+                        _("'{id}' is not a slug").format(id=rid),
+                        path=display,
+                        field=f"{prefix}.{zone}",
+                    )
                 )
             if rid in seen:
                 problems.append(
-                    Problem(f"receiver '{rid}' listed twice", path=display, field=f"{prefix}")
+                    Problem(
+                        _("receiver '{id}' listed twice").format(id=rid),
+                        path=display,
+                        field=f"{prefix}",
+                    )
                 )
             seen.add(rid)
     if problems:
