@@ -45,6 +45,8 @@ NOT_REASONS = {
     "ffmpeg is not installed: the icecast output cannot stream",
     "cannot write in '{dir}'",
     "{what} at {host}:{port} is not reachable: {err}",
+    # playout/base.py: a plugin that cannot be imported, printed by check (or at start)
+    "output type '{type}': its plugin cannot be loaded: {err}",
     # engine/clock.py: a bad BROADCASTER_NOW or BROADCASTER_CLOCK_OFFSET, printed
     "{option}: '{value}' is not a number of seconds",
     "{option}: '{value}' shifts the clock more than 50 years",
