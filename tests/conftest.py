@@ -68,18 +68,12 @@ LONGEST_FIRST = (
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``make test`` runs ``--dist loadgroup``), the tests of a module
-    that shares a module-scoped fixture (a simulated week, a rendered report) run on one
-    worker, so that fixture is built once; every other test goes to whichever worker is
-    free, the longest first (the order is otherwise the files' own)."""
+    """The longest tests first (the order is otherwise the files' own). ``make test``
+    runs them with pytest-xdist's ``--dist load``: module-scoped fixtures are then built
+    on each worker that runs a test of that module (xdist 3.8's ``loadgroup`` would keep
+    them on one, but its groups are lost under pytest 9.2: items' ids are no longer
+    ``_nodeid``)."""
     items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None:
-            continue
-        shared = any(defs and defs[-1].scope == "module" for defs in info.name2fixturedefs.values())
-        if shared:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.partition("::")[0]))
 
 
 def _render_template(root: Path) -> Path:
