@@ -1,6 +1,8 @@
 # The two commands of the README: `make demo` and `make test`.
 VENV ?= .venv
 BIN := $(VENV)/bin
+# pytest-xdist workers for `make test` (a number, or auto: one per core)
+TEST_WORKERS ?= auto
 
 .PHONY: demo test lint format setup clean
 
@@ -15,7 +17,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist load
 
 lint: setup
 	$(BIN)/ruff check .

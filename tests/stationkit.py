@@ -13,8 +13,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from forkkit import ForkServer
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent / "broadcaster"
+
+#: Short commands run as forks of one warm process (tests/forkkit.py); TESTS_REAL_CLI=1
+#: runs every command through the real executable instead.
+FORK_SERVER = ForkServer(BIN)
+REAL_CLI = os.environ.get("TESTS_REAL_CLI", "") not in ("", "0")
 
 # The station block every test station shares; each adds its zones, sessions and rules.
 STATION_HEAD = """\
@@ -99,16 +106,24 @@ class Cli:
 
     # The time limit only guards against a hang: on a loaded shared machine a plain
     # `render` of the small station took over 120 s (issue 11), so it is generous.
-    def subprocess(self, *args: str, check: bool = False, timeout: float = 900) -> Result:
+    def subprocess(
+        self, *args: str, check: bool = False, timeout: float = 900, real: bool = False
+    ) -> Result:
+        """Run one command to its end. It is a fork of the tests' warm CLI process
+        (tests/forkkit.py) unless ``real`` (the installed executable started afresh, for
+        tests about start-up itself) or its environment needs a fresh process."""
         env = self._env()
-        proc = subprocess.run(
-            [str(BIN), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
+        if real or REAL_CLI or not FORK_SERVER.accepts(env):
+            proc = subprocess.run(
+                [str(BIN), *args],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
+        else:
+            proc = FORK_SERVER.run(list(args), env, timeout)
         result = Result(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             raise AssertionError(

@@ -10,7 +10,7 @@ import json
 import os
 import signal
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from stationkit import offset_to, played, rows
@@ -34,16 +34,26 @@ def statuses(root) -> dict[int, str]:
 
 @pytest.fixture
 def daemon_cli(cli):
-    """The CLI on Monday 2026-11-23: 05:50 local while a test books airings, then 05:59:55
-    when the first daemon starts, so slow commands on a loaded machine never book into
-    the past. A test that moves the clock itself (a restart later) keeps its own."""
+    """The CLI on Monday 2026-11-23: 05:50 local while a test books airings, then a few
+    seconds before 06:00 when the first daemon starts, so slow commands on a loaded
+    machine never book into the past. The lead before 06:00 follows the machine's load:
+    at least 5 s, and three times what a fresh start of the real executable takes now
+    (a daemon that comes up after its slot airs late, issue 11). A test that moves the
+    clock itself (a restart later) keeps its own."""
     cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to("2026-11-23T05:50:00")
     procs = []
-    first_start = ["2026-11-23T05:59:55"]
+    first_start = [True]
 
     def start(*extra: str):
         if first_start:
-            cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to(first_start.pop())
+            first_start.pop()
+            began = time.monotonic()
+            cli.subprocess("--version", check=True, real=True)
+            lead = max(5.0, 3 * (time.monotonic() - began))
+            slot = datetime.fromisoformat("2026-11-23T06:00:00")
+            cli.env["BROADCASTER_CLOCK_OFFSET"] = offset_to(
+                (slot - timedelta(seconds=lead)).isoformat()
+            )
         proc = cli.popen("run", "--no-autoplan", *extra)
         procs.append(proc)
         wait_for(
