@@ -197,8 +197,15 @@ def _text(file: io.BufferedRandom) -> str:
 def serve(address: str, script: str) -> None:
     """Import the CLI once, then fork one child per request and report its exit status."""
     before = dict(os.environ)
+    import importlib
+
     import broadcaster.cli.app  # the point: imported once, before any fork
     import broadcaster.i18n
+
+    # The CLI imports a command's module only when it runs (issue 15): the server imports
+    # them all, so that no child pays for them.
+    for command in broadcaster.cli.app.COMMANDS:
+        importlib.import_module(command.module)
 
     # variables the imports set for themselves (numpy's thread counts)
     import_defaults = {k: v for k, v in os.environ.items() if before.get(k) != v}
@@ -268,11 +275,9 @@ def _child(request: dict, fds: list[int], import_defaults: dict[str, str], i18n)
         os.environ.update(request["env"])
         for key, value in import_defaults.items():
             os.environ.setdefault(key, value)
-        import gettext
-
-        i18n._translation = gettext.translation(
-            i18n.DOMAIN, localedir=i18n.LOCALE_DIR, fallback=True
-        )
+        # The language is chosen afresh from this command's environment and options, as
+        # in a new process.
+        i18n._active = i18n._Active()
         sys.argv = list(request["argv"])
         import runpy
 
