@@ -24,6 +24,7 @@ from broadcaster.app.context import StationContext
 from broadcaster.core.model import Airing, AiringStatus, Origin, Priority
 from broadcaster.core.timeutil import parse_local_datetime
 from broadcaster.engine.clock import SimClock
+from broadcaster.engine.journal import mark_playing
 from broadcaster.engine.planning import new_row
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.reports import json_writer, labels
@@ -74,6 +75,8 @@ class Station:
         at = row.scheduled_at
         started = at if status == AiringStatus.AIRED else None
         reason = "" if status == AiringStatus.AIRED else "output unreachable"
+        if started is not None:  # as the engine does: the write-ahead mark comes first
+            assert mark_playing(self.ctx.db, [(row.id, started)]) == {row.id}
         assert self.engine.close(row, status, reason, at + timedelta(seconds=30), started=started)
 
     def aired(self, zone: str, local: str, clock: str = "", bulletin: str = "nq57-mot") -> None:

@@ -156,7 +156,10 @@ def test_log_reasons_are_in_vietnamese_in_the_docx(report: Path, phuong: Path):
     [row] = [r for r in gaps.rows[1:] if r.cells[2].text == DOWN_ZONE]
     why = row.cells[5].text
     assert "lượt bị bỏ lỡ: không phát được trước " in why, why
-    assert "cho phép trễ 20 phút): đài ngừng hoạt động hoặc cụm loa đang bận" in why
+    # Its sessions (15 min) end before the grace (20 min) would: the session's end is the
+    # reason, not the grace (issue 11).
+    assert "buổi phát kết thúc lúc 06:15" in why, why
+    assert "): buổi phát không còn chỗ, hoặc đài ngừng hoạt động" in why, why
     assert "mất kết nối tới cụm loa" in why
     for english in ("not started by", "grace", "failed", "unreachable", "the station was"):
         assert english not in body, english
