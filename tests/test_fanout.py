@@ -4,22 +4,20 @@ file output and journal, on a real station database and output folder."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
-from datetime import timedelta
 from pathlib import Path
 
+import airingkit
 import pytest
+from airingkit import sha
 from stationkit import at, played, rows
 
 from broadcaster.app import schedule
 from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext
-from broadcaster.core.model import Airing, Origin, Priority
 from broadcaster.engine.clock import SimClock
 from broadcaster.engine.journal import StartJournal, mark_playing
-from broadcaster.engine.planning import new_row
 from broadcaster.playout.base import OutputError, PlayItem
 from broadcaster.playout.file_output import FileOutput
 
@@ -34,31 +32,7 @@ def ctx(station: Path):
 
 
 def book(ctx: StationContext, bulletin_id: str, zone: str) -> int:
-    bulletin = ctx.bulletin(bulletin_id)
-    with ctx.db.write() as s:
-        row = new_row(
-            Airing(
-                None,
-                zone,
-                bulletin_id,
-                SLOT,
-                SLOT + timedelta(minutes=10),
-                "sang",
-                Priority(bulletin.priority),
-                Origin.QUEUE,
-                created_by="test",
-            ),
-            bulletin,
-            ctx.station,
-            SLOT - timedelta(hours=1),
-        )
-        s.add(row)
-        s.flush()
-        return row.id  # type: ignore[return-value]
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return airingkit.book(ctx, bulletin_id, zone, SLOT)
 
 
 def item_for(ctx: StationContext, airing_id: int, zone: str = "xa") -> PlayItem:

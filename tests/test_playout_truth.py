@@ -4,24 +4,24 @@ database and the real output folder, on a clock the test holds still."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import threading
 from datetime import timedelta
 from pathlib import Path
 
+import airingkit
 import pytest
+from airingkit import sha
 from stationkit import at, played, rows
 
 from broadcaster.app import schedule
 from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext
 from broadcaster.core.errors import BroadcasterError
-from broadcaster.core.model import Airing, AiringStatus, Origin, Priority
+from broadcaster.core.model import AiringStatus
 from broadcaster.engine.clock import SimClock
 from broadcaster.engine.journal import StartJournal
-from broadcaster.engine.planning import new_row
 from broadcaster.playout.base import PlayItem
 from broadcaster.playout.file_output import FileOutput
 from broadcaster.store.tables import AiringRow
@@ -43,31 +43,7 @@ def engine_of(ctx: StationContext, outputs=None):
 
 
 def book(ctx: StationContext, bulletin_id: str, zone: str, when=SLOT) -> int:
-    bulletin = ctx.bulletin(bulletin_id)
-    with ctx.db.write() as s:
-        row = new_row(
-            Airing(
-                None,
-                zone,
-                bulletin_id,
-                when,
-                when + timedelta(minutes=10),
-                "sang",
-                Priority(bulletin.priority),
-                Origin.QUEUE,
-                created_by="test",
-            ),
-            bulletin,
-            ctx.station,
-            when - timedelta(hours=1),
-        )
-        s.add(row)
-        s.flush()
-        return row.id  # type: ignore[return-value]
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return airingkit.book(ctx, bulletin_id, zone, when)
 
 
 def rendition_of(root: Path, bulletin_id: str) -> tuple[Path, str]:

@@ -81,14 +81,19 @@ def _owned_dir(name: str, parent_fd: int | None, shown: str) -> int:
     return fd
 
 
-def open_zone_dir(base: Path, zone_id: str) -> int:
-    """The zone's folder under the output folder, as a descriptor (see :func:`_owned_dir`)."""
+def open_base_dir(base: Path) -> int:
+    """The output folder itself, made if missing, as a descriptor (see :func:`_owned_dir`)."""
     base.parent.mkdir(parents=True, exist_ok=True)
     parent = os.open(base.parent, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
     try:
-        base_fd = _owned_dir(base.name, parent, str(base))
+        return _owned_dir(base.name, parent, str(base))
     finally:
         os.close(parent)
+
+
+def open_zone_dir(base: Path, zone_id: str) -> int:
+    """The zone's folder under the output folder, as a descriptor (see :func:`_owned_dir`)."""
+    base_fd = open_base_dir(base)
     try:
         return _owned_dir(zone_id, base_fd, str(base / zone_id))
     finally:
@@ -193,12 +198,7 @@ class _ZoneFolder:
         self.zone = zone
         self.lock = threading.Lock()  # a lane's start and a stop from another thread
         self.closed = False
-        base.parent.mkdir(parents=True, exist_ok=True)
-        parent = os.open(base.parent, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
-        try:
-            base_fd = _owned_dir(base.name, parent, str(base))
-        finally:
-            os.close(parent)
+        base_fd = open_base_dir(base)
         try:
             self.base_id = os.fstat(base_fd)
             self.fd = _owned_dir(zone, base_fd, str(base / zone))
