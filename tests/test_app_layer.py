@@ -272,3 +272,16 @@ def test_a_users_mistake_inside_an_operation_is_not_an_audit_entry(ctx):
     with pytest.raises(BroadcasterError, match="in the past"):
         schedule.queue(ctx, "nq57-mot", "xa", past, Actor.local_cli(by="Lan"))
     assert AuditTrail(ctx.db, ctx.clock).entries() == before
+
+
+def test_an_approval_leaves_the_layer_as_plain_frozen_data(ctx):
+    from broadcaster.core.model import ApprovalRecord
+
+    edit_and_render(ctx, "nq57-ba")
+    approval = approvals.approve(ctx, "nq57-ba", person("chu-tich", Role.APPROVER))
+    assert isinstance(approval, ApprovalRecord)
+    with pytest.raises(AttributeError):
+        approval.approved_by = "someone else"  # type: ignore[misc]
+    # Approving the same content again returns the same approval, as data too.
+    again = approvals.approve(ctx, "nq57-ba", person("pho-chu-tich", Role.APPROVER))
+    assert again == approval

@@ -17,6 +17,7 @@ from broadcaster.app.permissions import Action
 from broadcaster.core.errors import BroadcasterError, Problem, UsageProblem
 from broadcaster.core.model import (
     AiringStatus,
+    ApprovalRecord,
     Bulletin,
     Priority,
 )
@@ -32,7 +33,7 @@ from broadcaster.store.db import Database
 from broadcaster.store.tables import AiringRow, Approval
 
 
-def approve(ctx: StationContext, bulletin_id: str, actor: Actor) -> Approval:
+def approve(ctx: StationContext, bulletin_id: str, actor: Actor) -> ApprovalRecord:
     """Approve the bulletin's current audio, signed with the station key: if ``actor`` is
     an approver (and not the bulletin's author, unless the station allows it). Recorded
     in the audit trail, refused or not; the approval names ``actor.name``."""
@@ -43,7 +44,7 @@ def approve(ctx: StationContext, bulletin_id: str, actor: Actor) -> Approval:
         return approval
 
 
-def approve_as(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
+def approve_as(ctx: StationContext, bulletin_id: str, by: str) -> ApprovalRecord:
     """The approval itself, in the name ``by``, without asking who may: for the callers
     that have decided that already (:func:`approve`, a typed emergency alert approved on
     the spot by the person its operator names)."""
@@ -68,7 +69,7 @@ def approve_as(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
             # (or under a retired key) is signed now and airs again.
             if signing.approval_problem(s, existing, key.public_hex):
                 signing.sign_approval(s, existing, key, ctx.clock.now())
-            return existing
+            return existing.record()
         approval = Approval(
             bulletin_id=bulletin.id,
             script_sha256=bulletin.script_sha256,
@@ -79,10 +80,10 @@ def approve_as(ctx: StationContext, bulletin_id: str, by: str) -> Approval:
         s.add(approval)
         s.flush()
         signing.sign_approval(s, approval, key, ctx.clock.now())
-        return approval
+        return approval.record()
 
 
-def approved_audio_warning(ctx: StationContext, approval: Approval) -> str:
+def approved_audio_warning(ctx: StationContext, approval: ApprovalRecord) -> str:
     """What an approver must know about the audio just approved: that it came from a
     fallback engine (espeak because gTTS was unreachable), or ''."""
     with ctx.db.read() as s:

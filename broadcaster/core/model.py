@@ -93,6 +93,18 @@ class AiringRecord:
     ended_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """An approval as the faces see it: who vouched for exactly which script and audio
+    bytes, and when (UTC)."""
+
+    bulletin_id: str
+    script_sha256: str
+    audio_sha256: str
+    approved_by: str
+    approved_at: datetime
+
+
 class Origin(enum.StrEnum):
     """Why an airing exists: the evidence must say who or what asked for it."""
 

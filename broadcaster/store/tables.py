@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from broadcaster.core.model import AiringRecord
+from broadcaster.core.model import AiringRecord, ApprovalRecord
 
 
 class Rendition(SQLModel, table=True):
@@ -40,6 +40,16 @@ class Approval(SQLModel, table=True):
     approved_at: datetime
 
     __table_args__ = (UniqueConstraint("bulletin_id", "script_sha256", "audio_sha256"),)
+
+    def record(self) -> ApprovalRecord:
+        """The row as plain frozen data, for what leaves the store."""
+        return ApprovalRecord(
+            bulletin_id=self.bulletin_id,
+            script_sha256=self.script_sha256,
+            audio_sha256=self.audio_sha256,
+            approved_by=self.approved_by,
+            approved_at=self.approved_at,
+        )
 
 
 class AiringRow(SQLModel, table=True):
