@@ -245,16 +245,21 @@ def test_the_evidence_pack_carries_the_audit_trail_and_its_verification(ctx, tmp
 # -- the one transition --------------------------------------------------------------------
 def test_an_airing_moves_only_as_the_core_allows_and_a_final_move_carries_its_entry(ctx):
     from broadcaster.core.model import TRANSITIONS, AiringStatus
-    from broadcaster.store import airings
+    from broadcaster.store import airings, aslog
 
     booked = schedule.queue(ctx, "nq57-mot", "xa", MONDAY_6, Actor.local_cli(by="Lan")).row
+    entry = aslog.Outcome(
+        airing_id=booked.id, zone_id="xa", bulletin_id="nq57-mot", outcome="aired", triggered_by="t"
+    )
     with ctx.db.write() as s:
-        with pytest.raises(airings.IllegalTransition):  # aired is final: never again
-            airings.move(s, booked.id, AiringStatus.PLANNED, expected=(AiringStatus.AIRED,))
-        with pytest.raises(airings.IllegalTransition):  # an outcome without its evidence
-            airings.move(s, booked.id, AiringStatus.MISSED, expected=(AiringStatus.PLANNED,))
-        # A move from a state the airing is not in does nothing and says so.
-        assert airings.move(s, booked.id, AiringStatus.PLAYING, expected=()) is False
+        with pytest.raises(airings.IllegalTransition):  # nothing ever moves back to planned
+            airings.move(s, booked.id, AiringStatus.PLANNED, outcome=entry, recorded_at=NOW)
+        # Aired only from playing: a planned airing is not moved, and nothing is logged.
+        assert (
+            airings.move(s, booked.id, AiringStatus.AIRED, outcome=entry, recorded_at=NOW) is None
+        )
+    assert AiringStatus.AIRED.sources() == {AiringStatus.PLAYING}
+    assert AiringStatus.CANCELLED.sources() == {AiringStatus.PLANNED}
     assert all(not TRANSITIONS[s] for s in AiringStatus if s.is_final)
     cancelled = schedule.cancel(ctx, booked.id, Actor.local_cli(by="Lan"))
     with sqlite3.connect(ctx.root / "station.db") as conn:
@@ -262,6 +267,19 @@ def test_an_airing_moves_only_as_the_core_allows_and_a_final_move_carries_its_en
             "select outcome, reason from as_run_log where airing_id = ?", (booked.id,)
         ).fetchall()
     assert (outcome, reason) == ("cancelled", cancelled.reason)
+    # A second cancel finds nothing to move (the first one won).
+    with ctx.db.write() as s:
+        second = aslog.Outcome(
+            airing_id=booked.id,
+            zone_id="xa",
+            bulletin_id="nq57-mot",
+            outcome="cancelled",
+            triggered_by="t",
+        )
+        assert (
+            airings.move(s, booked.id, AiringStatus.CANCELLED, outcome=second, recorded_at=NOW)
+            is None
+        )
 
 
 def test_a_users_mistake_inside_an_operation_is_not_an_audit_entry(ctx):

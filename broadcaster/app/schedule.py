@@ -349,7 +349,6 @@ def cancel_as(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
             s,
             row.id,
             AiringStatus.CANCELLED,
-            expected=(AiringStatus.PLANNED,),
             values={"reason": reason[:512]},
             outcome=aslog.Outcome(
                 airing_id=row.id,
@@ -364,7 +363,7 @@ def cancel_as(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
             ),
             recorded_at=now,
         )
-        if not moved:  # the daemon's start won the race: nothing was cancelled
+        if moved is None:  # the daemon's start won the race: nothing was cancelled
             raise OnAir(
                 _("airing {id} started meanwhile: it was not cancelled").format(id=airing_id)
             )

@@ -44,6 +44,10 @@ class AiringStatus(enum.StrEnum):
         """Whether an airing in this state may move to ``new`` (:data:`TRANSITIONS`)."""
         return new in TRANSITIONS[self]
 
+    def sources(self) -> frozenset[AiringStatus]:
+        """The states an airing may reach this one from (:data:`TRANSITIONS`)."""
+        return frozenset(s for s, reachable in TRANSITIONS.items() if self in reachable)
+
 
 #: The moves an airing may make, and only these: booked -> on air -> an outcome, or booked
 #: straight to an outcome (cancelled by an operator, missed, refused by the approval gate).

@@ -40,7 +40,7 @@ from broadcaster.playout.base import (
 )
 from broadcaster.store import airings, aslog
 from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow, LogEntry, ReceiverReport, StopRequest
+from broadcaster.store.tables import AiringRow, ReceiverReport, StopRequest
 
 log = logging.getLogger("broadcaster.engine")
 
@@ -457,13 +457,6 @@ class StationEngine:
                 s,
                 row.id,
                 status,
-                # aired only from playing (the write-ahead mark came first); missed,
-                # failed and interrupted from planned too (refused or stopped before)
-                expected=tuple(
-                    st
-                    for st in (AiringStatus.PLANNED, AiringStatus.PLAYING)
-                    if st.may_become(status)
-                ),
                 values={
                     "reason": reason[:512],
                     "started_at": as_utc(started) if started else None,
@@ -487,7 +480,7 @@ class StationEngine:
                 ),
                 recorded_at=now,
             )
-            if not isinstance(entry, LogEntry):
+            if entry is None:
                 return False
             for r in receivers:
                 s.add(

@@ -16,7 +16,7 @@ flush) cost more than planning them (issue 15). Here they go in as one multi-row
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -38,34 +38,29 @@ def move(
     airing_id: int,
     to: AiringStatus,
     *,
-    expected: Collection[AiringStatus],
+    outcome: aslog.Outcome,
+    recorded_at: datetime,
     values: dict[str, Any] | None = None,
-    outcome: aslog.Outcome | None = None,
-    recorded_at: datetime | None = None,
-) -> LogEntry | bool:
-    """Move the airing from one of ``expected`` to ``to`` inside the caller's write
-    transaction, setting ``values`` too; False if it was no longer in ``expected``
-    (someone else moved it first). A final state needs its ``outcome`` (the as-run
-    entry), which is appended and returned."""
-    for state in expected:
-        if not state.may_become(to):
-            raise IllegalTransition(f"airing {airing_id}: {state} -> {to} is not allowed")
-    if to.is_final and (outcome is None or recorded_at is None):
-        raise IllegalTransition(f"airing {airing_id}: {to} needs its as-run entry")
+) -> LogEntry | None:
+    """Give the airing its final state ``to`` inside the caller's write transaction, from
+    whichever state the core lets it come from (aired only from playing; cancelled only
+    from planned...), setting ``values`` too, and append its as-run entry, returned.
+    None if the airing was in none of those states (someone else moved it first). The
+    move to playing, which has no entry, is :func:`start_many`."""
+    sources = to.sources()
+    if not to.is_final or not sources:
+        raise IllegalTransition(f"airing {airing_id}: no move to {to} here")
     moved = session.execute(
         update(AiringRow)
         .where(
             AiringRow.id == airing_id,
-            AiringRow.status.in_([s.value for s in expected]),  # type: ignore[attr-defined]
+            AiringRow.status.in_([s.value for s in sources]),  # type: ignore[attr-defined]
         )
         .values(status=to.value, **(values or {}))
         .execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:
-        return False
-    if outcome is None:
-        return True
-    assert recorded_at is not None
+        return None
     return aslog.append(session, outcome, recorded_at)
 
 
