@@ -24,12 +24,15 @@ from broadcaster.engine.planning import (
 from broadcaster.i18n import _
 from broadcaster.speech.engines import engine_class
 from broadcaster.speech.production import Produced
-from broadcaster.speech.render import Pending, Renderer, RenderOutcome, produce_all
+from broadcaster.speech.render import (
+    Pending,
+    Renderer,
+    RenderOutcome,
+    produce_all,
+)
 from broadcaster.speech.spoken import spoken_text, station_lexicon
 from broadcaster.store.approvals import approved_rendition, latest_rendition
 from broadcaster.text import Lexicon, normalize, unknown_tokens
-
-__all__ = ["RenderOutcome"]  # the faces show render outcomes
 
 
 def render(

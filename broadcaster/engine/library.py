@@ -27,10 +27,8 @@ from sqlmodel import Session
 from broadcaster.config.scripts_loader import load_scripts
 from broadcaster.core.model import Bulletin, Station
 from broadcaster.i18n import N_
-from broadcaster.store.approvals import approved_rendition, ever_approved, latest_rendition
+from broadcaster.store.approvals import approved_rendition, ever_approved
 from broadcaster.store.tables import Approval
-
-__all__ = ["approved_rendition", "latest_rendition"]  # the gate's repository, re-exported
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from broadcaster.core.compliance import AiringFact
 from broadcaster.core.model import Airing, AiringStatus, Bulletin, Origin, Priority, Station
 from broadcaster.core.planner import BookedAiring, PlanResult, Playable, plan_week
 from broadcaster.core.timeutil import as_utc, iso_week_of_instant, week_bounds_utc
-from broadcaster.engine.library import approved_rendition
 from broadcaster.i18n import _
 from broadcaster.store.airings import WeekAiring, insert_airings, week_airings
+from broadcaster.store.approvals import approved_rendition
 from broadcaster.store.tables import AiringRow, Approval
 
 

@@ -240,12 +240,9 @@ class IcecastOutput:
 
     @classmethod
     def check_environment(cls, settings: IcecastSettings, root: Path) -> list[str]:
-        """ffmpeg encodes the stream; the server must accept a connection."""
-        found = []
-        if shutil.which("ffmpeg") is None:
-            found.append(_("ffmpeg is not installed: the icecast output cannot stream"))
-        found += tcp_reachable(settings.host, settings.port, "Icecast")
-        return found
+        """The server must accept a connection (that ffmpeg, which encodes the stream, is
+        installed is checked by every ``check``, online or not)."""
+        return tcp_reachable(settings.host, settings.port, "Icecast")
 
     def __init__(self, name: str, settings: dict[str, Any], root: Path, clock: Clock) -> None:
         from broadcaster.playout.mqtt.settings import validate  # located errors, one place
