@@ -153,6 +153,19 @@ def state_word(state: str) -> str:
     return words.get(state, state)
 
 
+def clock_word(kind: str, language: str | None = None) -> str:
+    """The kind of clock an unreal log entry was made under, for display: ``simulated``,
+    ``unknown``, or ``shifted:+3600s`` (the offset stays as it is). ``language`` is for
+    documents written in one language whatever the user's (the evidence pack)."""
+    translate = catalogue(language).pgettext if language else pgettext
+    if kind in ("simulated", "unknown"):
+        return translate("clock", kind)
+    if kind.startswith("shifted"):
+        _word, sep, offset = kind.partition(":")
+        return translate("clock", "shifted") + (f" {offset}" if sep else "")
+    return kind
+
+
 def status_word(status: str) -> str:
     """An airing's status, or a log entry's outcome, for display."""
     words = {

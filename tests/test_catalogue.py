@@ -204,6 +204,8 @@ def test_status_is_vietnamese_by_default_and_english_on_request(cli):
     assert "cụm loa" in vi and "yêu cầu" in vi and "tuần 2026-W48" in vi, vi
     assert any(word in vi for word in VIETNAMESE_STATES), vi
     assert not re.search(r"\b(zone|requirement|on-track|at-risk)\b", vi), vi
+    # the requirement by the words of the plan, not its id (rich may wrap the title)
+    assert "nq57-tuan" not in vi and "Tuyên" in vi and "Nghị" in vi, vi
     for en in (_status(cli.root, "--lang", "en"), _status(cli.root, LANG="en_US.UTF-8")):
         assert "zone" in en and "requirement" in en and "week 2026-W48" in en, en
         assert any(word in en for word in ENGLISH_STATES), en
@@ -232,3 +234,19 @@ def test_station_language_en_makes_english_the_default(cli):
     yaml_path.write_text(text.replace("station:\n", "station:\n  language: fr\n", 1), "utf-8")
     bad = Cli(cli.root, NO_LOCALE)("check")
     assert bad.code == 1 and "station.language" in bad.err, bad.err
+
+
+def test_clock_kinds_are_words_of_the_language():
+    """The unreal-clock warning names each kind in the reader's words (it printed the
+    English "simulated" inside a Vietnamese sentence)."""
+    from broadcaster.i18n import clock_word, set_language
+
+    try:
+        set_language("vi")
+        assert clock_word("simulated") == "mô phỏng"
+        assert clock_word("shifted:+3600s") == "đồng hồ bị dịch +3600s"
+        set_language("en")
+        assert clock_word("simulated") == "simulated"
+        assert clock_word("unknown", "vi") == "không rõ"  # a document's own language
+    finally:
+        set_language(None)

@@ -241,3 +241,13 @@ def test_dated_requirement_that_ended_unmet_is_failed():
     req = Requirement("den-thu-tu", "until Wednesday", "nq57", 1, "week", ("xa",), None, WED)
     row = evaluate(make_station(req), [], now=at(3, 12))
     assert row.state == FAILED
+
+
+def test_counts_beyond_the_minimum_are_kept_apart():
+    """Three aired and two planned against a minimum of one: compliance counts one aired
+    and nothing more to plan, and the totals say what really went out and is to come."""
+    facts = [fact(at(d, 6), AIRED) for d in (0, 1, 2)] + [fact(at(d, 6), PLANNED) for d in (4, 5)]
+    row = evaluate(make_station(), facts, now=at(3, 7))
+    assert (row.aired, row.planned) == (1, 0)
+    assert (row.aired_total, row.planned_total) == (3, 2)
+    assert row.as_dict()["aired_total"] == 3

@@ -21,7 +21,7 @@ from broadcaster.app import reports as build
 from broadcaster.app import signed_head
 from broadcaster.app.context import StationContext
 from broadcaster.core.errors import UsageProblem
-from broadcaster.i18n import _
+from broadcaster.i18n import _, clock_word
 from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
 from broadcaster.reports.figures import L, when_column
 from broadcaster.reports.output import atomic_file, check_target
@@ -227,7 +227,7 @@ def _write_verification(work: Path, chain: aslog.ChainReport, ctx, period: Perio
         lines.append(
             "CẢNH BÁO: "
             + f"{chain.unreal_count} bản ghi được tạo theo đồng hồ không phải đồng hồ thực ("
-            + ", ".join(f"{k}: {n}" for k, n in sorted(chain.unreal.items()))
+            + ", ".join(f"{clock_word(k, 'vi')}: {n}" for k, n in sorted(chain.unreal.items()))
             + "): chuỗi mã băm vẫn nguyên vẹn, nhưng đó không phải minh chứng phát sóng."
         )
     (work / VERIFY_TXT).write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -14,7 +14,7 @@ import typer
 
 from broadcaster.app.actors import Actor
 from broadcaster.core.errors import UsageProblem
-from broadcaster.i18n import _, current_language, use_station_language
+from broadcaster.i18n import _, clock_word, current_language, use_station_language
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -147,7 +147,7 @@ def unreal_warning(unreal: dict[str, int], included: bool) -> str:
     entries made under a clock that is not the real one ("" when it holds none)."""
     if not unreal:
         return ""
-    kinds = ", ".join(f"{kind}: {n}" for kind, n in sorted(unreal.items()))
+    kinds = ", ".join(f"{clock_word(kind)}: {n}" for kind, n in sorted(unreal.items()))
     text = _(
         "WARNING: this database holds {n} log entries made under a clock that is not the "
         "real one ({kinds}): they are not evidence of anything that went on air."

@@ -210,7 +210,7 @@ def _print_simulation(ctx: StationContext, report: simulation.SimulationReport) 
 
 def _compliance(ctx: StationContext, week: str) -> bool:
     report = schedule.status(ctx, week, include_unreal=True)
-    out.print(status_table(report, ctx.station.name))
+    out.print(status_table(report, ctx.station.name, ctx.station.requirements))
     return all(r.state == "met" for r in report.rows)
 
 

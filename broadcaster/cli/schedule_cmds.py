@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -24,7 +25,7 @@ from broadcaster.cli.common import (
     unreal_warning,
     warn,
 )
-from broadcaster.core.model import AiringRecord
+from broadcaster.core.model import AiringRecord, Requirement
 from broadcaster.core.timeutil import fmt_local, parse_local_datetime
 from broadcaster.i18n import _
 
@@ -311,7 +312,7 @@ def status(
         return
     if warning:
         out.print(Text(warning, style="bold red"))
-    out.print(status_table(report, ctx.station.name))
+    out.print(status_table(report, ctx.station.name, ctx.station.requirements))
     if misses:
         out.print(misses_table(misses, ctx.station.tz))
     for line in unairable_lines(ctx, bulletins.unairable(ctx)):
@@ -381,10 +382,19 @@ def misses_table(misses, tz) -> Table:
     return table
 
 
-def status_table(report: schedule.StatusReport, station_name: str) -> Table:
-    """The compliance table operators read, shared by ``status`` and ``demo``."""
+def status_table(
+    report: schedule.StatusReport,
+    station_name: str,
+    requirements: Sequence[Requirement] = (),
+) -> Table:
+    """The compliance table operators read, shared by ``status`` and ``demo``.
+
+    A requirement shows by its title (the words of the station's plan, not its id), and
+    ``aired`` / ``planned`` say "counted of all" when a zone did more than the minimum:
+    the minimum is what compliance counts, everything is what the operator hears."""
     from broadcaster.i18n import state_word  # display words; --json keeps the values
 
+    titles = {r.id: r.title for r in requirements if r.title}
     table = Table(
         _("zone"),
         _("requirement"),
@@ -400,13 +410,25 @@ def status_table(report: schedule.StatusReport, station_name: str) -> Table:
     for r in report.rows:
         table.add_row(
             r.zone,
-            r.requirement,
-            *(str(n) for n in (r.required, r.aired, r.planned, r.failed, r.missed)),
+            titles.get(r.requirement, r.requirement),
+            str(r.required),
+            _counted_of(r.aired, r.aired_total),
+            _counted_of(r.planned, r.planned_total),
+            str(r.failed),
+            str(r.missed),
             state_word(r.state),
             r.note,
             style=STATE_STYLE.get(r.state),
         )
     return table
+
+
+def _counted_of(counted: int, total: int) -> str:
+    """``2`` when all count; ``2 (in all 5)`` when 5 happened and 2 count towards the
+    minimum."""
+    if total <= counted:
+        return str(counted)
+    return _("{counted} (in all {total})").format(counted=counted, total=total)
 
 
 schedule_app = typer.Typer(

@@ -47,6 +47,11 @@ class ZoneWeekStatus:
     makeups_planned: int
     state: str
     note: str = ""
+    # Uncapped counts: ``aired`` and ``planned`` above count towards the minimum only (a
+    # zone that aired 5 of a required 2 shows 2), which is what compliance means; an
+    # operator also wants to see everything that went out and is still to go.
+    aired_total: int = 0
+    planned_total: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -82,6 +87,7 @@ def evaluate_week(
             ]
             groups = [[d] for d in active] if req.per == "day" else [active]
             required = aired = planned = 0
+            aired_total = planned_total = 0
             lost: list[date] = []  # groups that can no longer be met
             for group in groups:
                 gset = set(group)
@@ -89,6 +95,8 @@ def evaluate_week(
                 a = sum(1 for f in here if f.status == AiringStatus.AIRED)
                 p = sum(1 for f in here if f.status in (AiringStatus.PLANNED, AiringStatus.PLAYING))
                 required += req.min
+                aired_total += a
+                planned_total += p
                 aired += min(a, req.min)
                 planned += min(p, max(req.min - a, 0))
                 if a + p < req.min and not (gset & days_left):
@@ -120,6 +128,8 @@ def evaluate_week(
                     makeups,
                     state,
                     note,
+                    aired_total,
+                    planned_total,
                 )
             )
     return out
