@@ -48,11 +48,11 @@ NOT_REASONS = {
     # playout/base.py: a plugin that cannot be imported, printed by check (or at start)
     "output type '{type}': its plugin cannot be loaded: {err}",
     # engine/clock.py: a bad BROADCASTER_NOW or BROADCASTER_CLOCK_OFFSET, printed
-    "{option}: '{value}' is not a number of seconds",
-    "{option}: '{value}' shifts the clock more than 50 years",
-    "{option}: '{value}' is not an ISO 8601 instant",
-    "{option}: give an offset, e.g. 2026-11-23T05:59+07:00",
-    "{option}: '{text}' is outside the years {min} to {max}",
+    "'{value}' is not a number of seconds",
+    "'{value}' shifts the clock more than 50 years",
+    "'{value}' is not an ISO 8601 instant",
+    "give an offset, e.g. 2026-11-23T05:59+07:00",
+    "'{text}' is outside the years {min} to {max}",
 }
 
 

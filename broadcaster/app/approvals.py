@@ -14,7 +14,7 @@ from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
 from broadcaster.app.logbook import station_key
 from broadcaster.app.permissions import Action
-from broadcaster.core.errors import BroadcasterError, Problem, UsageProblem
+from broadcaster.core.errors import BroadcasterError, FieldProblem, Problem
 from broadcaster.core.model import (
     AiringStatus,
     ApprovalRecord,
@@ -50,7 +50,7 @@ def approve_as(ctx: StationContext, bulletin_id: str, by: str) -> ApprovalRecord
     the spot by the person its operator names)."""
     by = by.strip()
     if not by:
-        raise UsageProblem(_("--by: give the approver's name"))
+        raise FieldProblem(_("give the approver's name"), field="by")
     bulletin = ctx.bulletin(bulletin_id)
     key = station_key(ctx)
     with ctx.db.write() as s:

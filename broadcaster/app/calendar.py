@@ -26,10 +26,10 @@ def export_ics(
         monday = today - timedelta(days=today.weekday())
         date_from, date_to = monday.isoformat(), (monday + timedelta(days=27)).isoformat()
     span = parse_period(period, date_from, date_to, tz)
-    target = check_target(target, "--ics")
+    target = check_target(target, "ics")
     bulletins = {b.id: b for b in ctx.scripts()[0]}
     with ctx.db.read() as s:
         rows = ics.planned_airings(s, span)
-    with atomic_file(target, "--ics") as tmp:
+    with atomic_file(target, "ics") as tmp:
         events = ics.write_ics(tmp, ctx.station, rows, bulletins, ctx.clock.now())
     return events, len(rows)

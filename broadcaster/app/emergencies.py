@@ -18,7 +18,7 @@ from broadcaster.app.bulletins import render
 from broadcaster.app.context import StationContext
 from broadcaster.app.permissions import Action
 from broadcaster.app.schedule import all_final, engine_for, outcomes_of
-from broadcaster.core.errors import BroadcasterError, UsageProblem
+from broadcaster.core.errors import BroadcasterError, FieldProblem, UsageProblem
 from broadcaster.core.model import (
     Airing,
     AiringRecord,
@@ -93,10 +93,11 @@ def parse_zones(ctx: StationContext, text: str) -> list[str]:
     zones = [z.strip() for z in text.split(",") if z.strip()]
     unknown = [z for z in zones if z not in ctx.station.zone_ids]
     if unknown or not zones:
-        raise UsageProblem(
-            _("--zones: unknown zone(s) {bad} (known: all, {known})").format(
+        raise FieldProblem(
+            _("unknown zone(s) {bad} (known: all, {known})").format(
                 bad=", ".join(unknown) or "-", known=", ".join(ctx.station.zone_ids)
-            )
+            ),
+            field="zones",
         )
     return zones
 
@@ -117,7 +118,7 @@ def write_emergency_script(ctx: StationContext, text: str, now: datetime) -> Pat
     """A typed-on-the-spot alert becomes a real script file, so the evidence can show it."""
     text = text.strip()
     if not text:
-        raise UsageProblem(_("--text: the alert is empty"))
+        raise FieldProblem(_("the alert is empty"), field="text")
     stamp = to_local(now, ctx.station.tz).strftime("%Y%m%d-%H%M%S")
     # The script's own title, in the language of the bulletins (not a message).
     title = "Thông báo khẩn cấp {time}".format(
@@ -150,7 +151,7 @@ def typed_alert(
     those bytes), or the call fails and leaves no script behind.
     """
     if not approved_by or not approved_by.strip():
-        raise UsageProblem(_("--approved-by: give the name of who approved the typed alert"))
+        raise FieldProblem(_("give the name of who approved the typed alert"), field="approved_by")
     with audited(
         ctx,
         actor,

@@ -20,7 +20,7 @@ from sqlmodel import select
 from broadcaster.app import reports as build
 from broadcaster.app import signed_head
 from broadcaster.app.context import StationContext
-from broadcaster.core.errors import UsageProblem
+from broadcaster.core.errors import FieldProblem
 from broadcaster.i18n import _, clock_word
 from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
 from broadcaster.reports.figures import L, when_column
@@ -82,11 +82,12 @@ def write_pack(
 ) -> Pack:
     fmt = fmt.lower()
     if fmt not in PACK_FORMATS:
-        raise UsageProblem(
+        raise FieldProblem(
             _(
-                "--format: unknown report format '{fmt}' for the pack (known: {known}; the "
+                "unknown report format '{fmt}' for the pack (known: {known}; the "
                 "raw log CSV is always included)"
-            ).format(fmt=fmt, known=", ".join(PACK_FORMATS))
+            ).format(fmt=fmt, known=", ".join(PACK_FORMATS)),
+            field="format",
         )
     out = check_target(out)
     if fmt == "pdf":

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from broadcaster.app.context import StationContext
-from broadcaster.core.errors import BroadcasterError
+from broadcaster.core.errors import FieldProblem
 from broadcaster.core.timeutil import (
     to_local,
 )
@@ -66,8 +66,11 @@ def export_head(head: signing.SignedLogHead, path: Path | None) -> dict:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise BroadcasterError(
-            _("--export: cannot write: {why}").format(why=exc.strerror or exc), path=str(path)
+        raise FieldProblem(
+            _("cannot write: {why}").format(why=exc.strerror or exc),
+            path=str(path),
+            field="export",
+            exit_code=1,
         ) from None
     return data
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from broadcaster.app import signed_head
 from broadcaster.app.context import StationContext
 from broadcaster.app.emergencies import parse_zones
-from broadcaster.core.errors import UsageProblem
+from broadcaster.core.errors import FieldProblem
 from broadcaster.i18n import _
 from broadcaster.reports import (
     csv_writer,
@@ -43,10 +43,11 @@ def resolve_format(fmt: str | None, out: Path) -> str:
         given = (
             f"'{fmt}'" if fmt else _("'{name}' (from --out)").format(name=out.suffix or out.name)
         )
-        raise UsageProblem(
-            _("--format: unknown format {given} (known: {known})").format(
+        raise FieldProblem(
+            _("unknown format {given} (known: {known})").format(
                 given=given, known=", ".join(FORMATS)
-            )
+            ),
+            field="format",
         )
     return chosen
 

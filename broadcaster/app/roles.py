@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from broadcaster.core.errors import BroadcasterError
+from broadcaster.core.errors import FieldProblem
 from broadcaster.i18n import _
 
 
@@ -39,11 +39,12 @@ def parse_role(text: str, field: str = "role") -> Role:
     try:
         return Role(text.strip())
     except ValueError:
-        raise BroadcasterError(
+        raise FieldProblem(
             _("'{value}' is not a role (roles: {known})").format(
                 value=text, known=", ".join(r.value for r in Role)
             ),
             field=field,
+            exit_code=1,
         ) from None
 
 

@@ -16,7 +16,7 @@ from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
 from broadcaster.app.permissions import Action
 from broadcaster.core.compliance import AiringFact, ZoneWeekStatus, evaluate_week
-from broadcaster.core.errors import BroadcasterError, Problem, UsageProblem
+from broadcaster.core.errors import BroadcasterError, FieldProblem, Problem, UsageProblem
 from broadcaster.core.model import (
     Airing,
     AiringRecord,
@@ -78,7 +78,7 @@ def _week_to_plan(ctx: StationContext, week_label: str) -> tuple[int, int]:
     year, week = parse_week(week_label)
     _start, end = week_bounds_utc(year, week, ctx.station.tz)
     if end <= ctx.clock.now():
-        raise UsageProblem(_("--week: {week} is already over").format(week=week_label))
+        raise FieldProblem(_("{week} is already over").format(week=week_label), field="week")
     return year, week
 
 
@@ -130,31 +130,33 @@ def queue_as(
     station = ctx.station
     bulletin = ctx.bulletin(bulletin_id)
     if zone_id not in station.zones_by_id:
-        raise UsageProblem(
-            _("--zone: unknown zone '{zone}' (known: {known})").format(
+        raise FieldProblem(
+            _("unknown zone '{zone}' (known: {known})").format(
                 zone=zone_id, known=", ".join(station.zone_ids)
-            )
+            ),
+            field="zone",
         )
     now = ctx.clock.now()
     if at <= now:
-        raise UsageProblem(_("--at: {at} is in the past").format(at=fmt_local(at, station.tz)))
+        raise FieldProblem(
+            _("{at} is in the past").format(at=fmt_local(at, station.tz)), field="at"
+        )
     local = to_local(at, station.tz)
     quiet = station.in_quiet_hours(local.time())
     if quiet and bulletin.priority != Priority.EMERGENCY:
-        raise UsageProblem(
-            _("--at: {at} is in quiet hours {quiet}").format(
-                at=local.strftime("%H:%M"), quiet=quiet
-            )
+        raise FieldProblem(
+            _("{at} is in quiet hours {quiet}").format(at=local.strftime("%H:%M"), quiet=quiet),
+            field="at",
         )
     if not bulletin.valid_on(local.date()):
-        raise UsageProblem(
-            _("--at: '{id}' is not valid on {day}").format(
-                id=bulletin.id, day=local.date().isoformat()
-            )
+        raise FieldProblem(
+            _("'{id}' is not valid on {day}").format(id=bulletin.id, day=local.date().isoformat()),
+            field="at",
         )
     if zone_id not in bulletin.zone_set:
-        raise UsageProblem(
-            _("--zone: '{id}' is not meant for zone '{zone}'").format(id=bulletin.id, zone=zone_id)
+        raise FieldProblem(
+            _("'{id}' is not meant for zone '{zone}'").format(id=bulletin.id, zone=zone_id),
+            field="zone",
         )
     with ctx.db.write() as s:
         found = require_approved(s, bulletin)
@@ -512,16 +514,18 @@ def list_airings(
 ) -> list[AiringRecord]:
     """The week's airings in time order, for ``schedule list``: what ``cancel`` takes."""
     if zone is not None and zone not in ctx.station.zones_by_id:
-        raise UsageProblem(
-            _("--zone: unknown zone '{zone}' (known: {known})").format(
+        raise FieldProblem(
+            _("unknown zone '{zone}' (known: {known})").format(
                 zone=zone, known=", ".join(ctx.station.zone_ids)
-            )
+            ),
+            field="zone",
         )
     if state is not None and state not in {s.value for s in AiringStatus}:
-        raise UsageProblem(
-            _("--state: '{state}' is not one of {known}").format(
+        raise FieldProblem(
+            _("'{state}' is not one of {known}").format(
                 state=state, known=", ".join(s.value for s in AiringStatus)
-            )
+            ),
+            field="state",
         )
     year, week = parse_week(week_label)
     with ctx.db.read() as s:

@@ -20,7 +20,7 @@ from sqlmodel import SQLModel
 from broadcaster.app import logbook
 from broadcaster.app.context import StationContext
 from broadcaster.app.emergencies import emergency_airings
-from broadcaster.core.errors import UsageProblem
+from broadcaster.core.errors import FieldProblem
 from broadcaster.core.timeutil import local_to_utc, parse_local_date, parse_local_datetime
 from broadcaster.engine.clock import SimClock, clock_kind
 from broadcaster.engine.lock import StationLock
@@ -33,28 +33,28 @@ from broadcaster.store.db import Database
 _FAIL_RE = re.compile(r"^(?P<zone>[a-z0-9][a-z0-9_-]*)@(?P<start>[^/]+)/(?P<end>.+)$")
 
 
-def _instant(text: str, ctx: StationContext, option: str, end: bool) -> datetime:
+def _instant(text: str, ctx: StationContext, field: str, end: bool) -> datetime:
     """A local date (whole day) or a local 'date HH:MM'."""
     text = text.strip()
     if len(text) == 10:
-        day = parse_local_date(text, option)
+        day = parse_local_date(text, field)
         start = local_to_utc(day, time(0), ctx.station.tz)
         return start + timedelta(days=1) if end else start
-    return parse_local_datetime(text, ctx.station.tz, option)
+    return parse_local_datetime(text, ctx.station.tz, field)
 
 
 def parse_outage(ctx: StationContext, spec: str) -> Outage:
     """'xom-a@2026-11-23/2026-11-24' (whole days) or with times '...@2026-11-23 06:00/...'."""
     m = _FAIL_RE.match(spec.strip())
     if not m:
-        raise UsageProblem(_("--fail: '{spec}' is not ZONE@START/END").format(spec=spec))
+        raise FieldProblem(_("'{spec}' is not ZONE@START/END").format(spec=spec), field="outage")
     zone = m.group("zone")
     if zone not in ctx.station.zone_ids:
-        raise UsageProblem(_("--fail: unknown zone '{zone}'").format(zone=zone))
-    start = _instant(m.group("start"), ctx, "--fail", end=False)
-    end = _instant(m.group("end"), ctx, "--fail", end=True)
+        raise FieldProblem(_("unknown zone '{zone}'").format(zone=zone), field="outage")
+    start = _instant(m.group("start"), ctx, "outage", end=False)
+    end = _instant(m.group("end"), ctx, "outage", end=True)
     if end <= start:
-        raise UsageProblem(_("--fail: '{spec}' ends before it starts").format(spec=spec))
+        raise FieldProblem(_("'{spec}' ends before it starts").format(spec=spec), field="outage")
     return Outage(zone, start, end)
 
 
@@ -89,10 +89,9 @@ def resume_workspace(into: Path) -> tuple[Path, str]:
     """A previous simulation's folder, to go on from where it stopped (``--continue``)."""
     into = into.resolve()
     if not (into / WORKSPACE_MARK).is_file() or not (into / "station.db").is_file():
-        raise UsageProblem(
-            _("--continue: {dir} holds no previous simulation (run simulate first)").format(
-                dir=into
-            )
+        raise FieldProblem(
+            _("{dir} holds no previous simulation (run simulate first)").format(dir=into),
+            field="resume",
         )
     (into / "out").mkdir(exist_ok=True)
     return into, f"sqlite:///{into / 'station.db'}"
@@ -108,17 +107,16 @@ def prepare_workspace(ctx: StationContext, into: Path) -> tuple[Path, str]:
     into = into.resolve()
     station_db = _sqlite_path(ctx.db_url)
     if station_db is not None and into in (station_db.parent, ctx.root):
-        raise UsageProblem(
-            _("--into: {dir} holds the station's own database; choose another folder").format(
-                dir=into
-            )
+        raise FieldProblem(
+            _("{dir} holds the station's own database; choose another folder").format(dir=into),
+            field="into",
         )
     if into.exists():
         if not into.is_dir():
-            raise UsageProblem(_("--into: {dir} is not a folder").format(dir=into))
+            raise FieldProblem(_("{dir} is not a folder").format(dir=into), field="into")
         if any(into.iterdir()) and not (into / WORKSPACE_MARK).exists():
-            raise UsageProblem(
-                _("--into: {dir} is not empty and not a simulation's folder").format(dir=into)
+            raise FieldProblem(
+                _("{dir} is not empty and not a simulation's folder").format(dir=into), field="into"
             )
         shutil.rmtree(into)
     into.mkdir(parents=True)
@@ -191,7 +189,7 @@ def simulate(
     station's own database and ``out/`` are never written. Every log entry it makes
     carries ``clock: simulated`` in its hash."""
     if end <= start:
-        raise UsageProblem(_("--to must be after --from"))
+        raise FieldProblem(_("must be after --from"), field="to")
     folder = into or default_workspace(ctx.root)
     workspace, db_url = resume_workspace(folder) if resume else prepare_workspace(ctx, folder)
     clock = SimClock(start)

@@ -12,6 +12,7 @@ import typer
 
 from broadcaster import __version__
 from broadcaster.cli import common
+from broadcaster.cli.fields import error_line
 from broadcaster.cli.lazy import LazyCommand, LazyGroup
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, first_line
 from broadcaster.i18n import LANGUAGES, _, set_language
@@ -240,7 +241,7 @@ def run(argv: list[str] | None = None) -> int:
             common.err.print(str(problem), style="red", markup=False)
         return 1
     except BroadcasterError as exc:
-        common.err.print(str(exc), style="red", markup=False)
+        common.err.print(error_line(exc), style="red", markup=False)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -39,9 +39,9 @@ def log_list(
         return
     station = open_station()
     tz = station.station.tz
-    start = local_to_utc(parse_local_date(date_from, "--from"), time(0), tz) if date_from else None
+    start = local_to_utc(parse_local_date(date_from, "from"), time(0), tz) if date_from else None
     end = (
-        local_to_utc(parse_local_date(date_to, "--to"), time(0), tz) + timedelta(days=1)
+        local_to_utc(parse_local_date(date_to, "to"), time(0), tz) + timedelta(days=1)
         if date_to
         else None
     )

@@ -124,8 +124,8 @@ def simulate(
     --network). The station's own database and out/ are never written."""
     ctx = open_station()
     tz = ctx.station.tz
-    start = local_to_utc(parse_local_date(date_from, "--from"), time(0), tz)
-    end = local_to_utc(parse_local_date(date_to, "--to"), time(0), tz) + timedelta(days=1)
+    start = local_to_utc(parse_local_date(date_from, "from"), time(0), tz)
+    end = local_to_utc(parse_local_date(date_to, "to"), time(0), tz) + timedelta(days=1)
     outages = [simulation.parse_outage(ctx, f) for f in fail or []]
     emergencies = []
     for spec in emergency or []:
@@ -133,7 +133,7 @@ def simulate(
         if not when:
             raise typer.BadParameter(_("--emergency: '{spec}' is not ID@TIME").format(spec=spec))
         emergencies.append(
-            (bulletin_id, parse_local_datetime(when, tz, "--emergency"), list(ctx.station.zone_ids))
+            (bulletin_id, parse_local_datetime(when, tz, "emergency"), list(ctx.station.zone_ids))
         )
     report = simulation.simulate(
         ctx,

@@ -126,7 +126,7 @@ def users_add(
     as_json: bool = Json,
 ) -> None:
     """Add an account (the password is asked twice, or read with --password-file)."""
-    roles = parse_roles(role, "--role")
+    roles = parse_roles(role, "role")
     service, _tz = _service()
     password = _read_password(password_file)
     user = service.add(_actor(by), name, password, roles, full_name=full_name, zones=zone or None)
@@ -178,9 +178,9 @@ def users_roles(
     user = service.set_roles(
         _actor(by),
         name,
-        set_to=parse_roles(set_to, "--set") if set_to else None,
-        add=parse_roles(add or [], "--add"),
-        remove=parse_roles(remove or [], "--remove"),
+        set_to=parse_roles(set_to, "set") if set_to else None,
+        add=parse_roles(add or [], "add"),
+        remove=parse_roles(remove or [], "remove"),
         zones=zones,
     )
     _print_user(user, as_json)

@@ -68,6 +68,33 @@ class UsageProblem(BroadcasterError):
     exit_code = 2
 
 
+class FieldProblem(UsageProblem):
+    """A bad value for one of an operation's parameters, named by the parameter.
+
+    ``field`` is the operation's own name for it (``zone``, ``at``, ``week``,
+    ``bulletin``; an environment variable such as ``BROADCASTER_NOW`` is named as it is
+    spelt), and the message says what is wrong without naming any face's option: the
+    CLI prints ``--zone: ...``, a web form puts the message next to its ``zone`` input.
+    ``exit_code`` is 2 (usage) unless the value was fine but the machine refused it (a
+    file it cannot write: 1).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str,
+        path: str | None = None,
+        line: int | None = None,
+        exit_code: int | None = None,
+    ) -> None:
+        super().__init__(message, path=path, line=line, field=field)
+        self.field = field
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
 def first_line(exc: BaseException, limit: int = 300) -> str:
     """An exception's first line, cut to ``limit``: what a one-line error shows of an
     error that is not ours (a library's message can run to pages, or be empty)."""

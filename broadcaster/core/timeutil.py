@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from broadcaster.core.errors import UsageProblem
+from broadcaster.core.errors import FieldProblem
 from broadcaster.i18n import _
 
 _WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -17,13 +17,14 @@ MIN_YEAR = 1970
 MAX_YEAR = 2999
 
 
-def check_year(value: date | datetime, option: str, text: str) -> None:
-    """Refuse an instant or day outside the station's calendar, naming the option."""
+def check_year(value: date | datetime, field: str, text: str) -> None:
+    """Refuse an instant or day outside the station's calendar, naming the field."""
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise UsageProblem(
-            _("{option}: '{text}' is outside the years {min} to {max}").format(
-                option=option, text=text, min=MIN_YEAR, max=MAX_YEAR
-            )
+        raise FieldProblem(
+            _("'{text}' is outside the years {min} to {max}").format(
+                text=text, min=MIN_YEAR, max=MAX_YEAR
+            ),
+            field=field,
         )
 
 
@@ -31,23 +32,22 @@ def parse_week(text: str) -> tuple[int, int]:
     """'2026-W48' -> (2026, 48), refusing weeks that do not exist."""
     m = _WEEK_RE.match(text.strip())
     if not m:
-        raise UsageProblem(
-            _("{option}: '{text}' is not an ISO week like 2026-W48").format(
-                option="--week", text=text
-            )
+        raise FieldProblem(
+            _("'{text}' is not an ISO week like 2026-W48").format(text=text), field="week"
         )
     year, week = int(m.group(1)), int(m.group(2))
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise UsageProblem(
-            _("{option}: '{text}' is outside the years {min} to {max}").format(
-                option="--week", text=text, min=MIN_YEAR, max=MAX_YEAR
-            )
+        raise FieldProblem(
+            _("'{text}' is outside the years {min} to {max}").format(
+                text=text, min=MIN_YEAR, max=MAX_YEAR
+            ),
+            field="week",
         )
     try:
         date.fromisocalendar(year, week, 1)
     except ValueError:
-        raise UsageProblem(
-            _("{option}: {year} has no week {week}").format(option="--week", year=year, week=week)
+        raise FieldProblem(
+            _("{year} has no week {week}").format(year=year, week=week), field="week"
         ) from None
     return year, week
 
@@ -92,30 +92,28 @@ def iso_week_of_instant(instant: datetime, tz: ZoneInfo) -> str:
     return week_of(to_local(instant, tz).date())
 
 
-def parse_local_datetime(text: str, tz: ZoneInfo, option: str = "--at") -> datetime:
+def parse_local_datetime(text: str, tz: ZoneInfo, field: str = "at") -> datetime:
     """Operators type local wall time: '2026-11-23 06:00'."""
     for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
         try:
             naive = datetime.strptime(text.strip(), fmt)
         except ValueError:
             continue
-        check_year(naive, option, text)
+        check_year(naive, field, text)
         return naive.replace(tzinfo=tz).astimezone(UTC)
-    raise UsageProblem(
-        _("{option}: '{text}' is not a local time like 2026-11-23 06:00").format(
-            option=option, text=text
-        )
+    raise FieldProblem(
+        _("'{text}' is not a local time like 2026-11-23 06:00").format(text=text), field=field
     )
 
 
-def parse_local_date(text: str, option: str) -> date:
+def parse_local_date(text: str, field: str) -> date:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise UsageProblem(
-            _("{option}: '{text}' is not a date like 2026-11-23").format(option=option, text=text)
+        raise FieldProblem(
+            _("'{text}' is not a date like 2026-11-23").format(text=text), field=field
         ) from None
-    check_year(day, option, text)
+    check_year(day, field, text)
     return day
 
 

@@ -14,7 +14,7 @@ import os
 import threading
 from datetime import UTC, datetime, timedelta
 
-from broadcaster.core.errors import UsageProblem
+from broadcaster.core.errors import FieldProblem, UsageProblem
 from broadcaster.core.timeutil import MAX_YEAR, MIN_YEAR, check_year
 from broadcaster.i18n import _
 
@@ -82,16 +82,14 @@ def _offset_from_env(shift: str) -> timedelta:
     except ValueError:
         seconds = math.nan
     if not math.isfinite(seconds):
-        raise UsageProblem(
-            _("{option}: '{value}' is not a number of seconds").format(
-                option="BROADCASTER_CLOCK_OFFSET", value=shift
-            )
+        raise FieldProblem(
+            _("'{value}' is not a number of seconds").format(value=shift),
+            field="BROADCASTER_CLOCK_OFFSET",
         )
     if abs(seconds) > MAX_OFFSET_SECONDS:
-        raise UsageProblem(
-            _("{option}: '{value}' shifts the clock more than 50 years").format(
-                option="BROADCASTER_CLOCK_OFFSET", value=shift
-            )
+        raise FieldProblem(
+            _("'{value}' shifts the clock more than 50 years").format(value=shift),
+            field="BROADCASTER_CLOCK_OFFSET",
         )
     return timedelta(seconds=seconds)
 
@@ -101,24 +99,21 @@ def _pinned_from_env(value: str) -> datetime:
     try:
         pinned = datetime.fromisoformat(value)
     except ValueError:
-        raise UsageProblem(
-            _("{option}: '{value}' is not an ISO 8601 instant").format(
-                option="BROADCASTER_NOW", value=value
-            )
+        raise FieldProblem(
+            _("'{value}' is not an ISO 8601 instant").format(value=value), field="BROADCASTER_NOW"
         ) from None
     if pinned.tzinfo is None:
-        raise UsageProblem(
-            _("{option}: give an offset, e.g. 2026-11-23T05:59+07:00").format(
-                option="BROADCASTER_NOW"
-            )
+        raise FieldProblem(
+            _("give an offset, e.g. 2026-11-23T05:59+07:00"), field="BROADCASTER_NOW"
         )
     try:
         check_year(pinned.astimezone(UTC), "BROADCASTER_NOW", value)
     except OverflowError:  # 0001-01-01T00:00+07:00 is before year 1 in UTC
-        raise UsageProblem(
-            _("{option}: '{text}' is outside the years {min} to {max}").format(
-                option="BROADCASTER_NOW", text=value, min=MIN_YEAR, max=MAX_YEAR
-            )
+        raise FieldProblem(
+            _("'{text}' is outside the years {min} to {max}").format(
+                text=value, min=MIN_YEAR, max=MAX_YEAR
+            ),
+            field="BROADCASTER_NOW",
         ) from None
     return pinned.astimezone(UTC)
 

@@ -13,42 +13,36 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from broadcaster.core.errors import UsageProblem
+from broadcaster.core.errors import FieldProblem
 from broadcaster.i18n import _
 
 
-def check_target(target: Path, option: str = "--out") -> Path:
+def check_target(target: Path, field: str = "out") -> Path:
     """Refuse, before any work, a target that cannot be written."""
     target = target.expanduser()
     if target.is_dir():
-        raise UsageProblem(
-            _("{option}: '{target}' is a folder; give a file name").format(
-                option=option, target=target
-            )
+        raise FieldProblem(
+            _("'{target}' is a folder; give a file name").format(target=target), field=field
         )
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
-        raise UsageProblem(
-            _("{option}: folder '{folder}' does not exist").format(option=option, folder=parent)
-        )
+        raise FieldProblem(_("folder '{folder}' does not exist").format(folder=parent), field=field)
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageProblem(
-            _("{option}: cannot write in folder '{folder}'").format(option=option, folder=parent)
+        raise FieldProblem(
+            _("cannot write in folder '{folder}'").format(folder=parent), field=field
         )
     return target
 
 
 @contextlib.contextmanager
-def atomic_file(target: Path, option: str = "--out") -> Iterator[Path]:
+def atomic_file(target: Path, field: str = "out") -> Iterator[Path]:
     """A temporary path beside ``target``; renamed onto it when the block succeeds."""
-    target = check_target(target, option)
+    target = check_target(target, field)
     try:
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     except OSError as exc:
-        raise UsageProblem(
-            _("{option}: cannot write '{target}': {err}").format(
-                option=option, target=target, err=exc.strerror
-            )
+        raise FieldProblem(
+            _("cannot write '{target}': {err}").format(target=target, err=exc.strerror), field=field
         ) from None
     os.close(fd)
     tmp = Path(name)
@@ -58,10 +52,8 @@ def atomic_file(target: Path, option: str = "--out") -> Iterator[Path]:
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise UsageProblem(
-            _("{option}: cannot write '{target}': {err}").format(
-                option=option, target=target, err=exc.strerror
-            )
+        raise FieldProblem(
+            _("cannot write '{target}': {err}").format(target=target, err=exc.strerror), field=field
         ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from broadcaster.core.errors import UsageProblem
+from broadcaster.core.errors import FieldProblem
 from broadcaster.core.timeutil import local_to_utc, parse_local_date, week_label
 from broadcaster.i18n import _
 
@@ -57,29 +57,29 @@ def parse_period(
 ) -> Period:
     """``--period`` or ``--from``/``--to`` (local days, inclusive), never both."""
     if text and (date_from or date_to):
-        raise UsageProblem(_("--period: give either --period or --from/--to, not both"))
+        raise FieldProblem(_("give either --period or --from/--to, not both"), field="period")
     if text:
         first, last, title = _named(text.strip())
         key = text.strip()
     elif date_from and date_to:
-        first = parse_local_date(date_from, "--from")
-        last = parse_local_date(date_to, "--to")
+        first = parse_local_date(date_from, "from")
+        last = parse_local_date(date_to, "to")
         if last < first:
-            raise UsageProblem(
-                _("--to: {last} is before --from {first}").format(
+            raise FieldProblem(
+                _("{last} is before --from {first}").format(
                     last=last.isoformat(), first=first.isoformat()
-                )
+                ),
+                field="to",
             )
         key = f"{first.isoformat()}..{last.isoformat()}"
         title = f"từ ngày {first:%d/%m/%Y} đến ngày {last:%d/%m/%Y}"
     else:
-        raise UsageProblem(
-            _("--period: give a period ({examples}) or both --from and --to").format(
-                examples=PERIOD_HELP
-            )
+        raise FieldProblem(
+            _("give a period ({examples}) or both --from and --to").format(examples=PERIOD_HELP),
+            field="period",
         )
     if (last - first).days > 366 * 5:
-        raise UsageProblem(_("--period: at most five years at a time"))
+        raise FieldProblem(_("at most five years at a time"), field="period")
     start = local_to_utc(first, time(0), tz)
     end = local_to_utc(last + timedelta(days=1), time(0), tz)
     return Period(key, title, first, last, start, end)
@@ -88,15 +88,14 @@ def parse_period(
 def _named(text: str) -> tuple[date, date, str]:
     m = _PERIOD_RE.match(text)
     if not m:
-        raise UsageProblem(
-            _("--period: '{text}' is not a period like {examples}").format(
-                text=text, examples=PERIOD_HELP
-            )
+        raise FieldProblem(
+            _("'{text}' is not a period like {examples}").format(text=text, examples=PERIOD_HELP),
+            field="period",
         )
     year = int(m.group("year"))
     if not 2000 <= year <= 2999:
-        raise UsageProblem(
-            _("--period: '{text}': year {year} is out of range").format(text=text, year=year)
+        raise FieldProblem(
+            _("'{text}': year {year} is out of range").format(text=text, year=year), field="period"
         )
     if m.group("half"):
         half = int(m.group("half"))
@@ -112,18 +111,17 @@ def _named(text: str) -> tuple[date, date, str]:
         try:
             monday = date.fromisocalendar(year, week, 1)
         except ValueError:
-            raise UsageProblem(
-                _("{option}: {year} has no week {week}").format(
-                    option="--period", year=year, week=week
-                )
+            raise FieldProblem(
+                _("{year} has no week {week}").format(year=year, week=week), field="period"
             ) from None
         sunday = monday + timedelta(days=6)
         return monday, sunday, f"tuần {week}/{year} (từ {monday:%d/%m} đến {sunday:%d/%m/%Y})"
     if m.group("month"):
         month = int(m.group("month"))
         if not 1 <= month <= 12:
-            raise UsageProblem(
-                _("--period: '{text}': there is no month {month}").format(text=text, month=month)
+            raise FieldProblem(
+                _("'{text}': there is no month {month}").format(text=text, month=month),
+                field="period",
             )
         return date(year, month, 1), _month_end(year, month), f"tháng {month}/{year}"
     return date(year, 1, 1), date(year, 12, 31), f"năm {year}"
