@@ -11,7 +11,7 @@ from types import ModuleType
 import typer
 
 from broadcaster import __version__
-from broadcaster.cli import common
+from broadcaster.cli import common, help_i18n
 from broadcaster.cli.fields import error_line
 from broadcaster.cli.lazy import LazyCommand, LazyGroup
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, first_line
@@ -33,6 +33,12 @@ _REPORT = "broadcaster.cli.report_cmds"
 #: groups), with the first sentence of each one's own help: the listing needs no import.
 #: tests/test_startup.py holds these to the modules' docstrings and ``help=`` texts.
 COMMANDS = (
+    LazyCommand(
+        "init",
+        _STATION,
+        "Make a new, empty station folder that check accepts: the station itself as its "
+        "one zone, the file output, quiet hours at night, no sessions or requirements yet.",
+    ),
     LazyCommand(
         "check",
         _STATION,
@@ -153,6 +159,9 @@ COMMANDS = (
         "The station key: signs approvals and log heads (docs/SECURITY.md).",
     ),
 )
+
+
+help_i18n.install()
 
 
 class RootGroup(LazyGroup):

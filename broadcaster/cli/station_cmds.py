@@ -211,7 +211,40 @@ def schema(
         out.print(str(out_dir / name))
 
 
+def init(
+    directory: Path = typer.Argument(
+        ..., help="The new station's folder (created if missing; it must be empty)."
+    ),
+    name: str = typer.Option(
+        ..., "--name", help='The station\'s name, e.g. "Đài truyền thanh xã Tân Kỳ".'
+    ),
+    station_id: str = typer.Option(
+        None, "--id", help="The station's id, a slug (default: made from the name)."
+    ),
+    timezone: str = typer.Option(
+        "Asia/Ho_Chi_Minh", "--timezone", help="The station's time zone (IANA name)."
+    ),
+    as_json: bool = Json,
+) -> None:
+    """Make a new, empty station folder that check accepts: the station itself as its one
+    zone, the file output, quiet hours at night, no sessions or requirements yet."""
+    from broadcaster.app.new_station import init_station
+
+    made = init_station(directory, name, station_id, timezone)
+    if as_json:
+        print_json(made.as_dict())
+        return
+    out.print(
+        _(
+            "new station '{id}' in {dir}: add its clusters, sessions and requirements in "
+            "{file}, then run check"
+        ).format(id=made.station_id, dir=made.root, file="schedules/station.yaml"),
+        markup=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
+    app.command()(init)
     app.command()(check)
     app.command()(render)
     app.command()(approve)

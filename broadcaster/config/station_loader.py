@@ -21,6 +21,7 @@ from broadcaster.config.schema import (
     StationInfo,
     ZoneModel,
 )
+from broadcaster.config.validation_words import validation_message
 from broadcaster.config.yamlmarks import Location, YamlSyntaxError, line_of, load_with_lines
 from broadcaster.core.errors import ConfigErrors, Problem
 from broadcaster.core.model import (
@@ -77,12 +78,8 @@ def pydantic_problems(
     for err in exc.errors():
         loc = (*prefix, *err["loc"])
         field = ".".join(str(p) for p in loc) or None
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = _("unknown field")
-        elif err["type"] == "literal_error" and "expected" in err.get("ctx", {}):
-            msg = _("must be one of {expected}").format(expected=err["ctx"]["expected"])
-        elif err["type"] == "string_pattern_mismatch" and loc and loc[-1] in ("start", "end"):
+        msg = validation_message(err)
+        if err["type"] == "string_pattern_mismatch" and loc and loc[-1] in ("start", "end"):
             msg = _("'{value}' is not a time like \"06:00\" (quote it)").format(value=err["input"])
         elif err["type"] == "string_pattern_mismatch":
             msg = _("'{value}' must be lowercase letters, digits, '-' or '_'").format(

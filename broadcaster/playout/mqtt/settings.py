@@ -17,6 +17,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from broadcaster.config.validation_words import validation_message
 from broadcaster.core.errors import ConfigErrors, Problem
 from broadcaster.i18n import _
 from broadcaster.playout.mqtt.protocol import is_slug, parse_key
@@ -103,8 +104,7 @@ def validate(model: type[BaseModel], data: Any, path: str, prefix: str) -> Any:
         problems = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
-            msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
-            problems.append(Problem(msg, path=path, field=loc or None))
+            problems.append(Problem(validation_message(err), path=path, field=loc or None))
         raise ConfigErrors(problems) from None
 
 
