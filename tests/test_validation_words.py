@@ -1,5 +1,5 @@
 """Pydantic's English validation errors are worded again in the user's language
-(``config/validation_words.py``): an officer who writes ``min: many`` reads Vietnamese."""
+(``core/validation_words.py``): an officer who writes ``min: many`` reads Vietnamese."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from broadcaster.config.validation_words import MESSAGES, validation_message
+from broadcaster.core.validation_words import MESSAGES, validation_message
 from broadcaster.i18n import catalogue, set_language
 
 

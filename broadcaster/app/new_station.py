@@ -26,9 +26,9 @@ DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 _TEMPLATE = """\
 # {name}: made by `broadcaster init`.
-# Add the loudspeaker clusters under zones:, the weekly sessions under sessions: and the plan's requirements under
-# requirements:, write bulletins as scripts/*.md, then run `broadcaster check` (the sample
-# station in the broadcaster repository shows every part).
+# Add the loudspeaker clusters under zones:, the weekly sessions under sessions: and the
+# plan's requirements under requirements:, write bulletins as scripts/*.md, then run
+# `broadcaster check` (the sample station in the broadcaster repository shows every part).
 station:
   id: {id}  # slug [a-z0-9-]
   name: {name_yaml}
@@ -53,6 +53,7 @@ sessions: []                      # weekly windows, e.g.
 requirements: []                  # the plan's minimums, e.g.
   # - {{id: nq57-hang-tuan, title: "...", campaign: nq57, min: 1, per: week, zones: all}}
 """
+
 
 @dataclass(frozen=True)
 class NewStation:

@@ -21,7 +21,6 @@ from broadcaster.config.schema import (
     StationInfo,
     ZoneModel,
 )
-from broadcaster.config.validation_words import validation_message
 from broadcaster.config.yamlmarks import Location, YamlSyntaxError, line_of, load_with_lines
 from broadcaster.core.errors import ConfigErrors, Problem
 from broadcaster.core.model import (
@@ -35,6 +34,7 @@ from broadcaster.core.model import (
     Station,
     Zone,
 )
+from broadcaster.core.validation_words import validation_message
 from broadcaster.i18n import _
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from broadcaster.config.validation_words import validation_message
 from broadcaster.core.errors import ConfigErrors, Problem
+from broadcaster.core.validation_words import validation_message
 from broadcaster.i18n import _
 from broadcaster.playout.mqtt.protocol import is_slug, parse_key
 
