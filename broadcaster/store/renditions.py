@@ -2,7 +2,8 @@
 
 The approval gate and ``approve`` read renditions through :mod:`broadcaster.store.approvals`
 (always together with the approval of the same content); rendering only needs to find
-the newest audio made for a render key and to add a new one.
+the newest audio made for a render key and to add a new one; planning, which bulletins
+were ever approved.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from broadcaster.store.tables import Rendition
+from broadcaster.store.tables import Approval, Rendition
 
 
 def newest_for_key(session: Session, bulletin_id: str, render_key: str) -> Rendition | None:
@@ -30,3 +31,9 @@ def add(session: Session, **values: Any) -> Rendition:
     session.add(row)
     session.flush()
     return row
+
+
+def approved_bulletin_ids(session: Session) -> set[str]:
+    """Every bulletin any content of which was ever approved (the planner says why one of
+    them is left out: changed since its approval)."""
+    return set(session.exec(select(Approval.bulletin_id).distinct()).all())
