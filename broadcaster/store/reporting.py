@@ -11,7 +11,7 @@ An entry belongs to a period by ``coalesce(scheduled_at, recorded_at)`` (as ``lo
 --from --to``) or, for the groupings, by its scheduled time. Everything judged comes from
 the hashed log: its outcome, campaigns, ISO week and booked duration. An entry written
 before the log carried campaign and week ("legacy", ``week`` empty) takes them from its
-airing. Instants in and out are naive UTC, as stored.
+airing. Instants go in as UTC and come out as stored (naive UTC).
 """
 
 from __future__ import annotations
