@@ -3,7 +3,8 @@
 A rendition's key covers the spoken text (or the recording's bytes), the engine, its
 voice and every setting that changes the sound, the production layout and the jingles'
 own hashes: unchanged input costs a lookup and always yields the same file. Production
-runs in worker processes (``production.run_job``); only this module touches the database.
+runs in worker processes (``production.run_job``); only this module reaches the database
+(through ``store/renditions``).
 """
 
 from __future__ import annotations
