@@ -120,3 +120,46 @@ def test_the_rule_catches_a_new_upward_arrow(tmp_path):
     names = _broadcaster_imports(fake)
     assert [_layer_of(n) for n in names] == ["app"]
     assert "app" not in MAY_IMPORT["engine"]
+
+
+# All SQL lives in store/ behind repositories (issue 13): these layers receive the store's
+# sessions and plain data, and pass the sessions back to store functions; they never import
+# the ORM or the SQL toolkit, not even lazily inside a function.
+NO_SQL_LAYERS = ("engine", "reports", "speech")
+SQL_LIBRARIES = ("sqlmodel", "sqlalchemy")
+
+
+def _imports(path: Path) -> list[str]:
+    """Every module a file imports, at any depth."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.append(node.module or "")
+    return found
+
+
+def _sql_imports(path: Path) -> list[str]:
+    return [
+        name
+        for name in _imports(path)
+        if any(name == lib or name.startswith(lib + ".") for lib in SQL_LIBRARIES)
+    ]
+
+
+def test_engine_reports_and_speech_write_no_sql():
+    broken = []
+    for layer in NO_SQL_LAYERS:
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            for name in _sql_imports(path):
+                broken.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    assert not broken, "SQL outside store/:\n" + "\n".join(broken)
+
+
+def test_the_sql_rule_catches_a_lazy_import(tmp_path):
+    fake = tmp_path / "report_mod.py"
+    fake.write_text(
+        "def f(s):\n    from sqlalchemy import func\n    import sqlmodel.sql\n", encoding="utf-8"
+    )
+    assert _sql_imports(fake) == ["sqlalchemy", "sqlmodel.sql"]

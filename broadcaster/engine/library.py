@@ -22,12 +22,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlmodel import Session
-
 from broadcaster.config.scripts_loader import load_scripts
 from broadcaster.core.model import Bulletin, Station
 from broadcaster.i18n import N_
 from broadcaster.store.approvals import approved_rendition, ever_approved
+from broadcaster.store.db import Session
 from broadcaster.store.tables import Approval
 
 

@@ -6,17 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, or_
-from sqlmodel import Session, select
-
 from broadcaster.core.compliance import AiringFact
 from broadcaster.core.model import Airing, AiringStatus, Bulletin, Origin, Priority, Station
 from broadcaster.core.planner import BookedAiring, PlanResult, Playable, plan_week
 from broadcaster.core.timeutil import as_utc, iso_week_of_instant, week_bounds_utc
 from broadcaster.i18n import _
+from broadcaster.store import airings, renditions
 from broadcaster.store.airings import WeekAiring, insert_airings, week_airings
 from broadcaster.store.approvals import approved_rendition
-from broadcaster.store.tables import AiringRow, Approval
+from broadcaster.store.db import Session
+from broadcaster.store.tables import AiringRow
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ def sort_airable(
     """
     airable: list[Playable] = []
     left_out: list[Unairable] = []
-    ever = set(session.exec(select(Approval.bulletin_id).distinct()).all())
+    ever = renditions.approved_bulletin_ids(session)
     for b in bulletins:
         found = approved_rendition(session, b)
         if found is None:
@@ -86,17 +85,10 @@ def last_aired(
     """Per zone and bulletin, the latest airing that really aired in the weeks before
     ``before``: the rotation's history (older ones rank as never aired, which is the
     same order, and the query stays small on a station with years of log)."""
-    q = select(AiringRow.zone_id, AiringRow.bulletin_id, func.max(AiringRow.scheduled_at)).where(
-        AiringRow.status == AiringStatus.AIRED,
-        AiringRow.scheduled_at >= as_utc(before - HISTORY),
-        AiringRow.scheduled_at < as_utc(before),
-    )
-    if zone_ids is not None:
-        q = q.where(or_(*(AiringRow.zone_id == z for z in zone_ids)))
     out: dict[str, dict[str, datetime]] = {}
-    for zone_id, bulletin_id, instant in session.exec(
-        q.group_by(AiringRow.zone_id, AiringRow.bulletin_id)
-    ).all():
+    for zone_id, bulletin_id, instant in airings.last_aired(
+        session, as_utc(before - HISTORY), as_utc(before), zone_ids
+    ):
         out.setdefault(zone_id, {})[bulletin_id] = as_utc(instant)
     return out
 
@@ -127,12 +119,7 @@ def week_rows(
     session: Session, station: Station, year: int, week: int, zone_ids: list[str] | None = None
 ) -> list[AiringRow]:
     start, end = week_bounds_utc(year, week, station.tz)
-    q = select(AiringRow).where(
-        AiringRow.scheduled_at >= as_utc(start), AiringRow.scheduled_at < as_utc(end)
-    )
-    if zone_ids is not None:
-        q = q.where(or_(*(AiringRow.zone_id == z for z in zone_ids)))
-    return list(session.exec(q.order_by(AiringRow.scheduled_at, AiringRow.id)).all())
+    return airings.between(session, as_utc(start), as_utc(end), zone_ids)
 
 
 def planned_facts(
@@ -226,9 +213,5 @@ def plan_and_store(
     created = insert_airings(
         session, [row_values(a, catalogue[a.bulletin_id], station, now) for a in result.new]
     )
-    for moved in result.retimed:
-        stored = by_id[moved.id]
-        stored.scheduled_at = as_utc(moved.scheduled_at)
-        session.add(stored)
-    session.flush()
+    airings.retime(session, [(by_id[m.id], as_utc(m.scheduled_at)) for m in result.retimed])
     return result, created

@@ -13,9 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, update
-from sqlmodel import select
-
 from broadcaster.core.model import AiringStatus, Origin, Priority, Station
 from broadcaster.core.timeutil import (
     as_utc,
@@ -38,9 +35,9 @@ from broadcaster.playout.base import (
     PreloadingOutput,
     ReceiverOutcome,
 )
-from broadcaster.store import airings, aslog
+from broadcaster.store import airings, aslog, onair
 from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow, ReceiverReport, StopRequest
+from broadcaster.store.tables import AiringRow
 
 log = logging.getLogger("broadcaster.engine")
 
@@ -138,36 +135,16 @@ class StationEngine:
     # -- what is due ----------------------------------------------------------------------
     def due(self, now: datetime) -> list[AiringRow]:
         with self.db.read() as s:
-            rows = s.exec(
-                select(AiringRow)
-                .where(
-                    AiringRow.status == AiringStatus.PLANNED, AiringRow.scheduled_at <= as_utc(now)
-                )
-                .order_by(AiringRow.scheduled_at, AiringRow.id)
-            ).all()
-            return list(rows)
+            return airings.due(s, as_utc(now))
 
     def next_planned_after(self, instant: datetime) -> datetime | None:
         with self.db.read() as s:
-            value = s.exec(
-                select(func.min(AiringRow.scheduled_at)).where(
-                    AiringRow.status == AiringStatus.PLANNED,
-                    AiringRow.scheduled_at > as_utc(instant),
-                )
-            ).first()
+            value = airings.next_planned_after(s, as_utc(instant))
         return as_utc(value) if value else None
 
     def planned_times(self, start: datetime, end: datetime) -> list[datetime]:
         with self.db.read() as s:
-            values = s.exec(
-                select(AiringRow.scheduled_at)
-                .where(
-                    AiringRow.status == AiringStatus.PLANNED,
-                    AiringRow.scheduled_at > as_utc(start),
-                    AiringRow.scheduled_at <= as_utc(end),
-                )
-                .distinct()
-            ).all()
+            values = airings.planned_times(s, as_utc(start), as_utc(end))
         return sorted(as_utc(v) for v in values)
 
     # -- the life of an airing --------------------------------------------------------------
@@ -214,7 +191,7 @@ class StationEngine:
     ) -> Started | None:
         if row is None:
             with self.db.read() as s:
-                row = s.get(AiringRow, airing_id)
+                row = airings.get(s, airing_id)
         if row is None or row.status != AiringStatus.PLANNED:
             return None
         scheduled = as_utc(row.scheduled_at)
@@ -318,13 +295,7 @@ class StationEngine:
         if not leads:
             return 0
         with self.db.read() as s:
-            rows = s.exec(
-                select(AiringRow).where(
-                    AiringRow.status == AiringStatus.PLANNED,
-                    AiringRow.scheduled_at > as_utc(now),
-                    AiringRow.scheduled_at <= as_utc(now + max(leads.values())),
-                )
-            ).all()
+            rows = airings.planned_in(s, as_utc(now), as_utc(now + max(leads.values())))
         with self._cue_lock:
             todo = [
                 r
@@ -358,14 +329,7 @@ class StationEngine:
         keep: set[int] = set()
         if not everything:
             with self.db.read() as s:
-                keep = set(
-                    s.exec(
-                        select(AiringRow.id).where(
-                            AiringRow.id.in_(ids),  # type: ignore[union-attr]
-                            AiringRow.status == AiringStatus.PLANNED,
-                        )
-                    ).all()
-                )
+                keep = airings.still_planned(s, ids)
         released = 0
         for airing_id in ids:
             if airing_id in keep:
@@ -411,7 +375,7 @@ class StationEngine:
         else:
             status, reason = AiringStatus.FAILED, result.reason or N_("playout failed")
         with self.db.read() as s:
-            row = s.get(AiringRow, started.airing_id)
+            row = airings.get(s, started.airing_id)
         if row is None:
             return status
         self.close(
@@ -482,22 +446,25 @@ class StationEngine:
             )
             if entry is None:
                 return False
-            for r in receivers:
-                s.add(
-                    ReceiverReport(
-                        log_seq=entry.seq,
-                        airing_id=row.id,
-                        zone_id=row.zone_id,
-                        receiver_id=r.receiver,
-                        outcome=r.outcome,
-                        reason=r.reason[:512],
-                        started_at=as_utc(r.started_at) if r.started_at else None,
-                        ended_at=as_utc(r.ended_at) if r.ended_at else None,
-                        played_seconds=r.played_seconds,
-                        scheduled_at=as_utc(row.scheduled_at),
-                        recorded_at=as_utc(now),
-                    )
-                )
+            onair.add_receiver_reports(
+                s,
+                (
+                    {
+                        "log_seq": entry.seq,
+                        "airing_id": row.id,
+                        "zone_id": row.zone_id,
+                        "receiver_id": r.receiver,
+                        "outcome": r.outcome,
+                        "reason": r.reason[:512],
+                        "started_at": as_utc(r.started_at) if r.started_at else None,
+                        "ended_at": as_utc(r.ended_at) if r.ended_at else None,
+                        "played_seconds": r.played_seconds,
+                        "scheduled_at": as_utc(row.scheduled_at),
+                        "recorded_at": as_utc(now),
+                    }
+                    for r in receivers
+                ),
+            )
         log.info("airing %s on %s: %s %s", row.id, row.zone_id, status.value, reason)
         if recover and status in SETBACKS and row.origin != Origin.EMERGENCY:
             self.recover_from(row, now, retry=retry)
@@ -518,7 +485,7 @@ class StationEngine:
             bulletin = self.library.bulletins().get(row.bulletin_id)
             if bulletin is not None:
                 with self.db.write() as s:
-                    s.add(new_row(airing, bulletin, self.station, now))
+                    airings.add(s, new_row(airing, bulletin, self.station, now))
                 return
         self.plan_makeups(row.zone_id, row.week, now)
 
@@ -532,14 +499,7 @@ class StationEngine:
         if now >= session_end:
             return False
         with self.db.read() as s:
-            ahead = s.exec(
-                select(AiringRow).where(
-                    AiringRow.zone_id == row.zone_id,
-                    AiringRow.id != row.id,
-                    AiringRow.status.in_((AiringStatus.PLANNED, AiringStatus.PLAYING)),  # type: ignore[attr-defined]
-                    AiringRow.scheduled_at < session_end,
-                )
-            ).all()
+            ahead = airings.ahead_in_zone(s, row.zone_id, row.id, session_end)
         busy = 0.0
         for other in ahead:
             length = timedelta(seconds=other.duration_seconds)
@@ -602,9 +562,7 @@ class StationEngine:
         ``interrupted`` and aired again by the same rule as any interruption, unless an
         operator asked for them to be stopped meanwhile."""
         with self.db.read() as s:
-            stale = list(
-                s.exec(select(AiringRow).where(AiringRow.status == AiringStatus.PLAYING)).all()
-            )
+            stale = airings.with_status(s, AiringStatus.PLAYING)
         requests = self.stop_requests()
         for row in stale:
             asked_by = requests.get(row.id or 0)
@@ -638,24 +596,8 @@ class StationEngine:
     def stop_requests(self) -> dict[int, str]:
         """Pending stop requests for airings on air: airing id -> who asked."""
         with self.db.read() as s:
-            found = s.exec(
-                select(StopRequest.airing_id, StopRequest.requested_by)
-                .join(AiringRow, AiringRow.id == StopRequest.airing_id)  # type: ignore[arg-type]
-                .where(
-                    StopRequest.handled_at.is_(None),  # type: ignore[union-attr]
-                    AiringRow.status == AiringStatus.PLAYING,
-                )
-            ).all()
-        return {airing_id: by for airing_id, by in found}
+            return onair.stop_requests(s)
 
     def stop_handled(self, airing_id: int, now: datetime) -> None:
         with self.db.write() as s:
-            s.execute(
-                update(StopRequest)
-                .where(
-                    StopRequest.airing_id == airing_id,
-                    StopRequest.handled_at.is_(None),  # type: ignore[union-attr]
-                )
-                .values(handled_at=as_utc(now))
-                .execution_options(synchronize_session=False)
-            )
+            onair.stop_handled(s, airing_id, as_utc(now))

@@ -3,7 +3,8 @@
 The log can hold millions of entries (a year of a province's clusters), so nothing here
 loads log rows into Python: each query groups in SQL and hands back at most one row per
 zone × week × outcome (or per bulletin, per requirement day). Python then only adds those
-small groups up and applies the weekly rule (``core.compliance.judge_past_week``).
+small groups up and applies the weekly rule (``core.compliance.judge_past_week``). The
+queries themselves are the store's (``store/reporting.py``); this module writes no SQL.
 
 Which entries belong to the period is decided the same way as ``broadcaster log --from
 --to``: by scheduled time (the recorded time for the rare entry without one), in the
@@ -31,11 +32,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_
-from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
-from sqlalchemy.sql.operators import custom_op
-from sqlmodel import Session, select
-
 from broadcaster.core.compliance import (
     AT_RISK,
     MET,
@@ -48,17 +44,17 @@ from broadcaster.core.compliance import (
 from broadcaster.core.model import Bulletin, Requirement, Station
 from broadcaster.core.timeutil import local_to_utc, to_local
 from broadcaster.reports.period import Period
-from broadcaster.store import aslog
-from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow, Approval, LogEntry
+from broadcaster.store import aslog, reporting
+from broadcaster.store.db import Database, Session
+
+# Still imported by app/evidence.py, whose own query moves into the store on another branch
+# (issue 13): drop this line once that lands. No SQL is written here.
+from broadcaster.store.reporting import L, when_column  # noqa: F401
 
 OUTCOMES = ("aired", "failed", "missed", "interrupted", "cancelled")
 SETBACKS = ("failed", "missed", "interrupted", "cancelled")
 NOT_APPLICABLE = "none"  # heat map: no requirement applies to that zone-week
 NOT_OVER = (ON_TRACK, AT_RISK)  # a zone-week still running (or to come): not judged yet
-
-L = LogEntry
-A = AiringRow
 
 
 @dataclass
@@ -213,49 +209,6 @@ class ReportFigures:
         return sum(self.unreal_in_period.values())
 
 
-def when_column() -> Any:
-    """The instant that places a log entry in a period (as ``aslog.entries`` does)."""
-    return func.coalesce(L.scheduled_at, L.recorded_at)
-
-
-def seconds_between(start: Any, end: Any, dialect: str) -> Any:
-    if dialect == "sqlite":
-        return (func.julianday(end) - func.julianday(start)) * 86400.0
-    return func.extract("epoch", end - start)
-
-
-def _matches(campaign: str) -> ColumnElement[bool]:
-    """The planner's rule: a bulletin counts for a campaign by its campaign or a tag
-    (of a planned airing, in the airing table)."""
-    return or_(A.campaign == campaign, A.tags.contains(f",{campaign},", autoescape=True))
-
-
-def _legacy() -> ColumnElement[bool]:
-    """An entry written before the log carried campaign and week."""
-    return L.week == ""
-
-
-def _logged_matches(campaign: str) -> ColumnElement[bool]:
-    """The same rule on the entry's hashed ``campaigns``; the airing's for a legacy one."""
-    return or_(
-        and_(~_legacy(), L.campaigns.contains(f",{campaign},", autoescape=True)),
-        and_(_legacy(), _matches(campaign)),
-    )
-
-
-def _logged_week() -> Any:
-    return case((_legacy(), A.week), else_=L.week)
-
-
-def _logged_duration() -> Any:
-    return case((_legacy(), A.duration_seconds), else_=L.duration_seconds)
-
-
-def _real_only(q, only_real: bool):
-    """Leave out entries made under a clock that is not the real one."""
-    return q.where(L.clock == "") if only_real else q
-
-
 def _day_start(day: date, station: Station) -> datetime:
     return local_to_utc(day, datetime.min.time(), station.tz)
 
@@ -290,17 +243,16 @@ def compute(
     selected = set(zone_ids)
     catalogue = {b.id: b for b in bulletins}
     weekly = [r for r in station.requirements if r.per == "week"]
-    dialect = db.engine.dialect.name
     halves = _split(period, station)
     with db.read() as s:
         unreal_db = aslog.unreal_counts(s)  # an index range: cheap, and usually empty
     only_real = bool(unreal_db) and not include_unreal
     with ThreadPoolExecutor(max_workers=2) as pool:
         mains = [
-            pool.submit(_job, db, _main_groups, a, b, weekly, period, station, dialect, only_real)
+            pool.submit(_job, db, _main_groups, a, b, weekly, period, station, only_real)
             for a, b in halves
         ]
-        bulletin_job = pool.submit(_job, db, _bulletin_groups, period, dialect, only_real)
+        bulletin_job = pool.submit(_job, db, _bulletin_groups, period, only_real)
         with db.read() as s:
             pending = _pending(s, station, period)
             daily = _daily(s, station, period, only_real)
@@ -514,14 +466,8 @@ def _running(verdict: WeekVerdict, planned: int) -> WeekVerdict:
 
 def _unreal_in_period(s: Session, period: Period, selected: set[str]) -> dict[str, int]:
     """Entries of the period made under a clock that is not the real one, by outcome."""
-    when = when_column()
-    q = (
-        select(L.zone_id, L.outcome, func.count())
-        .where(L.clock > "", when >= period.start, when < period.end)
-        .group_by(L.zone_id, L.outcome)
-    )
     found: Counter[str] = Counter()
-    for zone_id, outcome, n in s.execute(q):
+    for zone_id, outcome, n in reporting.unreal_in_period(s, period.start, period.end):
         if zone_id in selected:
             found[outcome] += n
     return dict(sorted(found.items()))
@@ -545,13 +491,6 @@ def _split(period: Period, station: Station) -> list[tuple[datetime, datetime]]:
     return [(period.start, cut), (cut, period.end)]
 
 
-def _narrow(q, dialect: str):
-    """On SQLite, make the per-row projection a co-routine (``LIMIT -1`` stops the
-    flattener): the GROUP BY sorter then holds a few numbers per row instead of every
-    column the aggregates read, which is most of its cost on a million rows."""
-    return q.limit(-1) if dialect == "sqlite" else q
-
-
 def _main_groups(
     s: Session,
     start: datetime,
@@ -559,101 +498,24 @@ def _main_groups(
     weekly: list[Requirement],
     period: Period,
     station: Station,
-    dialect: str,
     only_real: bool = False,
 ) -> list[tuple]:
-    when = L.scheduled_at
-    secs = seconds_between(L.started_at, L.ended_at, dialect)
-    cols: list[Any] = [
-        _logged_week().label("w"),
-        L.zone_id.label("z"),
-        L.outcome.label("o"),
-        case(
-            (
-                L.triggered_by.startswith("emergency:", autoescape=True),
-                L.bulletin_id + " " + cast(L.scheduled_at, String),
-            )
-        ).label("e"),
-        case((L.outcome.in_(("aired", "interrupted")), secs)).label("secs"),
-        case((L.outcome != "cancelled", _logged_duration())).label("req"),
-        case((L.outcome != "aired", L.reason)).label("r"),
-        case((and_(_legacy(), L.airing_id.is_not(None)), 1), else_=0).label("old"),
-    ]
-    for i, req in enumerate(weekly):
-        ws, we = _window(req, period, station)
-        cols.append(
-            case((and_(_logged_matches(req.campaign), when >= ws, when < we), 1), else_=0).label(
-                f"c{i}"
-            )
-        )
-    inner = _narrow(
-        _real_only(
-            select(*cols)
-            .select_from(L)
-            .outerjoin(A, A.id == L.airing_id)
-            .where(when >= start, when < end),
-            only_real,
-        ),
-        dialect,
-    ).subquery()
-    c = inner.c
-    q = select(
-        c.w,
-        c.z,
-        c.o,
-        c.e,
-        func.count(),
-        func.sum(c.secs),
-        func.sum(c.req),
-        func.min(c.r),
-        func.sum(c.old),
-        *(func.sum(c[f"c{i}"]) for i in range(len(weekly))),
-    ).group_by(c.w, c.z, c.o, c.e)
-    return [tuple(row) for row in s.execute(q)]
+    """The log by zone x week x outcome (x emergency occurrence), with each weekly
+    requirement's own count in its window (``reporting.log_groups``)."""
+    windows = [(req.campaign, *_window(req, period, station)) for req in weekly]
+    return reporting.log_groups(s, start, end, windows, only_real)
 
 
-def _unindexed(column: Any, dialect: str) -> Any:
-    """SQLite's unary ``+``: the same value, but the planner no longer sees the column, so
-    it cannot pick the column's index for the range and then sort a million rows."""
-    if dialect != "sqlite":
-        return column
-    return UnaryExpression(column.__clause_element__(), operator=custom_op("+"), type_=column.type)
-
-
-def _bulletin_groups(
-    s: Session, period: Period, dialect: str, only_real: bool = False
-) -> list[tuple]:
-    """By bulletin x outcome x zone, read in the order of ``ix_log_bulletin``, which holds
-    every column the query needs: SQLite aggregates while it walks the index, no sort
-    (leaving out non-real entries reads the rows too; only databases holding some pay)."""
-    when = _unindexed(L.scheduled_at, dialect)
-    q = _real_only(
-        select(L.bulletin_id, L.outcome, L.zone_id, func.count()).where(
-            when >= period.start, when < period.end
-        ),
-        only_real,
-    ).group_by(L.bulletin_id, L.outcome, L.zone_id)
-    return [tuple(row) for row in s.execute(q)]
+def _bulletin_groups(s: Session, period: Period, only_real: bool = False) -> list[tuple]:
+    """By bulletin x outcome x zone (``reporting.bulletin_groups``)."""
+    return reporting.bulletin_groups(s, period.start, period.end, only_real)
 
 
 def _pending(s: Session, station: Station, period: Period) -> list[tuple]:
-    """Booked airings without an outcome, found through the (status, time) index: rows
-    still planned or playing whose airing has no outcome in the log (a row set back to
-    'planned' behind the log's back stays what the log says). With, per requirement, how
-    many of them count for its campaign: what a week not over yet can still air."""
-    closed = select(L.seq).where(L.airing_id == A.id, L.outcome.in_(OUTCOMES)).correlate(A).exists()
-    per_req = [func.sum(case((_matches(req.campaign), 1), else_=0)) for req in station.requirements]
-    q = (
-        select(A.zone_id, A.week, func.count(), func.sum(A.duration_seconds), *per_req)
-        .where(
-            A.status.in_(("planned", "playing")),
-            A.scheduled_at >= period.start,
-            A.scheduled_at < period.end,
-            ~closed,
-        )
-        .group_by(A.zone_id, A.week)
-    )
-    return [tuple(row) for row in s.execute(q)]
+    """Booked airings without an outcome, per zone-week, with per requirement how many of
+    them count for its campaign: what a week not over yet can still air."""
+    campaigns = [req.campaign for req in station.requirements]
+    return reporting.pending_groups(s, period.start, period.end, campaigns)
 
 
 def _daily(
@@ -661,37 +523,20 @@ def _daily(
 ) -> dict[str, dict[tuple[str, date], int]]:
     """Daily requirements: aired per zone x local day of the requirement's window."""
     tz = station.tz
-    when = L.scheduled_at
     daily: dict[str, dict[tuple[str, date], int]] = {}
     for req in station.requirements:
         if req.per != "day":
             continue
         start, end = _window(req, period, station)
         days = _days_between(to_local(start, tz).date(), to_local(end, tz).date())
+        buckets = [
+            (d.isoformat(), _day_start(d, station), _day_start(d + _ONE, station)) for d in days
+        ]
         found: dict[tuple[str, date], int] = {}
-        if days:
-            bucket = case(
-                *[
-                    (
-                        and_(when >= _day_start(d, station), when < _day_start(d + _ONE, station)),
-                        d.isoformat(),
-                    )
-                    for d in days
-                ],
-                else_=literal(None),
-            )
-            dq = _real_only(
-                select(L.zone_id, bucket, func.count())
-                .select_from(L)
-                .outerjoin(A, A.id == L.airing_id)
-                .where(
-                    when >= start, when < end, L.outcome == "aired", _logged_matches(req.campaign)
-                ),
-                only_real,
-            ).group_by(L.zone_id, bucket)
-            for zone_id, day, n in s.execute(dq):
-                if day is not None:
-                    found[(zone_id, date.fromisoformat(day))] = n
+        for zone_id, day, n in reporting.aired_by_day(
+            s, req.campaign, start, end, buckets, only_real
+        ):
+            found[(zone_id, date.fromisoformat(day))] = n
         daily[req.id] = found
     return daily
 
@@ -803,9 +648,8 @@ def _months(session, period: Period, station: Station) -> list[MonthFigures]:
     """Bulletins produced per month: a bulletin counts in the month of its first approval
     (leadership's approval is when a script becomes a product that may air)."""
     tz = station.tz
-    q = select(Approval.bulletin_id, func.min(Approval.approved_at)).group_by(Approval.bulletin_id)
     by_month: dict[str, list[str]] = defaultdict(list)
-    for bid, first in session.execute(q):
+    for bid, first in reporting.first_approvals(session):
         day = _local(first, tz)
         if day is not None and period.first <= day.date() <= period.last:
             by_month[f"{day:%Y-%m}"].append(bid)

@@ -12,34 +12,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from icalendar import Calendar, Event
-from sqlmodel import Session, select
 
-from broadcaster.core.model import Bulletin, Station
+from broadcaster.core.model import AiringRecord, Bulletin, Station
 from broadcaster.core.timeutil import as_utc, to_local
 from broadcaster.reports.period import Period
-from broadcaster.store.tables import AiringRow
+from broadcaster.store import reporting
+from broadcaster.store.db import Session
 
 PRIORITY_VI = {"emergency": "khẩn cấp", "priority": "ưu tiên", "normal": "thông thường"}
 
 
-def planned_airings(session: Session, period: Period) -> list[AiringRow]:
-    return list(
-        session.exec(
-            select(AiringRow)
-            .where(
-                AiringRow.status.in_(("planned", "playing")),
-                AiringRow.scheduled_at >= period.start,
-                AiringRow.scheduled_at < period.end,
-            )
-            .order_by(AiringRow.scheduled_at, AiringRow.zone_id, AiringRow.id)
-        ).all()
-    )
+def planned_airings(session: Session, period: Period) -> list[AiringRecord]:
+    """The period's airings still planned or playing, as plain records."""
+    return reporting.planned_airings(session, period.start, period.end)
 
 
 def write_ics(
     path: Path,
     station: Station,
-    rows: list[AiringRow],
+    rows: list[AiringRecord],
     bulletins: dict[str, Bulletin],
     now: datetime,
 ) -> int:
@@ -51,7 +42,7 @@ def write_ics(
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", f"Lịch phát sóng – {station.name}")
     cal.add("x-wr-timezone", station.timezone)
-    groups: dict[tuple, list[AiringRow]] = defaultdict(list)
+    groups: dict[tuple, list[AiringRecord]] = defaultdict(list)
     for r in rows:
         start = as_utc(r.scheduled_at)
         if r.session_id:

@@ -15,90 +15,27 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, func, type_coerce
-from sqlmodel import Session, select
-
-from broadcaster.reports.figures import L, when_column
 from broadcaster.reports.period import Period
-from broadcaster.store import aslog
+from broadcaster.store import reporting
+from broadcaster.store.db import Session
 
-COLUMNS = [("zone" if f == "zone_id" else f) for f in aslog.HASHED_FIELDS] + [
-    "entry_hash",
-    "prev_hash",
-]
+COLUMNS = [("zone" if c == "zone_id" else c) for c in reporting.LOG_COLUMNS]
 TIME_COLUMNS = frozenset({"scheduled_at", "started_at", "ended_at", "recorded_at"})
 TIME_INDEXES = [i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS]
-_SOURCE = [
-    type_coerce(getattr(L, c), String) if c in TIME_COLUMNS else getattr(L, c)
-    for c in ("zone_id" if c == "zone" else c for c in COLUMNS)
-]
 _EXCEL_EPOCH = datetime(1899, 12, 30)
 
 
 def stream(
     session: Session, period: Period, zone_ids: Sequence[str], batch: int = 20000
 ) -> Iterator[tuple[Any, ...]]:
-    """Rows as tuples in COLUMNS order; instants as stored (naive UTC text).
-
-    The period is matched on ``coalesce(scheduled_at, recorded_at)`` like ``log --from``,
-    which also keeps SQLite walking the table in ``seq`` order instead of sorting a
-    million rows; zones are filtered here for the same reason."""
-    when = when_column()
-    wanted = set(zone_ids)
-    zone_at = COLUMNS.index("zone")
-    q = (
-        select(*_SOURCE)
-        .where(when >= period.start, when < period.end)
-        .order_by(L.seq)
-        .execution_options(yield_per=batch)
-    )
-    # Core, not the ORM session: no per-row entity bookkeeping on a million rows.
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        yield from _sqlite_rows(connection, period, wanted, batch)
-        return
-    for part in connection.execute(q).partitions(batch):
-        for row in part:
-            if row[zone_at] in wanted:
-                yield tuple(row)
-
-
-_SQLITE_SELECT = (
-    "SELECT "
-    + ", ".join("zone_id" if c == "zone" else c for c in COLUMNS)
-    + " FROM as_run_log WHERE coalesce(scheduled_at, recorded_at) >= ?"
-    " AND coalesce(scheduled_at, recorded_at) < ? ORDER BY seq"
-)
-
-
-def _stored(instant: datetime) -> str:
-    """An instant as SQLAlchemy stores DateTime in SQLite (naive UTC text)."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _sqlite_rows(connection, period: Period, wanted: set[str], batch: int):
-    """The same query on the sqlite3 cursor itself: rows come out as plain tuples, without
-    SQLAlchemy's per-row result machinery (a third of the CSV's time on a million rows).
-    It runs inside the session's transaction, so it sees the same snapshot."""
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        cursor.execute(_SQLITE_SELECT, (_stored(period.start), _stored(period.end)))
-        zone_at = COLUMNS.index("zone")
-        while part := cursor.fetchmany(batch):
-            for row in part:
-                if row[zone_at] in wanted:
-                    yield row
-    finally:
-        cursor.close()
+    """Rows as tuples in COLUMNS order; instants as stored (naive UTC text). The period is
+    matched like ``log --from`` (:func:`broadcaster.store.reporting.log_rows`)."""
+    return reporting.log_rows(session, period.start, period.end, zone_ids, batch)
 
 
 def count(session: Session, period: Period, zone_ids: Sequence[str]) -> int:
     """How many rows :func:`stream` yields (call both in one read transaction)."""
-    when = when_column()
-    q = select(func.count()).where(
-        when >= period.start, when < period.end, L.zone_id.in_(list(zone_ids))
-    )
-    return int(session.connection().execute(q).scalar_one())
+    return reporting.count_log_rows(session, period.start, period.end, zone_ids)
 
 
 class LocalTimes:

@@ -3,7 +3,8 @@
 A rendition's key covers the spoken text (or the recording's bytes), the engine, its
 voice and every setting that changes the sound, the production layout and the jingles'
 own hashes: unchanged input costs a lookup and always yields the same file. Production
-runs in worker processes (``production.run_job``); only this module touches the database.
+runs in worker processes (``production.run_job``); only this module reaches the database
+(through ``store/renditions``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-
-from sqlmodel import Session, select
 
 from broadcaster.config.schema import ProductionModel
 from broadcaster.core.model import Bulletin, Station
@@ -38,6 +37,8 @@ from broadcaster.speech.production import (
     run_job,
 )
 from broadcaster.speech.spoken import normalized, spoken_text
+from broadcaster.store import renditions
+from broadcaster.store.db import Session
 from broadcaster.store.tables import Rendition
 
 RENDER_DIR = Path("audio") / "rendered"
@@ -290,11 +291,7 @@ class Renderer:
         self, session: Session, bulletin: Bulletin, attempt: Attempt, now: datetime
     ) -> Rendition | None:
         target = Path(attempt.target)
-        row = session.exec(
-            select(Rendition)
-            .where(Rendition.bulletin_id == bulletin.id, Rendition.render_key == attempt.key)
-            .order_by(Rendition.id.desc())  # type: ignore[union-attr]
-        ).first()
+        row = renditions.newest_for_key(session, bulletin.id, attempt.key)
         if not target.is_file():
             return None
         if row is not None and row.script_sha256 == bulletin.script_sha256:
@@ -320,7 +317,8 @@ class Renderer:
         self, session: Session, bulletin: Bulletin, produced: Produced, now: datetime
     ) -> Rendition:
         target = Path(produced.path)
-        row = Rendition(
+        return renditions.add(
+            session,
             bulletin_id=bulletin.id,
             script_sha256=bulletin.script_sha256,
             render_key=produced.key,
@@ -335,9 +333,6 @@ class Renderer:
             true_peak_dbtp=produced.true_peak_dbtp,
             created_at=as_utc(now),
         )
-        session.add(row)
-        session.flush()
-        return row
 
     def outcome(self, row: Rendition, *, cached: bool, fallback: bool) -> RenderOutcome:
         return RenderOutcome(

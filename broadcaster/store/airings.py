@@ -20,8 +20,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlmodel import Session
+from sqlmodel import select as select_rows  # scalars from ``session.exec`` (one entity)
 
 from broadcaster.core.model import AiringStatus
 from broadcaster.core.timeutil import as_utc
@@ -160,3 +161,137 @@ def week_airings(
         q = q.where(or_(*(AiringRow.zone_id == z for z in zone_ids)))
     rows = session.execute(q.order_by(AiringRow.scheduled_at, AiringRow.id)).all()
     return [WeekAiring(*r) for r in rows]
+
+
+# -- the engine's and the planner's reads (issue 13: no SQL outside the store) ---------------
+# They hand back the rows themselves: the engine closes, retries and re-plans the airings
+# it reads, inside its own transactions.
+
+
+def get(session: Session, airing_id: int) -> AiringRow | None:
+    return session.get(AiringRow, airing_id)
+
+
+def add(session: Session, row: AiringRow) -> AiringRow:
+    """Book one airing built by the engine (``planning.new_row``) in the caller's write
+    transaction; it gets its id at the flush."""
+    session.add(row)
+    return row
+
+
+def due(session: Session, now: datetime) -> list[AiringRow]:
+    """Airings still planned whose slot has come (scheduled at or before ``now``), in time
+    order."""
+    return list(
+        session.exec(
+            select_rows(AiringRow)
+            .where(AiringRow.status == AiringStatus.PLANNED, AiringRow.scheduled_at <= now)
+            .order_by(AiringRow.scheduled_at, AiringRow.id)
+        ).all()
+    )
+
+
+def next_planned_after(session: Session, instant: datetime) -> datetime | None:
+    """The first slot of a planned airing after ``instant`` (UTC), if any."""
+    return session.exec(
+        select_rows(func.min(AiringRow.scheduled_at)).where(
+            AiringRow.status == AiringStatus.PLANNED, AiringRow.scheduled_at > instant
+        )
+    ).first()
+
+
+def planned_in(session: Session, after: datetime, until: datetime) -> list[AiringRow]:
+    """Airings still planned, scheduled in (after, until]."""
+    return list(
+        session.exec(
+            select_rows(AiringRow).where(
+                AiringRow.status == AiringStatus.PLANNED,
+                AiringRow.scheduled_at > after,
+                AiringRow.scheduled_at <= until,
+            )
+        ).all()
+    )
+
+
+def planned_times(session: Session, after: datetime, until: datetime) -> list[datetime]:
+    """The distinct slots of planned airings in (after, until], as stored, unordered."""
+    return list(
+        session.exec(
+            select_rows(AiringRow.scheduled_at)
+            .where(
+                AiringRow.status == AiringStatus.PLANNED,
+                AiringRow.scheduled_at > after,
+                AiringRow.scheduled_at <= until,
+            )
+            .distinct()
+        ).all()
+    )
+
+
+def still_planned(session: Session, ids: list[int]) -> set[int]:
+    """Which of ``ids`` are still planned (one query)."""
+    return set(
+        session.exec(
+            select_rows(AiringRow.id).where(
+                AiringRow.id.in_(ids),  # type: ignore[union-attr]
+                AiringRow.status == AiringStatus.PLANNED,
+            )
+        ).all()
+    )
+
+
+def with_status(session: Session, status: AiringStatus) -> list[AiringRow]:
+    """Every airing in ``status`` (the ones left playing by a crash, at the restart)."""
+    return list(session.exec(select_rows(AiringRow).where(AiringRow.status == status)).all())
+
+
+def ahead_in_zone(
+    session: Session, zone_id: str, other_than: int | None, before: datetime
+) -> list[AiringRow]:
+    """The zone's airings planned or playing, scheduled before ``before``, except one."""
+    return list(
+        session.exec(
+            select_rows(AiringRow).where(
+                AiringRow.zone_id == zone_id,
+                AiringRow.id != other_than,
+                AiringRow.status.in_((AiringStatus.PLANNED, AiringStatus.PLAYING)),  # type: ignore[attr-defined]
+                AiringRow.scheduled_at < before,
+            )
+        ).all()
+    )
+
+
+def between(
+    session: Session, start: datetime, end: datetime, zone_ids: list[str] | None = None
+) -> list[AiringRow]:
+    """Every airing scheduled in [start, end) (of those zones), in time order: what the
+    planner counts as booked in a week."""
+    q = select_rows(AiringRow).where(AiringRow.scheduled_at >= start, AiringRow.scheduled_at < end)
+    if zone_ids is not None:
+        q = q.where(or_(*(AiringRow.zone_id == z for z in zone_ids)))
+    return list(session.exec(q.order_by(AiringRow.scheduled_at, AiringRow.id)).all())
+
+
+def last_aired(
+    session: Session, start: datetime, end: datetime, zone_ids: list[str] | None = None
+) -> list[tuple[str, str, datetime]]:
+    """(zone, bulletin, latest slot) of the airings that aired, scheduled in [start, end)."""
+    q = select_rows(
+        AiringRow.zone_id, AiringRow.bulletin_id, func.max(AiringRow.scheduled_at)
+    ).where(
+        AiringRow.status == AiringStatus.AIRED,
+        AiringRow.scheduled_at >= start,
+        AiringRow.scheduled_at < end,
+    )
+    if zone_ids is not None:
+        q = q.where(or_(*(AiringRow.zone_id == z for z in zone_ids)))
+    rows = session.exec(q.group_by(AiringRow.zone_id, AiringRow.bulletin_id)).all()
+    return [(zone_id, bulletin_id, instant) for zone_id, bulletin_id, instant in rows]
+
+
+def retime(session: Session, moves: list[tuple[AiringRow, datetime]]) -> None:
+    """Give rows read in this write transaction their new slots (UTC), flushed."""
+    for row, instant in moves:
+        row.scheduled_at = instant
+        session.add(row)
+    session.flush()

@@ -27,6 +27,9 @@ from broadcaster.core.errors import BroadcasterError
 from broadcaster.i18n import _
 from broadcaster.store import signed_tables, tables  # noqa: F401  (registers the tables)
 
+# ``Session`` is also the name the layers above use in type hints for the transaction
+# :meth:`Database.read` and :meth:`Database.write` hand out: they pass it back to the
+# store's repository functions and never import the ORM, nor query it, themselves.
 _WRITE_LOCKS: dict[str, threading.RLock] = {}
 
 
