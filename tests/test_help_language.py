@@ -83,3 +83,31 @@ def test_the_hooks_exist_in_this_typer():
     for owner, name, _wrap in help_i18n.HOOKS:
         assert callable(getattr(owner, name)), f"{owner.__name__}.{name}"
     assert typer.core._ is help_i18n._
+
+
+def _usage_error(capsys, *args: str) -> str:
+    capsys.readouterr()
+    assert run(list(args)) == 2
+    return capsys.readouterr().err
+
+
+def test_usage_errors_are_worded_in_the_language(capsys, restore_language):
+    """click builds these with f-strings: they are worded again from the exception."""
+    vi = _usage_error(capsys, "--lang", "vi", "plan", "--wek")
+    assert "Lỗi: Không có tùy chọn --wek (có thể là: --week)" in vi
+    assert "Error:" not in vi and "Try '" not in vi
+    en = _usage_error(capsys, "--lang", "en", "plan", "--wek")
+    assert "Error: No such option: --wek (Possible options: --week)" in en
+    assert "Try 'broadcaster plan --help' for help." in en
+    assert "Thiếu tham số 'ID'." in _usage_error(capsys, "--lang", "vi", "queue")
+    assert "Missing argument 'ID'." in _usage_error(capsys, "--lang", "en", "queue")
+    extra = _usage_error(capsys, "--lang", "en", "plan", "--week", "1", "2")
+    assert "Got unexpected extra argument(s) (2)" in extra
+
+
+def test_a_refused_value_says_why_in_the_language(capsys, restore_language):
+    """Typer converts values with pydantic: the reason is worded like station.yaml's."""
+    vi = _usage_error(capsys, "--lang", "vi", "run", "--sweep-seconds", "abc")
+    assert "Giá trị không hợp lệ cho '--sweep-seconds': phải là một số" in vi
+    en = _usage_error(capsys, "--lang", "en", "run", "--sweep-seconds", "abc")
+    assert "Invalid value for '--sweep-seconds': must be a number" in en

@@ -1,4 +1,4 @@
-"""``--help`` in the user's language.
+"""``--help`` and click's usage errors in the user's language.
 
 Typer and its bundled click build the help from English strings fixed when a command is
 declared (``help=`` texts and docstrings), long before ``--lang`` or the locale is known,
@@ -7,6 +7,11 @@ when it is declared: the English text stays the msgid, and it is translated at t
 the help is written, through the station's catalogue. Typer's own words ("Options",
 "Commands", "default: ...", "required") go through the same catalogue, and so does the
 "Usage:" that click writes without gettext.
+
+Click's usage errors ("No such option: --wek", "Missing argument 'ID'.") are built
+with f-strings, so they are worded again from the exception's own fields
+(:func:`usage_error_text`); a bad value's reason comes from pydantic (Typer converts with
+it) and is worded by :mod:`broadcaster.core.validation_words`.
 
 This reaches into Typer's internals (``typer.core`` and ``typer._click``): the hooks are
 named in one place, and ``tests/test_help_language.py`` fails if a Typer release moves
@@ -22,7 +27,8 @@ from typing import Any
 import typer.core
 from typer import _click
 
-from broadcaster.i18n import _, translate_declared
+from broadcaster.core.validation_words import validation_message
+from broadcaster.i18n import _, pgettext, translate_declared
 
 _installed = False
 
@@ -64,6 +70,80 @@ def _translated_usage_prefix(method: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _hint(exc: Any) -> str:
+    """The option or argument an error is about, as click names it (``'--week'``)."""
+    hint = getattr(exc, "param_hint", None)
+    if hint is None and getattr(exc, "param", None) is not None:
+        hint = exc.param.get_error_hint()
+    if hint is not None and not isinstance(hint, str):
+        hint = " / ".join(repr(h) for h in hint)
+    return hint or ""
+
+
+def _bad_value_reason(exc: Any) -> str:
+    """Why a value was refused: pydantic's first error, in our words, when Typer's
+    conversion raised it; else click's message as it is."""
+    cause = exc.__cause__
+    errors = getattr(cause, "errors", None)
+    if callable(errors):
+        try:
+            first = errors()[0]
+        except (IndexError, TypeError):
+            return str(exc.message)
+        return validation_message(first)
+    return str(exc.message)
+
+
+def usage_error_text(exc: Any) -> str:
+    """One usage error in the language in use, built from the exception's fields."""
+    if isinstance(exc, _click.exceptions.NoSuchOption):
+        text = _("No such option: {name}").format(name=exc.option_name)
+        if exc.possibilities:
+            text += " " + _("(Possible options: {options})").format(
+                options=", ".join(sorted(exc.possibilities))
+            )
+        return text
+    if isinstance(exc, _click.exceptions.MissingParameter):
+        kind = exc.param_type or (exc.param.param_type_name if exc.param else "parameter")
+        word = {
+            "option": pgettext("cli", "option"),
+            "argument": pgettext("cli", "argument"),
+        }.get(kind, pgettext("cli", "parameter"))
+        return _("Missing {kind} {name}.").format(kind=word, name=_hint(exc)).replace("  ", " ")
+    if isinstance(exc, _click.exceptions.BadParameter):
+        hint = _hint(exc)
+        reason = _bad_value_reason(exc)
+        if not hint:
+            return _("Invalid value: {reason}").format(reason=reason)
+        return _("Invalid value for {name}: {reason}").format(name=hint, reason=reason)
+    message = exc.format_message()
+    if message.startswith("Got unexpected extra argument"):
+        extra = message.rpartition(" (")[2].rstrip(")")
+        return _("Got unexpected extra argument(s) ({arguments})").format(arguments=extra)
+    return message
+
+
+def _show_usage_error(self: Any, file: Any = None) -> None:
+    """click's ``UsageError.show``, in the language in use."""
+    echo = _click.utils.echo
+    if file is None:
+        file = _click._compat.get_text_stderr()
+    color = None
+    ctx = self.ctx
+    if ctx is not None:
+        color = ctx.color
+        hint = ""
+        if ctx.command.get_help_option(ctx) is not None:
+            hint = (
+                _("Try '{command} {option}' for help.").format(
+                    command=ctx.command_path, option=ctx.help_option_names[0]
+                )
+                + "\n"
+            )
+        echo(f"{ctx.get_usage()}\n{hint}", file=file, color=color)
+    echo(_("Error: {message}").format(message=usage_error_text(self)), file=file, color=color)
+
+
 #: (owner, method name, wrapper): every place where a help text becomes output.
 HOOKS: tuple[tuple[type, str, Callable[..., Any]], ...] = (
     (_click.core.Command, "format_help_text", _translating("help")),
@@ -82,6 +162,7 @@ def install() -> None:
         return
     for owner, name, wrap in HOOKS:
         setattr(owner, name, wrap(getattr(owner, name)))
+    _click.exceptions.UsageError.show = _show_usage_error  # type: ignore[method-assign]
     # Typer's own words ("Options", "Commands", "default: {default}"...) are looked up
     # with a module-level ``_`` bound to the stdlib's gettext: ours instead.
     typer.core._ = _  # type: ignore[attr-defined]
