@@ -27,7 +27,7 @@ from broadcaster.core.timeutil import (
 )
 from broadcaster.i18n import _
 from broadcaster.store import approvals as repo
-from broadcaster.store import signing
+from broadcaster.store import reviews, signing
 from broadcaster.store.approvals import approved_rendition, latest_rendition
 from broadcaster.store.db import Database
 from broadcaster.store.tables import AiringRow, Approval
@@ -53,7 +53,10 @@ def approve_as(ctx: StationContext, bulletin_id: str, by: str) -> ApprovalRecord
         raise FieldProblem(_("give the approver's name"), field="by")
     bulletin = ctx.bulletin(bulletin_id)
     key = station_key(ctx)
+    text = (ctx.root / bulletin.source_path).read_text(encoding="utf-8")
     with ctx.db.write() as s:
+        # The approved text is kept beside the approval: the base of the next diff.
+        reviews.keep_text(s, bulletin.id, bulletin.script_sha256, text, ctx.clock.now())
         rendition = latest_rendition(s, bulletin)
         if rendition is None:
             raise BroadcasterError(

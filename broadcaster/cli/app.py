@@ -129,6 +129,12 @@ COMMANDS = (
         "The schedule as a whole: list its airings (with their ids), export it for other tools.",
     ),
     LazyCommand(
+        "bulletins",
+        "broadcaster.cli.bulletin_cmds",
+        "Bulletins and their editorial state (draft, awaiting approval, approved, changed "
+        "since approval, sent back, expired); submit one for approval, or send it back.",
+    ),
+    LazyCommand(
         "log",
         "broadcaster.cli.log_cmds",
         "The as-run log: list it, verify its hash chain, sign and export its head.",

@@ -34,8 +34,20 @@ _installed = False
 
 
 def translated(text: str | None) -> str | None:
-    """One help text in the language in use (None and "" stay as they are)."""
-    return translate_declared(text) if text else text
+    """One help text in the language in use (None and "" stay as they are).
+
+    A docstring's msgid may be given with its line breaks or as one line (click rewraps
+    paragraphs anyway): the exact text is looked up first, then its words joined by
+    single spaces."""
+    if not text:
+        return text
+    found = translate_declared(text)
+    if found == text:
+        one_line = " ".join(text.split())
+        joined = translate_declared(one_line)
+        if joined != one_line:
+            return joined
+    return found
 
 
 def _translating(*attributes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -259,3 +259,31 @@ class StopRequest(SQLModel, table=True):
     requested_by: str = Field(max_length=128)
     requested_at: datetime
     handled_at: datetime | None = None
+
+
+class ScriptText(SQLModel, table=True):
+    """One exact script content (its bytes' SHA-256), kept once."""
+
+    __tablename__ = "script_text"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bulletin_id: str = Field(index=True, max_length=64)
+    script_sha256: str = Field(max_length=64)
+    text: str
+    kept_at: datetime
+
+    __table_args__ = (UniqueConstraint("bulletin_id", "script_sha256"),)
+
+
+class ScriptReview(SQLModel, table=True):
+    """A submission for approval, or a rejection with its reason, of one content."""
+
+    __tablename__ = "script_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    bulletin_id: str = Field(index=True, max_length=64)
+    script_sha256: str = Field(max_length=64)
+    action: str = Field(max_length=16)  # submitted | rejected
+    by: str = Field(max_length=128)
+    at: datetime
+    reason: str = Field(default="", max_length=2000)
