@@ -43,7 +43,7 @@ def test_every_help_text_has_a_vietnamese_translation():
         missing = [
             f"{where}: {text!r}"
             for text, where in texts.items()
-            if help_i18n.translated(text) == text
+            if help_i18n.translated(text) == text and re.search(r"[^\W\d_]", text)
         ]
     finally:
         set_language(None)

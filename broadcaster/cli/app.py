@@ -194,6 +194,17 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _language(lang: str | None) -> str | None:
+    """--lang takes effect as soon as it is parsed."""
+    if lang is not None and lang not in LANGUAGES:
+        raise typer.BadParameter(
+            _("'{lang}' is not one of {known}").format(lang=lang, known=", ".join(LANGUAGES)),
+            param_hint="--lang",
+        )
+    set_language(lang)
+    return lang
+
+
 @app.callback()
 def root(
     station: Path = typer.Option(
@@ -208,7 +219,9 @@ def root(
         envvar="BROADCASTER_DB",
         help="Database URL (default: sqlite:///<station>/station.db).",
     ),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
     debug: bool = typer.Option(
         False,
         "--debug",
@@ -218,16 +231,12 @@ def root(
     lang: str = typer.Option(
         None,
         "--lang",
+        callback=_language,
+        is_eager=True,  # before an eager --help that follows it: the help in that language
         help="Language of the messages: vi or en (default: LANGUAGE/LC_ALL/LANG when they "
         "name one, else the station's station.language, else vi).",
     ),
 ) -> None:
-    if lang is not None and lang not in LANGUAGES:
-        raise typer.BadParameter(
-            _("'{lang}' is not one of {known}").format(lang=lang, known=", ".join(LANGUAGES)),
-            param_hint="--lang",
-        )
-    set_language(lang)
     common.state.station = station
     common.state.db = db
     common.state.debug = debug

@@ -21,6 +21,7 @@ them, instead of the help silently going back to English.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -36,18 +37,24 @@ _installed = False
 def translated(text: str | None) -> str | None:
     """One help text in the language in use (None and "" stay as they are).
 
-    A docstring's msgid may be given with its line breaks or as one line (click rewraps
-    paragraphs anyway): the exact text is looked up first, then its words joined by
-    single spaces."""
+    A docstring's msgid may be given with its line breaks or with each paragraph on one
+    line (click rewraps paragraphs anyway): the exact text is looked up first, then its
+    paragraphs' words joined by single spaces, the paragraphs by a blank line."""
     if not text:
         return text
     found = translate_declared(text)
     if found == text:
-        one_line = " ".join(text.split())
-        joined = translate_declared(one_line)
-        if joined != one_line:
+        key = paragraphs_key(text)
+        joined = translate_declared(key)
+        if joined != key:
             return joined
     return found
+
+
+def paragraphs_key(text: str) -> str:
+    """The msgid of a help text: each paragraph on one line, one blank line between."""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
 def _translating(*attributes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
