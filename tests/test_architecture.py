@@ -163,3 +163,45 @@ def test_the_sql_rule_catches_a_lazy_import(tmp_path):
         "def f(s):\n    from sqlalchemy import func\n    import sqlmodel.sql\n", encoding="utf-8"
     )
     assert _sql_imports(fake) == ["sqlalchemy", "sqlmodel.sql"]
+
+
+# The application layer and the faces above it hand the store plain values and its own
+# sessions, and catch its own DatabaseFailure: every query is a repository function.
+NO_SQL_ABOVE_STORE = ("app", "cli")
+
+
+def _sql_import_lines(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every SQL-toolkit import in a file, at any depth."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        else:
+            continue
+        found += [
+            (node.lineno, name)
+            for name in names
+            if any(name == lib or name.startswith(lib + ".") for lib in SQL_LIBRARIES)
+        ]
+    return sorted(found)
+
+
+def test_app_and_cli_import_no_sql_toolkit():
+    broken = []
+    for layer in NO_SQL_ABOVE_STORE:
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            for line, name in _sql_import_lines(path):
+                broken.append(f"{path.relative_to(PACKAGE)}:{line} imports {name}")
+    assert not broken, "SQL outside store/ (write a store function):\n" + "\n".join(broken)
+
+
+def test_the_app_sql_rule_names_the_line(tmp_path):
+    fake = tmp_path / "app_mod.py"
+    fake.write_text(
+        "import os\nfrom sqlmodel import select\n\n"
+        "def f(s):\n    from sqlalchemy.exc import SQLAlchemyError\n",
+        encoding="utf-8",
+    )
+    assert _sql_import_lines(fake) == [(2, "sqlmodel"), (5, "sqlalchemy.exc")]

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import select
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import audited
@@ -16,7 +12,6 @@ from broadcaster.app.logbook import station_key
 from broadcaster.app.permissions import Action
 from broadcaster.core.errors import BroadcasterError, FieldProblem, Problem
 from broadcaster.core.model import (
-    AiringStatus,
     ApprovalRecord,
     Bulletin,
     Priority,
@@ -28,9 +23,10 @@ from broadcaster.core.timeutil import (
 from broadcaster.i18n import _
 from broadcaster.store import approvals as repo
 from broadcaster.store import reviews, signing
+from broadcaster.store.airings import planned_of_bulletins
 from broadcaster.store.approvals import approved_rendition, latest_rendition
-from broadcaster.store.db import Database
-from broadcaster.store.tables import AiringRow, Approval
+from broadcaster.store.db import Database, open_readonly
+from broadcaster.store.errors import DatabaseFailure
 
 
 def approve(ctx: StationContext, bulletin_id: str, actor: Actor) -> ApprovalRecord:
@@ -73,15 +69,14 @@ def approve_as(ctx: StationContext, bulletin_id: str, by: str) -> ApprovalRecord
             if signing.approval_problem(s, existing, key.public_hex):
                 signing.sign_approval(s, existing, key, ctx.clock.now())
             return existing.record()
-        approval = Approval(
+        approval = repo.add_approval(
+            s,
             bulletin_id=bulletin.id,
             script_sha256=bulletin.script_sha256,
             audio_sha256=rendition.audio_sha256,
             approved_by=by,
             approved_at=as_utc(ctx.clock.now()),
         )
-        s.add(approval)
-        s.flush()
         signing.sign_approval(s, approval, key, ctx.clock.now())
         return approval.record()
 
@@ -137,17 +132,7 @@ def require_approved(session, bulletin: Bulletin):
 def _readonly_database(ctx: StationContext) -> Database | None:
     """The station's database opened so that reading it creates or changes nothing (for
     ``check``); None when there is no database yet."""
-    if ctx.db_url.startswith("sqlite:///"):
-        path = Path(ctx.db_url.removeprefix("sqlite:///"))
-        if not path.is_file():
-            return None
-        # A read-only connection would leave -wal/-shm files behind; when no other process
-        # has the database open (no -wal), everything is in the main file: read it as is.
-        live = path.with_name(path.name + "-wal").exists()
-        url = f"sqlite:///file:{path}?{'mode=ro' if live else 'immutable=1'}&uri=true"
-    else:
-        url = ctx.db_url
-    return Database(url, readonly=True)
+    return open_readonly(ctx.db_url)
 
 
 def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> dict[str, str]:
@@ -157,7 +142,7 @@ def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> 
         return {b.id: "not-rendered" for b in bulletins}
     try:
         return {b.id: approval_state(ctx, b, db) for b in bulletins}
-    except SQLAlchemyError:
+    except DatabaseFailure:
         return {b.id: "unknown" for b in bulletins}
     finally:
         db.dispose()
@@ -186,19 +171,11 @@ def airings_at_risk(
     found: dict[str, list[AiringAtRisk]] = {}
     try:
         with db.read() as s:
-            rows = s.exec(
-                select(AiringRow)
-                .where(
-                    AiringRow.status == AiringStatus.PLANNED,
-                    AiringRow.bulletin_id.in_(sorted(bulletin_ids)),  # type: ignore[attr-defined]
-                )
-                .order_by(AiringRow.scheduled_at, AiringRow.id)
-            ).all()
-            for r in rows:
+            for r in planned_of_bulletins(s, bulletin_ids):
                 found.setdefault(r.bulletin_id, []).append(
                     AiringAtRisk(r.id or 0, r.zone_id, r.bulletin_id, as_utc(r.scheduled_at))
                 )
-    except SQLAlchemyError:
+    except DatabaseFailure:
         return {}
     finally:
         if readonly:

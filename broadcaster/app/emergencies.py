@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.approvals import approve_as, require_approved
@@ -36,7 +37,10 @@ from broadcaster.engine.planning import (
 )
 from broadcaster.i18n import N_, _
 from broadcaster.playout.base import close_outputs
-from broadcaster.store.tables import AiringRow
+from broadcaster.store import airings
+
+if TYPE_CHECKING:
+    from broadcaster.store.tables import AiringRow
 
 
 def emergency_airings(
@@ -66,7 +70,7 @@ def emergency_airings(
         by = N_("{by} (forced: {priority} bulletin)").format(by=by, priority=bulletin.priority)
     with ctx.db.write() as s:
         found = require_approved(s, bulletin)
-        rows = []
+        rows: list[AiringRow] = []
         for zone_id in zones:
             airing = Airing(
                 id=None,
@@ -80,11 +84,8 @@ def emergency_airings(
                 duration_seconds=found[0].duration_seconds,
                 created_by=by,
             )
-            row = new_row(airing, bulletin, ctx.station, ctx.clock.now())
-            s.add(row)
-            rows.append(row)
-        s.flush()
-        return rows
+            rows.append(new_row(airing, bulletin, ctx.station, ctx.clock.now()))
+        return airings.book(s, rows)
 
 
 def parse_zones(ctx: StationContext, text: str) -> list[str]:

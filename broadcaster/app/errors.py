@@ -14,19 +14,17 @@ from broadcaster.i18n import _
 
 def machine_error(exc: BaseException) -> str | None:
     """The one line for an error the machine or its files can cause, or None for a bug."""
-    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
     from broadcaster.playout.base import OutputError
+    from broadcaster.store.errors import database_reason
 
     if isinstance(exc, OutputError):  # an output that cannot start (ffmpeg missing, ...)
         return str(exc)
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
         return f"{where}{exc.strerror or first_line(exc)}"
-    if isinstance(exc, DBAPIError):
-        return _("database: {err}").format(err=first_line(exc.orig or exc))
-    if isinstance(exc, SQLAlchemyError):
-        return _("database: {err}").format(err=first_line(exc))
+    reason = database_reason(exc)  # the store's DatabaseFailure, or the toolkit's own
+    if reason is not None:
+        return _("database: {err}").format(err=reason)
     if isinstance(exc, UnicodeError):
         return _("not UTF-8 text: {err}").format(err=first_line(exc))
     if isinstance(exc, RecursionError | MemoryError):

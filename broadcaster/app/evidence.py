@@ -14,21 +14,16 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func
-from sqlmodel import select
-
 from broadcaster.app import reports as build
 from broadcaster.app import signed_head
 from broadcaster.app.context import StationContext
 from broadcaster.core.errors import FieldProblem
 from broadcaster.i18n import _, clock_word
 from broadcaster.reports import csv_writer, json_writer, pdf, rawlog
-from broadcaster.reports.figures import L, when_column
 from broadcaster.reports.output import atomic_file, check_target
 from broadcaster.reports.period import Period
-from broadcaster.store import aslog, auditlog
+from broadcaster.store import aslog, auditlog, renditions, reporting
 from broadcaster.store.chain import ChainReport
-from broadcaster.store.tables import Rendition
 
 PACK_FORMATS = ("docx", "xlsx", "json", "pdf")
 LOG_CSV = "nhat-ky-phat-song.csv"
@@ -164,27 +159,14 @@ def _aired_audio(
 ) -> list[AiredAudio]:
     """Every distinct audio the log says aired in the period, found again on disk by hash
     (on the real clock only, unless the pack includes non-real entries)."""
-    when = when_column()
-    q = select(L.audio_sha256, L.bulletin_id, func.count())
-    if real_only:
-        q = q.where(L.clock == "")
-    q = q.where(
-        when >= period.start,
-        when < period.end,
-        L.zone_id.in_(zone_ids),
-        L.outcome.in_(("aired", "interrupted")),
-        L.audio_sha256 != "",
-    ).group_by(L.audio_sha256, L.bulletin_id)
     by_hash: dict[str, AiredAudio] = {}
-    for sha, bulletin_id, n in session.execute(q):
+    aired = reporting.aired_audio(session, period.start, period.end, zone_ids, real_only)
+    for sha, bulletin_id, n in aired:
         found = by_hash.setdefault(sha, AiredAudio(sha, [], 0, "", "không tìm thấy"))
         found.bulletin_ids.append(bulletin_id)
         found.times_aired += n
     for a in by_hash.values():
-        paths = session.exec(
-            select(Rendition.audio_path).where(Rendition.audio_sha256 == a.sha256).distinct()
-        ).all()
-        for rel in paths:
+        for rel in renditions.audio_paths(session, a.sha256):
             candidate = root / rel
             if candidate.is_file():
                 a.path = rel

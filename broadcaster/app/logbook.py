@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlmodel import select
-
 from broadcaster.app.context import StationContext
 from broadcaster.core.errors import FieldProblem
 from broadcaster.core.timeutil import (
@@ -181,11 +179,7 @@ def log_head(ctx: StationContext) -> tuple[int, str]:
 
 def log_since(ctx: StationContext, seq: int) -> list:
     with ctx.db.read() as s:
-        return list(
-            s.exec(
-                select(aslog.LogEntry).where(aslog.LogEntry.seq > seq).order_by(aslog.LogEntry.seq)
-            ).all()
-        )
+        return aslog.entries_after(s, seq)
 
 
 def reason_in(language: str, reason: str | None) -> str:

@@ -7,19 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import select
-
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
 from broadcaster.app.permissions import Action
 from broadcaster.core.errors import BroadcasterError, UsageProblem
-from broadcaster.core.timeutil import as_utc, parse_week, week_bounds_utc
+from broadcaster.core.timeutil import parse_week, week_bounds_utc
 from broadcaster.i18n import _
-from broadcaster.store.tables import ReceiverReport
+from broadcaster.store import onair
 
 if TYPE_CHECKING:
     from broadcaster.playout.mqtt.settings import MqttOutputSettings
+    from broadcaster.store.tables import ReceiverReport
 
 # The MQTT plugin (and paho) is imported by the operations that talk to receivers, not by
 # ``status``, which only reads their stored reports (issue 15, start-up).
@@ -163,17 +162,7 @@ def receiver_misses(ctx: StationContext, week_label: str) -> list[ReceiverReport
     """Per-receiver outcomes other than 'played' for airings scheduled in the week."""
     start, end = week_bounds_utc(*parse_week(week_label), ctx.station.tz)
     with ctx.db.read() as s:
-        return list(
-            s.exec(
-                select(ReceiverReport)
-                .where(
-                    ReceiverReport.outcome != "played",
-                    ReceiverReport.scheduled_at >= as_utc(start),
-                    ReceiverReport.scheduled_at < as_utc(end),
-                )
-                .order_by(ReceiverReport.receiver_id, ReceiverReport.scheduled_at)
-            ).all()
-        )
+        return onair.receiver_misses(s, start, end)
 
 
 def receiver_reports(ctx: StationContext, seqs: list[int]) -> dict[int, list[ReceiverReport]]:
@@ -182,11 +171,7 @@ def receiver_reports(ctx: StationContext, seqs: list[int]) -> dict[int, list[Rec
         return {}
     found: dict[int, list[ReceiverReport]] = {}
     with ctx.db.read() as s:
-        for row in s.exec(
-            select(ReceiverReport)
-            .where(ReceiverReport.log_seq.in_(seqs))  # type: ignore[attr-defined]
-            .order_by(ReceiverReport.receiver_id)
-        ).all():
+        for row in onair.reports_of_entries(s, seqs):
             found.setdefault(row.log_seq, []).append(row)
     return found
 

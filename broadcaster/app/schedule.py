@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from sqlalchemy import or_
-from sqlmodel import select
+from typing import TYPE_CHECKING
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.approvals import require_approved
@@ -50,8 +48,10 @@ from broadcaster.engine.planning import (
 )
 from broadcaster.engine.station_engine import StationEngine, judged_fields
 from broadcaster.i18n import N_, _
-from broadcaster.store import airings, aslog
-from broadcaster.store.tables import AiringRow, StopRequest
+from broadcaster.store import airings, aslog, onair, reporting
+
+if TYPE_CHECKING:
+    from broadcaster.store.tables import AiringRow
 
 
 @dataclass
@@ -187,24 +187,14 @@ def queue_as(
         retimed = 0
         if slot is not None:
             retimed = _resequence(station, slot, in_session, airing)
-        row = new_row(airing, bulletin, station, now)
-        s.add(row)
-        s.flush()
+        (row,) = airings.book(s, [new_row(airing, bulletin, station, now)])
         return QueueResult(row.record(), warnings, retimed)
 
 
 def _session_rows(session, slot: Slot) -> list[AiringRow]:
     """The airings of one session occurrence that take up its time."""
-    return list(
-        session.exec(
-            select(AiringRow).where(
-                AiringRow.zone_id == slot.zone_id,
-                AiringRow.session_id == slot.session_id,
-                AiringRow.scheduled_at >= as_utc(slot.start),
-                AiringRow.scheduled_at < as_utc(slot.end),
-                AiringRow.status.in_([s.value for s in OCCUPYING]),  # type: ignore[attr-defined]
-            )
-        ).all()
+    return airings.in_session(
+        session, slot.zone_id, slot.session_id, slot.start, slot.end, OCCUPYING
     )
 
 
@@ -288,7 +278,7 @@ MAX_AIRING_ID = 2**63 - 1
 
 
 def _airing_for_operator(s, airing_id: int) -> AiringRow:
-    row = s.get(AiringRow, airing_id) if 0 < airing_id <= MAX_AIRING_ID else None
+    row = airings.get(s, airing_id) if 0 < airing_id <= MAX_AIRING_ID else None
     if row is None:
         raise UsageProblem(_("no airing {id}").format(id=airing_id))
     return row
@@ -312,7 +302,7 @@ def _zone_of(ctx: StationContext, airing_id: int) -> str | None:
     """The zone an airing is booked on (None for no such airing: the operation itself
     then says so, after the permission check)."""
     with ctx.db.read() as s:
-        row = s.get(AiringRow, airing_id) if 0 < airing_id <= MAX_AIRING_ID else None
+        row = airings.get(s, airing_id) if 0 < airing_id <= MAX_AIRING_ID else None
         return row.zone_id if row is not None else None
 
 
@@ -369,8 +359,7 @@ def cancel_as(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
             raise OnAir(
                 _("airing {id} started meanwhile: it was not cancelled").format(id=airing_id)
             )
-        s.refresh(row)
-        return row.record()
+        return airings.reload(s, row).record()
 
 
 def stop_on_air(ctx: StationContext, airing_id: int, actor: Actor) -> AiringRecord:
@@ -393,7 +382,7 @@ def _stop_on_air(ctx: StationContext, airing_id: int, by: str) -> AiringRecord:
                     id=airing_id, status=row.status
                 )
             )
-        s.add(StopRequest(airing_id=airing_id, requested_by=by[:128], requested_at=as_utc(now)))
+        onair.request_stop(s, airing_id, by, now)
         return row.record()
 
 
@@ -474,15 +463,7 @@ def _week_outcomes(s, ctx: StationContext, year: int, week: int, label: str):
     """The week's log outcomes, each with None, or for an entry older than the judged
     fields the campaigns of its airing row (the only place they were kept then)."""
     start, end = week_bounds_utc(year, week, ctx.station.tz)
-    L = aslog.LogEntry
-    q = (
-        select(L, AiringRow)
-        .outerjoin(AiringRow, AiringRow.id == L.airing_id)
-        .where(L.scheduled_at >= as_utc(start), L.scheduled_at < as_utc(end))  # ix_log_time
-        .where(L.outcome.in_(FINAL_OUTCOMES), or_(L.week == label, L.week == ""))
-        .order_by(L.seq)
-    )
-    for entry, row in s.exec(q).all():
+    for entry, row in reporting.week_outcomes(s, start, end, label, FINAL_OUTCOMES):
         if entry.week:
             yield entry, None
         else:
@@ -557,5 +538,5 @@ def all_final(ctx: StationContext, ids: list[int | None]) -> bool:
 
 def outcomes_of(ctx: StationContext, ids: list[int | None]) -> list[AiringRecord]:
     with ctx.db.read() as s:
-        found = (s.get(AiringRow, i) for i in ids if i is not None)
+        found = (airings.get(s, i) for i in ids if i is not None)
         return [r.record() for r in found if r is not None]

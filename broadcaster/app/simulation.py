@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-
-from sqlmodel import SQLModel
 
 from broadcaster.app import logbook
 from broadcaster.app.context import StationContext
@@ -28,7 +25,7 @@ from broadcaster.engine.simulated import Outage, SimulatedDriver, outage_outputs
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import _
 from broadcaster.playout.base import close_outputs
-from broadcaster.store.db import Database
+from broadcaster.store.db import copy_to_sqlite
 
 _FAIL_RE = re.compile(r"^(?P<zone>[a-z0-9][a-z0-9_-]*)@(?P<start>[^/]+)/(?P<end>.+)$")
 
@@ -137,39 +134,9 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def copy_database(url: str, target: Path) -> None:
-    """The station's current state into a new SQLite file.
-
-    SQLite: the online backup API on a read-only connection (a consistent snapshot even
-    while the daemon writes; ``immutable`` when no other process has the file open, so
-    not even a ``-shm`` file appears beside it). Another database (PostgreSQL): every
-    table copied row by row through SQLAlchemy into the same schema."""
-    source = _sqlite_path(url)
-    if source is not None:
-        if not source.is_file():
-            Database(f"sqlite:///{target}").create()  # a station that never ran: empty
-            return
-        live = source.with_name(source.name + "-wal").exists()
-        mode = "mode=ro" if live else "immutable=1"
-        src = sqlite3.connect(f"file:{source}?{mode}", uri=True)
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
-        return
-    copy = Database(f"sqlite:///{target}")
-    copy.create()
-    origin = Database(url, readonly=True)
-    try:
-        with origin.engine.connect() as read, copy.engine.begin() as write:
-            for table in SQLModel.metadata.sorted_tables:
-                rows = [dict(r._mapping) for r in read.execute(table.select())]
-                if rows:
-                    write.execute(table.insert(), rows)
-    finally:
-        origin.dispose()
-        copy.dispose()
+    """The station's current state into a new SQLite file (the store's snapshot: the
+    station's database is only read, never opened for writing)."""
+    copy_to_sqlite(url, target)
 
 
 def simulate(

@@ -47,10 +47,6 @@ from broadcaster.reports.period import Period
 from broadcaster.store import aslog, reporting
 from broadcaster.store.db import Database, Session
 
-# Still imported by app/evidence.py, whose own query moves into the store on another branch
-# (issue 13): drop this line once that lands. No SQL is written here.
-from broadcaster.store.reporting import L, when_column  # noqa: F401
-
 OUTCOMES = ("aired", "failed", "missed", "interrupted", "cancelled")
 SETBACKS = ("failed", "missed", "interrupted", "cancelled")
 NOT_APPLICABLE = "none"  # heat map: no requirement applies to that zone-week

@@ -295,3 +295,61 @@ def retime(session: Session, moves: list[tuple[AiringRow, datetime]]) -> None:
         row.scheduled_at = instant
         session.add(row)
     session.flush()
+
+
+# -- the application layer's reads and writes of single airings --------------------------------
+
+
+def book(session: Session, rows: list[AiringRow]) -> list[AiringRow]:
+    """Book airings built by the engine (``planning.new_row``: an operator's queued airing,
+    an emergency's on every zone) in the caller's write transaction; flushed, so each has
+    its id for the record handed back."""
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def reload(session: Session, row: AiringRow) -> AiringRow:
+    """The row as the database has it now: :func:`move` updates without touching the
+    objects in the session, so a row read before it is stale until reloaded."""
+    session.refresh(row)
+    return row
+
+
+def in_session(
+    session: Session,
+    zone_id: str,
+    session_id: str,
+    start: datetime,
+    end: datetime,
+    statuses: Iterable[str],
+) -> list[AiringRow]:
+    """The zone's airings of one session occurrence (``session_id``, scheduled in [start,
+    end), UTC) in ``statuses``: what already takes up the session's time when an operator
+    queues one more into it."""
+    return list(
+        session.exec(
+            select_rows(AiringRow).where(
+                AiringRow.zone_id == zone_id,
+                AiringRow.session_id == session_id,
+                AiringRow.scheduled_at >= as_utc(start),
+                AiringRow.scheduled_at < as_utc(end),
+                AiringRow.status.in_([str(s) for s in statuses]),  # type: ignore[attr-defined]
+            )
+        ).all()
+    )
+
+
+def planned_of_bulletins(session: Session, bulletin_ids: Iterable[str]) -> list[AiringRow]:
+    """The airings still planned of these bulletins, soonest first (then by id): the ones
+    that will fail at the gate when a bulletin lost its approval or its audio."""
+    return list(
+        session.exec(
+            select_rows(AiringRow)
+            .where(
+                AiringRow.status == AiringStatus.PLANNED,
+                AiringRow.bulletin_id.in_(sorted(bulletin_ids)),  # type: ignore[attr-defined]
+            )
+            .order_by(AiringRow.scheduled_at, AiringRow.id)
+        ).all()
+    )

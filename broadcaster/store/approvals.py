@@ -9,6 +9,8 @@ bulletin, script and audio.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Session, select
 
 from broadcaster.core.model import Bulletin
@@ -75,3 +77,26 @@ def ever_approved(session: Session, bulletin_id: str) -> bool:
         session.exec(select(Approval).where(Approval.bulletin_id == bulletin_id)).first()
         is not None
     )
+
+
+def add_approval(
+    session: Session,
+    *,
+    bulletin_id: str,
+    script_sha256: str,
+    audio_sha256: str,
+    approved_by: str,
+    approved_at: datetime,
+) -> Approval:
+    """Record the approval of exactly this script and audio, in the caller's write
+    transaction; flushed, so it has its id (the signature that follows names it)."""
+    approval = Approval(
+        bulletin_id=bulletin_id,
+        script_sha256=script_sha256,
+        audio_sha256=audio_sha256,
+        approved_by=approved_by,
+        approved_at=approved_at,
+    )
+    session.add(approval)
+    session.flush()
+    return approval

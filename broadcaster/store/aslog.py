@@ -251,3 +251,11 @@ def entries(
             return
         yield from rows
         last = rows[-1].seq
+
+
+def entries_after(session: Session, seq: int) -> list[LogEntry]:
+    """Every entry appended after entry ``seq``, in order: what one run (a simulation)
+    added to the log it started on."""
+    return list(
+        session.exec(select(LogEntry).where(LogEntry.seq > seq).order_by(LogEntry.seq)).all()
+    )

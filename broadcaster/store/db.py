@@ -8,6 +8,7 @@ chain head; PostgreSQL gets the same effect from ``SELECT ... FOR UPDATE``.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,12 +21,14 @@ from sqlalchemy.exc import (
     DBAPIError,
     NoSuchModuleError,
     OperationalError,
+    SQLAlchemyError,
 )
 from sqlmodel import Session, SQLModel, create_engine
 
 from broadcaster.core.errors import BroadcasterError
 from broadcaster.i18n import _
 from broadcaster.store import signed_tables, tables  # noqa: F401  (registers the tables)
+from broadcaster.store.errors import DatabaseFailure
 
 # ``Session`` is also the name the layers above use in type hints for the transaction
 # :meth:`Database.read` and :meth:`Database.write` hand out: they pass it back to the
@@ -65,13 +68,19 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
-        with Session(self.engine) as session:
+        """A read transaction; a query that fails in it raises :class:`DatabaseFailure`."""
+        with _failures_as_own(), Session(self.engine) as session:
             yield session
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction: everything a command changes lands together or not at all."""
-        with self._lock, Session(self._writer, expire_on_commit=False) as session:
+        """One transaction: everything a command changes lands together or not at all.
+        A query (or the commit) that fails in it raises :class:`DatabaseFailure`."""
+        with (
+            _failures_as_own(),
+            self._lock,
+            Session(self._writer, expire_on_commit=False) as session,
+        ):
             try:
                 yield session
                 session.commit()
@@ -81,6 +90,70 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextlib.contextmanager
+def _failures_as_own() -> Iterator[None]:
+    """SQLAlchemy's errors leave a transaction as the store's own :class:`DatabaseFailure`
+    (the layers above catch that, never the toolkit's classes); the original is its cause."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise DatabaseFailure(exc) from exc
+
+
+def open_readonly(url: str) -> Database | None:
+    """The station's database opened so that reading it creates or changes nothing (for
+    ``check``); None when there is no database yet.
+
+    A read-only SQLite connection would leave -wal/-shm files behind; when no other process
+    has the database open (no -wal), everything is in the main file: it is read as is
+    (``immutable``)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            return None
+        live = path.with_name(path.name + "-wal").exists()
+        url = f"sqlite:///file:{path}?{'mode=ro' if live else 'immutable=1'}&uri=true"
+    return Database(url, readonly=True)
+
+
+def copy_to_sqlite(url: str, target: Path) -> None:
+    """The database at ``url`` as it is now, into a new SQLite file ``target`` (a
+    simulation's own copy of the station).
+
+    SQLite: the online backup API on a read-only connection (a consistent snapshot even
+    while the daemon writes; ``immutable`` when no other process has the file open, so
+    not even a ``-shm`` file appears beside it); a file that does not exist yet (a station
+    that never ran) gives an empty database. Another database (PostgreSQL): every table
+    copied row by row through SQLAlchemy into the same schema."""
+    if url.startswith("sqlite:///"):
+        source = Path(url.removeprefix("sqlite:///")).resolve()
+        if not source.is_file():
+            Database(f"sqlite:///{target}").create()
+            return
+        live = source.with_name(source.name + "-wal").exists()
+        mode = "mode=ro" if live else "immutable=1"
+        src = sqlite3.connect(f"file:{source}?{mode}", uri=True)
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+            src.close()
+        return
+    copy = Database(f"sqlite:///{target}")
+    copy.create()
+    origin = Database(url, readonly=True)
+    try:
+        with origin.engine.connect() as read, copy.engine.begin() as write:
+            for table in SQLModel.metadata.sorted_tables:
+                rows = [dict(r._mapping) for r in read.execute(table.select())]
+                if rows:
+                    write.execute(table.insert(), rows)
+    finally:
+        origin.dispose()
+        copy.dispose()
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -1,8 +1,10 @@
-"""What the engine writes and reads around an airing on air, besides the airing itself:
-the receivers' reports of a networked zone and the operators' requests to stop.
+"""What is written and read around an airing on air, besides the airing itself: the
+receivers' reports of a networked zone and the operators' requests to stop.
 
-The receivers' verdicts are also in the log entry's hashed ``receivers`` field; their
-details (times, seconds played, the receiver's own reason) are kept here for queries.
+The engine writes the reports and handles the requests; the application layer writes the
+requests (``cancel ID --stop``) and reads the reports (what each receiver missed). The
+receivers' verdicts are also in the log entry's hashed ``receivers`` field; their details
+(times, seconds played, the receiver's own reason) are kept here for queries.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from broadcaster.core.model import AiringStatus
+from broadcaster.core.timeutil import as_utc
 from broadcaster.store.tables import AiringRow, ReceiverReport, StopRequest
 
 
@@ -22,6 +25,14 @@ def add_receiver_reports(session: Session, values: Iterable[Mapping[str, Any]]) 
     """One ``receiver_report`` row per mapping (its column names), in the caller's write
     transaction (the one that closes the airing and appends its log entry)."""
     session.add_all([ReceiverReport(**v) for v in values])
+
+
+def request_stop(session: Session, airing_id: int, requested_by: str, at: datetime) -> None:
+    """Record an operator's request that the daemon stop an airing on air (``cancel ID
+    --stop``), in the caller's write transaction; the daemon's sweep handles it."""
+    session.add(
+        StopRequest(airing_id=airing_id, requested_by=requested_by[:128], requested_at=as_utc(at))
+    )
 
 
 def stop_requests(session: Session) -> dict[int, str]:
@@ -47,4 +58,34 @@ def stop_handled(session: Session, airing_id: int, at: datetime) -> None:
         )
         .values(handled_at=at)
         .execution_options(synchronize_session=False)
+    )
+
+
+# -- the receivers' reports, as the faces read them ------------------------------------------
+
+
+def receiver_misses(session: Session, start: datetime, end: datetime) -> list[ReceiverReport]:
+    """Per-receiver outcomes other than 'played' of the airings scheduled in [start, end)
+    (UTC), by receiver then time: what ``status`` says each receiver missed."""
+    return list(
+        session.exec(
+            select(ReceiverReport)
+            .where(
+                ReceiverReport.outcome != "played",
+                ReceiverReport.scheduled_at >= as_utc(start),
+                ReceiverReport.scheduled_at < as_utc(end),
+            )
+            .order_by(ReceiverReport.receiver_id, ReceiverReport.scheduled_at)
+        ).all()
+    )
+
+
+def reports_of_entries(session: Session, seqs: Iterable[int]) -> list[ReceiverReport]:
+    """The per-receiver reports of these log entries, by receiver."""
+    return list(
+        session.exec(
+            select(ReceiverReport)
+            .where(ReceiverReport.log_seq.in_(list(seqs)))  # type: ignore[attr-defined]
+            .order_by(ReceiverReport.receiver_id)
+        ).all()
     )

@@ -37,3 +37,13 @@ def approved_bulletin_ids(session: Session) -> set[str]:
     """Every bulletin any content of which was ever approved (the planner says why one of
     them is left out: changed since its approval)."""
     return set(session.exec(select(Approval.bulletin_id).distinct()).all())
+
+
+def audio_paths(session: Session, audio_sha256: str) -> list[str]:
+    """Every file (relative to the station) a rendition recorded for exactly this audio,
+    each once: where the evidence pack looks for an audio the log says aired."""
+    return list(
+        session.exec(
+            select(Rendition.audio_path).where(Rendition.audio_sha256 == audio_sha256).distinct()
+        ).all()
+    )

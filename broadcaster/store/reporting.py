@@ -26,6 +26,7 @@ from sqlalchemy.sql.operators import custom_op
 from sqlmodel import Session, select
 
 from broadcaster.core.model import AiringRecord
+from broadcaster.core.timeutil import as_utc
 from broadcaster.store import aslog
 from broadcaster.store.tables import AiringRow, Approval, LogEntry
 
@@ -255,6 +256,46 @@ def first_approvals(session: Session) -> list[tuple[str, Any]]:
     instant as the driver returns it (naive UTC, or its text)."""
     q = select(Approval.bulletin_id, func.min(Approval.approved_at)).group_by(Approval.bulletin_id)
     return [(bid, first) for bid, first in session.execute(q)]
+
+
+def aired_audio(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    zone_ids: Sequence[str],
+    only_real: bool = True,
+) -> list[tuple[str, str, int]]:
+    """(audio hash, bulletin, times) of every audio the log says aired (or was cut off
+    on air) in the zones, placed in [start, end): what the evidence pack finds again on
+    disk by hash. Entries with no audio hash are left out; with ``only_real``, so are
+    those made under a clock that is not the real one."""
+    when = when_column()
+    q = _real_only(select(L.audio_sha256, L.bulletin_id, func.count()), only_real)
+    q = q.where(
+        when >= start,
+        when < end,
+        L.zone_id.in_(list(zone_ids)),
+        L.outcome.in_(("aired", "interrupted")),
+        L.audio_sha256 != "",
+    ).group_by(L.audio_sha256, L.bulletin_id)
+    return [(sha, bulletin_id, n) for sha, bulletin_id, n in session.execute(q)]
+
+
+def week_outcomes(
+    session: Session, start: datetime, end: datetime, week: str, outcomes: Sequence[str]
+) -> list[tuple[LogEntry, AiringRow | None]]:
+    """The log's entries of ``outcomes`` scheduled in [start, end) (UTC) that count for
+    ``week`` (the ISO week they carry, or none: an entry older than the judged fields),
+    in ``seq`` order, each with its airing row when it has one (the only place such an
+    old entry's campaigns were kept): what ``status`` judges a week from."""
+    q = (
+        select(L, A)
+        .outerjoin(A, A.id == L.airing_id)
+        .where(L.scheduled_at >= as_utc(start), L.scheduled_at < as_utc(end))  # ix_log_time
+        .where(L.outcome.in_(list(outcomes)), or_(L.week == week, L.week == ""))
+        .order_by(L.seq)
+    )
+    return [(entry, row) for entry, row in session.exec(q).all()]
 
 
 # -- the calendar ----------------------------------------------------------------------------
