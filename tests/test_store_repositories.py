@@ -278,8 +278,7 @@ def test_receiver_misses_and_the_reports_of_entries(database):
     with database.read() as s:
         misses = onair.receiver_misses(s, T0, week_end)
         assert [(m.receiver_id, m.log_seq) for m in misses] == [("r1", 3), ("r2", 2), ("r2", 1)]
-        of_one = onair.reports_of_entries(s, [1])
-        assert [(r.receiver_id, r.outcome) for r in of_one] == [("r1", "played"), ("r2", "no-ack")]
+        assert all(not hasattr(m, "_sa_instance_state") for m in misses)  # plain data
 
 
 # -- the log's reads --------------------------------------------------------------------

@@ -12,13 +12,13 @@ from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
 from broadcaster.app.permissions import Action
 from broadcaster.core.errors import BroadcasterError, UsageProblem
+from broadcaster.core.model import ReceiverOutcome
 from broadcaster.core.timeutil import parse_week, week_bounds_utc
 from broadcaster.i18n import _
 from broadcaster.store import onair
 
 if TYPE_CHECKING:
     from broadcaster.playout.mqtt.settings import MqttOutputSettings
-    from broadcaster.store.tables import ReceiverReport
 
 # The MQTT plugin (and paho) is imported by the operations that talk to receivers, not by
 # ``status``, which only reads their stored reports (issue 15, start-up).
@@ -158,22 +158,11 @@ def receivers(ctx: StationContext, wait: float = 1.5) -> list[ReceiverLine]:
     return lines
 
 
-def receiver_misses(ctx: StationContext, week_label: str) -> list[ReceiverReport]:
+def receiver_misses(ctx: StationContext, week_label: str) -> list[ReceiverOutcome]:
     """Per-receiver outcomes other than 'played' for airings scheduled in the week."""
     start, end = week_bounds_utc(*parse_week(week_label), ctx.station.tz)
     with ctx.db.read() as s:
         return onair.receiver_misses(s, start, end)
-
-
-def receiver_reports(ctx: StationContext, seqs: list[int]) -> dict[int, list[ReceiverReport]]:
-    """The per-receiver details of the given log entries."""
-    if not seqs:
-        return {}
-    found: dict[int, list[ReceiverReport]] = {}
-    with ctx.db.read() as s:
-        for row in onair.reports_of_entries(s, seqs):
-            found.setdefault(row.log_seq, []).append(row)
-    return found
 
 
 def send_volume(

@@ -98,6 +98,23 @@ class AiringRecord:
 
 
 @dataclass(frozen=True)
+class ReceiverOutcome:
+    """What one receiver of a networked zone did with an airing, as the faces see it
+    (the row stays in ``store/``). Times are UTC."""
+
+    log_seq: int
+    airing_id: int | None
+    zone_id: str
+    receiver_id: str
+    outcome: str
+    reason: str
+    started_at: datetime | None
+    ended_at: datetime | None
+    played_seconds: float | None
+    scheduled_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ApprovalRecord:
     """An approval as the faces see it: who vouched for exactly which script and audio
     bytes, and when (UTC)."""

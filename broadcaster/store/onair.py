@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from broadcaster.core.model import AiringStatus
+from broadcaster.core.model import AiringStatus, ReceiverOutcome
 from broadcaster.core.timeutil import as_utc
 from broadcaster.store.tables import AiringRow, ReceiverReport, StopRequest
 
@@ -64,11 +64,12 @@ def stop_handled(session: Session, airing_id: int, at: datetime) -> None:
 # -- the receivers' reports, as the faces read them ------------------------------------------
 
 
-def receiver_misses(session: Session, start: datetime, end: datetime) -> list[ReceiverReport]:
+def receiver_misses(session: Session, start: datetime, end: datetime) -> list[ReceiverOutcome]:
     """Per-receiver outcomes other than 'played' of the airings scheduled in [start, end)
     (UTC), by receiver then time: what ``status`` says each receiver missed."""
-    return list(
-        session.exec(
+    return [
+        row.record()
+        for row in session.exec(
             select(ReceiverReport)
             .where(
                 ReceiverReport.outcome != "played",
@@ -76,16 +77,5 @@ def receiver_misses(session: Session, start: datetime, end: datetime) -> list[Re
                 ReceiverReport.scheduled_at < as_utc(end),
             )
             .order_by(ReceiverReport.receiver_id, ReceiverReport.scheduled_at)
-        ).all()
-    )
-
-
-def reports_of_entries(session: Session, seqs: Iterable[int]) -> list[ReceiverReport]:
-    """The per-receiver reports of these log entries, by receiver."""
-    return list(
-        session.exec(
-            select(ReceiverReport)
-            .where(ReceiverReport.log_seq.in_(list(seqs)))  # type: ignore[attr-defined]
-            .order_by(ReceiverReport.receiver_id)
-        ).all()
-    )
+        )
+    ]

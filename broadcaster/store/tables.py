@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from broadcaster.core.model import AiringRecord, ApprovalRecord
+from broadcaster.core.model import AiringRecord, ApprovalRecord, ReceiverOutcome
 
 
 class Rendition(SQLModel, table=True):
@@ -183,6 +183,21 @@ class ReceiverReport(SQLModel, table=True):
     played_seconds: float | None = None
     scheduled_at: datetime | None = None
     recorded_at: datetime
+
+    def record(self) -> ReceiverOutcome:
+        """The row as plain frozen data, for what leaves the store."""
+        return ReceiverOutcome(
+            log_seq=self.log_seq,
+            airing_id=self.airing_id,
+            zone_id=self.zone_id,
+            receiver_id=self.receiver_id,
+            outcome=self.outcome,
+            reason=self.reason,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            played_seconds=self.played_seconds,
+            scheduled_at=self.scheduled_at,
+        )
 
 
 class UserAccount(SQLModel, table=True):
