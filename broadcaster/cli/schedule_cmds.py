@@ -27,7 +27,7 @@ from broadcaster.cli.common import (
 )
 from broadcaster.core.model import AiringRecord, Requirement
 from broadcaster.core.timeutil import fmt_local, parse_local_datetime
-from broadcaster.i18n import _
+from broadcaster.i18n import _, pgettext
 
 PLAN_TABLE_MAX = 500  # beyond this, ``plan`` points to ``schedule list`` instead
 STATE_STYLE = {"met": "green", "on-track": "cyan", "at-risk": "yellow", "failed": "red"}
@@ -398,7 +398,7 @@ def status_table(
     table = Table(
         _("zone"),
         _("requirement"),
-        _("required"),
+        pgettext("column", "required"),
         _("aired"),
         _("planned"),
         _("failed"),
