@@ -24,10 +24,11 @@ from broadcaster.core.model import (
     Bulletin,
     Origin,
     Priority,
+    RelayWindow,
     Slot,
 )
 from broadcaster.core.planner import OCCUPYING, PlanResult, first_free, sequence_session
-from broadcaster.core.sessions import week_slots
+from broadcaster.core.sessions import relay_seconds, relays_in, week_slots, zone_week_relays
 from broadcaster.core.timeutil import (
     as_utc,
     fmt_local,
@@ -167,9 +168,11 @@ def queue_as(
         )
         warnings: list[str] = []
         in_session: list[AiringRow] = []
+        relays: list[RelayWindow] = []
         if slot is not None:
             in_session = _session_rows(s, slot)
-            at = _fit_in_session(station, bulletin, slot, in_session, at, seconds, warnings)
+            relays = relays_in(slot, zone_week_relays(station, year, week, [zone_id])[zone_id])
+            at = _fit_in_session(station, bulletin, slot, in_session, at, seconds, warnings, relays)
         airing = Airing(
             id=None,
             zone_id=zone_id,
@@ -186,7 +189,7 @@ def queue_as(
         )
         retimed = 0
         if slot is not None:
-            retimed = _resequence(station, slot, in_session, airing)
+            retimed = _resequence(station, slot, in_session, airing, relays)
         row = new_row(airing, bulletin, station, now)
         s.add(row)
         s.flush()
@@ -209,9 +212,18 @@ def _session_rows(session, slot: Slot) -> list[AiringRow]:
 
 
 def _fit_in_session(
-    station, bulletin: Bulletin, slot: Slot, rows: list[AiringRow], at, seconds, warnings
+    station,
+    bulletin: Bulletin,
+    slot: Slot,
+    rows: list[AiringRow],
+    at,
+    seconds,
+    warnings,
+    relays: list[RelayWindow] = (),  # type: ignore[assignment]
 ) -> datetime:
-    """Where the queued airing starts in its session, or a refusal naming what is booked."""
+    """Where the queued airing starts in its session, or a refusal naming what is booked.
+    The session's relay windows take up their time: they count against its cap, and the
+    airing starts after a relay it would overlap."""
     tz = station.tz
     label = fmt_local(slot.start, tz)[11:16]
     if any(r.bulletin_id == bulletin.id for r in rows):
@@ -220,15 +232,23 @@ def _fit_in_session(
                 id=bulletin.id, time=label, zone=slot.zone_id
             )
         )
-    booked = sum(r.duration_seconds for r in rows)
+    booked = sum(r.duration_seconds for r in rows) + relay_seconds(slot, relays)
     cap = slot.capacity_seconds
-    start = first_free(slot, [to_domain(r) for r in rows], at, seconds)
+    blocked = [(w.start, w.end) for w in relays]
+    start = first_free(slot, [to_domain(r) for r in rows], at, seconds, blocked)
     ends = start + timedelta(seconds=seconds)
     if booked + seconds > cap + 1e-6 or ends > slot.end:
-        items = ", ".join(
-            f"{fmt_local(r.scheduled_at, tz)[11:16]} {r.bulletin_id}"
-            for r in sorted(rows, key=lambda r: as_utc(r.scheduled_at))
-        )
+        taken = [(as_utc(r.scheduled_at), r.bulletin_id) for r in rows]
+        taken += [
+            (
+                w.start,
+                _("relay {source} until {end}").format(
+                    source=w.source_id, end=fmt_local(w.end, tz)[11:16]
+                ),
+            )
+            for w in relays
+        ]
+        items = ", ".join(f"{fmt_local(t, tz)[11:16]} {what}" for t, what in sorted(taken))
         if booked + seconds > cap + 1e-6:
             head = _("{time} is full: {used} of {cap}").format(
                 time=label, used=duration_words(booked), cap=duration_words(cap)
@@ -255,11 +275,18 @@ def _fit_in_session(
     return start
 
 
-def _resequence(station, slot: Slot, rows: list[AiringRow], queued: Airing) -> int:
-    """Move the planner's airings of the session around the queued one; refuse if that
-    would push one past the session's end (it could only be missed)."""
+def _resequence(
+    station,
+    slot: Slot,
+    rows: list[AiringRow],
+    queued: Airing,
+    relays: list[RelayWindow] = (),  # type: ignore[assignment]
+) -> int:
+    """Move the planner's airings of the session around the queued one (and its relay
+    windows); refuse if that would push one past the session's end (it could only be
+    missed)."""
     domain = {r.id: to_domain(r) for r in rows}
-    moved = sequence_session(slot, [*domain.values(), queued])
+    moved = sequence_session(slot, [*domain.values(), queued], [(w.start, w.end) for w in relays])
     late = [
         a
         for a in [*domain.values(), queued]
