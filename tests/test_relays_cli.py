@@ -133,3 +133,43 @@ def test_queue_starts_after_a_relay_and_counts_its_minutes(rcli: Cli):
     assert "is full" in full.err and "relay vov1 until 17:10" in full.err
     other = rcli("queue", "nq57-mot", "--zone", "thon-a", "--at", "2026-11-29 17:05")
     assert other.code == 0, other.err  # thon-a does not relay on Sunday evening
+
+
+def test_no_retry_runs_into_a_relay(cli: Cli):
+    """nq57-mot is queued on xa at 06:04:50, before a relay at 06:05–06:08 inside the
+    06:00 session; an emergency at 06:04:52 cuts it. Aired again after the alert it would
+    run into the relay: no retry is booked in that session (make-ups are planned instead),
+    and nothing airs on xa inside the relay window."""
+    from simkit import sim_root
+    from stationkit import rows
+
+    path = cli.root / STATION
+    extra = EXTRA.split("relays:\n")[0] + (
+        'relays:\n  - {source: vov1, zones: [xa], days: [mon], start: "06:05", end: "06:08"}\n'
+    )
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("requirements:\n", extra + "requirements:\n", 1), "utf-8")
+    cli("queue", "nq57-mot", "--zone", "xa", "--at", "2026-11-23 06:04:50", check=True)
+    r = cli(
+        "simulate",
+        "--from",
+        "2026-11-23",
+        "--to",
+        "2026-11-23",
+        "--emergency",
+        "bao-lu@2026-11-23 06:04:52",
+    )
+    assert r.code == 0, r.err
+    root = sim_root(cli.root)
+    log = rows(root, "select * from as_run_log where zone_id='xa' order by seq")
+    assert [e["bulletin_id"] for e in log if e["outcome"] == "interrupted"] == ["nq57-mot"]
+    on_xa = rows(root, "select * from airing where zone_id='xa'")
+    assert not [a for a in on_xa if a["origin"] == "retry"], [dict(a) for a in on_xa]
+    relay_start = datetime(2026, 11, 22, 23, 5, tzinfo=UTC)
+    relay_end = relay_start + timedelta(minutes=3)
+    for a in on_xa:
+        if a["status"] != "aired":
+            continue
+        began = datetime.fromisoformat(a["started_at"]).replace(tzinfo=UTC)
+        ended = datetime.fromisoformat(a["ended_at"]).replace(tzinfo=UTC)
+        assert ended <= relay_start or began >= relay_end, dict(a)

@@ -4,6 +4,7 @@ the airings booked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -219,7 +220,7 @@ def _fit_in_session(
     at,
     seconds,
     warnings,
-    relays: list[RelayWindow] = (),  # type: ignore[assignment]
+    relays: Sequence[RelayWindow] = (),
 ) -> datetime:
     """Where the queued airing starts in its session, or a refusal naming what is booked.
     The session's relay windows take up their time: they count against its cap, and the
@@ -280,7 +281,7 @@ def _resequence(
     slot: Slot,
     rows: list[AiringRow],
     queued: Airing,
-    relays: list[RelayWindow] = (),  # type: ignore[assignment]
+    relays: Sequence[RelayWindow] = (),
 ) -> int:
     """Move the planner's airings of the session around the queued one (and its relay
     windows); refuse if that would push one past the session's end (it could only be

@@ -25,7 +25,7 @@ a bulletin's ``zone_set``), so a week of thousands of zones plans in time linear
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -97,7 +97,7 @@ class _ZoneBook:
         station: Station,
         slots: list[Slot],
         booked: list[BookedAiring],
-        relays: list[RelayWindow] = (),  # type: ignore[assignment]
+        relays: Sequence[RelayWindow] = (),
     ) -> None:
         self.tz = station.tz
         self.slots = slots

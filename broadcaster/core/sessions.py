@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from broadcaster.core.model import RelayWindow, Slot, Station
-from broadcaster.core.timeutil import local_to_utc, week_days
+from broadcaster.core.timeutil import local_to_utc, to_local, week_days
 
 
 def week_slots(station: Station, year: int, week: int, zone_id: str | None = None) -> list[Slot]:
@@ -116,6 +116,24 @@ def zone_week_relays(
         windows.sort(key=lambda w: w.start)
         out[zid] = windows
     return out
+
+
+def zone_relays_overlapping(
+    station: Station, zone_id: str, start: datetime, end: datetime
+) -> list[RelayWindow]:
+    """The zone's relay windows that take up part of [start, end) (UTC), in time order:
+    whether an airing started at a given instant would run into a relay."""
+    if not station.relays_by_zone.get(zone_id) or end <= start:
+        return []
+    tz = station.tz
+    weeks = sorted({to_local(t, tz).date().isocalendar()[:2] for t in (start, end)})
+    found = [
+        w
+        for year, week in weeks
+        for w in zone_week_relays(station, year, week, [zone_id])[zone_id]
+        if w.start < end and start < w.end
+    ]
+    return sorted(found, key=lambda w: w.start)
 
 
 def relays_in(slot: Slot, windows: list[RelayWindow]) -> list[RelayWindow]:
