@@ -241,3 +241,58 @@ def test_first_free_and_sequence_skip_blocked_spans():
     sequence_session(slot, [a, b, c], blocked)
     # 06:00–06:01:30, then the minute to 06:02:30 would cross the relay: 06:04, 06:05
     assert [x.scheduled_at for x in (a, b, c)] == [at(0, 6, 0), at(0, 6, 4), at(0, 6, 5)]
+
+
+# -- a property: whatever the relays and durations, the caps and the relays hold ---------------
+def test_any_relays_and_bulletins_keep_caps_and_relays_clear():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_planner import as_booked
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(
+        minutes=st.integers(5, 30),
+        relay_spans=st.lists(st.tuples(st.integers(-10, 30), st.integers(1, 15)), max_size=2),
+        durations=st.lists(st.integers(10, 240), min_size=1, max_size=8),
+        priority_first=st.booleans(),
+    )
+    def check(minutes, relay_spans, durations, priority_first):
+        rules = []
+        taken: list[tuple[int, int]] = []
+        for offset, length in relay_spans:
+            start = 6 * 60 + offset
+            span = (start, start + length)
+            if any(a < span[1] and span[0] < b for a, b in taken):
+                continue  # the loader refuses relays over each other on a zone
+            taken.append(span)
+            rules.append(
+                relay(
+                    f"r{len(rules)}",
+                    f"{start // 60:02d}:{start % 60:02d}",
+                    f"{span[1] // 60:02d}:{span[1] % 60:02d}",
+                    days=range(7),
+                )
+            )
+        station = with_relays(
+            make_station(
+                sessions=[session("sang", minutes=minutes, fill="rotate")],
+                requirements=[requirement(minimum=2)],
+            ),
+            *rules,
+        )
+        pool = [
+            playable(
+                bulletin(
+                    f"b{i}",
+                    priority=Priority.PRIORITY if priority_first and i == 0 else Priority.NORMAL,
+                ),
+                float(seconds),
+            )
+            for i, seconds in enumerate(durations)
+        ]
+        result = plan(station, pool)
+        _assert_clear_of_relays(result, station)
+        again = plan(station, pool, as_booked(result.new, pool))
+        assert again.new == [] and again.retimed == []
+
+    check()
