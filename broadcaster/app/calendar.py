@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from broadcaster.app.context import StationContext
+from broadcaster.app.relays import relays_between
 from broadcaster.core.timeutil import to_local
 from broadcaster.reports import ics
 from broadcaster.reports.output import atomic_file, check_target
@@ -18,8 +19,9 @@ def export_ics(
     period: str | None,
     date_from: str | None,
     date_to: str | None,
-) -> tuple[int, int]:
-    """Returns (events, airings). Default span: this ISO week and the three after it."""
+) -> tuple[int, int, int]:
+    """Returns (events, airings, relay windows). Default span: this ISO week and the
+    three after it."""
     tz = ctx.station.tz
     if not period and not (date_from or date_to):
         today = to_local(ctx.clock.now(), tz).date()
@@ -30,6 +32,7 @@ def export_ics(
     bulletins = {b.id: b for b in ctx.scripts()[0]}
     with ctx.db.read() as s:
         rows = ics.planned_airings(s, span)
+    relays = relays_between(ctx.station, span.start, span.end)
     with atomic_file(target, "ics") as tmp:
-        events = ics.write_ics(tmp, ctx.station, rows, bulletins, ctx.clock.now())
-    return events, len(rows)
+        events = ics.write_ics(tmp, ctx.station, rows, bulletins, ctx.clock.now(), relays)
+    return events, len(rows), len(relays)

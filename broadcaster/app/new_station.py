@@ -52,6 +52,13 @@ sessions: []                      # weekly windows, e.g.
 
 requirements: []                  # the plan's minimums, e.g.
   # - {{id: nq57-hang-tuan, title: "...", campaign: nq57, min: 1, per: week, zones: all}}
+
+sources: []                       # programmes the zones relay (tiếp sóng): url http(s)://
+                                  # or device:NAME (a sound card), optional backup_url, e.g.
+  # - {{id: vov1, name: "Đài Tiếng nói Việt Nam (VOV1)", url: "https://..."}}
+
+relays: []                        # weekly relay windows (count against a session's cap), e.g.
+  # - {{source: vov1, zones: all, days: [mon, tue, wed, thu, fri], start: "05:00", end: "05:30"}}
 """
 
 

@@ -4,6 +4,7 @@ the airings booked.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -22,10 +23,11 @@ from broadcaster.core.model import (
     Bulletin,
     Origin,
     Priority,
+    RelayWindow,
     Slot,
 )
 from broadcaster.core.planner import OCCUPYING, PlanResult, first_free, sequence_session
-from broadcaster.core.sessions import week_slots
+from broadcaster.core.sessions import relay_seconds, relays_in, week_slots, zone_week_relays
 from broadcaster.core.timeutil import (
     as_utc,
     fmt_local,
@@ -167,9 +169,11 @@ def queue_as(
         )
         warnings: list[str] = []
         in_session: list[AiringRow] = []
+        relays: list[RelayWindow] = []
         if slot is not None:
             in_session = _session_rows(s, slot)
-            at = _fit_in_session(station, bulletin, slot, in_session, at, seconds, warnings)
+            relays = relays_in(slot, zone_week_relays(station, year, week, [zone_id])[zone_id])
+            at = _fit_in_session(station, bulletin, slot, in_session, at, seconds, warnings, relays)
         airing = Airing(
             id=None,
             zone_id=zone_id,
@@ -186,7 +190,7 @@ def queue_as(
         )
         retimed = 0
         if slot is not None:
-            retimed = _resequence(station, slot, in_session, airing)
+            retimed = _resequence(station, slot, in_session, airing, relays)
         (row,) = airings.book(s, [new_row(airing, bulletin, station, now)])
         return QueueResult(row.record(), warnings, retimed)
 
@@ -199,9 +203,18 @@ def _session_rows(session, slot: Slot) -> list[AiringRow]:
 
 
 def _fit_in_session(
-    station, bulletin: Bulletin, slot: Slot, rows: list[AiringRow], at, seconds, warnings
+    station,
+    bulletin: Bulletin,
+    slot: Slot,
+    rows: list[AiringRow],
+    at,
+    seconds,
+    warnings,
+    relays: Sequence[RelayWindow] = (),
 ) -> datetime:
-    """Where the queued airing starts in its session, or a refusal naming what is booked."""
+    """Where the queued airing starts in its session, or a refusal naming what is booked.
+    The session's relay windows take up their time: they count against its cap, and the
+    airing starts after a relay it would overlap."""
     tz = station.tz
     label = fmt_local(slot.start, tz)[11:16]
     if any(r.bulletin_id == bulletin.id for r in rows):
@@ -210,15 +223,23 @@ def _fit_in_session(
                 id=bulletin.id, time=label, zone=slot.zone_id
             )
         )
-    booked = sum(r.duration_seconds for r in rows)
+    booked = sum(r.duration_seconds for r in rows) + relay_seconds(slot, relays)
     cap = slot.capacity_seconds
-    start = first_free(slot, [to_domain(r) for r in rows], at, seconds)
+    blocked = [(w.start, w.end) for w in relays]
+    start = first_free(slot, [to_domain(r) for r in rows], at, seconds, blocked)
     ends = start + timedelta(seconds=seconds)
     if booked + seconds > cap + 1e-6 or ends > slot.end:
-        items = ", ".join(
-            f"{fmt_local(r.scheduled_at, tz)[11:16]} {r.bulletin_id}"
-            for r in sorted(rows, key=lambda r: as_utc(r.scheduled_at))
-        )
+        taken = [(as_utc(r.scheduled_at), r.bulletin_id) for r in rows]
+        taken += [
+            (
+                w.start,
+                _("relay {source} until {end}").format(
+                    source=w.source_id, end=fmt_local(w.end, tz)[11:16]
+                ),
+            )
+            for w in relays
+        ]
+        items = ", ".join(f"{fmt_local(t, tz)[11:16]} {what}" for t, what in sorted(taken))
         if booked + seconds > cap + 1e-6:
             head = _("{time} is full: {used} of {cap}").format(
                 time=label, used=duration_words(booked), cap=duration_words(cap)
@@ -245,11 +266,18 @@ def _fit_in_session(
     return start
 
 
-def _resequence(station, slot: Slot, rows: list[AiringRow], queued: Airing) -> int:
-    """Move the planner's airings of the session around the queued one; refuse if that
-    would push one past the session's end (it could only be missed)."""
+def _resequence(
+    station,
+    slot: Slot,
+    rows: list[AiringRow],
+    queued: Airing,
+    relays: Sequence[RelayWindow] = (),
+) -> int:
+    """Move the planner's airings of the session around the queued one (and its relay
+    windows); refuse if that would push one past the session's end (it could only be
+    missed)."""
     domain = {r.id: to_domain(r) for r in rows}
-    moved = sequence_session(slot, [*domain.values(), queued])
+    moved = sequence_session(slot, [*domain.values(), queued], [(w.start, w.end) for w in relays])
     late = [
         a
         for a in [*domain.values(), queued]

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from broadcaster.app import approvals, bulletins, emergencies, schedule
+from broadcaster.app import approvals, bulletins, emergencies, relays, schedule
 from broadcaster.app.actors import Actor
 from broadcaster.cli.common import (
     MAX_ID,
@@ -25,7 +25,7 @@ from broadcaster.cli.common import (
     unreal_warning,
     warn,
 )
-from broadcaster.core.model import AiringRecord, Requirement
+from broadcaster.core.model import AiringRecord, RelayWindow, Requirement, Station
 from broadcaster.core.timeutil import fmt_local, parse_local_datetime
 from broadcaster.i18n import _, pgettext
 
@@ -45,12 +45,17 @@ def plan(
     ctx = open_station()
     label = week or schedule.current_week(ctx)
     report = schedule.plan(ctx, label, shell_actor())
+    week_relays = relays.week_relays(ctx, report.week)
     tz = ctx.station.tz
     if as_json:
         print_json(
             {
                 "week": report.week,
                 "created": [_row_json(r, tz) for r in report.created],
+                "relays": {
+                    zone: [_relay_json(w, tz) for w in windows]
+                    for zone, windows in week_relays.by_zone.items()
+                },
                 "retimed": len(report.result.retimed),
                 "unsatisfied": [s.__dict__ for s in report.result.shortfalls],
                 "skipped_scripts": [str(p) for p in report.skipped_scripts],
@@ -85,6 +90,8 @@ def plan(
                     week=report.week
                 )
             )
+        if week_relays.windows:
+            out.print(relays_table(week_relays.windows, ctx.station))
         for s in report.result.shortfalls:
             err.print(
                 _("cannot satisfy {zone} / {req}: {missing} missing: {reason}").format(
@@ -128,6 +135,59 @@ def _row_json(r: AiringRecord, tz) -> dict:
         "duration_seconds": r.duration_seconds,
         "reason": r.reason,
     }
+
+
+def _relay_json(w: RelayWindow, tz) -> dict:
+    return {
+        "relay": w.relay_id,
+        "source": w.source_id,
+        "start": fmt_local(w.start, tz, with_seconds=True),
+        "end": fmt_local(w.end, tz, with_seconds=True),
+    }
+
+
+def relays_table(windows: Sequence[RelayWindow], station: Station) -> Table:
+    """The week's relay windows, one row per relay slot and time: its source, the time,
+    the days and the zones that relay it."""
+    tz = station.tz
+    groups: dict[tuple, tuple[set, set]] = {}
+    for w in windows:
+        key = (w.source_id, fmt_local(w.start, tz)[11:16], fmt_local(w.end, tz)[11:16])
+        days, zones = groups.setdefault(key, (set(), set()))
+        days.add(w.local_day)
+        zones.add(w.zone_id)
+    table = Table(_("source"), _("time"), _("days"), _("zones"), title=_("Relays"))
+    order = {z: i for i, z in enumerate(station.zone_ids)}
+    for (source_id, start, end), (days, zones) in sorted(groups.items(), key=lambda kv: kv[0][1]):
+        source = station.sources.get(source_id)
+        table.add_row(
+            f"{source_id} ({source.name})" if source else source_id,
+            f"{start}–{end}",
+            _day_runs(sorted(days)),
+            _zone_words(sorted(zones, key=lambda z: order.get(z, 0)), len(station.zones)),
+        )
+    return table
+
+
+def _day_runs(days) -> str:
+    """23/11–28/11, 30/11: runs of consecutive days."""
+    runs: list[list] = []
+    for d in days:
+        if runs and (d - runs[-1][-1]).days == 1:
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return ", ".join(
+        f"{r[0]:%d/%m}" if len(r) == 1 else f"{r[0]:%d/%m}–{r[-1]:%d/%m}" for r in runs
+    )
+
+
+def _zone_words(zones: list[str], all_zones: int) -> str:
+    if len(zones) == all_zones:
+        return _("all zones ({n})").format(n=all_zones)
+    if len(zones) > 6:
+        return _("{first}... ({n} zones)").format(first=", ".join(zones[:5]), n=len(zones))
+    return ", ".join(zones)
 
 
 def queue(
@@ -291,6 +351,7 @@ def status(
 
     ctx = open_station()
     report = schedule.status(ctx, week, include_unreal=include_unreal)
+    week_relays = relays.week_relays(ctx, report.week)
     misses = receivers.receiver_misses(ctx, report.week)
     warning = unreal_warning(report.unreal, include_unreal)
     if as_json:
@@ -303,6 +364,9 @@ def status(
                 {
                     **r.as_dict(),
                     "receiver_misses": by_zone.get(r.zone, []),
+                    "relays": [
+                        _relay_json(w, ctx.station.tz) for w in week_relays.by_zone.get(r.zone, [])
+                    ],
                     "unreal_entries_in_week": report.unreal_in_week,
                     "unreal_counted": include_unreal,
                 }
@@ -313,6 +377,8 @@ def status(
     if warning:
         out.print(Text(warning, style="bold red"))
     out.print(status_table(report, ctx.station.name, ctx.station.requirements))
+    if week_relays.windows:
+        out.print(relays_table(week_relays.windows, ctx.station))
     if misses:
         out.print(misses_table(misses, ctx.station.tz))
     for line in unairable_lines(ctx, bulletins.unairable(ctx)):
@@ -445,12 +511,20 @@ def export(
     date_from: str = typer.Option(None, "--from", help="First local day (with --to)."),
     date_to: str = typer.Option(None, "--to", help="Last local day, inclusive."),
 ) -> None:
-    """Planned airings as iCalendar: one event per session per zone, bulletins in the text."""
+    """Planned airings as iCalendar: one event per session per zone, bulletins in the text,
+    and one per relay window per zone."""
     from broadcaster.app.calendar import export_ics  # icalendar only for this command
 
     ctx = open_station()
-    n, airings = export_ics(ctx, ics, period, date_from, date_to)
-    out.print(_("{path}: {n} events, {m} planned airings").format(path=ics, n=n, m=airings))
+    n, airings, relay_windows = export_ics(ctx, ics, period, date_from, date_to)
+    if relay_windows:
+        out.print(
+            _("{path}: {n} events, {m} planned airings, {r} relay windows").format(
+                path=ics, n=n, m=airings, r=relay_windows
+            )
+        )
+    else:
+        out.print(_("{path}: {n} events, {m} planned airings").format(path=ics, n=n, m=airings))
 
 
 @schedule_app.command("list")

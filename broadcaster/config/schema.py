@@ -128,6 +128,44 @@ class SessionModel(_Strict):
     fill: Fill | None = Field(None, description="rotate or minimum (default: the station's fill)")
 
 
+StreamUrl = Annotated[
+    str,
+    Field(
+        pattern=r"^(https?://\S+|device:\S+)$",
+        max_length=2048,
+        description="an http(s) stream (Icecast, HLS) or 'device:NAME', a sound-card input",
+    ),
+]
+
+
+class SourceModel(_Strict):
+    """An upstream programme the station relays (tiếp sóng), e.g. VOV1 or the province's."""
+
+    id: Slug
+    name: str = Field(
+        min_length=1, description="its Vietnamese name, e.g. 'Đài Tiếng nói Việt Nam'"
+    )
+    url: StreamUrl
+    backup_url: StreamUrl | None = Field(None, description="used when the main url is down")
+
+
+class RelayModel(_Strict):
+    """A weekly relay slot: a source on some zones from start to end, on some days."""
+
+    id: Slug | None = Field(None, description="default: '<source>-<HHMM>' of the start")
+    source: Slug = Field(description="the id of one of the station's sources")
+    zones: ZoneSelector = "all"
+    days: list[Day] = Field(min_length=1)
+    start: ClockTime
+    end: ClockTime
+    min_share: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="the share of the window that must be relayed for it to count as aired",
+    )
+
+
 class RequirementModel(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     id: Slug
@@ -190,6 +228,8 @@ class StationFile(_Strict):
     )
     zones: list[ZoneModel] = Field(min_length=1)
     sessions: list[SessionModel] = Field(default_factory=list)
+    sources: list[SourceModel] = Field(default_factory=list)
+    relays: list[RelayModel] = Field(default_factory=list)
     requirements: list[RequirementModel] = Field(default_factory=list)
     production: ProductionModel = Field(default_factory=ProductionModel)
     engines: dict[str, dict[str, Any]] = Field(

@@ -14,9 +14,11 @@ from broadcaster.config.schema import (
     OutputModel,
     ProductionModel,
     QuietHoursModel,
+    RelayModel,
     ReportModel,
     RequirementModel,
     SessionModel,
+    SourceModel,
     StationFile,
     StationInfo,
     ZoneModel,
@@ -28,9 +30,11 @@ from broadcaster.core.model import (
     WEEKDAYS,
     OutputSpec,
     QuietHours,
+    RelayRule,
     ReportSettings,
     Requirement,
     SessionRule,
+    Source,
     Station,
     Zone,
 )
@@ -81,6 +85,10 @@ def pydantic_problems(
         msg = validation_message(err)
         if err["type"] == "string_pattern_mismatch" and loc and loc[-1] in ("start", "end"):
             msg = _("'{value}' is not a time like \"06:00\" (quote it)").format(value=err["input"])
+        elif err["type"] == "string_pattern_mismatch" and loc and loc[-1] in ("url", "backup_url"):
+            msg = _(
+                "'{value}' is not a stream address: http://..., https://... or device:NAME"
+            ).format(value=err["input"])
         elif err["type"] == "string_pattern_mismatch":
             msg = _("'{value}' must be lowercase letters, digits, '-' or '_'").format(
                 value=err["input"]
@@ -239,6 +247,8 @@ def load_station(
                 break
         sessions.append(rule)
 
+    sources, relays = _relays(model, zones, quiet, bad)
+
     requirements: list[Requirement] = []
     seen = set()
     for i, r in model.requirements:
@@ -285,7 +295,82 @@ def load_station(
         report=_report_settings(model.report),
         authors_may_approve=info.authors_may_approve,
         language=info.language,
+        sources=sources,
+        relays=relays,
     )
+
+
+def _relays(model, zones: list[Zone], quiet: tuple[QuietHours, ...], bad):
+    """``sources:`` and ``relays:``: every source named once, every relay on a known
+    source and zones, ending after it starts, outside quiet hours, and never over another
+    relay on the same zone."""
+    sources: dict[str, Source] = {}
+    for i, src in model.sources:
+        if src.id in sources:
+            bad(_("duplicate source id '{id}'").format(id=src.id), ("sources", i, "id"))
+            continue
+        sources[src.id] = Source(src.id, src.name, src.url, src.backup_url)
+    relays: list[RelayRule] = []
+    ids: set[str] = set()
+    for i, r in model.relays:
+        rid = r.id or f"{r.source}-{r.start.replace(':', '')}"
+        if rid in ids:
+            message = (
+                _("duplicate relay id '{id}'")
+                if r.id
+                else _("two relays would both be called '{id}': give this one an id")
+            )
+            bad(message.format(id=rid), ("relays", i, "id" if r.id else "start"))
+        ids.add(rid)
+        if r.source not in sources:
+            bad(
+                _("unknown source '{source}' (defined: {known})").format(
+                    source=r.source, known=", ".join(sources) or "-"
+                ),
+                ("relays", i, "source"),
+            )
+        zone_ids, unknown = resolve_zones(r.zones, zones)
+        for name in unknown:
+            bad(_("unknown zone '{zone}'").format(zone=name), ("relays", i, "zones"))
+        start, end = _hhmm(r.start), _hhmm(r.end)
+        if end <= start:
+            bad(
+                _(
+                    "ends at {end}, not after its start {start} (a relay ends the day it starts)"
+                ).format(end=r.end, start=r.start),
+                ("relays", i, "end"),
+            )
+            continue
+        rule = RelayRule(
+            rid,
+            r.source,
+            zone_ids,
+            frozenset(WEEKDAYS.index(d) for d in r.days),
+            start,
+            end,
+            r.min_share,
+        )
+        for q in quiet:
+            if _span_touches_quiet(_minutes(start), rule.minutes, q):
+                bad(
+                    _("relay {start}–{end} falls in quiet hours {quiet}").format(
+                        start=r.start, end=r.end, quiet=q
+                    ),
+                    ("relays", i, "start"),
+                )
+                break
+        for other in relays:
+            shared = set(other.zone_ids) & set(zone_ids)
+            if shared and other.days & rule.days and other.start < end and start < other.end:
+                bad(
+                    _("overlaps relay '{other}' on zone {zone}").format(
+                        other=other.id, zone=sorted(shared)[0]
+                    ),
+                    ("relays", i, "start"),
+                )
+                break
+        relays.append(rule)
+    return sources, tuple(relays)
 
 
 def _report_settings(m: ReportModel | None) -> ReportSettings:
@@ -318,6 +403,8 @@ class _Parts:
     outputs: dict[str, OutputModel | None] = field(default_factory=dict)
     zones: list[tuple[int, ZoneModel]] = field(default_factory=list)
     sessions: list[tuple[int, SessionModel]] = field(default_factory=list)
+    sources: list[tuple[int, SourceModel]] = field(default_factory=list)
+    relays: list[tuple[int, RelayModel]] = field(default_factory=list)
     requirements: list[tuple[int, RequirementModel]] = field(default_factory=list)
     production: ProductionModel | None = None
     engines: dict[str, BaseModel | None] = field(default_factory=dict)
@@ -391,6 +478,8 @@ def _validate_parts(
     parts.outputs = {str(k): one(OutputModel, v, ("outputs", k)) for k, v in outputs.items()}
     parts.zones = items(ZoneModel, "zones", required=True)  # type: ignore[assignment]
     parts.sessions = items(SessionModel, "sessions")  # type: ignore[assignment]
+    parts.sources = items(SourceModel, "sources")  # type: ignore[assignment]
+    parts.relays = items(RelayModel, "relays")  # type: ignore[assignment]
     parts.requirements = items(RequirementModel, "requirements")  # type: ignore[assignment]
     parts.production = one(ProductionModel, data.get("production") or {}, ("production",))
     engines = mapping("engines", None, _("must be a mapping of engine names to settings"))
@@ -438,8 +527,13 @@ def _overlap(a: SessionRule, b: SessionRule) -> bool:
 
 def _window_touches_quiet(rule: SessionRule, q: QuietHours) -> bool:
     """Exact to the minute: does any minute of the window fall in quiet hours?"""
-    start = _minutes(rule.start)
-    for minute in range(start, start + rule.max_minutes):
+    return _span_touches_quiet(_minutes(rule.start), rule.max_minutes, q)
+
+
+def _span_touches_quiet(start: int, minutes: int, q: QuietHours) -> bool:
+    """Does any minute of [start, start + minutes) (minutes from midnight) fall in quiet
+    hours?"""
+    for minute in range(start, start + minutes):
         m = minute % (24 * 60)
         if q.contains(time(m // 60, m % 60)):
             return True

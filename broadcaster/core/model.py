@@ -202,6 +202,65 @@ class SessionRule:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A named upstream programme the station relays ("tiếp sóng"): an HTTP(S) stream
+    (Icecast, HLS) or a sound-card input (``device:NAME``) for an FM or wired receiver."""
+
+    id: str
+    name: str
+    url: str
+    backup_url: str | None = None
+
+    @property
+    def is_device(self) -> bool:
+        return self.url.startswith(DEVICE_PREFIX)
+
+
+DEVICE_PREFIX = "device:"
+
+
+@dataclass(frozen=True)
+class RelayRule:
+    """A weekly relay slot: ``source`` on some zones, [start, end) local time on ``days``.
+
+    ``min_share`` is the share of the window that must actually be relayed for the
+    window to count as aired."""
+
+    id: str
+    source_id: str
+    zone_ids: tuple[str, ...]
+    days: frozenset[int]  # 0 = Monday
+    start: time
+    end: time  # after start, the same day
+    min_share: float = 0.8
+
+    @property
+    def minutes(self) -> int:
+        return (self.end.hour * 60 + self.end.minute) - (self.start.hour * 60 + self.start.minute)
+
+
+@dataclass(frozen=True)
+class RelayWindow:
+    """One occurrence of a relay slot for one zone: [start, end) in UTC."""
+
+    zone_id: str
+    relay_id: str
+    source_id: str
+    start: datetime
+    end: datetime
+    local_day: date
+    min_share: float = 0.8
+
+    @property
+    def seconds(self) -> float:
+        return (self.end - self.start).total_seconds()
+
+    def overlap_seconds(self, start: datetime, end: datetime) -> float:
+        """How much of [start, end) this window takes up."""
+        return max(0.0, (min(self.end, end) - max(self.start, start)).total_seconds())
+
+
+@dataclass(frozen=True)
 class Requirement:
     """'At least ``min`` aired bulletins of ``campaign`` per zone per week (or day)'."""
 
@@ -275,6 +334,9 @@ class Station:
     authors_may_approve: bool = False
     # The language of the command line's messages ("vi" or "en"); reports are Vietnamese.
     language: str = "vi"
+    # Upstream programmes by id, and the weekly windows in which zones relay them.
+    sources: Mapping[str, Source] = field(default_factory=dict, hash=False, compare=False)
+    relays: tuple[RelayRule, ...] = ()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -295,6 +357,11 @@ class Station:
     def requirements_by_zone(self) -> Mapping[str, tuple[Requirement, ...]]:
         """The requirements applying to each zone, in the station's order."""
         return _memo(self, "_requirements_by_zone", lambda: _by_zone(self.requirements))
+
+    @property
+    def relays_by_zone(self) -> Mapping[str, tuple[RelayRule, ...]]:
+        """The relay slots covering each zone, in the station's order."""
+        return _memo(self, "_relays_by_zone", lambda: _by_zone(self.relays))
 
     def zone(self, zone_id: str) -> Zone:
         return self.zones_by_id[zone_id]

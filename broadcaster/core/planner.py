@@ -5,6 +5,8 @@ durations), the airings already booked and ``not_before`` (now), and returns wha
 and what to re-time. Choices, in order of importance:
 
 * requirements are met within session caps (real durations against ``max_minutes``);
+  a relay window ("tiếp sóng") inside a session takes up its time: its minutes count
+  against the cap and no bulletin is laid over it;
 * airings go as early in the week as possible, leaving later sessions to recover failures;
 * content rotates: the least-used bulletin in the zone first, and zones start the rotation
   at different places so a slot does not carry the same bulletin everywhere;
@@ -23,8 +25,8 @@ a bulletin's ``zone_set``), so a week of thousands of zones plans in time linear
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from broadcaster.core.model import (
@@ -34,11 +36,12 @@ from broadcaster.core.model import (
     Bulletin,
     Origin,
     Priority,
+    RelayWindow,
     Requirement,
     Slot,
     Station,
 )
-from broadcaster.core.sessions import zone_week_slots
+from broadcaster.core.sessions import relay_seconds, relays_in, zone_week_relays, zone_week_slots
 from broadcaster.core.timeutil import to_local, week_days
 from broadcaster.i18n import _
 
@@ -89,13 +92,26 @@ def requirements_for(station: Station, zone_id: str, days: list[date]) -> list[R
 class _ZoneBook:
     """Mutable view of one zone's week while planning it."""
 
-    def __init__(self, station: Station, slots: list[Slot], booked: list[BookedAiring]) -> None:
+    def __init__(
+        self,
+        station: Station,
+        slots: list[Slot],
+        booked: list[BookedAiring],
+        relays: Sequence[RelayWindow] = (),
+    ) -> None:
         self.tz = station.tz
         self.slots = slots
         self.by_session: dict[str | None, list[Slot]] = defaultdict(list)
         for slot in slots:
             self.by_session[slot.session_id].append(slot)
         self.used: dict[Slot, float] = defaultdict(float)
+        # The relay windows inside each session: their time is taken before any bulletin.
+        self.blocked: dict[Slot, list[tuple[datetime, datetime]]] = {}
+        for slot in slots if relays else ():
+            inside = relays_in(slot, relays)
+            if inside:
+                self.blocked[slot] = [(w.start, w.end) for w in inside]
+                self.used[slot] += relay_seconds(slot, inside)
         self.in_slot: dict[Slot, list[Airing]] = defaultdict(list)
         self.uses: Counter[str] = Counter()
         self.last: dict[str, datetime] = {}  # bulletin -> latest airing, aired or booked
@@ -129,8 +145,34 @@ class _ZoneBook:
     def count(self, campaign: str, days: set[date]) -> int:
         return sum(1 for day, camps in self.counting if day in days and campaign in camps)
 
-    def fits(self, slot: Slot, seconds: float) -> bool:
-        return self.used[slot] + seconds <= slot.capacity_seconds + 1e-6
+    def fits(self, slot: Slot, seconds: float, priority: Priority = Priority.NORMAL) -> bool:
+        if self.used[slot] + seconds > slot.capacity_seconds + 1e-6:
+            return False
+        blocked = self.blocked.get(slot)
+        if not blocked:
+            return True
+        # Around a relay the free time is in pieces: lay the session out with the new
+        # airing and make sure nothing is pushed past its end.
+        trial = [replace(a) for a in self.in_slot[slot]]
+        trial.append(
+            Airing(
+                id=None,
+                zone_id=slot.zone_id,
+                bulletin_id="",
+                scheduled_at=slot.start,
+                window_end=slot.end,
+                session_id=slot.session_id,
+                priority=priority,
+                origin=Origin.PLAN,
+                duration_seconds=seconds,
+            )
+        )
+        _sequence(slot, trial, blocked)
+        return all(
+            a.scheduled_at + timedelta(seconds=a.duration_seconds)
+            <= slot.end + timedelta(microseconds=1000)
+            for a in trial
+        )
 
     def add(self, slot: Slot, airing: Airing, campaigns: frozenset[str]) -> None:
         self.used[slot] += airing.duration_seconds
@@ -177,11 +219,16 @@ def plan_week(
     wanted = None if zone_ids is None else set(zone_ids)
     zones = [(i, z) for i, z in enumerate(station.zones) if wanted is None or z.id in wanted]
     slots_of = zone_week_slots(station, year, week, [z.id for _i, z in zones])
+    relays_of = (
+        zone_week_relays(station, year, week, [z.id for _i, z in zones]) if station.relays else {}
+    )
     fills = {rule.id: rule.fill for rule in station.sessions}
     history = last_aired or {}
 
     for zone_index, zone in zones:
-        book = _ZoneBook(station, slots_of.get(zone.id, []), by_zone.get(zone.id, []))
+        book = _ZoneBook(
+            station, slots_of.get(zone.id, []), by_zone.get(zone.id, []), relays_of.get(zone.id, [])
+        )
         for bulletin_id, instant in history.get(zone.id, {}).items():
             book.seen(bulletin_id, instant)
         usable = [p for p in candidates if zone.id in p.bulletin.zone_set]
@@ -193,7 +240,7 @@ def plan_week(
         if origin == Origin.PLAN:
             planner.fill(reqs, fills)
         for slot in sorted(planner.touched, key=lambda s: s.start):
-            result.retimed.extend(_sequence(slot, book.in_slot[slot]))
+            result.retimed.extend(_sequence(slot, book.in_slot[slot], book.blocked.get(slot, ())))
     return result
 
 
@@ -273,7 +320,7 @@ class _ZonePlanner:
                 )
             )
             for p in options:
-                if book.fits(slot, p.duration_seconds):
+                if book.fits(slot, p.duration_seconds, p.bulletin.priority):
                     self._book(slot, p)
                     return None
             full = True
@@ -347,22 +394,43 @@ class _ZonePlanner:
                 )
             )
             for p in options:
-                if p.duration_seconds <= room + 1e-6:
+                if p.duration_seconds <= room + 1e-6 and (
+                    slot not in book.blocked
+                    or book.fits(slot, p.duration_seconds + reserve, p.bulletin.priority)
+                ):
                     self._book(slot, p)
                     room -= p.duration_seconds
 
 
-def sequence_session(slot: Slot, airings: list[Airing]) -> list[Airing]:
+Interval = tuple[datetime, datetime]
+
+
+def sequence_session(
+    slot: Slot, airings: list[Airing], blocked: Iterable[Interval] = ()
+) -> list[Airing]:
     """Lay out a session after an operator's change (see :func:`_sequence`)."""
-    return _sequence(slot, airings)
+    return _sequence(slot, airings, blocked)
 
 
-def first_free(slot: Slot, airings: list[Airing], at: datetime, seconds: float) -> datetime:
+def first_free(
+    slot: Slot,
+    airings: list[Airing],
+    at: datetime,
+    seconds: float,
+    blocked: Iterable[Interval] = (),
+) -> datetime:
     """The first instant from ``at`` at which ``seconds`` of audio overlaps none of the
-    session's airings that cannot move (started ones, or queued at a set time)."""
+    session's airings that cannot move (started ones, or queued at a set time) and none
+    of the ``blocked`` spans (its relay windows)."""
     fixed = [a for a in airings if a.status != AiringStatus.PLANNED or a.origin not in RETIMABLE]
     busy = sorted(
-        (a.scheduled_at, a.scheduled_at + timedelta(seconds=a.duration_seconds)) for a in fixed
+        [
+            *(
+                (a.scheduled_at, a.scheduled_at + timedelta(seconds=a.duration_seconds))
+                for a in fixed
+            ),
+            *blocked,
+        ]
     )
     start, length = at, timedelta(seconds=seconds)
     for b0, b1 in busy:
@@ -371,17 +439,19 @@ def first_free(slot: Slot, airings: list[Airing], at: datetime, seconds: float) 
     return start
 
 
-def _sequence(slot: Slot, airings: list[Airing]) -> list[Airing]:
+def _sequence(slot: Slot, airings: list[Airing], blocked: Iterable[Interval] = ()) -> list[Airing]:
     """Lay a session out back to back around what cannot move.
 
-    Started airings and those an operator queued at a set time keep their place; the
-    planner's own airings fill the gaps from the session's start, priority first.
-    Returns the already-stored airings whose time moved (new ones are simply set).
+    Started airings, those an operator queued at a set time and the ``blocked`` spans
+    (relay windows) keep their place; the planner's own airings fill the gaps from the
+    session's start, priority first. Returns the already-stored airings whose time moved
+    (new ones are simply set).
     """
     fixed = [a for a in airings if a.status != AiringStatus.PLANNED or a.origin not in RETIMABLE]
     movable = [a for a in airings if a.status == AiringStatus.PLANNED and a.origin in RETIMABLE]
     movable.sort(key=lambda a: (a.priority.rank, a.id is None, a.scheduled_at, a.id or 0))
     busy = [(a.scheduled_at, a.scheduled_at + timedelta(seconds=a.duration_seconds)) for a in fixed]
+    busy.extend(blocked)
     cursor = slot.start
     moved: list[Airing] = []
     for a in movable:

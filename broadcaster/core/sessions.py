@@ -1,11 +1,11 @@
-"""Expanding weekly session rules into concrete slots."""
+"""Expanding weekly session rules into concrete slots, and relay slots into windows."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from broadcaster.core.model import Slot, Station
-from broadcaster.core.timeutil import local_to_utc, week_days
+from broadcaster.core.model import RelayWindow, Slot, Station
+from broadcaster.core.timeutil import local_to_utc, to_local, week_days
 
 
 def week_slots(station: Station, year: int, week: int, zone_id: str | None = None) -> list[Slot]:
@@ -82,3 +82,65 @@ def zone_days_left(
             by_rules[key] = found
         out[zid] = found
     return out
+
+
+def zone_week_relays(
+    station: Station, year: int, week: int, zone_ids: list[str] | None = None
+) -> dict[str, list[RelayWindow]]:
+    """The week's relay windows of each zone (of ``zone_ids``, or all), each list in time
+    order. Local times become UTC on each day (``local_to_utc``), so a window is the
+    same wall-clock span every day whatever the zone's offset does."""
+    tz = station.tz
+    days = week_days(year, week)
+    times: dict[str, list[tuple]] = {}  # relay id -> its (start, end, day) in the week, UTC
+
+    def occurrences(rule) -> list[tuple]:
+        found = times.get(rule.id)
+        if found is None:
+            found = [
+                (local_to_utc(day, rule.start, tz), local_to_utc(day, rule.end, tz), day)
+                for day in days
+                if day.weekday() in rule.days
+            ]
+            times[rule.id] = found
+        return found
+
+    wanted = station.zone_ids if zone_ids is None else zone_ids
+    out: dict[str, list[RelayWindow]] = {}
+    for zid in wanted:
+        windows = [
+            RelayWindow(zid, rule.id, rule.source_id, start, end, day, rule.min_share)
+            for rule in station.relays_by_zone.get(zid, ())
+            for start, end, day in occurrences(rule)
+        ]
+        windows.sort(key=lambda w: w.start)
+        out[zid] = windows
+    return out
+
+
+def zone_relays_overlapping(
+    station: Station, zone_id: str, start: datetime, end: datetime
+) -> list[RelayWindow]:
+    """The zone's relay windows that take up part of [start, end) (UTC), in time order:
+    whether an airing started at a given instant would run into a relay."""
+    if not station.relays_by_zone.get(zone_id) or end <= start:
+        return []
+    tz = station.tz
+    weeks = sorted({to_local(t, tz).date().isocalendar()[:2] for t in (start, end)})
+    found = [
+        w
+        for year, week in weeks
+        for w in zone_week_relays(station, year, week, [zone_id])[zone_id]
+        if w.start < end and start < w.end
+    ]
+    return sorted(found, key=lambda w: w.start)
+
+
+def relays_in(slot: Slot, windows: list[RelayWindow]) -> list[RelayWindow]:
+    """The relay windows that take up part of a session occurrence."""
+    return [w for w in windows if w.start < slot.end and slot.start < w.end]
+
+
+def relay_seconds(slot: Slot, windows: list[RelayWindow]) -> float:
+    """How much of a session occurrence its relays take up: counted against its cap."""
+    return sum(w.overlap_seconds(slot.start, slot.end) for w in windows)

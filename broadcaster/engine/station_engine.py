@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from broadcaster.core.model import AiringStatus, Origin, Priority, Station
+from broadcaster.core.sessions import zone_relays_overlapping
 from broadcaster.core.timeutil import (
     as_utc,
     fmt_local,
@@ -509,6 +510,17 @@ class StationEngine:
             elif as_utc(other.scheduled_at) + length > now:
                 busy += other.duration_seconds
         needed = timedelta(seconds=busy + row.duration_seconds)
+        relay = zone_relays_overlapping(self.station, row.zone_id, now, now + needed)
+        if relay:
+            log.info(
+                "airing %s on %s: a retry now would run into the relay of %s at %s: "
+                "make-ups planned instead",
+                row.id,
+                row.zone_id,
+                relay[0].source_id,
+                fmt_local(relay[0].start, self.station.tz),
+            )
+            return False
         if now + needed <= session_end:
             return True
         log.info(

@@ -2,18 +2,20 @@
 
 One event per session per zone (the session's window, with its bulletins in play order in
 the description); an airing booked outside any session (a queued one, an emergency) is an
-event of its own. UIDs are stable, so re-importing an updated export updates the events.
+event of its own. Each relay window (tiếp sóng) of each zone is an event too. UIDs are
+stable, so re-importing an updated export updates the events.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from icalendar import Calendar, Event
 
-from broadcaster.core.model import AiringRecord, Bulletin, Station
+from broadcaster.core.model import AiringRecord, Bulletin, RelayWindow, Station
 from broadcaster.core.timeutil import as_utc, to_local
 from broadcaster.reports.period import Period
 from broadcaster.store import reporting
@@ -33,6 +35,7 @@ def write_ics(
     rows: list[AiringRecord],
     bulletins: dict[str, Bulletin],
     now: datetime,
+    relays: Sequence[RelayWindow] = (),
 ) -> int:
     """Returns the number of events written."""
     tz = station.tz
@@ -85,8 +88,33 @@ def write_ics(
             )
         ev.add("description", "\n".join(lines))
         cal.add_component(ev)
+    for w in relays:
+        cal.add_component(_relay_event(station, w, stamp))
     path.write_bytes(cal.to_ical())
-    return len(groups)
+    return len(groups) + len(relays)
+
+
+def _relay_event(station: Station, w: RelayWindow, stamp: datetime) -> Event:
+    zone = _zone_name(station, w.zone_id)
+    source = station.sources.get(w.source_id)
+    name = source.name if source else w.source_id
+    ev = Event()
+    ev.add(
+        "uid", f"{station.id}-{w.zone_id}-relay-{w.relay_id}-{w.start:%Y%m%dT%H%M%S}@broadcaster"
+    )
+    ev.add("dtstamp", stamp)
+    ev.add("dtstart", as_utc(w.start))
+    ev.add("dtend", as_utc(w.end))
+    ev.add("summary", f"{zone}: tiếp sóng {name}")
+    ev.add("location", zone)
+    ev.add("categories", [f"zone:{w.zone_id}", f"relay:{w.source_id}"])
+    ev.add(
+        "description",
+        f"Tiếp sóng {name} ({w.source_id}), khung giờ {to_local(w.start, station.tz):%H:%M}–"
+        f"{to_local(w.end, station.tz):%H:%M}; tính là đã phát khi tiếp sóng được ít nhất "
+        f"{round(w.min_share * 100)}% khung giờ",
+    )
+    return ev
 
 
 def _zone_name(station: Station, zone_id: str) -> str:
