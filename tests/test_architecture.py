@@ -66,7 +66,9 @@ MAY_IMPORT: dict[str, set[str]] = {
         "text",
     },
     "receiver": {"receiver", "core", "i18n", "playout", "config"},
-    "cli": {"cli", "app", "core", "i18n", "receiver"},
+    # `broadcaster web` (cli/web_cmds.py) starts the web face, lazily: the one arrow
+    # between the two faces.
+    "cli": {"cli", "app", "core", "i18n", "receiver", "web"},
     "web": {"web", "app", "core", "i18n"},
 }
 
@@ -109,8 +111,8 @@ def test_the_table_draws_no_upward_arrow():
     for layer, allowed in MAY_IMPORT.items():
         if layer != "cli":
             assert "cli" not in allowed, layer
-        if layer != "web":
-            assert "web" not in allowed, layer  # nothing stands on a face
+        if layer not in ("web", "cli"):
+            assert "web" not in allowed, layer  # nothing but the command line's `web`
         if layer not in ("app", "cli", "web"):
             assert "app" not in allowed, layer
 
