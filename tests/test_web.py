@@ -423,3 +423,10 @@ def test_static_files_are_served_from_the_package(app):
     assert js.status_code == 200 and "htmx" in js.text[:200]
     assert c.get("/tep/station.css").status_code == 200
     assert c.get("/tep/../app.py").status_code == 404
+
+
+def test_only_a_loopback_address_serves_without_the_tls_warning():
+    from broadcaster.cli.web_cmds import _is_loopback
+
+    assert all(_is_loopback(h) for h in ("127.0.0.1", "::1", "localhost", "127.0.0.2"))
+    assert not any(_is_loopback(h) for h in ("0.0.0.0", "192.168.1.5", "::", "ubnd.example"))
