@@ -29,6 +29,7 @@ Only the standard library is imported here: every command imports this module.
 
 from __future__ import annotations
 
+import contextvars
 import gettext
 import os
 from collections.abc import Mapping
@@ -97,6 +98,22 @@ class _Active:
 
 _active = _Active()
 
+#: A language for the current context only (a web request: each page is in its reader's
+#: language, while other requests in other threads use theirs). None: the process's.
+_here: contextvars.ContextVar[gettext.NullTranslations | None] = contextvars.ContextVar(
+    "broadcaster_language_here", default=None
+)
+
+
+def use_language_here(language: str | None) -> None:
+    """Speak ``language`` in the current context (a request's task and the threads it
+    runs code in); None goes back to the process's language."""
+    _here.set(catalogue(normalise(language)) if language else None)
+
+
+def _translation() -> gettext.NullTranslations:
+    return _here.get() or _active.translation
+
 
 def set_language(language: str | None) -> str:
     """Use ``language`` (``--lang``) above everything else; None goes back to the
@@ -114,25 +131,28 @@ def use_station_language(language: str | None) -> str:
 
 
 def current_language() -> str:
+    here = _here.get()
+    if here is not None:
+        return next((code for code in LANGUAGES if catalogue(code) is here), _active.language)
     return _active.language
 
 
 def _(message: str) -> str:
     """The message in the language in use."""
-    return _active.translation.gettext(message)
+    return _translation().gettext(message)
 
 
 def pgettext(context: str, message: str) -> str:
     """The message in the language in use, in a context ("compliance", "airing") that
     tells apart the same English word meaning two things."""
-    return _active.translation.pgettext(context, message)
+    return _translation().pgettext(context, message)
 
 
 def translate_declared(message: str) -> str:
     """The translation of a message declared elsewhere as data (an ``N_`` table, a
     command's ``help=`` text): ``_`` itself takes only literals, so that the catalogue
     test can see every msgid where it is written."""
-    return _active.translation.gettext(message)
+    return _translation().gettext(message)
 
 
 def N_(message: str) -> str:
@@ -208,6 +228,19 @@ def priority_word(priority: str) -> str:
         "emergency": pgettext("priority", "emergency"),
     }
     return words.get(str(priority), str(priority))
+
+
+def editorial_word(state: str) -> str:
+    """A bulletin's editorial state (draft, pending...) for display; --json keeps the value."""
+    words = {
+        "draft": pgettext("editorial", "draft"),
+        "pending": pgettext("editorial", "awaiting approval"),
+        "rejected": pgettext("editorial", "sent back"),
+        "approved": pgettext("editorial", "approved"),
+        "changed-since-approval": pgettext("editorial", "changed since approval"),
+        "expired": pgettext("editorial", "expired"),
+    }
+    return words.get(state, state)
 
 
 def receiver_state_word(state: str) -> str:

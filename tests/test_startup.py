@@ -32,6 +32,7 @@ EAGER = (
     "report_cmds",
     "users_cmds",
     "audit_cmds",
+    "web_cmds",
     "keys_cmds",
 )
 
@@ -47,6 +48,12 @@ HEAVY = (
     "broadcaster.config",
     "broadcaster.app.context",
     "broadcaster.engine",
+    # The web station's stack: only `broadcaster web` itself loads it.
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "jinja2",
+    "broadcaster.web",
 )
 
 
@@ -132,6 +139,17 @@ def test_a_usage_error_is_answered_without_the_station_layers():
     station's layers and the database are still not imported."""
     rc, heavy = _imported_after(["no-such-command"])
     assert rc == 2 and set(heavy) <= {"pydantic", "pydantic_core"}
+
+
+def test_web_help_and_other_commands_load_no_web_framework():
+    """``web --help`` builds its command without FastAPI or uvicorn, and another command
+    (here ``users --help``) never loads them."""
+    for argv in (["web", "--help"], ["users", "--help"]):
+        rc, heavy = _imported_after(argv)
+        assert rc == 0 and not {"fastapi", "starlette", "uvicorn", "jinja2"} & set(heavy), (
+            argv,
+            heavy,
+        )
 
 
 def test_a_command_loads_only_its_own_module(tmp_path: Path):

@@ -40,6 +40,10 @@ command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 dpkg -s fonts-liberation2 >/dev/null 2>&1 || need+=(fonts-liberation2)
 # Tests read the rendered PDF's text back (pdftotext, pdfinfo).
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+# The web station's browser tests (Playwright) drive Debian's chromium, headless; its
+# pages in Vietnamese need a font with the Vietnamese letters (Noto Sans covers them).
+[ -x /usr/bin/chromium ] || need+=(chromium)
+dpkg -s fonts-noto-core >/dev/null 2>&1 || need+=(fonts-noto-core)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing system packages: ${need[*]}"
   sudo=""

@@ -35,7 +35,7 @@ from broadcaster.app.approvals import approval_states_readonly
 from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
 from broadcaster.app.permissions import Action
-from broadcaster.config.scripts_loader import load_script
+from broadcaster.config.scripts_loader import load_script, split_front_matter
 from broadcaster.core.errors import ConfigErrors, FieldProblem, Problem
 from broadcaster.core.model import Bulletin
 from broadcaster.core.timeutil import to_local
@@ -133,6 +133,14 @@ def list_bulletins(ctx: StationContext) -> tuple[list[BulletinSummary], list[Pro
     return rows, problems
 
 
+def pending(ctx: StationContext) -> list[BulletinSummary]:
+    """The approvers' queue: the bulletins whose current content awaits a decision,
+    the longest waiting first."""
+    rows, _problems = list_bulletins(ctx)
+    waiting = [r for r in rows if r.state is EditorialState.PENDING]
+    return sorted(waiting, key=lambda r: (r.review.at if r.review else ctx.clock.now(), r.id))
+
+
 def summary(ctx: StationContext, bulletin_id: str) -> BulletinSummary:
     rows, _problems = list_bulletins(ctx)
     for row in rows:
@@ -158,6 +166,53 @@ def compose(fields: Mapping[str, Any], body: str) -> str:
     ).rstrip("\n")
     text = body.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
     return f"---\n{front}\n---\n\n{text}\n"
+
+
+#: The fields a form gives as a comma-separated list.
+LIST_FIELDS = ("tags", "zones")
+
+
+def form_of(ctx: StationContext, bulletin_id: str) -> tuple[dict[str, str], str]:
+    """A script's front-matter fields as a form shows them (text; a list as "a, b") and
+    its body, from the file as written (``zones: all`` stays ``all``)."""
+    text = script_text(ctx, bulletin_id)
+    parts = split_front_matter(text)
+    front, body = (parts[0], parts[1]) if parts else ("", text)
+    try:
+        data = yaml.safe_load(front) or {}
+    except yaml.YAMLError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    fields: dict[str, str] = {}
+    for key in FIELDS:
+        value = data.get(key)
+        if value is None:
+            fields[key] = ""
+        elif isinstance(value, list | tuple):
+            fields[key] = ", ".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            fields[key] = "true" if value else "false"
+        else:
+            fields[key] = str(value)
+    return fields, body.strip("\n")
+
+
+def fields_from_form(form: Mapping[str, str]) -> dict[str, Any]:
+    """A form's text fields as front-matter values: lists split at commas, the rest
+    as typed (the script loader checks them exactly as ``check`` does)."""
+    values: dict[str, Any] = {}
+    for key in FIELDS:
+        text = str(form.get(key) or "").strip()
+        if not text:
+            continue
+        if key in LIST_FIELDS and text != "all":
+            values[key] = [part.strip() for part in text.split(",") if part.strip()]
+        elif key == "repeat":
+            values[key] = text.lower() in ("true", "yes", "1", "có", "co")
+        else:
+            values[key] = text
+    return values
 
 
 def save_script(

@@ -154,3 +154,21 @@ def roles_used(actor: Actor, action: Action) -> str:
     if required is None:
         return actor.roles_text
     return required.value if actor.has(required) else ""
+
+
+def authorize_any(actor: Actor, actions: Collection[Action]) -> None:
+    """Return if ``actor`` may take at least one of ``actions`` (a page that shows what
+    any of them needs: the bulletins, to the officer who writes and the approver who
+    reads them); raise the first refusal otherwise. No action at all is refused."""
+    first: PermissionDenied | None = None
+    for action in actions:
+        try:
+            authorize(actor, action)
+            return
+        except PermissionDenied as exc:
+            first = first or exc
+    if first is None:
+        raise PermissionDenied(
+            _("{who} may not open this page").format(who=actor.who), action=Action.LOGIN
+        )
+    raise first

@@ -124,6 +124,12 @@ COMMANDS = (
         "audio).",
     ),
     LazyCommand(
+        "web",
+        "broadcaster.cli.web_cmds",
+        "Serve the web station (pages in Vietnamese, on the application layer) until "
+        "stopped: sign in with an account made by 'broadcaster users add'.",
+    ),
+    LazyCommand(
         "schedule",
         _SCHEDULE,
         "The schedule as a whole: list its airings (with their ids), export it for other tools.",

@@ -9,7 +9,7 @@ from rich.table import Table
 from broadcaster.app import editorial
 from broadcaster.app.actors import Actor
 from broadcaster.cli.common import By, Json, open_station, out, print_json
-from broadcaster.i18n import _, pgettext
+from broadcaster.i18n import _, editorial_word
 
 bulletins_app = typer.Typer(
     help="Bulletins and their editorial state (draft, awaiting approval, approved, "
@@ -21,19 +21,6 @@ bulletins_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(bulletins_app, name="bulletins")
-
-
-def editorial_word(state: str) -> str:
-    """A bulletin's editorial state for display; --json keeps the value."""
-    words = {
-        "draft": pgettext("editorial", "draft"),
-        "pending": pgettext("editorial", "awaiting approval"),
-        "rejected": pgettext("editorial", "sent back"),
-        "approved": pgettext("editorial", "approved"),
-        "changed-since-approval": pgettext("editorial", "changed since approval"),
-        "expired": pgettext("editorial", "expired"),
-    }
-    return words.get(state, state)
 
 
 STATE_STYLE = {"approved": "green", "pending": "yellow", "rejected": "red", "expired": "dim"}

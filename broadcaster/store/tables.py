@@ -228,6 +228,20 @@ class LoginFailure(SQLModel, table=True):
     __table_args__ = (Index("ix_login_failure_name_at", "name", "at"),)
 
 
+class WebSession(SQLModel, table=True):
+    """A signed-in browser (the web station): the token's SHA-256, never the token."""
+
+    __tablename__ = "web_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_sha256: str = Field(max_length=64, unique=True)
+    user_name: str = Field(max_length=64, index=True)
+    csrf: str = Field(max_length=64)
+    created_at: datetime
+    expires_at: datetime
+    address: str = Field(default="", max_length=64)
+
+
 class AuditEntry(SQLModel, table=True):
     """The audit trail: who did or tried what, append-only, hash-chained like the log."""
 

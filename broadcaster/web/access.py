@@ -1,0 +1,44 @@
+"""Who may open which page: the one table of the web station's routes.
+
+Every route of the application has its entry here, by the route's name: ``PUBLIC``
+(signing in), ``SIGNED_IN`` (any account) or the actions of ``app.permissions`` of which
+the visitor needs any one. The guard of every request reads this table, and a route
+missing from it is refused to everyone (tests/test_web.py walks the route table for
+every role and fails on such a route).
+"""
+
+from __future__ import annotations
+
+from broadcaster.app.permissions import Action
+
+PUBLIC = "public"
+SIGNED_IN = "signed-in"
+
+Need = str | tuple[Action, ...]
+
+_READ_BULLETINS = (Action.BULLETIN_WRITE, Action.BULLETIN_APPROVE, Action.BULLETIN_REJECT)
+
+NEEDS: dict[str, Need] = {
+    # Đăng nhập
+    "login_form": PUBLIC,
+    "login": PUBLIC,
+    "logout": SIGNED_IN,
+    "password_form": SIGNED_IN,
+    "password": SIGNED_IN,
+    # Tổng quan
+    "dashboard": SIGNED_IN,
+    "dashboard_live": SIGNED_IN,
+    # Bản tin
+    "bulletins": _READ_BULLETINS,
+    "bulletin_new_form": (Action.BULLETIN_WRITE,),
+    "bulletin_create": (Action.BULLETIN_WRITE,),
+    "bulletin": _READ_BULLETINS,
+    "bulletin_edit_form": (Action.BULLETIN_WRITE,),
+    "bulletin_save": (Action.BULLETIN_WRITE,),
+    "bulletin_submit": (Action.BULLETIN_WRITE,),
+    # Duyệt
+    "review_queue": (Action.BULLETIN_APPROVE, Action.BULLETIN_REJECT),
+    "review": (Action.BULLETIN_APPROVE, Action.BULLETIN_REJECT),
+    "review_approve": (Action.BULLETIN_APPROVE,),
+    "review_reject": (Action.BULLETIN_REJECT,),
+}

@@ -1,0 +1,276 @@
+"""The pages: each parses the request, calls the application layer and renders.
+
+Every route's name is its entry in ``web/access.NEEDS`` (the guard refuses a route that
+has none). A change answers with a redirect (``?xong=`` says what was done); a mistake
+renders the same page again with the message at its field, status 400.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from broadcaster.app import approvals, bulletins, editorial, overview
+from broadcaster.app.users import AuthenticationFailed
+from broadcaster.core.errors import BroadcasterError, ConfigErrors, FieldProblem
+from broadcaster.i18n import _
+from broadcaster.web.app import (
+    SESSION_COOKIE,
+    Visit,
+    form_csrf_cookie,
+    guard,
+    redirect,
+    render,
+    safe_next,
+    session_cookie,
+    station_of,
+)
+
+
+def _problems(exc: BroadcasterError) -> tuple[str, dict[str, str]]:
+    """A general message and the messages by field, for a form."""
+    problems = exc.problems if isinstance(exc, ConfigErrors) else [exc.problem]
+    by_field: dict[str, str] = {}
+    general = []
+    for p in problems:
+        if p.field and p.field not in by_field:
+            by_field[p.field] = p.message
+        else:
+            general.append(p.message)
+    return "\n".join(general), by_field
+
+
+def _spoken(request: Request, bulletin_id: str) -> str | None:
+    try:
+        return bulletins.preview(station_of(request).ctx, bulletin_id)
+    except BroadcasterError:
+        return None  # a recorded bulletin: nothing to speak
+
+
+def add_routes(app: FastAPI) -> None:
+    # -- Đăng nhập ------------------------------------------------------------------
+
+    @app.get("/dang-nhap", name="login_form", response_class=HTMLResponse)
+    def login_form(request: Request, visit: Visit = Depends(guard), next: str = "/") -> Response:
+        if visit.signed is not None:
+            return redirect(safe_next(next))
+        return _login_page(request, visit, safe_next(next), "", "", 200)
+
+    @app.post("/dang-nhap", name="login")
+    def login(
+        request: Request,
+        visit: Visit = Depends(guard),
+        name: str = Form(""),
+        password: str = Form(""),
+        next: str = Form("/"),
+    ) -> Response:
+        web = station_of(request)
+        try:
+            token, _signed = web.sessions.sign_in(name, password, visit.address)
+        except AuthenticationFailed as exc:
+            return _login_page(request, visit, safe_next(next), name, str(exc), 401)
+        response = redirect(safe_next(next))
+        session_cookie(response, request, token, web.sessions.lifetime)
+        return response
+
+    def _login_page(request, visit, next_url, name, error, status_code) -> Response:
+        token = visit.login_csrf or secrets.token_urlsafe(32)
+        shown = Visit(None, visit.address, visit.language, visit.route, token)
+        response = render(
+            request, shown, "login.html", status_code, next=next_url, name=name, error=error
+        )
+        if token != visit.login_csrf:
+            form_csrf_cookie(response, request, token)
+        return response
+
+    @app.post("/dang-xuat", name="logout")
+    def logout(request: Request, visit: Visit = Depends(guard)) -> Response:
+        assert visit.signed is not None
+        station_of(request).sessions.sign_out(visit.signed, visit.address)
+        response = redirect("/dang-nhap")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.get("/doi-mat-khau", name="password_form", response_class=HTMLResponse)
+    def password_form(request: Request, visit: Visit = Depends(guard)) -> Response:
+        return render(request, visit, "password.html", errors={}, error="")
+
+    @app.post("/doi-mat-khau", name="password")
+    def password(
+        request: Request,
+        visit: Visit = Depends(guard),
+        current: str = Form(""),
+        new: str = Form(""),
+        again: str = Form(""),
+    ) -> Response:
+        assert visit.signed is not None
+        errors: dict[str, str] = {}
+        error = ""
+        if new != again:
+            errors["again"] = _("The two new passwords differ.")
+        else:
+            try:
+                station_of(request).sessions.change_password(
+                    visit.signed, current, new, visit.address
+                )
+                return redirect("/?xong=password")
+            except AuthenticationFailed as exc:
+                errors["current"] = str(exc)
+            except BroadcasterError as exc:
+                error, errors = _problems(exc)
+                if "password" in errors:
+                    errors["new"] = errors.pop("password")
+        return render(request, visit, "password.html", 400, errors=errors, error=error)
+
+    # -- Tổng quan --------------------------------------------------------------------
+
+    @app.get("/", name="dashboard", response_class=HTMLResponse)
+    def dashboard(request: Request, visit: Visit = Depends(guard)) -> Response:
+        view = overview.overview(station_of(request).ctx)
+        return render(request, visit, "dashboard.html", view=view)
+
+    @app.get("/tong-quan/truc-tiep", name="dashboard_live", response_class=HTMLResponse)
+    def dashboard_live(request: Request, visit: Visit = Depends(guard)) -> Response:
+        view = overview.overview(station_of(request).ctx)
+        return render(request, visit, "_overview.html", view=view)
+
+    # -- Bản tin ----------------------------------------------------------------------
+
+    @app.get("/ban-tin", name="bulletins", response_class=HTMLResponse)
+    def bulletin_list(request: Request, visit: Visit = Depends(guard)) -> Response:
+        rows, problems = editorial.list_bulletins(station_of(request).ctx)
+        return render(request, visit, "bulletins.html", rows=rows, problems=problems)
+
+    @app.get("/ban-tin/moi", name="bulletin_new_form", response_class=HTMLResponse)
+    def bulletin_new_form(request: Request, visit: Visit = Depends(guard)) -> Response:
+        fields = {k: "" for k in editorial.FIELDS}
+        fields.update(priority="normal", zones="all", language="vi")
+        return _form_page(request, visit, fields, "", create=True)
+
+    @app.post("/ban-tin/moi", name="bulletin_create")
+    async def bulletin_create(request: Request, visit: Visit = Depends(guard)) -> Response:
+        form = await request.form()
+        return await _save(request, visit, {k: str(v) for k, v in form.items()}, create=True)
+
+    @app.get("/ban-tin/{bulletin_id}", name="bulletin", response_class=HTMLResponse)
+    def bulletin_view(
+        request: Request, bulletin_id: str, visit: Visit = Depends(guard)
+    ) -> Response:
+        ctx = station_of(request).ctx
+        row = editorial.summary(ctx, bulletin_id)
+        return render(
+            request,
+            visit,
+            "bulletin.html",
+            row=row,
+            b=row.bulletin,
+            spoken=_spoken(request, bulletin_id),
+            history=editorial.history(ctx, bulletin_id),
+            error="",
+        )
+
+    @app.get("/ban-tin/{bulletin_id}/sua", name="bulletin_edit_form", response_class=HTMLResponse)
+    def bulletin_edit_form(
+        request: Request, bulletin_id: str, visit: Visit = Depends(guard)
+    ) -> Response:
+        fields, body = editorial.form_of(station_of(request).ctx, bulletin_id)
+        return _form_page(request, visit, fields, body, create=False)
+
+    @app.post("/ban-tin/{bulletin_id}/sua", name="bulletin_save")
+    async def bulletin_save(
+        request: Request, bulletin_id: str, visit: Visit = Depends(guard)
+    ) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        form["id"] = bulletin_id
+        return await _save(request, visit, form, create=False)
+
+    async def _save(request: Request, visit: Visit, form: dict[str, str], create: bool):
+        from starlette.concurrency import run_in_threadpool
+
+        ctx = station_of(request).ctx
+        body = form.get("body", "")
+
+        def write():
+            return editorial.save_script(
+                ctx, visit.actor, editorial.fields_from_form(form), body, create=create
+            )
+
+        try:
+            made = await run_in_threadpool(write)
+        except BroadcasterError as exc:
+            error, errors = _problems(exc)
+            fields = {k: form.get(k, "") for k in editorial.FIELDS}
+            return _form_page(request, visit, fields, body, create, 400, error, errors)
+        return redirect(f"/ban-tin/{made.id}?xong=saved")
+
+    def _form_page(request, visit, fields, body, create, status_code=200, error="", errors=None):
+        return render(
+            request,
+            visit,
+            "bulletin_form.html",
+            status_code,
+            fields=fields,
+            body=body,
+            create=create,
+            error=error,
+            errors=errors or {},
+        )
+
+    @app.post("/ban-tin/{bulletin_id}/gui-duyet", name="bulletin_submit")
+    def bulletin_submit(
+        request: Request, bulletin_id: str, visit: Visit = Depends(guard)
+    ) -> Response:
+        editorial.submit(station_of(request).ctx, visit.actor, bulletin_id)
+        return redirect(f"/ban-tin/{bulletin_id}?xong=submitted")
+
+    # -- Duyệt ------------------------------------------------------------------------
+
+    @app.get("/duyet", name="review_queue", response_class=HTMLResponse)
+    def review_queue(request: Request, visit: Visit = Depends(guard)) -> Response:
+        rows = editorial.pending(station_of(request).ctx)
+        return render(request, visit, "review_queue.html", rows=rows)
+
+    @app.get("/duyet/{bulletin_id}", name="review", response_class=HTMLResponse)
+    def review(request: Request, bulletin_id: str, visit: Visit = Depends(guard)) -> Response:
+        return _review_page(request, visit, bulletin_id)
+
+    def _review_page(request, visit, bulletin_id, status_code=200, error="", errors=None):
+        ctx = station_of(request).ctx
+        row = editorial.summary(ctx, bulletin_id)
+        return render(
+            request,
+            visit,
+            "review.html",
+            status_code,
+            row=row,
+            b=row.bulletin,
+            spoken=_spoken(request, bulletin_id),
+            diff=editorial.changes_since_approval(ctx, bulletin_id),
+            error=error,
+            errors=errors or {},
+        )
+
+    @app.post("/duyet/{bulletin_id}/duyet", name="review_approve")
+    def review_approve(
+        request: Request, bulletin_id: str, visit: Visit = Depends(guard)
+    ) -> Response:
+        try:
+            approvals.approve(station_of(request).ctx, bulletin_id, visit.actor)
+        except BroadcasterError as exc:
+            return _review_page(request, visit, bulletin_id, 400, str(exc.problem.message))
+        return redirect("/duyet?xong=approved")
+
+    @app.post("/duyet/{bulletin_id}/tra-lai", name="review_reject")
+    def review_reject(
+        request: Request,
+        bulletin_id: str,
+        visit: Visit = Depends(guard),
+        reason: str = Form(""),
+    ) -> Response:
+        try:
+            editorial.reject(station_of(request).ctx, visit.actor, bulletin_id, reason)
+        except FieldProblem as exc:
+            return _review_page(request, visit, bulletin_id, 400, "", {exc.field: exc.message})
+        return redirect("/duyet?xong=rejected")
