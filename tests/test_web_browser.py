@@ -119,6 +119,9 @@ def approve_in_browser(browser, base: str, bulletin_id: str, title: str, width: 
     page.get_by_role("link", name=title).click()
     page.wait_for_url(f"{base}/duyet/{bulletin_id}")
     sync_api.expect(page.get_by_text("Chưa từng được duyệt")).to_be_visible()
+    sync_api.expect(page.locator("audio")).to_have_count(1)
+    heard = page.request.get(f"{base}/ban-tin/{bulletin_id}/am-thanh")  # the page's cookies
+    assert heard.status == 200 and heard.headers["content-type"].startswith("audio/")
     approve = page.get_by_role("button", name="Duyệt", exact=True)
     box = approve.bounding_box()
     assert box and box["height"] >= 44 and box["x"] + box["width"] <= width  # on screen, tappable

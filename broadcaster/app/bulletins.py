@@ -8,7 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from broadcaster.app.actors import Actor
+from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
+from broadcaster.app.permissions import Action
 from broadcaster.config.scripts_loader import key_line
 from broadcaster.core.errors import BroadcasterError, Problem
 from broadcaster.core.model import (
@@ -98,6 +101,34 @@ def render(
         [] if only_fallbacks else [_invalid_script(p) for p in problems if p.severity == "error"]
     )
     return [outcomes[b.id] for b in bulletins if b.id in outcomes] + invalid
+
+
+def render_one(ctx: StationContext, actor: Actor, bulletin_id: str) -> RenderOutcome:
+    """Render one bulletin for the officer who writes it (a face's "render and listen"):
+    the officer's right, recorded in the audit trail; an engine's failure is the
+    outcome's ``error``."""
+    bulletin = ctx.bulletin(bulletin_id)
+    with audited(ctx, actor, Action.BULLETIN_WRITE, bulletin.id, detail="rendered") as note:
+        (outcome,) = render(ctx, [bulletin.id])
+        note.detail = f"rendered {outcome.engine or '-'}" + (" (error)" if outcome.error else "")
+        return outcome
+
+
+def current_audio(ctx: StationContext, bulletin_id: str) -> Path | None:
+    """The audio file made for the bulletin's current content (the one an approval would
+    vouch for), or None when it is not rendered or its file is gone. Always a file of
+    the station's audio folder, never a name the script gives."""
+    bulletin = ctx.bulletin(bulletin_id)
+    with ctx.db.read() as s:
+        rendition = latest_rendition(s, bulletin)
+        relative = rendition.audio_path if rendition is not None else None
+    if relative is None:
+        return None
+    audio_root = (ctx.root / "audio").resolve()
+    path = (ctx.root / relative).resolve()
+    if not path.is_relative_to(audio_root) or not path.is_file():
+        return None
+    return path
 
 
 def _invalid_script(problem: Problem) -> RenderOutcome:
