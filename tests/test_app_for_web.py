@@ -99,3 +99,17 @@ def test_the_overview_names_zones_and_requirements(ctx):
     assert view.upcoming and all(a.scheduled_at > NOW for a in view.upcoming)
     assert view.upcoming == sorted(view.upcoming, key=lambda a: a.scheduled_at)
     assert all(z.next_airing is not None and z.on_air is None for z in view.zones)
+
+
+def test_the_demo_account_gets_a_generated_password_each_time(ctx):
+    users = UserService(ctx.db, ctx.clock)
+    user, first = users.demo_account(Actor.local_cli())
+    assert user.name == "demo" and Role.ADMIN not in user.roles and Role.APPROVER in user.roles
+    assert len(first) >= 16
+    users.authenticate("demo", first, face="web")
+    users.disable(Actor.local_cli(), "demo")
+    again, second = users.demo_account(Actor.local_cli())
+    assert second != first and not again.disabled
+    users.authenticate("demo", second, face="web")
+    with pytest.raises(AuthenticationFailed):
+        users.authenticate("demo", first, face="web")

@@ -39,6 +39,12 @@ def web(
         "proxy (docs/ARCHITECTURE.md, the web face).",
     ),
     port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port to listen on."),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="Make (or renew) the account 'demo' with every role but admin and a generated "
+        "password, printed here once: to try the station.",
+    ),
     with_daemon: bool = typer.Option(
         False,
         "--with-daemon",
@@ -63,6 +69,8 @@ def web(
             markup=False,
         )
     ctx = open_station()
+    if demo:
+        _demo_account(ctx)
     daemon = _start_daemon() if with_daemon else None
     app = create_app(ctx=ctx)
     out.print(
@@ -93,6 +101,23 @@ def web(
                 daemon.close()
                 daemon.ctx.close()
         ctx.close()
+
+
+def _demo_account(ctx) -> None:
+    import os
+
+    from broadcaster.app.actors import Actor
+    from broadcaster.app.users import UserService
+
+    users = UserService(ctx.db, ctx.clock, known_zones=ctx.station.zone_ids)
+    actor = Actor.local_cli(by=os.environ.get("BROADCASTER_OPERATOR"))
+    user, password = users.demo_account(actor)
+    out.print(
+        _("demo account: user name {name}, password {password} (roles: {roles})").format(
+            name=user.name, password=password, roles=",".join(sorted(r.value for r in user.roles))
+        ),
+        markup=False,
+    )
 
 
 def _exit_quietly(*_args) -> None:
