@@ -203,7 +203,7 @@ def test_a_title_with_markup_shows_as_text(app, ctx):
             "priority": "normal",
             "zones": "all",
         },
-        'Nội dung <b>đậm</b> & "trích".',
+        'Nội dung <b>đậm</b> & "trích".\nHọp ở QXZW.',
         create=True,
     )
     c, _csrf = signed_in(app, "lan")
@@ -213,6 +213,8 @@ def test_a_title_with_markup_shows_as_text(app, ctx):
         assert "<script>alert" not in page.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert "&lt;b&gt;đậm&lt;/b&gt; &amp;" in c.get("/ban-tin/tin-la").text
+    page = c.get("/ban-tin/tin-la").text
+    assert 'class="flash warn"' in page and "&#34;QXZW&#34; sẽ bị đọc từng chữ cái" in page
 
 
 def test_an_error_shows_a_vietnamese_page_and_no_trace(app, ctx, caplog):
@@ -431,9 +433,11 @@ def test_the_spoken_text_is_previewed_as_it_is_typed(app):
     officer, csrf = signed_in(app, "lan")
     form = officer.get("/ban-tin/moi").text
     assert 'hx-post="/ban-tin/xem-truoc"' in form and 'id="spoken"' in form
-    spoken = officer.post("/ban-tin/xem-truoc", data={"csrf": csrf, "body": "Ngày 25/11 <b>"})
+    typed = "Ngày 25/11 <b>\nHọp ở QXZW."
+    spoken = officer.post("/ban-tin/xem-truoc", data={"csrf": csrf, "body": typed})
     assert spoken.status_code == 200
     assert "hai mươi lăm" in spoken.text and "<b>" not in spoken.text
+    assert "dòng 2: " in spoken.text and "QXZW" in spoken.text  # the lexicon's warning, placed
     assert officer.post("/ban-tin/xem-truoc", data={"body": "x"}).status_code == 403
 
 

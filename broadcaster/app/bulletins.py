@@ -219,6 +219,31 @@ def script_warnings(ctx: StationContext, bulletins: list[Bulletin]) -> list[Prob
     return found
 
 
+def audio_note_of(ctx: StationContext, bulletin_id: str) -> str:
+    """What ``status`` says of one bulletin's fallback audio, or ''."""
+    return next((n.note for n in audio_notes(ctx) if n.bulletin_id == bulletin_id), "")
+
+
+def body_warnings(ctx: StationContext, body: str) -> list[Problem]:
+    """The lexicon's warnings for a body being typed, at their line of the body (a
+    form's preview: the same words ``check`` warns of once the script is saved)."""
+    try:
+        lexicon = station_lexicon(ctx.root)
+    except BroadcasterError as exc:
+        return [exc.problem]
+    return [
+        Problem(
+            _(
+                '"{token}" will be spelled letter by letter: add it to schedules/lexicon.yaml'
+            ).format(token=token),
+            line=line,
+            field="body",
+            severity="warning",
+        )
+        for line, token in unknown_tokens(body, lexicon)
+    ]
+
+
 def unairable(ctx: StationContext) -> list[Unairable]:
     """Approved bulletins the planner leaves out (audio deleted, script changed since)."""
     bulletins, _problems = ctx.scripts()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import mimetypes
 import secrets
-from html import escape
 
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -46,6 +45,16 @@ def _problems(exc: BroadcasterError) -> tuple[str, dict[str, str]]:
 
 
 MAX_PREVIEW = 20_000  # characters of a body previewed as it is typed
+
+
+def _warnings(ctx, bulletin) -> list[str]:
+    """The script's warnings (the lexicon's, expiry) and its audio's (a fallback engine)."""
+    found = [
+        (_("line {n}: ").format(n=p.line) if p.line else "") + p.message
+        for p in bulletins.script_warnings(ctx, [bulletin])
+    ]
+    note = bulletins.audio_note_of(ctx, bulletin.id)
+    return [*found, note] if note else found
 
 
 def _spoken(request: Request, bulletin_id: str) -> str | None:
@@ -166,8 +175,15 @@ def add_routes(app: FastAPI) -> None:
     ) -> Response:
         """The spoken form of the body being typed (the form's preview, through htmx)."""
         ctx = station_of(request).ctx
-        spoken = bulletins.spoken_form(body[:MAX_PREVIEW], ctx.root, ctx.station.dialect)
-        return HTMLResponse(escape(spoken))
+        text = body[:MAX_PREVIEW]
+        spoken = bulletins.spoken_form(text, ctx.root, ctx.station.dialect)
+        return render(
+            request,
+            visit,
+            "_spoken.html",
+            spoken=spoken,
+            warnings=bulletins.body_warnings(ctx, text),
+        )
 
     @app.get("/ban-tin/{bulletin_id}", name="bulletin", response_class=HTMLResponse)
     def bulletin_view(
@@ -187,6 +203,7 @@ def add_routes(app: FastAPI) -> None:
             b=row.bulletin,
             spoken=_spoken(request, bulletin_id),
             audio=bulletins.current_audio(ctx, bulletin_id) is not None,
+            warnings=_warnings(ctx, row.bulletin),
             history=editorial.history(ctx, bulletin_id),
             error=error,
         )
@@ -288,6 +305,7 @@ def add_routes(app: FastAPI) -> None:
             spoken=_spoken(request, bulletin_id),
             diff=editorial.changes_since_approval(ctx, bulletin_id),
             audio=bulletins.current_audio(ctx, bulletin_id) is not None,
+            warnings=_warnings(ctx, row.bulletin),
             error=error,
             errors=errors or {},
         )
