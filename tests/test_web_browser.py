@@ -138,6 +138,24 @@ def approve_in_browser(browser, base: str, bulletin_id: str, title: str, width: 
     context.close()
 
 
+def preview_in_browser(browser, base: str) -> None:
+    """An officer types a body at a phone's width: the spoken text follows (htmx posts
+    the form, its CSRF token included)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+    page = context.new_page()
+    page.goto(f"{base}/ban-tin/moi")
+    page.fill("#name", "lan")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(f"{base}/ban-tin/moi")
+    page.fill("#f-body", "Ngày 25/11/2026 họp tại QXZW.")
+    sync_api.expect(page.locator("#spoken")).to_contain_text("hai mươi lăm tháng mười một")
+    sync_api.expect(page.locator("#spoken")).to_contain_text("QXZW")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "web-form-phone.png"), full_page=True)
+    context.close()
+
+
 def test_an_approver_approves_a_pending_bulletin_in_chromium(server):
     base, station = server
     with sync_api.sync_playwright() as p:
@@ -157,6 +175,7 @@ def test_an_approver_approves_a_pending_bulletin_in_chromium(server):
                 browser, base, "hop-dan", "Thông báo họp dân thôn A", 1280, "desktop"
             )
             approve_in_browser(browser, base, "ve-sinh", "Tổng vệ sinh môi trường", 390, "phone")
+            preview_in_browser(browser, base)
         finally:
             browser.close()
     ctx = StationContext.open(station)
