@@ -15,7 +15,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from broadcaster.app import bulletins, editorial
+from broadcaster.app import editorial
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import AuditTrail
 from broadcaster.app.context import StationContext
@@ -56,6 +56,9 @@ EXPECTED: dict[str, frozenset[Role | None]] = {
     "bulletin_edit_form": frozenset({Role.OFFICER}),
     "bulletin_save": frozenset({Role.OFFICER}),
     "bulletin_submit": frozenset({Role.OFFICER}),
+    "bulletin_render": frozenset({Role.OFFICER}),
+    "bulletin_audio": frozenset({Role.OFFICER, Role.APPROVER}),
+    "bulletin_preview": frozenset({Role.OFFICER}),
     "review_queue": frozenset({Role.APPROVER}),
     "review": frozenset({Role.APPROVER}),
     "review_approve": frozenset({Role.APPROVER}),
@@ -200,7 +203,7 @@ def test_a_title_with_markup_shows_as_text(app, ctx):
             "priority": "normal",
             "zones": "all",
         },
-        'Nội dung <b>đậm</b> & "trích".',
+        'Nội dung <b>đậm</b> & "trích".\nHọp ở QXZW.',
         create=True,
     )
     c, _csrf = signed_in(app, "lan")
@@ -210,6 +213,8 @@ def test_a_title_with_markup_shows_as_text(app, ctx):
         assert "<script>alert" not in page.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert "&lt;b&gt;đậm&lt;/b&gt; &amp;" in c.get("/ban-tin/tin-la").text
+    page = c.get("/ban-tin/tin-la").text
+    assert 'class="flash warn"' in page and "&#34;QXZW&#34; sẽ bị đọc từng chữ cái" in page
 
 
 def test_an_error_shows_a_vietnamese_page_and_no_trace(app, ctx, caplog):
@@ -341,7 +346,14 @@ def test_an_officer_writes_and_submits_an_approver_sends_back_then_approves(app,
     officer.post("/ban-tin/tiem-phong/gui-duyet", data={"csrf": o_csrf})
     no_audio = approver.post("/duyet/tiem-phong/duyet", data={"csrf": a_csrf})
     assert no_audio.status_code == 400 and "render" in no_audio.text
-    bulletins.render(ctx, ["tiem-phong"])
+    assert approver.get("/ban-tin/tiem-phong/am-thanh").status_code == 404  # none yet
+    assert approver.post("/ban-tin/tiem-phong/doc", data={"csrf": a_csrf}).status_code == 403
+    made_audio = officer.post("/ban-tin/tiem-phong/doc", data={"csrf": o_csrf})
+    assert made_audio.headers["location"] == "/ban-tin/tiem-phong?xong=rendered"
+    assert "<audio" in approver.get("/duyet/tiem-phong").text
+    audio = approver.get("/ban-tin/tiem-phong/am-thanh")
+    assert audio.status_code == 200 and audio.headers["content-type"].startswith("audio/")
+    assert len(audio.content) > 1000
     approved = approver.post("/duyet/tiem-phong/duyet", data={"csrf": a_csrf})
     assert approved.status_code == 303 and approved.headers["location"] == "/duyet?xong=approved"
     assert str(editorial.summary(ctx, "tiem-phong").state) == "approved"
@@ -415,6 +427,18 @@ def test_the_dashboard_fragment_shows_the_weeks_state(app, ctx):
     bare = client(app)
     lost = bare.get("/tong-quan/truc-tiep", headers={"hx-request": "true"})
     assert lost.status_code == 401 and lost.headers["hx-redirect"].startswith("/dang-nhap")
+
+
+def test_the_spoken_text_is_previewed_as_it_is_typed(app):
+    officer, csrf = signed_in(app, "lan")
+    form = officer.get("/ban-tin/moi").text
+    assert 'hx-post="/ban-tin/xem-truoc"' in form and 'id="spoken"' in form
+    typed = "Ngày 25/11 <b>\nHọp ở QXZW."
+    spoken = officer.post("/ban-tin/xem-truoc", data={"csrf": csrf, "body": typed})
+    assert spoken.status_code == 200
+    assert "hai mươi lăm" in spoken.text and "<b>" not in spoken.text
+    assert "dòng 2: " in spoken.text and "QXZW" in spoken.text  # the lexicon's warning, placed
+    assert officer.post("/ban-tin/xem-truoc", data={"body": "x"}).status_code == 403
 
 
 def test_static_files_are_served_from_the_package(app):

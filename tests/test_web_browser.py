@@ -119,6 +119,9 @@ def approve_in_browser(browser, base: str, bulletin_id: str, title: str, width: 
     page.get_by_role("link", name=title).click()
     page.wait_for_url(f"{base}/duyet/{bulletin_id}")
     sync_api.expect(page.get_by_text("Chưa từng được duyệt")).to_be_visible()
+    sync_api.expect(page.locator("audio")).to_have_count(1)
+    heard = page.request.get(f"{base}/ban-tin/{bulletin_id}/am-thanh")  # the page's cookies
+    assert heard.status == 200 and heard.headers["content-type"].startswith("audio/")
     approve = page.get_by_role("button", name="Duyệt", exact=True)
     box = approve.bounding_box()
     assert box and box["height"] >= 44 and box["x"] + box["width"] <= width  # on screen, tappable
@@ -132,6 +135,24 @@ def approve_in_browser(browser, base: str, bulletin_id: str, title: str, width: 
     page.screenshot(path=str(SHOTS / f"web-dashboard-{tag}.png"), full_page=True)
     assert page.evaluate("typeof htmx") == "object"  # the vendored script loaded
     assert not errors, errors
+    context.close()
+
+
+def preview_in_browser(browser, base: str) -> None:
+    """An officer types a body at a phone's width: the spoken text follows (htmx posts
+    the form, its CSRF token included)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN")
+    page = context.new_page()
+    page.goto(f"{base}/ban-tin/moi")
+    page.fill("#name", "lan")
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url(f"{base}/ban-tin/moi")
+    page.fill("#f-body", "Ngày 25/11/2026 họp tại QXZW.")
+    sync_api.expect(page.locator("#spoken")).to_contain_text("hai mươi lăm tháng mười một")
+    sync_api.expect(page.locator("#spoken")).to_contain_text("QXZW")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(SHOTS / "web-form-phone.png"), full_page=True)
     context.close()
 
 
@@ -154,6 +175,7 @@ def test_an_approver_approves_a_pending_bulletin_in_chromium(server):
                 browser, base, "hop-dan", "Thông báo họp dân thôn A", 1280, "desktop"
             )
             approve_in_browser(browser, base, "ve-sinh", "Tổng vệ sinh môi trường", 390, "phone")
+            preview_in_browser(browser, base)
         finally:
             browser.close()
     ctx = StationContext.open(station)

@@ -8,7 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from broadcaster.app.actors import Actor
+from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
+from broadcaster.app.permissions import Action
 from broadcaster.config.scripts_loader import key_line
 from broadcaster.core.errors import BroadcasterError, Problem
 from broadcaster.core.model import (
@@ -100,6 +103,34 @@ def render(
     return [outcomes[b.id] for b in bulletins if b.id in outcomes] + invalid
 
 
+def render_one(ctx: StationContext, actor: Actor, bulletin_id: str) -> RenderOutcome:
+    """Render one bulletin for the officer who writes it (a face's "render and listen"):
+    the officer's right, recorded in the audit trail; an engine's failure is the
+    outcome's ``error``."""
+    bulletin = ctx.bulletin(bulletin_id)
+    with audited(ctx, actor, Action.BULLETIN_WRITE, bulletin.id, detail="rendered") as note:
+        (outcome,) = render(ctx, [bulletin.id])
+        note.detail = f"rendered {outcome.engine or '-'}" + (" (error)" if outcome.error else "")
+        return outcome
+
+
+def current_audio(ctx: StationContext, bulletin_id: str) -> Path | None:
+    """The audio file made for the bulletin's current content (the one an approval would
+    vouch for), or None when it is not rendered or its file is gone. Always a file of
+    the station's audio folder, never a name the script gives."""
+    bulletin = ctx.bulletin(bulletin_id)
+    with ctx.db.read() as s:
+        rendition = latest_rendition(s, bulletin)
+        relative = rendition.audio_path if rendition is not None else None
+    if relative is None:
+        return None
+    audio_root = (ctx.root / "audio").resolve()
+    path = (ctx.root / relative).resolve()
+    if not path.is_relative_to(audio_root) or not path.is_file():
+        return None
+    return path
+
+
 def _invalid_script(problem: Problem) -> RenderOutcome:
     """A script that did not load, as a failed render: the summary must not hide it."""
     return RenderOutcome(Path(problem.path or "?").stem, error=str(problem))
@@ -186,6 +217,31 @@ def script_warnings(ctx: StationContext, bulletins: list[Bulletin]) -> list[Prob
                 )
             )
     return found
+
+
+def audio_note_of(ctx: StationContext, bulletin_id: str) -> str:
+    """What ``status`` says of one bulletin's fallback audio, or ''."""
+    return next((n.note for n in audio_notes(ctx) if n.bulletin_id == bulletin_id), "")
+
+
+def body_warnings(ctx: StationContext, body: str) -> list[Problem]:
+    """The lexicon's warnings for a body being typed, at their line of the body (a
+    form's preview: the same words ``check`` warns of once the script is saved)."""
+    try:
+        lexicon = station_lexicon(ctx.root)
+    except BroadcasterError as exc:
+        return [exc.problem]
+    return [
+        Problem(
+            _(
+                '"{token}" will be spelled letter by letter: add it to schedules/lexicon.yaml'
+            ).format(token=token),
+            line=line,
+            field="body",
+            severity="warning",
+        )
+        for line, token in unknown_tokens(body, lexicon)
+    ]
 
 
 def unairable(ctx: StationContext) -> list[Unairable]:

@@ -10,6 +10,7 @@ lockout does not tell which names are real.
 from __future__ import annotations
 
 import contextlib
+import secrets
 import unicodedata
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -251,6 +252,22 @@ class UserService:
                 roles=roles_used(actor, Action.USERS_MANAGE),
             )
         return user
+
+    def demo_account(
+        self, actor: Actor, name: str = "demo", roles: Iterable[Role] | None = None
+    ) -> tuple[User, str]:
+        """An account to try the station with, and its password: generated here (never a
+        default one), shown once to whoever made it. The account is made if missing, else
+        given a new password; by default every role but admin."""
+        password = secrets.token_urlsafe(12)
+        wanted = frozenset(roles) if roles is not None else frozenset(Role) - {Role.ADMIN}
+        try:
+            self.get(name)
+        except BroadcasterError:
+            return self.add(actor, name, password, wanted, full_name=name), password
+        self.set_roles(actor, name, set_to=wanted)
+        self.enable(actor, name)
+        return self.passwd(actor, name, password), password
 
     def disable(self, actor: Actor, name: str) -> User:
         return self._set_disabled(actor, name, True)

@@ -8,6 +8,7 @@ inside the command, so no other command pays for loading them.
 from __future__ import annotations
 
 import ipaddress
+import signal
 
 import typer
 
@@ -38,6 +39,18 @@ def web(
         "proxy (docs/ARCHITECTURE.md, the web face).",
     ),
     port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port to listen on."),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="Make (or renew) the account 'demo' with every role but admin and a generated "
+        "password, printed here once: to try the station.",
+    ),
+    with_daemon: bool = typer.Option(
+        False,
+        "--with-daemon",
+        help="Also air the station from this process, as 'broadcaster run' does (one daemon "
+        "per database: refused while another runs).",
+    ),
 ) -> None:
     """Serve the web station (pages in Vietnamese, on the application layer) until stopped:
     sign in with an account made by 'broadcaster users add'."""
@@ -56,6 +69,9 @@ def web(
             markup=False,
         )
     ctx = open_station()
+    if demo:
+        _demo_account(ctx)
+    daemon = _start_daemon() if with_daemon else None
     app = create_app(ctx=ctx)
     out.print(
         _("web station of {station} on http://{host}:{port}/ (Ctrl+C stops it)").format(
@@ -63,6 +79,9 @@ def web(
         ),
         markup=False,
     )
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again with the handler
+    # it found: this one, so that the daemon's orderly stop below still runs.
+    signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         uvicorn.run(
             app,
@@ -74,4 +93,58 @@ def web(
             server_header=False,
         )
     finally:
+        if daemon is not None:
+            try:
+                err.print(_("stopping: cutting what plays and logging it"), markup=False)
+                daemon.stop(_("the web station was stopped (signal)"))
+            finally:
+                daemon.close()
+                daemon.ctx.close()
         ctx.close()
+
+
+def _demo_account(ctx) -> None:
+    import os
+
+    from broadcaster.app.actors import Actor
+    from broadcaster.app.users import UserService
+
+    users = UserService(ctx.db, ctx.clock, known_zones=ctx.station.zone_ids)
+    actor = Actor.local_cli(by=os.environ.get("BROADCASTER_OPERATOR"))
+    user, password = users.demo_account(actor)
+    out.print(
+        _("demo account: user name {name}, password {password} (roles: {roles})").format(
+            name=user.name, password=password, roles=",".join(sorted(r.value for r in user.roles))
+        ),
+        markup=False,
+    )
+
+
+def _exit_quietly(*_args) -> None:
+    raise SystemExit(0)
+
+
+def _start_daemon():
+    """The station daemon in this process, on its own connection to the database."""
+    from broadcaster.app.daemon import Daemon, DaemonOptions, configure_logging
+    from broadcaster.core.timeutil import fmt_local
+
+    configure_logging(False)
+    daemon_ctx = open_station()
+    daemon = Daemon(daemon_ctx, DaemonOptions())
+    try:
+        nxt = daemon.start()
+    except BaseException:
+        daemon.close()
+        daemon_ctx.close()
+        raise
+    err.print(
+        _("on air: {station}, {zones} zones; next airing {next}; pid lock {lock}").format(
+            station=daemon_ctx.station.name,
+            zones=len(daemon_ctx.station.zones),
+            next=fmt_local(nxt, daemon_ctx.station.tz) if nxt else "-",
+            lock=daemon.lock_path,
+        ),
+        markup=False,
+    )
+    return daemon

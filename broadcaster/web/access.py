@@ -36,6 +36,9 @@ NEEDS: dict[str, Need] = {
     "bulletin_edit_form": (Action.BULLETIN_WRITE,),
     "bulletin_save": (Action.BULLETIN_WRITE,),
     "bulletin_submit": (Action.BULLETIN_WRITE,),
+    "bulletin_render": (Action.BULLETIN_WRITE,),
+    "bulletin_audio": _READ_BULLETINS,
+    "bulletin_preview": (Action.BULLETIN_WRITE,),
     # Duyệt
     "review_queue": (Action.BULLETIN_APPROVE, Action.BULLETIN_REJECT),
     "review": (Action.BULLETIN_APPROVE, Action.BULLETIN_REJECT),

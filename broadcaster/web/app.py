@@ -264,6 +264,7 @@ def DONE_MESSAGES() -> Mapping[str, str]:
         "approved": _("Approved: this exact text and audio may now air."),
         "rejected": _("Sent back to its officer, with the reason."),
         "saved": _("Saved."),
+        "rendered": _("The audio is made: listen to it before sending it for approval."),
         "password": _("Your password is changed; your other sessions are signed out."),
     }
 

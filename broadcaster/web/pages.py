@@ -7,10 +7,12 @@ renders the same page again with the message at its field, status 400.
 
 from __future__ import annotations
 
+import mimetypes
 import secrets
 
 from fastapi import Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broadcaster.app import approvals, bulletins, editorial, overview
 from broadcaster.app.users import AuthenticationFailed
@@ -40,6 +42,19 @@ def _problems(exc: BroadcasterError) -> tuple[str, dict[str, str]]:
         else:
             general.append(p.message)
     return "\n".join(general), by_field
+
+
+MAX_PREVIEW = 20_000  # characters of a body previewed as it is typed
+
+
+def _warnings(ctx, bulletin) -> list[str]:
+    """The script's warnings (the lexicon's, expiry) and its audio's (a fallback engine)."""
+    found = [
+        (_("line {n}: ").format(n=p.line) if p.line else "") + p.message
+        for p in bulletins.script_warnings(ctx, [bulletin])
+    ]
+    note = bulletins.audio_note_of(ctx, bulletin.id)
+    return [*found, note] if note else found
 
 
 def _spoken(request: Request, bulletin_id: str) -> str | None:
@@ -154,22 +169,63 @@ def add_routes(app: FastAPI) -> None:
         form = await request.form()
         return await _save(request, visit, {k: str(v) for k, v in form.items()}, create=True)
 
+    @app.post("/ban-tin/xem-truoc", name="bulletin_preview", response_class=HTMLResponse)
+    def bulletin_preview(
+        request: Request, body: str = Form(""), visit: Visit = Depends(guard)
+    ) -> Response:
+        """The spoken form of the body being typed (the form's preview, through htmx)."""
+        ctx = station_of(request).ctx
+        text = body[:MAX_PREVIEW]
+        spoken = bulletins.spoken_form(text, ctx.root, ctx.station.dialect)
+        return render(
+            request,
+            visit,
+            "_spoken.html",
+            spoken=spoken,
+            warnings=bulletins.body_warnings(ctx, text),
+        )
+
     @app.get("/ban-tin/{bulletin_id}", name="bulletin", response_class=HTMLResponse)
     def bulletin_view(
         request: Request, bulletin_id: str, visit: Visit = Depends(guard)
     ) -> Response:
+        return _bulletin_page(request, visit, bulletin_id)
+
+    def _bulletin_page(request, visit, bulletin_id, status_code=200, error=""):
         ctx = station_of(request).ctx
         row = editorial.summary(ctx, bulletin_id)
         return render(
             request,
             visit,
             "bulletin.html",
+            status_code,
             row=row,
             b=row.bulletin,
             spoken=_spoken(request, bulletin_id),
+            audio=bulletins.current_audio(ctx, bulletin_id) is not None,
+            warnings=_warnings(ctx, row.bulletin),
             history=editorial.history(ctx, bulletin_id),
-            error="",
+            error=error,
         )
+
+    @app.post("/ban-tin/{bulletin_id}/doc", name="bulletin_render")
+    def bulletin_render(
+        request: Request, bulletin_id: str, visit: Visit = Depends(guard)
+    ) -> Response:
+        outcome = bulletins.render_one(station_of(request).ctx, visit.actor, bulletin_id)
+        if outcome.error:
+            return _bulletin_page(request, visit, bulletin_id, 400, outcome.error)
+        return redirect(f"/ban-tin/{bulletin_id}?xong=rendered")
+
+    @app.get("/ban-tin/{bulletin_id}/am-thanh", name="bulletin_audio")
+    def bulletin_audio(
+        request: Request, bulletin_id: str, visit: Visit = Depends(guard)
+    ) -> Response:
+        path = bulletins.current_audio(station_of(request).ctx, bulletin_id)
+        if path is None:
+            raise StarletteHTTPException(404)
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return FileResponse(path, media_type=kind, headers={"Cache-Control": "no-store"})
 
     @app.get("/ban-tin/{bulletin_id}/sua", name="bulletin_edit_form", response_class=HTMLResponse)
     def bulletin_edit_form(
@@ -248,6 +304,8 @@ def add_routes(app: FastAPI) -> None:
             b=row.bulletin,
             spoken=_spoken(request, bulletin_id),
             diff=editorial.changes_since_approval(ctx, bulletin_id),
+            audio=bulletins.current_audio(ctx, bulletin_id) is not None,
+            warnings=_warnings(ctx, row.bulletin),
             error=error,
             errors=errors or {},
         )
