@@ -66,8 +66,8 @@ EXPECTED: dict[str, frozenset[Role | None]] = {
     **{
         n: frozenset({Role.ADMIN})
         for n in ("audit", "audit_verify", "users", "user_add", "user", "user_roles")
-        + ("user_disable", "user_enable", "user_reset")
     },
+    **{n: frozenset({Role.ADMIN}) for n in ("user_disable", "user_enable", "user_reset")},
 }
 
 

@@ -21,7 +21,7 @@ from broadcaster.core.timeutil import (
 )
 from broadcaster.i18n import _
 from broadcaster.store import aslog, signing
-from broadcaster.store.aslog import HASHED_FIELDS  # noqa: F401  (what a face shows of the log)
+from broadcaster.store.aslog import HASHED_FIELDS  # what a face shows of the log
 from broadcaster.store.signing import fingerprint  # noqa: F401  (and of the station key)
 
 
@@ -287,9 +287,10 @@ class LogPage:
 
 
 def log_page(
-    ctx: StationContext, where: LogFilter, before: int | None = None, size: int = PAGE_SIZE
+    ctx: StationContext, where: LogFilter, before: int | None = None, size: int | None = None
 ) -> LogPage:
     """One page of the filtered log, newest first: never more than ``size`` rows read."""
+    size = size or PAGE_SIZE
     tz = ctx.station.tz
     with ctx.db.read() as s:
         found = aslog.page(
@@ -312,6 +313,7 @@ def export_rows(ctx: StationContext, where: LogFilter) -> Iterator[dict]:
     transaction, a batch at a time)."""
     tz = ctx.station.tz
     with ctx.db.read() as s:
-        for e in aslog.filtered(s, where.start, where.end, where.zone, where.bulletin, where.outcome):
+        found = aslog.filtered(s, where.start, where.end, where.zone, where.bulletin, where.outcome)
+        for e in found:
             row = _row(e, tz)
             yield {k: row[k] for k in EXPORT_FIELDS}
