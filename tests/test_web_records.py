@@ -21,6 +21,7 @@ from broadcaster.app import schedule
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import AuditTrail
 from broadcaster.app.roles import Role
+from broadcaster.core.errors import BroadcasterError
 from broadcaster.core.model import AiringStatus
 from broadcaster.store import airings, aslog
 
@@ -292,7 +293,8 @@ def test_an_admin_adds_disables_enables_and_resets_a_user(app, ctx):
     password = made.text.split('id="new-password">')[1].split("<")[0]
     assert len(password) >= 10
     assert "argon2" not in made.text
-    assert sign_in(client(app), "tuan", password).status_code == 303
+    tuan = client(app)
+    assert sign_in(tuan, "tuan", password).status_code == 303
     listed = admin.get("/nguoi-dung")
     assert "Nguyễn Văn Tuấn" in listed.text and "thon-a" in listed.text
     assert "vận hành" in listed.text.lower() and "argon2" not in listed.text
@@ -309,16 +311,22 @@ def test_an_admin_adds_disables_enables_and_resets_a_user(app, ctx):
     assert user.roles == {Role.OPERATOR, Role.REPORTER} and user.zones is None
     bad = admin.post("/nguoi-dung/tuan/vai-tro", data={"csrf": csrf, "zones": "khong-co"})
     assert bad.status_code == 400 and "khong-co" in bad.text
-    # disable: no more signing in; enable again
+    # disable: the open session ends, no more signing in; enable again
+    assert tuan.get("/").status_code == 200
     assert admin.post("/nguoi-dung/tuan/khoa", data={"csrf": csrf}).status_code == 303
     assert app.state.web.users.get("tuan").disabled
     assert "đã khóa" in admin.get("/nguoi-dung").text.lower()
     assert sign_in(client(app), "tuan", password).status_code == 401
+    assert tuan.get("/").status_code == 303
     assert admin.post("/nguoi-dung/tuan/mo-khoa", data={"csrf": csrf}).status_code == 303
-    # reset: a new password shown once, the old one gone
+    # reset: a new password shown once, the old one gone, the user's sessions ended
+    again = sign_in(tuan, "tuan", password)
+    assert again.status_code == 303, again.text[-1500:]
+    assert tuan.get("/").status_code == 200
     reset = admin.post("/nguoi-dung/tuan/dat-lai-mat-khau", data={"csrf": csrf})
     new = reset.text.split('id="new-password">')[1].split("<")[0]
     assert new != password
+    assert tuan.get("/").status_code == 303  # signed out by the reset
     assert sign_in(client(app), "tuan", password).status_code == 401
     assert sign_in(client(app), "tuan", new).status_code == 303
     assert new not in admin.get("/nguoi-dung/tuan").text
@@ -364,3 +372,83 @@ def test_markup_in_a_name_shows_as_text(app, ctx):
     reporter, _ = signed_in(app, "mai")
     page = reporter.get("/nhat-ky?bulletin=<script>alert(2)</script>")
     assert "<script>alert(2)" not in page.text and "&lt;script&gt;alert(2)" in page.text
+
+
+# -- what the pages added to the application layer ---------------------------------------
+
+
+def test_the_log_filter_names_the_field_of_a_mistake(ctx):
+    from broadcaster.app import logbook
+    from broadcaster.core.errors import FieldProblem
+
+    for kwargs, field in (
+        ({"date_from": "23/11/2026"}, "from"),
+        ({"date_from": "2026-11-24", "date_to": "2026-11-23"}, "to"),
+        ({"zone": "khong-co"}, "zone"),
+        ({"outcome": "played"}, "outcome"),
+    ):
+        with pytest.raises(FieldProblem) as caught:
+            logbook.parse_filter(ctx, **kwargs)
+        assert caught.value.problem.field == field, kwargs
+    where = logbook.parse_filter(ctx, "2026-11-23", "2026-11-23", " xa ", "", "aired")
+    assert (where.zone, where.outcome, where.bulletin) == ("xa", "aired", None)
+    assert where.end - where.start == timedelta(days=1)
+
+
+def test_a_log_page_reads_one_page_by_keyset_and_the_export_all(aired):
+    from broadcaster.app import logbook
+
+    seen, before = [], None
+    while True:
+        page = logbook.log_page(aired, logbook.LogFilter(), before, size=2)
+        assert len(page.rows) <= 2
+        seen += [r["seq"] for r in page.rows]
+        if page.next_before is None:
+            break
+        before = page.next_before
+    assert seen == [6, 5, 4, 3, 2, 1]
+    exported = list(logbook.export_rows(aired, logbook.LogFilter(outcome="aired")))
+    assert [r["seq"] for r in exported] == [1, 2, 3, 4]
+    assert list(exported[0]) == logbook.EXPORT_FIELDS
+
+
+def test_report_presets_and_the_refusal_of_a_report_are_audited(ctx, tmp_path):
+    from broadcaster.app import reports
+    from broadcaster.app.permissions import PermissionDenied
+
+    assert reports.period_of(ctx, "h1").key == "2026-H1"  # this year by the station's clock
+    assert reports.period_of(ctx, "year", "2025").key == "2025"
+    assert reports.period_of(ctx, "range", "", "2026-11-01", "2026-11-30").days == 30
+    for preset, year, field in (("week", "", "period"), ("h2", "20x6", "year")):
+        with pytest.raises(BroadcasterError) as caught:
+            reports.period_of(ctx, preset, year)
+        assert caught.value.problem.field == field
+    assert reports.zones_of(ctx, []) == list(ctx.station.zone_ids)
+    assert reports.zones_of(ctx, ["thon-a"]) == ["thon-a"]
+    officer = Actor("lan", frozenset({Role.OFFICER}), face="web")
+    into = tmp_path / "ra"
+    into.mkdir()
+    with pytest.raises(PermissionDenied):
+        reports.make_report(ctx, officer, reports.period_of(ctx, "h2"), ["xa"], "json", into)
+    assert list(into.iterdir()) == []
+    last = AuditTrail(ctx.db, ctx.clock).entries()[-1]
+    assert (last.actor, last.action, last.result) == ("lan", "report.make", "refused")
+
+
+def test_a_generated_password_is_long_enough_and_new_each_time(ctx):
+    from broadcaster.app.users import check_password, generate_password
+
+    made = {generate_password() for _i in range(50)}
+    assert len(made) == 50 and all(check_password(p) == p for p in made)
+    users = app_users(ctx)
+    assert users.last_sign_ins() == {}
+    users.authenticate("mai", PASSWORD, face="web")
+    ctx.clock.advance_to(NOW + timedelta(hours=1))
+    users.authenticate("mai", PASSWORD, face="web")
+    assert users.last_sign_ins() == {"mai": NOW + timedelta(hours=1)}
+
+
+def app_users(ctx):
+    from broadcaster.app.users import UserService
+
+    return UserService(ctx.db, ctx.clock, known_zones=ctx.station.zone_ids)

@@ -409,7 +409,7 @@ def add_routes(app: FastAPI) -> None:
 
     @app.post("/nguoi-dung/{name}/khoa", name="user_disable")
     def user_disable(request: Request, name: str, visit: Visit = Depends(guard)) -> Response:
-        station_of(request).users.disable(visit.actor, name)
+        station_of(request).sessions.disable(visit.actor, name)
         return redirect(f"/nguoi-dung/{quote(name, safe='')}?xong=saved")
 
     @app.post("/nguoi-dung/{name}/mo-khoa", name="user_enable")
@@ -421,7 +421,7 @@ def add_routes(app: FastAPI) -> None:
     async def user_reset(request: Request, name: str, visit: Visit = Depends(guard)) -> Response:
         web = station_of(request)
         password = generate_password()
-        await run_in_threadpool(web.users.passwd, visit.actor, name, password)
+        await run_in_threadpool(web.sessions.reset_password, visit.actor, name, password)
         return _user_render(
             request, visit, name, password=password, done=_("The password is reset.")
         )
