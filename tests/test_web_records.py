@@ -153,7 +153,8 @@ def test_verifying_the_chain_shows_intact_then_broken_at_the_first_bad_entry(app
         conn.execute("UPDATE as_run_log SET outcome = 'aired' WHERE seq = 5")
     broken = c.get("/nhat-ky/kiem-tra")
     assert broken.status_code == 200 and "Bị hỏng" in broken.text
-    assert "entry 5" in broken.text.split('class="first-problem"')[1][:200]
+    first = broken.text.split('class="first-problem"')[1][:200]
+    assert "mục 5: nội dung đã bị sửa" in first  # the first bad entry, in Vietnamese
 
 
 def test_entries_under_a_simulated_clock_are_marked(app, ctx):

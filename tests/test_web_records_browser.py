@@ -138,6 +138,13 @@ def reporter(browser, base: str, station: Path, width: int, tag: str, tmp: Path)
     column = header.index("Đã phát")
     aired = sum(int(r[column] or 0) for r in sheet.iter_rows(min_row=2, values_only=True))
     assert aired == _aired_in_log(station) == 3
+    if tag == "desktop":  # last: an entry edited in the database breaks the chain
+        with sqlite3.connect(station / "station.db") as conn:
+            conn.execute("UPDATE as_run_log SET outcome = 'aired' WHERE seq = 4")
+        page.goto(f"{base}/nhat-ky/kiem-tra")
+        sync_api.expect(page.get_by_text("Bị hỏng")).to_be_visible()
+        sync_api.expect(page.locator(".first-problem")).to_contain_text("mục 4")
+        page.screenshot(path=str(SHOTS / "web-rec-verify-broken-desktop.png"), full_page=True)
     assert not errors, errors
     context.close()
 

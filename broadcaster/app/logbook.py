@@ -317,3 +317,24 @@ def export_rows(ctx: StationContext, where: LogFilter) -> Iterator[dict]:
         for e in found:
             row = _row(e, tz)
             yield {k: row[k] for k in EXPORT_FIELDS}
+
+
+#: The chain's problems as the as-run log's verifier writes them (the msgids of
+#: store/chain, whose English the log's own walk writes the same).
+CHAIN_PROBLEMS = (
+    "entry {gap} deleted (sequence jumps to {seq})",
+    "entry {seq}: does not follow entry {before} (deleted, reordered or rewritten before it)",
+    "entry {seq}: content edited (hash mismatch)",
+    "{what} truncated: the chain head records {count} entries, the {what} ends at {last}",
+    "chain head ({count}, {hash}) does not match the {what}'s last entry ({last}, {last_hash})",
+)
+
+
+def problem_in(language: str, problem: str) -> str:
+    """A problem of the log's verification in ``language`` (the walk writes English)."""
+    if language != "vi":
+        return problem
+    from broadcaster.i18n import catalogue
+    from broadcaster.reports.reasons import ReasonTranslator
+
+    return ReasonTranslator(catalogue("vi"), CHAIN_PROBLEMS).translate(problem)

@@ -27,7 +27,7 @@ from broadcaster.app.audit import AuditTrail
 from broadcaster.app.roles import Role, describe
 from broadcaster.app.users import generate_password
 from broadcaster.core.errors import BroadcasterError, ConfigErrors
-from broadcaster.i18n import _
+from broadcaster.i18n import _, pgettext
 from broadcaster.web.app import Visit, guard, redirect, render, station_of
 
 MEDIA_TYPES = {
@@ -72,6 +72,15 @@ def clock_word(kind: str) -> str:
         "simulated": _("simulated clock"),
         "shifted": _("shifted clock"),
     }.get(kind, _("clock not real ({kind})").format(kind=kind))
+
+
+def result_word(result: str) -> str:
+    """An audit entry's result, for display."""
+    return {
+        "ok": pgettext("audit", "done"),
+        "refused": pgettext("audit", "refused"),
+        "failed": pgettext("audit", "failed"),
+    }.get(result, result)
 
 
 def _zones_text(text: str) -> list[str] | None:
@@ -129,6 +138,7 @@ def add_routes(app: FastAPI) -> None:
             else "",
             first_page=bool(request.query_params.get("truoc")),
             zones=ctx.station.zones,
+            zone_names={z.id: z.name for z in ctx.station.zones},
             outcomes=logbook.OUTCOMES,
             reason_in=lambda reason: logbook.reason_in(visit.language, reason),
             clock_word=clock_word,
@@ -165,7 +175,8 @@ def add_routes(app: FastAPI) -> None:
     async def log_verify(request: Request, visit: Visit = Depends(guard)) -> Response:
         ctx = station_of(request).ctx
         check = await run_in_threadpool(logbook.verify_signed, ctx)
-        problems = check.chain.problems + check.problems
+        chain = [logbook.problem_in(visit.language, p) for p in check.chain.problems]
+        problems = chain + check.problems
         return render(
             request,
             visit,
@@ -210,6 +221,7 @@ def add_routes(app: FastAPI) -> None:
             rows=rows,
             next_query=urlencode({**chosen, "truoc": next_before}) if next_before else "",
             first_page=before is not None,
+            result_word=result_word,
             error=error,
             errors=errors,
         )
