@@ -453,3 +453,15 @@ def app_users(ctx):
     from broadcaster.app.users import UserService
 
     return UserService(ctx.db, ctx.clock, known_zones=ctx.station.zone_ids)
+
+
+def test_the_pages_read_in_english_on_request(app, aired):
+    reporter, _csrf = signed_in(app, "mai")
+    assert "As-run log" in reporter.get("/nhat-ky?lang=en").text
+    assert "First half of the year" in reporter.get("/bao-cao").text  # kept by the cookie
+    check = reporter.get("/nhat-ky/kiem-tra").text
+    assert "Intact" in check
+    admin, _csrf = signed_in(app, "quan-tri-vien")
+    page = admin.get("/nguoi-dung?lang=en").text
+    assert "Add a user" in page and "reporter" in page
+    assert "done" in admin.get("/nhat-ky/kiem-toan").text

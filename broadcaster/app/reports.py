@@ -170,8 +170,6 @@ def period_of(
 ) -> Period:
     """The period a form chose: ``h1`` (6 tháng đầu năm), ``h2``, ``year`` (cả năm) of
     ``year`` (default: this year, station time), or ``range`` from–to (local days)."""
-    from broadcaster.core.timeutil import to_local
-
     preset = (preset or "").strip()
     if preset not in PRESETS:
         raise FieldProblem(
@@ -180,7 +178,7 @@ def period_of(
         )
     if preset == "range":
         return parse_period(None, date_from or None, date_to or None, ctx.station.tz)
-    year = (year or "").strip() or str(to_local(ctx.clock.now(), ctx.station.tz).year)
+    year = (year or "").strip() or str(this_year(ctx))
     if not (year.isdigit() and len(year) == 4):
         raise FieldProblem(_("'{text}' is not a year like 2026").format(text=year), field="year")
     key = {"h1": f"{year}-H1", "h2": f"{year}-H2", "year": year}[preset]
@@ -188,6 +186,13 @@ def period_of(
         return parse_period(key, None, None, ctx.station.tz)
     except FieldProblem as exc:
         raise FieldProblem(exc.problem.message, field="year") from None
+
+
+def this_year(ctx: StationContext) -> int:
+    """The year it is at the station (the period form's default)."""
+    from broadcaster.core.timeutil import to_local
+
+    return to_local(ctx.clock.now(), ctx.station.tz).year
 
 
 def zones_of(ctx: StationContext, chosen: list[str]) -> list[str]:

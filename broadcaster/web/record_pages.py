@@ -273,7 +273,8 @@ def add_routes(app: FastAPI) -> None:
 
     @app.get("/bao-cao", name="report_form", response_class=HTMLResponse)
     def report_form(request: Request, visit: Visit = Depends(guard)) -> Response:
-        given = {"period": "h1", "year": "", "from": "", "to": "", "zones": [], "format": "xlsx"}
+        year = str(reports.this_year(station_of(request).ctx))
+        given = {"period": "h1", "year": year, "from": "", "to": "", "zones": [], "format": "xlsx"}
         return _report_render(request, visit, given)
 
     async def _download(request: Request, visit: Visit, kind: str) -> Response:
