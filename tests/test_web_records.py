@@ -246,12 +246,19 @@ def test_report_mistakes_are_shown_at_their_field(app, aired, monkeypatch):
     assert "DOCX" in pdf.text
 
 
-def test_the_evidence_pack_downloads_as_a_zip(app, aired, tmp_path):
+def test_the_evidence_pack_downloads_as_a_zip_and_leaves_no_file_behind(
+    app, aired, tmp_path, monkeypatch
+):
+    import tempfile
     import zipfile
 
+    work = tmp_path / "tmp"
+    work.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(work))  # where the page writes its file
     c, csrf = signed_in(app, "mai")
     answer = c.post(
-        "/bao-cao/ho-so", data={"csrf": csrf, "period": "year", "year": "2026", "format": "json"}
+        "/bao-cao/ho-so",
+        data={"csrf": csrf, "period": "year", "year": "2026", "format": "json", "with_audio": "1"},
     )
     assert answer.status_code == 200, answer.text[:1000]
     assert answer.headers["content-type"] == "application/zip"
@@ -260,6 +267,21 @@ def test_the_evidence_pack_downloads_as_a_zip(app, aired, tmp_path):
     path.write_bytes(answer.content)
     names = zipfile.ZipFile(path).namelist()
     assert any(n.endswith(".json") for n in names) and any(n.endswith(".csv") for n in names)
+    bad = c.post("/bao-cao/ho-so", data={"csrf": csrf, "period": "h2", "format": "csv"})
+    assert bad.status_code == 400 and "csv" in bad.text
+    assert list(work.iterdir()) == []  # removed after the download, and after the mistake
+    made = [e for e in AuditTrail(aired.db, aired.clock).entries() if e.action == "evidence.make"]
+    assert [(e.actor, e.result) for e in made] == [("mai", "ok")]
+    assert "with audio" in made[0].detail
+
+
+def test_a_download_name_keeps_its_vietnamese_letters():
+    from broadcaster.web.record_pages import attachment
+
+    header = attachment('báo cáo "6 tháng".xlsx')
+    assert header.startswith('attachment; filename="b_o c_o _6 th_ng_.xlsx"')
+    assert "filename*=UTF-8''b%C3%A1o%20c%C3%A1o%20%226%20th%C3%A1ng%22.xlsx" in header
+    header.encode("latin-1")  # an HTTP header's bytes
 
 
 def test_every_change_needs_the_csrf_token(app, aired):

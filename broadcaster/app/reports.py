@@ -249,8 +249,11 @@ def make_evidence(
     zone_ids: list[str],
     fmt: str,
     into: Path,
+    *,
+    with_audio: bool = False,
 ):
-    """The evidence pack (.zip) for a signed-in person: authorized (evidence.make), audited."""
+    """The evidence pack (.zip) for a signed-in person: authorized (evidence.make), audited;
+    with every aired audio file inside when ``with_audio``."""
     from broadcaster.app import evidence
     from broadcaster.app.audit import audited
     from broadcaster.app.permissions import Action
@@ -266,6 +269,10 @@ def make_evidence(
     require_pdf_tool(fmt)
     target = into / download_name("evidence", period, "zip")
     with audited(
-        ctx, actor, Action.EVIDENCE_MAKE, period.key, detail=f"format={fmt} zones={len(zone_ids)}"
+        ctx,
+        actor,
+        Action.EVIDENCE_MAKE,
+        period.key,
+        detail=f"format={fmt} zones={len(zone_ids)}" + (" with audio" if with_audio else ""),
     ):
-        return evidence.write_pack(ctx, period, zone_ids, fmt, target)
+        return evidence.write_pack(ctx, period, zone_ids, fmt, target, with_audio=with_audio)

@@ -269,12 +269,14 @@ def add_routes(app: FastAPI) -> None:
             "to": str(form.get("to") or "").strip(),
             "zones": [str(z) for z in form.getlist("zones")],
             "format": str(form.get("format") or "xlsx"),
+            "with_audio": bool(form.get("with_audio")),
         }
 
     @app.get("/bao-cao", name="report_form", response_class=HTMLResponse)
     def report_form(request: Request, visit: Visit = Depends(guard)) -> Response:
         year = str(reports.this_year(station_of(request).ctx))
         given = {"period": "h1", "year": year, "from": "", "to": "", "zones": [], "format": "xlsx"}
+        given["with_audio"] = False
         return _report_render(request, visit, given)
 
     async def _download(request: Request, visit: Visit, kind: str) -> Response:
@@ -292,7 +294,15 @@ def add_routes(app: FastAPI) -> None:
                     ctx, visit.actor, period, zone_ids, given["format"], work
                 )
                 return written.path, written.format
-            pack = reports.make_evidence(ctx, visit.actor, period, zone_ids, given["format"], work)
+            pack = reports.make_evidence(
+                ctx,
+                visit.actor,
+                period,
+                zone_ids,
+                given["format"],
+                work,
+                with_audio=given["with_audio"],
+            )
             return pack.path, "zip"
 
         try:
