@@ -63,6 +63,14 @@ EXPECTED: dict[str, frozenset[Role | None]] = {
     "review": frozenset({Role.APPROVER}),
     "review_approve": frozenset({Role.APPROVER}),
     "review_reject": frozenset({Role.APPROVER}),
+    # Nhật ký, Báo cáo, Người dùng (tests/test_web_records.py)
+    **{n: frozenset({Role.REPORTER}) for n in ("log", "log_csv", "log_verify", "report_form")},
+    **{n: frozenset({Role.REPORTER}) for n in ("report_make", "evidence_make")},
+    **{
+        n: frozenset({Role.ADMIN})
+        for n in ("audit", "audit_verify", "users", "user_add", "user", "user_roles")
+    },
+    **{n: frozenset({Role.ADMIN}) for n in ("user_disable", "user_enable", "user_reset")},
 }
 
 
@@ -363,7 +371,7 @@ def test_an_officer_writes_and_submits_an_approver_sends_back_then_approves(app,
 
 
 def _path(route: APIRoute) -> str:
-    return route.path.replace("{bulletin_id}", "nq57-ba")
+    return route.path.replace("{bulletin_id}", "nq57-ba").replace("{name}", "khong-co")
 
 
 def _answered(status: int, location: str) -> bool:

@@ -103,6 +103,25 @@ class AuditTrail:
         with self.db.read() as session:
             return auditlog.entries(session, start, end, user)
 
+    def page(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        user: str | None = None,
+        *,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[AuditRecord]:
+        """One page, newest first, of entries older than ``before`` (a page's cost does
+        not grow with the trail)."""
+        with self.db.read() as session:
+            return auditlog.page(session, start, end, user, before=before, limit=limit)
+
+    def last_sign_ins(self) -> dict[str, datetime]:
+        """Each user's latest successful sign-in, from the trail."""
+        with self.db.read() as session:
+            return auditlog.last_sign_ins(session)
+
     def verify(self) -> ChainReport:
         with self.db.read() as session:
             return auditlog.verify(session)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from broadcaster.core.timeutil import (
 )
 from broadcaster.i18n import _
 from broadcaster.store import aslog, signing
-from broadcaster.store.aslog import HASHED_FIELDS  # noqa: F401  (what a face shows of the log)
+from broadcaster.store.aslog import HASHED_FIELDS  # what a face shows of the log
 from broadcaster.store.signing import fingerprint  # noqa: F401  (and of the station key)
 
 
@@ -132,35 +133,35 @@ def log_rows(
     ctx: StationContext, start: datetime | None, end: datetime | None, zone: str | None
 ) -> list[dict]:
     tz = ctx.station.tz
-    out = []
     with ctx.db.read() as s:
-        for e in aslog.entries(s, start, end, zone):
-            out.append(
-                {
-                    "seq": e.seq,
-                    "airing_id": e.airing_id,
-                    "zone": e.zone_id,
-                    "bulletin_id": e.bulletin_id,
-                    "audio_sha256": e.audio_sha256,
-                    "scheduled_at": _iso_local(e.scheduled_at, tz),
-                    "started_at": _iso_local(e.started_at, tz),
-                    "ended_at": _iso_local(e.ended_at, tz),
-                    "outcome": e.outcome,
-                    "reason": e.reason,
-                    "approved_by": e.approved_by,
-                    "triggered_by": e.triggered_by,
-                    "recorded_at": _iso_local(e.recorded_at, tz),
-                    "receivers": e.receivers,
-                    "campaigns": e.campaigns,
-                    "week": e.week,
-                    "priority": e.priority,
-                    "origin": e.origin,
-                    "duration_seconds": e.duration_seconds,
-                    "clock": e.clock,
-                    "entry_hash": e.entry_hash,
-                }
-            )
-    return out
+        return [_row(e, tz) for e in aslog.entries(s, start, end, zone)]
+
+
+def _row(e: aslog.LogEntry, tz) -> dict:
+    """One entry as the faces show and export it (local instants, ISO text)."""
+    return {
+        "seq": e.seq,
+        "airing_id": e.airing_id,
+        "zone": e.zone_id,
+        "bulletin_id": e.bulletin_id,
+        "audio_sha256": e.audio_sha256,
+        "scheduled_at": _iso_local(e.scheduled_at, tz),
+        "started_at": _iso_local(e.started_at, tz),
+        "ended_at": _iso_local(e.ended_at, tz),
+        "outcome": e.outcome,
+        "reason": e.reason,
+        "approved_by": e.approved_by,
+        "triggered_by": e.triggered_by,
+        "recorded_at": _iso_local(e.recorded_at, tz),
+        "receivers": e.receivers,
+        "campaigns": e.campaigns,
+        "week": e.week,
+        "priority": e.priority,
+        "origin": e.origin,
+        "duration_seconds": e.duration_seconds,
+        "clock": e.clock,
+        "entry_hash": e.entry_hash,
+    }
 
 
 def _iso_local(value: datetime | None, tz) -> str | None:
@@ -191,3 +192,143 @@ def reason_in(language: str, reason: str | None) -> str:
     from broadcaster.reports.reasons import vietnamese  # only when there is one to show
 
     return vietnamese(reason)
+
+
+# -- the log as a page reads it: filtered, a page at a time ----------------------------
+
+#: The outcomes a log entry can have (what the filter offers).
+OUTCOMES = ("aired", "failed", "missed", "interrupted", "cancelled", "partial")
+#: The exported columns: the hashed fields (``zone`` for ``zone_id``) and the hash.
+EXPORT_FIELDS = [("zone" if f == "zone_id" else f) for f in HASHED_FIELDS] + ["entry_hash"]
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """Which entries: local days [first, last] by scheduled (else recorded) time, one
+    zone, one bulletin, one outcome; None for any."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    zone: str | None = None
+    bulletin: str | None = None
+    outcome: str | None = None
+
+
+def parse_filter(
+    ctx: StationContext,
+    date_from: str = "",
+    date_to: str = "",
+    zone: str = "",
+    bulletin: str = "",
+    outcome: str = "",
+) -> LogFilter:
+    """A filter from what a person typed; a bad value is a problem at its field."""
+    start, end = local_days(ctx, date_from, date_to)
+    zone = zone.strip()
+    if zone and zone not in ctx.station.zone_ids:
+        raise FieldProblem(
+            _("no zone '{zone}' in the station (zones: {known})").format(
+                zone=zone, known=", ".join(ctx.station.zone_ids)
+            ),
+            field="zone",
+        )
+    outcome = outcome.strip()
+    if outcome and outcome not in OUTCOMES:
+        raise FieldProblem(
+            _("'{value}' is not an outcome (outcomes: {known})").format(
+                value=outcome, known=", ".join(OUTCOMES)
+            ),
+            field="outcome",
+        )
+    return LogFilter(
+        start=start,
+        end=end,
+        zone=zone or None,
+        bulletin=bulletin.strip()[:64] or None,
+        outcome=outcome or None,
+    )
+
+
+def local_days(
+    ctx: StationContext, date_from: str = "", date_to: str = ""
+) -> tuple[datetime | None, datetime | None]:
+    """[start, end) of the local days typed (inclusive), each side optional."""
+    from datetime import time, timedelta
+
+    from broadcaster.core.timeutil import local_to_utc, parse_local_date
+
+    tz = ctx.station.tz
+    first = parse_local_date(date_from, "from") if date_from.strip() else None
+    last = parse_local_date(date_to, "to") if date_to.strip() else None
+    if first and last and last < first:
+        raise FieldProblem(
+            _("{last} is before the first day {first}").format(
+                last=last.isoformat(), first=first.isoformat()
+            ),
+            field="to",
+        )
+    return (
+        local_to_utc(first, time(0), tz) if first else None,
+        local_to_utc(last, time(0), tz) + timedelta(days=1) if last else None,
+    )
+
+
+@dataclass
+class LogPage:
+    rows: list[dict]
+    next_before: int | None  # the ``before`` of the next (older) page; None at the end
+
+
+def log_page(
+    ctx: StationContext, where: LogFilter, before: int | None = None, size: int | None = None
+) -> LogPage:
+    """One page of the filtered log, newest first: never more than ``size`` rows read."""
+    size = size or PAGE_SIZE
+    tz = ctx.station.tz
+    with ctx.db.read() as s:
+        found = aslog.page(
+            s,
+            where.start,
+            where.end,
+            where.zone,
+            where.bulletin,
+            where.outcome,
+            before=before,
+            limit=size + 1,
+        )
+        rows = [_row(e, tz) for e in found[:size]]
+    more = len(found) > size
+    return LogPage(rows, rows[-1]["seq"] if more and rows else None)
+
+
+def export_rows(ctx: StationContext, where: LogFilter) -> Iterator[dict]:
+    """Every filtered entry, oldest first, in EXPORT_FIELDS (streamed: one read
+    transaction, a batch at a time)."""
+    tz = ctx.station.tz
+    with ctx.db.read() as s:
+        found = aslog.filtered(s, where.start, where.end, where.zone, where.bulletin, where.outcome)
+        for e in found:
+            row = _row(e, tz)
+            yield {k: row[k] for k in EXPORT_FIELDS}
+
+
+#: The chain's problems as the as-run log's verifier writes them (the msgids of
+#: store/chain, whose English the log's own walk writes the same).
+CHAIN_PROBLEMS = (
+    "entry {gap} deleted (sequence jumps to {seq})",
+    "entry {seq}: does not follow entry {before} (deleted, reordered or rewritten before it)",
+    "entry {seq}: content edited (hash mismatch)",
+    "{what} truncated: the chain head records {count} entries, the {what} ends at {last}",
+    "chain head ({count}, {hash}) does not match the {what}'s last entry ({last}, {last_hash})",
+)
+
+
+def problem_in(language: str, problem: str) -> str:
+    """A problem of the log's verification in ``language`` (the walk writes English)."""
+    if language != "vi":
+        return problem
+    from broadcaster.i18n import catalogue
+    from broadcaster.reports.reasons import ReasonTranslator
+
+    return ReasonTranslator(catalogue("vi"), CHAIN_PROBLEMS).translate(problem)

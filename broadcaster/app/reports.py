@@ -157,3 +157,122 @@ def xlsx_report(
             tmp, fig, rawlog.stream(s, period, zone_ids), rows, tz, full_csv_name=csv_name
         )
     return Written(out, "xlsx", fig, n, extra or None)
+
+
+# -- the report as a page asks for it ------------------------------------------------------
+
+#: The periods a page offers: the half-year and the year the communes file, or two days.
+PRESETS = ("h1", "h2", "year", "range")
+
+
+def period_of(
+    ctx: StationContext, preset: str, year: str = "", date_from: str = "", date_to: str = ""
+) -> Period:
+    """The period a form chose: ``h1`` (6 tháng đầu năm), ``h2``, ``year`` (cả năm) of
+    ``year`` (default: this year, station time), or ``range`` from–to (local days)."""
+    preset = (preset or "").strip()
+    if preset not in PRESETS:
+        raise FieldProblem(
+            _("choose a period: the first half-year, the second, the whole year, or two days"),
+            field="period",
+        )
+    if preset == "range":
+        return parse_period(None, date_from or None, date_to or None, ctx.station.tz)
+    year = (year or "").strip() or str(this_year(ctx))
+    if not (year.isdigit() and len(year) == 4):
+        raise FieldProblem(_("'{text}' is not a year like 2026").format(text=year), field="year")
+    key = {"h1": f"{year}-H1", "h2": f"{year}-H2", "year": year}[preset]
+    try:
+        return parse_period(key, None, None, ctx.station.tz)
+    except FieldProblem as exc:
+        raise FieldProblem(exc.problem.message, field="year") from None
+
+
+def this_year(ctx: StationContext) -> int:
+    """The year it is at the station (the period form's default)."""
+    from broadcaster.core.timeutil import to_local
+
+    return to_local(ctx.clock.now(), ctx.station.tz).year
+
+
+def zones_of(ctx: StationContext, chosen: list[str]) -> list[str]:
+    """The zones a form ticked; none ticked (or "all") is every zone."""
+    chosen = [z for z in (c.strip() for c in chosen) if z and z != "all"]
+    return parse_zones(ctx, ",".join(chosen)) if chosen else list(ctx.station.zone_ids)
+
+
+def require_pdf_tool(fmt: str) -> None:
+    """A PDF needs LibreOffice: refused at the format field, before any work, when the
+    station has none."""
+    if fmt == "pdf" and pdf.soffice() is None:
+        raise FieldProblem(
+            _(
+                "a PDF needs LibreOffice, which is not installed on this station: choose "
+                "DOCX, or have it installed (libreoffice-writer-nogui)"
+            ),
+            field="format",
+        )
+
+
+def download_name(kind: str, period: Period, fmt: str) -> str:
+    """The downloaded file's name: ``bao-cao-2026-H1.xlsx``, ``ho-so-...zip``."""
+    stem = "bao-cao" if kind == "report" else "ho-so-minh-chung"
+    return f"{stem}-{period.key.replace('..', '_')}.{fmt}"
+
+
+def make_report(
+    ctx: StationContext,
+    actor,
+    period: Period,
+    zone_ids: list[str],
+    fmt: str,
+    into: Path,
+) -> Written:
+    """``report`` for a signed-in person: authorized (report.make) and audited; written
+    into the folder ``into`` (the face streams it and removes the folder)."""
+    from broadcaster.app.audit import audited
+    from broadcaster.app.permissions import Action
+
+    fmt = resolve_format(fmt, Path("x"))
+    require_pdf_tool(fmt)
+    target = into / download_name("report", period, fmt)
+    with audited(
+        ctx, actor, Action.REPORT_MAKE, period.key, detail=f"format={fmt} zones={len(zone_ids)}"
+    ):
+        return write_report(ctx, period, zone_ids, fmt, target)
+
+
+def make_evidence(
+    ctx: StationContext,
+    actor,
+    period: Period,
+    zone_ids: list[str],
+    fmt: str,
+    into: Path,
+    *,
+    with_audio: bool = False,
+):
+    """The evidence pack (.zip) for a signed-in person: authorized (evidence.make), audited;
+    with every aired audio file inside when ``with_audio``."""
+    from broadcaster.app import evidence
+    from broadcaster.app.audit import audited
+    from broadcaster.app.permissions import Action
+
+    fmt = (fmt or "docx").lower()
+    if fmt not in evidence.PACK_FORMATS:
+        raise FieldProblem(
+            _("unknown report format '{fmt}' for the pack (known: {known})").format(
+                fmt=fmt, known=", ".join(evidence.PACK_FORMATS)
+            ),
+            field="format",
+        )
+    require_pdf_tool(fmt)
+    target = into / download_name("evidence", period, "zip")
+    with audited(
+        ctx,
+        actor,
+        Action.EVIDENCE_MAKE,
+        period.key,
+        detail=f"format={fmt} zones={len(zone_ids)}" + (" with audio" if with_audio else ""),
+    ):
+        return evidence.write_pack(ctx, period, zone_ids, fmt, target, with_audio=with_audio)

@@ -118,3 +118,19 @@ class SessionService:
         with self.db.write() as session:
             store.remove_user(session, user.name, keep=signed.token_sha256)
         return user
+
+    def reset_password(self, actor: Actor, name: str, new: str) -> User:
+        """An admin's reset of someone's password (``users.passwd``: authorized, audited);
+        every session of that user ends, so whoever held the old password is out."""
+        user = self.users.passwd(actor, name, new)
+        with self.db.write() as session:
+            store.remove_user(session, user.name)
+        return user
+
+    def disable(self, actor: Actor, name: str) -> User:
+        """An admin disables an account (``users.disable``: authorized, audited); its
+        sessions end, so enabling it again does not bring an old cookie back."""
+        user = self.users.disable(actor, name)
+        with self.db.write() as session:
+            store.remove_user(session, user.name)
+        return user

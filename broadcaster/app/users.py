@@ -145,6 +145,10 @@ class UserService:
         with self.db.read() as session:
             return [_user(r) for r in store.all_users(session)]
 
+    def last_sign_ins(self) -> dict[str, datetime]:
+        """Each user's latest successful sign-in (from the audit trail)."""
+        return self.trail.last_sign_ins()
+
     def get(self, name: str) -> User:
         with self.db.read() as session:
             row = store.get(session, name)
@@ -395,6 +399,14 @@ class UserService:
     @staticmethod
     def _no_such(name: str) -> BroadcasterError:
         return BroadcasterError(_("no user named '{name}'").format(name=name), field="name")
+
+
+def generate_password() -> str:
+    """A new random password to hand over once (100 bits, easy to read out: no
+    0/O or 1/l), grouped by dashes; it passes :func:`check_password`."""
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+    groups = ["".join(secrets.choice(alphabet) for _i in range(5)) for _j in range(4)]
+    return "-".join(groups)
 
 
 def _describe(roles: Iterable[Role], zones: Collection[str] | None) -> str:

@@ -259,3 +259,60 @@ def entries_after(session: Session, seq: int) -> list[LogEntry]:
     return list(
         session.exec(select(LogEntry).where(LogEntry.seq > seq).order_by(LogEntry.seq)).all()
     )
+
+
+def _filtered(q, start, end, zone_id, bulletin_id, outcome):
+    when = func.coalesce(LogEntry.scheduled_at, LogEntry.recorded_at)
+    if start is not None:
+        q = q.where(when >= as_utc(start))
+    if end is not None:
+        q = q.where(when < as_utc(end))
+    if zone_id is not None:
+        q = q.where(LogEntry.zone_id == zone_id)
+    if bulletin_id is not None:
+        q = q.where(LogEntry.bulletin_id == bulletin_id)
+    if outcome is not None:
+        q = q.where(LogEntry.outcome == outcome)
+    return q
+
+
+def page(
+    session: Session,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    zone_id: str | None = None,
+    bulletin_id: str | None = None,
+    outcome: str | None = None,
+    *,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[LogEntry]:
+    """One page of matching entries, newest first, those with ``seq < before`` (keyset:
+    a page costs the same on the first day and on a five-million-row log)."""
+    q = _filtered(select(LogEntry), start, end, zone_id, bulletin_id, outcome)
+    if before is not None:
+        q = q.where(LogEntry.seq < before)
+    return list(session.exec(q.order_by(LogEntry.seq.desc()).limit(limit)).all())
+
+
+def filtered(
+    session: Session,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    zone_id: str | None = None,
+    bulletin_id: str | None = None,
+    outcome: str | None = None,
+    batch: int = 5000,
+) -> Iterator[LogEntry]:
+    """Every matching entry, oldest first, streamed in batches."""
+    last = 0
+    while True:
+        q = _filtered(
+            select(LogEntry).where(LogEntry.seq > last), start, end, zone_id, bulletin_id, outcome
+        )
+        rows = session.exec(q.order_by(LogEntry.seq).limit(batch)).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from broadcaster.core.timeutil import as_utc
@@ -162,3 +162,35 @@ def entries(
     if user is not None:
         q = q.where(or_(AuditEntry.actor == user, AuditEntry.by == user))
     return [_plain(e) for e in session.exec(q.order_by(AuditEntry.seq))]
+
+
+def page(
+    session: Session,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    user: str | None = None,
+    *,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[AuditRecord]:
+    """One page of entries recorded in [start, end), newest first, ``seq < before``."""
+    q = select(AuditEntry)
+    if start is not None:
+        q = q.where(AuditEntry.recorded_at >= as_utc(start))
+    if end is not None:
+        q = q.where(AuditEntry.recorded_at < as_utc(end))
+    if user is not None:
+        q = q.where(or_(AuditEntry.actor == user, AuditEntry.by == user))
+    if before is not None:
+        q = q.where(AuditEntry.seq < before)
+    return [_plain(e) for e in session.exec(q.order_by(AuditEntry.seq.desc()).limit(limit))]
+
+
+def last_sign_ins(session: Session) -> dict[str, datetime]:
+    """Each actor's latest successful sign-in."""
+    q = (
+        select(AuditEntry.actor, func.max(AuditEntry.recorded_at))
+        .where(AuditEntry.action == "auth.login", AuditEntry.result == "ok")
+        .group_by(AuditEntry.actor)
+    )
+    return {str(actor): as_utc(at) for actor, at in session.exec(q).all() if at is not None}
