@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from webopskit import OPERATOR_EXPECTED
 
 from broadcaster.app import bulletins, editorial
 from broadcaster.app.actors import Actor
@@ -61,6 +62,7 @@ EXPECTED: dict[str, frozenset[Role | None]] = {
     "review_approve": frozenset({Role.APPROVER}),
     "review_reject": frozenset({Role.APPROVER}),
 }
+EXPECTED.update(OPERATOR_EXPECTED)  # the operator's pages (tests/webopskit.py)
 
 
 @pytest.fixture
