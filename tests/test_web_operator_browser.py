@@ -123,6 +123,8 @@ def test_an_operator_queues_a_bulletin_at_a_phones_width_and_sees_it(server):
             sync_api.expect(item).to_contain_text("đã lên lịch")
             _fits(page, 390)
             page.screenshot(path=str(SHOTS / "web-ops-schedule-phone.png"), full_page=True)
+            item.scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "web-ops-schedule-phone-item.png"))
             # the confirmation of a cancel, at the phone's width
             item.get_by_role("link", name="Huỷ").click()
             sync_api.expect(page.get_by_text("Huỷ lượt phát này?")).to_be_visible()
