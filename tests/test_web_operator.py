@@ -15,7 +15,7 @@ from datetime import timedelta
 import test_web
 from test_web import NOW, PASSWORD, client, csrf_of, sign_in, signed_in
 
-from broadcaster.app import approvals, bulletins, editorial, operator_desk, schedule
+from broadcaster.app import approvals, bulletins, editorial, operator_desk, receivers, schedule
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import AuditTrail
 from broadcaster.app.roles import Role
@@ -303,3 +303,59 @@ def test_signing_in_leads_back_to_the_schedule(app):
     assert "Lịch phát" in c.get("/lich-phat").text
     assert NOW.year == 2026
     assert csrf_of(c.get("/lich-phat").text)
+
+
+def test_networked_receivers_are_listed_and_a_zones_volume_is_set(station, tmp_path):
+    """A real Mosquitto on 127.0.0.1 and two reference receivers (``broadcaster
+    receiver``): the page lists them online with their firmware; the volume set on the
+    page reaches them (their heartbeat says so)."""
+    from netkit import Network, ReceiverProcess, make_network_station, mosquitto
+
+    from broadcaster.app.context import StationContext
+    from broadcaster.engine.clock import SimClock
+    from broadcaster.web.app import create_app
+
+    with mosquitto(tmp_path / "mosquitto") as broker:
+        net = Network.make({"z1": 2, "z2": 1})
+        root, receivers_file = make_network_station(station, net, broker)
+        receiver = ReceiverProcess(receivers_file)
+        ctx_net = StationContext.open(root, clock=SimClock(NOW))
+        try:
+            users = UserService(ctx_net.db, ctx_net.clock, known_zones=ctx_net.station.zone_ids)
+            users.add(Actor.local_cli(), "hung", PASSWORD, [Role.OPERATOR])
+            users.add(Actor.local_cli(), "tuan", PASSWORD, [Role.OPERATOR], zones=["z2"])
+            web = create_app(ctx=ctx_net)
+            c, csrf = signed_in(web, "hung")
+            page = c.get("/cum-loa")
+            assert page.status_code == 200, page.text
+            assert "z1-r1" in page.text and "z1-r2" in page.text
+            assert "ref-fw-1.0" in page.text and "đang kết nối" in page.text
+            assert 'action="/cum-loa/am-luong"' in page.text
+            sent = c.post(
+                "/cum-loa/am-luong", data={"csrf": csrf, "level": "35", "target": "zone:z1"}
+            )
+            assert sent.status_code == 303, sent.text
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                lines = {ln.receiver: ln for ln in receivers.receivers(ctx_net, wait=1.0)}
+                if all(lines[r].volume == 35 for r in ("z1-r1", "z1-r2")):
+                    break
+                time.sleep(0.3)
+            assert all(lines[r].volume == 35 for r in ("z1-r1", "z1-r2")), lines
+            assert "Đã gửi lệnh chỉnh âm lượng." in c.get("/cum-loa?da=volume").text
+            entry = [
+                e
+                for e in AuditTrail(ctx_net.db, ctx_net.clock).entries()
+                if e.action == "receivers.control"
+            ]
+            assert (entry[-1].actor, entry[-1].result) == ("hung", "ok")
+            # one receiver, by an operator of another zone: refused, audited
+            other, o_csrf = signed_in(web, "tuan")
+            no = other.post(
+                "/cum-loa/am-luong",
+                data={"csrf": o_csrf, "level": "10", "target": "receiver:z1-r2"},
+            )
+            assert no.status_code == 403 and "z1" in no.text
+        finally:
+            ctx_net.close()
+            receiver.stop()

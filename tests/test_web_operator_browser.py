@@ -7,6 +7,7 @@ page and followed to its outcome. Screenshots of each page, on a desktop window 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -30,6 +31,13 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 @pytest.fixture
 def server(station: Path):
+    with serve(station) as base:
+        yield base, station
+
+
+@contextlib.contextmanager
+def serve(station: Path):
+    """`broadcaster web` on the station, with an operator's account, until the block ends."""
     ctx = StationContext.open(station)
     UserService(ctx.db, ctx.clock).add(
         Actor.local_cli(), "hung", PASSWORD, [Role.OPERATOR], full_name="Trực ban Hùng"
@@ -56,7 +64,7 @@ def server(station: Path):
                     out, err = proc.communicate(timeout=5)
                     pytest.fail(f"broadcaster web did not start: {out}\n{err}")
                 time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", station
+        yield f"http://127.0.0.1:{port}"
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -173,3 +181,45 @@ def test_an_operator_queues_a_bulletin_at_a_phones_width_and_sees_it(server):
             context.close()
         finally:
             browser.close()
+
+
+def test_networked_receivers_at_a_phones_width(station, tmp_path):
+    """A real Mosquitto and two reference receivers: the operator sees them online and
+    sets a zone's volume from the page at 390 px."""
+    from netkit import Network, ReceiverProcess, make_network_station, mosquitto
+
+    with mosquitto(tmp_path / "mosquitto") as broker:
+        root, receivers_file = make_network_station(
+            station, Network.make({"z1": 2, "z2": 1}), broker
+        )
+        receiver = ReceiverProcess(receivers_file)
+        try:
+            with (
+                serve(root) as base,
+                sync_api.sync_playwright() as p,
+            ):
+                browser = p.chromium.launch(
+                    executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
+                )
+                try:
+                    for width, tag in ((390, "phone"), (1280, "desktop")):
+                        context, page, errors = _page(browser, width)
+                        _sign_in(page, base, "/cum-loa")
+                        sync_api.expect(page.get_by_text("ref-fw-1.0").first).to_be_visible()
+                        page.screenshot(
+                            path=str(SHOTS / f"web-ops-receivers-net-{tag}.png"), full_page=True
+                        )
+                        assert not errors, errors
+                        if width == 390:
+                            page.select_option("#v-target", "zone:z1")
+                            page.fill("#v-level", "35")
+                            page.get_by_role("button", name="Gửi").click()
+                            page.wait_for_url(f"{base}/cum-loa?da=volume")
+                            sync_api.expect(
+                                page.get_by_text("Đã gửi lệnh chỉnh âm lượng.")
+                            ).to_be_visible()
+                        context.close()
+                finally:
+                    browser.close()
+        finally:
+            receiver.stop()
