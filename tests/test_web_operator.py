@@ -116,6 +116,7 @@ def test_a_zone_limited_operator_sees_every_zone_and_is_refused_outside_their_ow
     page = c.get(f"/lich-phat?tuan={WEEK}")
     assert page.status_code == 200
     assert "Cụm loa thôn B" in page.text and "Đài xã" in page.text
+    assert "Tài khoản của bạn chỉ thao tác ở các cụm loa: thon-a." in page.text
     refused = queue(c, csrf, zone="thon-b")
     assert refused.status_code == 403
     assert "chỉ được thao tác ở các cụm loa thon-a; không được ở thon-b" in refused.text
