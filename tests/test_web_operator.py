@@ -29,6 +29,12 @@ WEEK = "2026-W48"  # the week after NOW (a Sunday)
 MONDAY_6 = "2026-11-23T06:00"
 
 
+def once_of(html: str) -> str:
+    found = re.search(r'name="once" value="([^"]+)"', html)
+    assert found, html[:2000]
+    return found.group(1)
+
+
 def queue(c, csrf, bulletin="nq57-ba", zone="xa", at=MONDAY_6):
     return c.post(
         "/lich-phat/xep",
@@ -219,14 +225,20 @@ def test_an_emergency_typed_on_the_page_airs_on_the_zones_chosen(app, ctx):
     assert "Cụm loa thôn A" in confirm.text and "Cụm loa thôn B" in confirm.text
     assert "Đài xã</li>" not in confirm.text
     assert [a for a in schedule.list_airings(ctx, "2026-W47") if a.origin == "emergency"] == []
-    aired = c.post("/khan-cap/phat", data=form)
+    aired = c.post("/khan-cap/phat", data={**form, "once": once_of(confirm.text)})
     assert aired.status_code == 303, aired.text
     where = aired.headers["location"]
+    # a second tap on the button airs nothing again
+    twice = c.post("/khan-cap/phat", data={**form, "once": once_of(confirm.text)})
+    assert twice.status_code == 409 and "không phát lại lần nữa" in twice.text
+    assert c.post("/khan-cap/phat", data=form).status_code == 409  # no confirmation at all
     assert where.startswith("/khan-cap/tien-do?luot=")
     ids = [int(i) for i in where.split("=", 1)[1].split(",")]
     records = _wait_for_outcomes(ctx, ids)
     operator_desk.wait_for_emergencies()
     assert sorted(r.zone_id for r in records) == ["thon-a", "thon-b"]
+    booked = [a for a in schedule.list_airings(ctx, "2026-W47") if a.origin == "emergency"]
+    assert sorted(a.id for a in booked) == sorted(ids)  # the second tap booked nothing
     assert {r.origin for r in records} == {"emergency"} and len(
         {r.bulletin_id for r in records}
     ) == 1
@@ -250,7 +262,7 @@ def test_an_approved_emergency_bulletin_on_every_zone(app, ctx):
     assert confirm.status_code == 200 and "Bản tin bao-lu" in confirm.text
     wrong = c.post("/khan-cap/xac-nhan", data={**form, "bulletin": "nq57-mot"})
     assert wrong.status_code == 400 and "Hãy chọn một bản tin khẩn cấp đã duyệt." in wrong.text
-    aired = c.post("/khan-cap/phat", data=form)
+    aired = c.post("/khan-cap/phat", data={**form, "once": once_of(confirm.text)})
     assert aired.status_code == 303
     ids = [int(i) for i in aired.headers["location"].split("=", 1)[1].split(",")]
     first = c.get(aired.headers["location"])
@@ -265,7 +277,8 @@ def test_a_limited_operator_cannot_air_an_emergency_everywhere(app, ctx):
     users.add(Actor.local_cli(), "tuan", PASSWORD, [Role.OPERATOR], zones=["thon-a"])
     c, csrf = signed_in(app, "tuan")
     form = {"csrf": csrf, "source": "bulletin", "bulletin": "bao-lu", "all": "1"}
-    refused = c.post("/khan-cap/phat", data=form)
+    confirm = c.post("/khan-cap/xac-nhan", data=form)
+    refused = c.post("/khan-cap/phat", data={**form, "once": once_of(confirm.text)})
     assert refused.status_code == 403 and "thon-a" in refused.text
     assert [a for a in schedule.list_airings(ctx, "2026-W47") if a.origin == "emergency"] == []
     entry = [e for e in AuditTrail(ctx.db, ctx.clock).entries() if e.action == "emergency.air"]

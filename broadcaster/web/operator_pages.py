@@ -9,6 +9,9 @@ message at its field.
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
 from datetime import datetime
 
 from fastapi import Depends, FastAPI, Form, Request
@@ -64,6 +67,34 @@ def _refusal(exc: PermissionDenied, visit: Visit, zones: list[str]) -> str:
             "written in the audit trail."
         ).format(mine=", ".join(sorted(mine)) or "-", zones=", ".join(zones) or "-")
     return exc.problem.message
+
+
+class _OnceTokens:
+    """One-use tokens of the emergency's confirmation: a second tap on "air now" (or the
+    same confirmation sent again) airs nothing twice. Kept in the process, for 10 min."""
+
+    LIFETIME = 600.0
+
+    def __init__(self) -> None:
+        self._issued: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def issue(self) -> str:
+        token = secrets.token_urlsafe(16)
+        now = time.monotonic()
+        with self._lock:
+            for old in [t for t, at in self._issued.items() if now - at > self.LIFETIME]:
+                del self._issued[old]
+            self._issued[token] = now
+        return token
+
+    def use(self, token: str) -> bool:
+        with self._lock:
+            at = self._issued.pop(token, None)
+        return at is not None and time.monotonic() - at <= self.LIFETIME
+
+
+_ONCE = _OnceTokens()
 
 
 def _ids(text: str) -> list[int]:
@@ -284,6 +315,7 @@ def add_routes(app: FastAPI) -> None:
             request,
             visit,
             "emergency_confirm.html",
+            once=_ONCE.issue(),
             form=form,
             bulletin=bulletin,
             targets=[ctx.station.zone(z) for z in zones],
@@ -298,6 +330,13 @@ def add_routes(app: FastAPI) -> None:
         bulletin, zones, errors = _check_emergency(request, form)
         if errors:
             return _emergency_page(request, visit, "emergency.html", 400, form, errors)
+        if not _ONCE.use(str((await request.form()).get("once") or "")):
+            # a second tap on the button, or an old confirmation: nothing is aired again
+            error = _(
+                "This confirmation was already used or has expired: nothing was aired "
+                "again. Check the progress, or confirm anew."
+            )
+            return _emergency_page(request, visit, "emergency.html", 409, form, {}, error)
         ctx = station_of(request).ctx
         actor = visit.actor
 
