@@ -373,3 +373,48 @@ def test_networked_receivers_are_listed_and_a_zones_volume_is_set(station, tmp_p
         finally:
             ctx_net.close()
             receiver.stop()
+
+
+def test_an_emergency_on_a_networked_zone_shows_each_receivers_report(station, tmp_path):
+    """A real Mosquitto and two reference receivers playing at once: the emergency aired
+    by the web process on the networked zone; its progress lists each receiver's report."""
+    from netkit import Network, ReceiverProcess, make_network_station, mosquitto
+
+    from broadcaster.app.context import StationContext
+    from broadcaster.web.app import create_app
+
+    with mosquitto(tmp_path / "mosquitto") as broker:
+        net = Network.make({"z1": 2, "z2": 1})
+        root, receivers_file = make_network_station(station, net, broker, start_timeout=5)
+        receiver = ReceiverProcess(receivers_file)
+        ctx_net = StationContext.open(root)  # the real clock: the receivers keep real time
+        try:
+            UserService(ctx_net.db, ctx_net.clock).add(
+                Actor.local_cli(), "hung", PASSWORD, [Role.OPERATOR]
+            )
+            web = create_app(ctx=ctx_net)
+            c, csrf = signed_in(web, "hung")
+            form = {"csrf": csrf, "source": "bulletin", "bulletin": "bao-lu", "zone": ["z1"]}
+            confirm = c.post("/khan-cap/xac-nhan", data=form)
+            assert confirm.status_code == 200 and "Cụm loa z1" in confirm.text
+            aired = c.post("/khan-cap/phat", data={**form, "once": once_of(confirm.text)})
+            assert aired.status_code == 303, aired.text
+            live = aired.headers["location"].replace("/tien-do?", "/tien-do/truc-tiep?")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                fragment = c.get(live)
+                if fragment.status_code == 286:
+                    break
+                assert fragment.status_code == 200
+                time.sleep(0.3)
+            operator_desk.wait_for_emergencies()
+            assert fragment.status_code == 286, fragment.text
+            assert "Xong: mọi cụm loa đã có kết quả." in fragment.text
+            for r in ("z1-r1", "z1-r2"):
+                assert re.search(
+                    rf"{r}: <span class=\"badge rc-played\">đã phát</span>", fragment.text
+                ), fragment.text
+            assert "z2-r1" not in fragment.text
+        finally:
+            ctx_net.close()
+            receiver.stop()

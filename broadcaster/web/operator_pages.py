@@ -21,7 +21,7 @@ from broadcaster.app import emergencies, operator_desk, receivers, schedule
 from broadcaster.app.permissions import PermissionDenied
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, FieldProblem
 from broadcaster.core.timeutil import parse_local_datetime, to_local
-from broadcaster.i18n import _, receiver_state_word
+from broadcaster.i18n import _, pgettext, receiver_state_word
 from broadcaster.web.app import Visit, guard, redirect, render, station_of
 
 
@@ -56,6 +56,20 @@ def WEEKDAYS() -> tuple[str, ...]:
         _("Saturday"),
         _("Sunday"),
     )
+
+
+def receiver_outcome_word(outcome: str) -> str:
+    """What a receiver did with an airing (its report), for display."""
+    words = {
+        "waiting": pgettext("receiver outcome", "waiting"),
+        "played": pgettext("receiver outcome", "played"),
+        "incomplete": pgettext("receiver outcome", "incomplete"),
+        "rejected": pgettext("receiver outcome", "rejected"),
+        "interrupted": pgettext("receiver outcome", "interrupted"),
+        "no-ack": pgettext("receiver outcome", "no-ack"),
+        "no-done": pgettext("receiver outcome", "no-done"),
+    }
+    return words.get(outcome, outcome)
 
 
 def _refusal(exc: PermissionDenied, visit: Visit, zones: list[str]) -> str:
@@ -367,7 +381,15 @@ def add_routes(app: FastAPI) -> None:
         live = template.startswith("_")
         # 286: htmx stops polling once every zone has its outcome
         status_code = 286 if live and progress.done else 200
-        return render(request, visit, template, status_code, progress=progress, luot=luot)
+        return render(
+            request,
+            visit,
+            template,
+            status_code,
+            progress=progress,
+            luot=luot,
+            outcome_word=receiver_outcome_word,
+        )
 
     @app.get("/khan-cap/tien-do", name="emergency_progress", response_class=HTMLResponse)
     def emergency_progress(
