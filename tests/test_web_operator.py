@@ -99,6 +99,13 @@ def test_a_queued_bulletin_appears_in_the_week_and_is_cancelled_after_a_confirma
     assert f'<li class="airing cancelled" id="luot-{row.id}">' in again.text
     twice = c.post("/lich-phat/huy", data={"csrf": csrf, "luot": str(row.id)})
     assert twice.status_code == 400
+    # queued twice in one session: booked, and the page says it will air twice
+    assert queue(c, csrf).status_code == 303
+    again = queue(c, csrf)
+    assert again.status_code == 200 and "Đã xếp lịch" in again.text
+    assert 'class="flash warn"' in again.text and "nq57-ba" in again.text
+    english = c.get(f"/lich-phat?tuan={WEEK}&lang=en")
+    assert "Schedule" in english.text and "Monday" in english.text
 
 
 def test_queue_mistakes_are_shown_at_their_field(app, ctx):

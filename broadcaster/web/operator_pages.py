@@ -132,6 +132,8 @@ def add_routes(app: FastAPI) -> None:
         form: dict[str, str] | None = None,
         errors: dict[str, str] | None = None,
         error: str = "",
+        warnings: list[str] | None = None,
+        notice: str = "",
     ) -> Response:
         ctx = station_of(request).ctx
         try:
@@ -156,7 +158,8 @@ def add_routes(app: FastAPI) -> None:
             form=form or {},
             errors=errors or {},
             error=error,
-            notice=NOTICES().get(request.query_params.get("da", ""), ""),
+            notice=notice or NOTICES().get(request.query_params.get("da", ""), ""),
+            warnings=warnings or [],
             weekdays=WEEKDAYS(),
             hm=lambda instant: to_local(instant, tz).strftime("%H:%M") if instant else "",
             today=to_local(ctx.clock.now(), tz).date(),
@@ -216,6 +219,13 @@ def add_routes(app: FastAPI) -> None:
                 errors["bulletin"], error = error, ""
             return _week_page(request, visit, tuan or None, None, 400, form, errors, error)
         week = result.row.week or schedule.current_week(ctx)
+        warnings = list(result.warnings)
+        if result.retimed:
+            warnings.append(
+                _("{n} planned airing(s) of the session moved after it").format(n=result.retimed)
+            )
+        if warnings:  # said on the page itself: a redirect would lose them
+            return _week_page(request, visit, week, warnings=warnings, notice=NOTICES()["queued"])
         return redirect(f"/lich-phat?tuan={week}&da=queued#luot-{result.row.id}")
 
     def _airing(request: Request, text: str):
