@@ -229,6 +229,7 @@ def start_emergency(
                 name=f"emergency-{bulletin.id}",
                 daemon=True,
             )
+            _RUNNING[:] = [t for t in _RUNNING if t.is_alive()]
             _RUNNING.append(thread)
             thread.start()
             note.detail = f"{len(ids)} zone(s), airing in this process"
