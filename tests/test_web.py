@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from webopskit import OPERATOR_EXPECTED
 
 from broadcaster.app import editorial
 from broadcaster.app.actors import Actor
@@ -72,6 +73,7 @@ EXPECTED: dict[str, frozenset[Role | None]] = {
     },
     **{n: frozenset({Role.ADMIN}) for n in ("user_disable", "user_enable", "user_reset")},
 }
+EXPECTED.update(OPERATOR_EXPECTED)  # the operator's pages (tests/webopskit.py)
 
 
 @pytest.fixture

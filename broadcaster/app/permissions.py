@@ -159,11 +159,15 @@ def roles_used(actor: Actor, action: Action) -> str:
 def authorize_any(actor: Actor, actions: Collection[Action]) -> None:
     """Return if ``actor`` may take at least one of ``actions`` (a page that shows what
     any of them needs: the bulletins, to the officer who writes and the approver who
-    reads them); raise the first refusal otherwise. No action at all is refused."""
+    reads them); raise the first refusal otherwise. No action at all is refused.
+
+    Opening a page is not acting on every zone: an operator limited to some zones may
+    open the page of a zone action, which then allows it only in those zones."""
     first: PermissionDenied | None = None
     for action in actions:
         try:
-            authorize(actor, action)
+            somewhere = sorted(actor.zones) if action in ZONE_ACTIONS and actor.zones else None
+            authorize(actor, action, zone=somewhere)
             return
         except PermissionDenied as exc:
             first = first or exc

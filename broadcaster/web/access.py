@@ -60,4 +60,18 @@ NEEDS: dict[str, Need] = {
     "user_disable": (Action.USERS_MANAGE,),
     "user_enable": (Action.USERS_MANAGE,),
     "user_reset": (Action.USERS_MANAGE,),
+    # The operator's pages (web/operator_pages.py): Lịch phát, Khẩn cấp, Cụm loa; the
+    # schedule is read by approvers and reporters too, the receivers by reporters.
+    "schedule_week": (Action.SCHEDULE_QUEUE, Action.BULLETIN_APPROVE, Action.LOG_READ),
+    "schedule_ics": (Action.SCHEDULE_QUEUE, Action.BULLETIN_APPROVE, Action.LOG_READ),
+    "schedule_queue": (Action.SCHEDULE_QUEUE,),
+    "schedule_cancel_form": (Action.SCHEDULE_CANCEL,),
+    "schedule_cancel": (Action.SCHEDULE_CANCEL,),
+    "emergency_form": (Action.EMERGENCY_AIR,),
+    "emergency_confirm": (Action.EMERGENCY_AIR,),
+    "emergency_air": (Action.EMERGENCY_AIR,),
+    "emergency_progress": (Action.EMERGENCY_AIR,),
+    "emergency_progress_live": (Action.EMERGENCY_AIR,),
+    "receivers": (Action.RECEIVERS_CONTROL, Action.LOG_READ),
+    "receivers_volume": (Action.RECEIVERS_CONTROL,),
 }

@@ -402,9 +402,10 @@ def create_app(
     app.state.web = web
     app.mount("/tep", StaticFiles(directory=STATIC), name="static")
     _install_error_pages(app)
-    from broadcaster.web import pages, record_pages
+    from broadcaster.web import operator_pages, pages, record_pages
 
     pages.add_routes(app)
+    operator_pages.add_routes(app)
     record_pages.add_routes(app)
     app.add_middleware(SecurityHeaders)
     return app

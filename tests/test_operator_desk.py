@@ -1,0 +1,109 @@
+"""The application layer under the operator's pages (app/operator_desk): the week as a
+calendar, the bulletins that may be queued or aired, an emergency handed to the running
+daemon (a real station lock held as the daemon holds it), and opening a zone action's page
+as a zone-limited operator. A real station (the small rendered one), its SQLite database
+and a simulated clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from broadcaster.app import operator_desk, schedule
+from broadcaster.app.actors import Actor
+from broadcaster.app.audit import AuditTrail
+from broadcaster.app.context import StationContext
+from broadcaster.app.permissions import Action, PermissionDenied, authorize_any
+from broadcaster.app.roles import Role
+from broadcaster.core.errors import FieldProblem
+from broadcaster.engine.clock import SimClock
+from broadcaster.engine.lock import StationLock
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=VN).astimezone(UTC)  # a Sunday noon
+OPERATOR = Actor("hung", frozenset({Role.OPERATOR}), face="web")
+
+
+@pytest.fixture
+def ctx(station: Path):
+    ctx = StationContext.open(station, clock=SimClock(NOW))
+    yield ctx
+    ctx.close()
+
+
+def test_the_week_is_per_zone_and_day_with_sessions_and_loose_airings(ctx):
+    schedule.queue(ctx, "nq57-ba", "thon-a", datetime(2026, 11, 24, 6, 0, tzinfo=VN), OPERATOR)
+    schedule.queue(ctx, "lua-dao", "thon-a", datetime(2026, 11, 24, 12, 0, tzinfo=VN), OPERATOR)
+    cal = operator_desk.week_calendar(ctx, "2026-W48")
+    assert (cal.week, cal.previous, cal.next, cal.airings) == (
+        "2026-W48",
+        "2026-W47",
+        "2026-W49",
+        2,
+    )
+    assert [z.zone_id for z in cal.zones] == ["xa", "thon-a", "thon-b"]
+    tuesday = cal.zones[1].days[1]
+    assert tuesday.day.isoformat() == "2026-11-24"
+    assert [s.session_id for s in tuesday.sessions] == ["sang", "chieu"]
+    (morning,) = [s for s in tuesday.sessions if s.airings]
+    assert [a.record.bulletin_id for a in morning.airings] == ["nq57-ba"]
+    assert morning.airings[0].title == "Bản tin nq57-ba" and not morning.airings[0].makeup
+    assert [a.record.bulletin_id for a in tuesday.loose] == ["lua-dao"]  # outside a session
+    only = operator_desk.week_calendar(ctx, "2026-W48", "thon-b")
+    assert [z.zone_id for z in only.zones] == ["thon-b"] and only.airings == 0
+    assert operator_desk.week_calendar(ctx, None).week == "2026-W47"  # this week
+    with pytest.raises(FieldProblem) as caught:
+        operator_desk.week_calendar(ctx, "tuan-sau")
+    assert caught.value.field == "week"
+
+
+def test_the_weeks_ics_and_the_bulletins_to_choose(ctx):
+    schedule.queue(ctx, "nq57-ba", "xa", datetime(2026, 11, 23, 6, 0, tzinfo=VN), OPERATOR)
+    ics = operator_desk.week_ics(ctx, "2026-W48").decode()
+    assert ics.startswith("BEGIN:VCALENDAR") and "nq57-ba" in ics
+    assert "nq57-ba" not in operator_desk.week_ics(ctx, "2026-W49").decode()
+    assert {b.id for b in operator_desk.approved_bulletins(ctx)} >= {"nq57-mot", "bao-lu"}
+    assert [b.id for b in operator_desk.approved_bulletins(ctx, emergency_only=True)] == ["bao-lu"]
+
+
+def test_an_emergency_is_handed_to_the_daemon_that_holds_the_station(ctx):
+    daemon = StationLock(ctx.root, ctx.db_url)
+    daemon.acquire("daemon")  # what a running daemon holds
+    try:
+        started = operator_desk.start_emergency(ctx, ctx.bulletin("bao-lu"), ["thon-a"], OPERATOR)
+    finally:
+        daemon.release()
+    assert started.handed_to and started.handed_to.startswith("daemon")
+    (row,) = schedule.outcomes_of(ctx, list(started.airing_ids))
+    assert (row.zone_id, row.origin, row.status) == ("thon-a", "emergency", "planned")
+    entry = AuditTrail(ctx.db, ctx.clock).entries()[-1]
+    assert (entry.action, entry.result) == ("emergency.air", "ok")
+    assert "handed to daemon" in entry.detail
+    progress = operator_desk.emergency_progress(ctx, list(started.airing_ids))
+    assert not progress.done and progress.zones[0].zone_name == "Cụm loa thôn A"
+    assert progress.zones[0].receivers == ()  # a zone with no networked receivers
+
+
+def test_a_refused_emergency_books_nothing(ctx):
+    limited = Actor("tuan", frozenset({Role.OPERATOR}), face="web", zones=frozenset({"thon-a"}))
+    with pytest.raises(PermissionDenied):
+        operator_desk.start_emergency(ctx, ctx.bulletin("bao-lu"), ["thon-a", "xa"], limited)
+    assert [a for a in schedule.list_airings(ctx, "2026-W47") if a.origin == "emergency"] == []
+    entry = AuditTrail(ctx.db, ctx.clock).entries()[-1]
+    assert (entry.actor, entry.action, entry.result) == ("tuan", "emergency.air", "refused")
+
+
+def test_a_zone_limited_operator_may_open_a_zone_actions_page():
+    """Opening a page is not acting on every zone; an operator with no zone at all may
+    not, nor may another role."""
+    limited = Actor("tuan", frozenset({Role.OPERATOR}), face="web", zones=frozenset({"thon-a"}))
+    authorize_any(limited, [Action.SCHEDULE_QUEUE])
+    authorize_any(limited, [Action.EMERGENCY_AIR, Action.LOG_READ])
+    nowhere = Actor("an", frozenset({Role.OPERATOR}), face="web", zones=frozenset())
+    with pytest.raises(PermissionDenied):
+        authorize_any(nowhere, [Action.SCHEDULE_QUEUE])
+    with pytest.raises(PermissionDenied):
+        authorize_any(Actor("mai", frozenset({Role.REPORTER}), face="web"), [Action.EMERGENCY_AIR])
