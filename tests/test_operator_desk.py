@@ -107,3 +107,26 @@ def test_a_zone_limited_operator_may_open_a_zone_actions_page():
         authorize_any(nowhere, [Action.SCHEDULE_QUEUE])
     with pytest.raises(PermissionDenied):
         authorize_any(Actor("mai", frozenset({Role.REPORTER}), face="web"), [Action.EMERGENCY_AIR])
+
+
+def test_the_calendar_shows_each_relay_window_in_the_order_of_the_day(station: Path):
+    path = station / "schedules" / "station.yaml"
+    relays = (
+        "sources:\n"
+        '  - {id: vov1, name: "VOV1", url: "http://127.0.0.1:9/vov1.mp3"}\n'
+        "relays:\n"
+        '  - {source: vov1, zones: [thon-a], days: [tue], start: "05:00", end: "05:30"}\n'
+    )
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("requirements:\n", relays + "requirements:\n", 1), "utf-8")
+    ctx = StationContext.open(station, clock=SimClock(NOW))
+    try:
+        cal = operator_desk.week_calendar(ctx, "2026-W48")
+    finally:
+        ctx.close()
+    tuesday = cal.zones[1].days[1]
+    (relay,) = tuesday.relays
+    assert (relay.source_name, relay.start.astimezone(VN).strftime("%H:%M")) == ("VOV1", "05:00")
+    assert tuesday.blocks[0] is relay  # before the 06:00 session
+    assert [b.session_id for b in tuesday.blocks[1:]] == ["sang", "chieu"]
+    assert not cal.zones[2].days[1].relays  # thôn B relays nothing

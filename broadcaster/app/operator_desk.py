@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from broadcaster.app import calendar as calendar_export
-from broadcaster.app import editorial, schedule
+from broadcaster.app import editorial, relays, schedule
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
@@ -63,16 +63,34 @@ class CalendarSession:
 
 
 @dataclass(frozen=True)
+class CalendarRelay:
+    """A relay window (tiếp sóng) of the zone that day: planned time, not an airing."""
+
+    relay_id: str
+    source_id: str
+    source_name: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class ZoneDay:
-    """One zone's day: its sessions with their airings, and the airings outside any."""
+    """One zone's day: its sessions with their airings, its relay windows, and the
+    airings outside any session."""
 
     day: date
     sessions: tuple[CalendarSession, ...]
     loose: tuple[CalendarAiring, ...]
+    relays: tuple[CalendarRelay, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not self.sessions and not self.loose
+        return not self.sessions and not self.loose and not self.relays
+
+    @property
+    def blocks(self) -> tuple[CalendarSession | CalendarRelay, ...]:
+        """Sessions and relay windows in the order of the day."""
+        return tuple(sorted((*self.sessions, *self.relays), key=lambda b: as_utc(b.start)))
 
 
 @dataclass(frozen=True)
@@ -110,8 +128,17 @@ def week_calendar(
     for r in records:
         by_zone.setdefault(r.zone_id, []).append(r)
     zones = [station.zone(zone)] if zone else list(station.zones)
+    relays_by_zone = relays.week_relays(ctx, label).by_zone
     weeks = []
     for z in zones:
+        relays_by_day: dict[date, list[CalendarRelay]] = {}
+        for w in relays_by_zone.get(z.id, []):
+            source = station.sources.get(w.source_id)
+            relays_by_day.setdefault(w.local_day, []).append(
+                CalendarRelay(
+                    w.relay_id, w.source_id, source.name if source else w.source_id, w.start, w.end
+                )
+            )
         slots = week_slots(station, year, week, z.id)
         mine = sorted(by_zone.get(z.id, []), key=lambda r: (as_utc(r.scheduled_at), r.id))
         placed: set[int] = set()
@@ -146,6 +173,7 @@ def week_calendar(
                 monday + timedelta(days=i),
                 tuple(sessions_by_day.get(monday + timedelta(days=i), [])),
                 tuple(loose_by_day.get(monday + timedelta(days=i), [])),
+                tuple(relays_by_day.get(monday + timedelta(days=i), [])),
             )
             for i in range(7)
         )
