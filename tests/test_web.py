@@ -60,6 +60,18 @@ EXPECTED: dict[str, frozenset[Role | None]] = {
     "review": frozenset({Role.APPROVER}),
     "review_approve": frozenset({Role.APPROVER}),
     "review_reject": frozenset({Role.APPROVER}),
+    # Cài đặt (tests/test_web_settings.py)
+    **{
+        name: frozenset({Role.ADMIN})
+        for name in (
+            "settings",
+            "settings_heading",
+            "settings_zones",
+            "settings_sessions",
+            "settings_quiet_hours",
+            "settings_requirements",
+        )
+    },
 }
 
 

@@ -41,4 +41,11 @@ NEEDS: dict[str, Need] = {
     "review": (Action.BULLETIN_APPROVE, Action.BULLETIN_REJECT),
     "review_approve": (Action.BULLETIN_APPROVE,),
     "review_reject": (Action.BULLETIN_REJECT,),
+    # Cài đặt (web/settings_pages.py): the station's settings, the admin's
+    "settings": (Action.SETTINGS_EDIT,),
+    "settings_heading": (Action.SETTINGS_EDIT,),
+    "settings_zones": (Action.SETTINGS_EDIT,),
+    "settings_sessions": (Action.SETTINGS_EDIT,),
+    "settings_quiet_hours": (Action.SETTINGS_EDIT,),
+    "settings_requirements": (Action.SETTINGS_EDIT,),
 }

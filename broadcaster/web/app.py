@@ -404,6 +404,7 @@ def create_app(
     from broadcaster.web import pages
 
     pages.add_routes(app)
+    __import__("broadcaster.web.settings_pages").web.settings_pages.add_routes(app)
     app.add_middleware(SecurityHeaders)
     return app
 
