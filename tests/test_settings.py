@@ -20,7 +20,7 @@ from broadcaster.app.context import StationContext
 from broadcaster.app.new_station import init_station
 from broadcaster.app.permissions import PermissionDenied
 from broadcaster.app.roles import Role
-from broadcaster.core.errors import ConfigErrors
+from broadcaster.core.errors import ConfigErrors, FieldProblem
 from broadcaster.engine.clock import SimClock
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")).astimezone(UTC)
@@ -195,3 +195,16 @@ def test_what_the_form_does_not_show_is_kept(ctx):
     ]
     assert "# Add the loudspeaker" in path.with_name("station.yaml.bak").read_text("utf-8")
     assert settings.read(ctx).has_comments is True  # the header says where comments went
+
+
+def test_a_change_from_a_page_opened_before_the_file_changed_is_refused(ctx):
+    shown = settings.read(ctx)
+    path = _file(ctx)
+    by_hand = path.read_text(encoding="utf-8") + "# thêm bằng tay\n"
+    path.write_text(by_hand, encoding="utf-8")
+    with pytest.raises(FieldProblem) as caught:
+        settings.change(ctx, ADMIN, "zones", [*shown.zones, ZONE_A], shown.version)
+    assert caught.value.field == "version" and "changed since" in caught.value.message
+    assert path.read_text(encoding="utf-8") == by_hand
+    settings.change(ctx, ADMIN, "zones", [*shown.zones, ZONE_A], settings.read(ctx).version)
+    assert ctx.station.zone_ids == ("xa", "thon-a")

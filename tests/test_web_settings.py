@@ -194,3 +194,17 @@ def test_the_page_is_stacked_at_a_phones_width(ctx):
     css = c.get("/tep/settings.css")
     assert css.status_code == 200 and "@media (max-width: 47.99rem)" in css.text
     assert 'data-label="Tên"' in c.get("/cai-dat").text
+
+
+def test_a_page_opened_before_the_file_changed_saves_nothing(ctx):
+    c, _ = signed_in(ctx, "quan-tri-vien")
+    page = c.get("/cai-dat").text
+    data = inputs(page, "/cai-dat/cum-loa")
+    data.update({"zones.1.id": ["thon-a"], "zones.1.name": ["Thôn A"]})
+    path = ctx.root / "schedules" / "station.yaml"
+    by_hand = path.read_text(encoding="utf-8").replace("grace_minutes: 20", "grace_minutes: 25")
+    path.write_text(by_hand, encoding="utf-8")
+    stale = c.post("/cai-dat/cum-loa", data=data)
+    assert stale.status_code == 400
+    assert "station.yaml đã thay đổi từ khi mở trang này" in stale.text
+    assert path.read_text(encoding="utf-8") == by_hand

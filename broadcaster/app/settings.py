@@ -22,6 +22,7 @@ their field as the form does (``zones.2.id``: the form's third row).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
@@ -100,6 +101,9 @@ class Settings:
     outputs: list[str]
     has_comments: bool
     problems: list[Problem]
+    #: The file's text's fingerprint: a change made from these settings names it, and
+    #: is refused if the file changed meanwhile (another admin, an edit by hand).
+    version: str
 
 
 def _path(root: Path) -> Path:
@@ -173,7 +177,12 @@ def read(ctx) -> Settings:
             line.lstrip().startswith("#") or " #" in line for line in text.splitlines()
         ),
         problems=problems,
+        version=version_of(text),
     )
+
+
+def version_of(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 # -- from the form's text to the file's values ----------------------------------------------
@@ -301,7 +310,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 # -- the change -----------------------------------------------------------------------------
-def change(ctx, actor: Actor, section: str, values: Any) -> Station:
+def change(ctx, actor: Actor, section: str, values: Any, version: str | None = None) -> Station:
     """Replace one section of station.yaml and return the station as it now is.
 
     ``values`` is the form as text: for ``heading`` a mapping (``name``, ``timezone``,
@@ -313,6 +322,14 @@ def change(ctx, actor: Actor, section: str, values: Any) -> Station:
         raise FieldProblem(_("no settings section '{name}'").format(name=section), field="section")
     with audited(ctx, actor, Action.SETTINGS_EDIT, STATION_FILE, detail=section) as note:
         old_text, data = _document(ctx.root)
+        if version is not None and version != version_of(old_text):
+            raise FieldProblem(
+                _(
+                    "station.yaml has changed since this page was opened: open the page "
+                    "again and redo the change"
+                ),
+                field="version",
+            )
         data = dict(data)
         rows_of: list[int] = []
         if section == "heading":

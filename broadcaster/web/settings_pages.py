@@ -77,6 +77,7 @@ def _page(
         status_code,
         heading=heading,
         recipients=recipients,
+        version=current.version,
         file_problems=[str(p) for p in current.problems] if status_code == 200 else [],
         section=section,
         saved=FORMS.get(request.query_params.get("phan", ""), ""),
@@ -108,8 +109,8 @@ def _problems(exc: BroadcasterError, section: str, fields: set[str]) -> tuple[st
         at_input = p.field in fields or p.field == section  # "zones": none left
         if p.field and at_input and p.field not in by_field:
             by_field[p.field] = p.message
-        else:
-            general.append(str(p))
+        else:  # a file's problem says where it is; the operation's own needs not
+            general.append(str(p) if p.path else p.message)
     if by_field and not general:
         general.append(_("Nothing was saved: correct the fields marked below."))
     return "\n".join(general), by_field
@@ -141,8 +142,10 @@ def add_routes(app: FastAPI) -> None:
                 return _page(request, visit, 400, section, None, exc.message)
             ctx = station_of(request).ctx
 
+            version = str(form.get("version", "")) or None
+
             def change():
-                return settings.change(ctx, visit.actor, section, posted)
+                return settings.change(ctx, visit.actor, section, posted, version)
 
             try:
                 station = await run_in_threadpool(change)
