@@ -208,3 +208,27 @@ def test_a_change_from_a_page_opened_before_the_file_changed_is_refused(ctx):
     assert path.read_text(encoding="utf-8") == by_hand
     settings.change(ctx, ADMIN, "zones", [*shown.zones, ZONE_A], settings.read(ctx).version)
     assert ctx.station.zone_ids == ("xa", "thon-a")
+
+
+def test_outputs_are_edited_with_their_plugins_settings_checked(ctx):
+    shown = settings.read(ctx)
+    assert shown.output_rows == [{"name": "files", "type": "file", "settings": "{dir: out}"}]
+    assert "mqtt" in shown.output_types
+    loa = {"name": "loa-thon", "type": "file", "settings": "{dir: ra-loa}"}
+    assert _refused(ctx, "outputs", [*shown.output_rows, {**loa, "type": "fax"}]) == {
+        "outputs.1.type": "unknown output type 'fax' (known: file, icecast, mqtt, player)"
+    }
+    assert list(_refused(ctx, "outputs", [*shown.output_rows, {**loa, "settings": "[1]"}])) == [
+        "outputs.1.settings"
+    ]
+    named = _refused(ctx, "outputs", [*shown.output_rows, {**loa, "name": "files"}])
+    assert named == {"outputs.1.name": "two outputs are named 'files'"}
+    mqtt = _refused(ctx, "outputs", [*shown.output_rows, {**loa, "type": "mqtt", "settings": ""}])
+    assert list(mqtt) == ["outputs.1.settings"]  # the plugin's own rules, as check has them
+    in_use = _refused(ctx, "outputs", [loa])  # the station's zone plays through files
+    assert in_use == {"zones.0.output": "unknown output 'files' (defined: loa-thon)"}
+    settings.change(ctx, ADMIN, "outputs", [*shown.output_rows, loa])
+    settings.change(ctx, ADMIN, "zones", _zones(ctx, {**ZONE_A, "output": "loa-thon"}))
+    assert ctx.station.outputs["loa-thon"].settings == {"dir": "ra-loa"}
+    check = Cli(ctx.root)("check", "--json")
+    assert check.code == 0 and json.loads(check.out)["ok"] is True, check.out + check.err

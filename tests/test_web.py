@@ -66,6 +66,7 @@ EXPECTED: dict[str, frozenset[Role | None]] = {
         for name in (
             "settings",
             "settings_heading",
+            "settings_outputs",
             "settings_zones",
             "settings_sessions",
             "settings_quiet_hours",

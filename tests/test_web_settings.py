@@ -208,3 +208,14 @@ def test_a_page_opened_before_the_file_changed_saves_nothing(ctx):
     assert stale.status_code == 400
     assert "station.yaml đã thay đổi từ khi mở trang này" in stale.text
     assert path.read_text(encoding="utf-8") == by_hand
+
+
+def test_an_output_added_in_the_page_is_offered_to_the_zones(ctx):
+    c, _ = signed_in(ctx, "quan-tri-vien")
+    page = c.get("/cai-dat").text
+    assert 'name="outputs.0.settings" value="{dir: out}"' in page
+    bad = send(c, "/cai-dat/dau-ra", outputs__1__name="loa", outputs__1__settings="dir: [")
+    assert bad.status_code == 400 and 'id="e-outputs.1.settings"' in bad.text
+    done = send(c, "/cai-dat/dau-ra", outputs__1__name="loa", outputs__1__settings="{dir: loa}")
+    assert done.status_code == 303, done.text
+    assert '<option value="loa">loa</option>' in c.get("/cai-dat").text

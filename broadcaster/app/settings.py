@@ -44,6 +44,7 @@ from broadcaster.config.yamlmarks import YamlSyntaxError, load_with_lines
 from broadcaster.core.errors import ConfigErrors, FieldProblem, Problem
 from broadcaster.core.model import WEEKDAYS, Station
 from broadcaster.i18n import _
+from broadcaster.playout.base import output_types
 
 STATION_FILE = "schedules/station.yaml"
 BACKUP_SUFFIX = ".bak"
@@ -52,7 +53,7 @@ BACKUP_SUFFIX = ".bak"
 ORDER: tuple[str, ...] = tuple(StationFile.model_fields)
 
 #: The sections the settings page edits.
-SECTIONS = ("heading", "zones", "sessions", "quiet_hours", "requirements")
+SECTIONS = ("heading", "outputs", "zones", "sessions", "quiet_hours", "requirements")
 
 #: The report's heading fields the page edits (the rest of ``report:`` is kept).
 REPORT_FIELDS = (
@@ -73,6 +74,7 @@ SELECTORS = ("all", "stations", "clusters")
 
 #: The columns of each table section, as the form names them.
 COLUMNS: dict[str, tuple[str, ...]] = {
+    "outputs": ("name", "type", "settings"),
     "zones": ("id", "name", "kind", "output"),
     "sessions": ("id", "zones", "days", "start", "max_minutes", "fill"),
     "quiet_hours": ("start", "end"),
@@ -81,6 +83,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 
 #: The columns that make a row typed in (a new row's selects have values of their own).
 TYPED: dict[str, tuple[str, ...]] = {
+    "outputs": ("name", "settings"),
     "zones": ("id", "name"),
     "sessions": ("id", "zones", "start", "max_minutes"),
     "quiet_hours": ("start", "end"),
@@ -99,6 +102,9 @@ class Settings:
     quiet_hours: list[dict[str, str]]
     requirements: list[dict[str, str]]
     outputs: list[str]
+    #: Each output: its name, type and its plugin's settings as one line of YAML.
+    output_rows: list[dict[str, str]]
+    output_types: list[str]
     has_comments: bool
     problems: list[Problem]
     #: The file's text's fingerprint: a change made from these settings names it, and
@@ -159,7 +165,7 @@ def read(ctx) -> Settings:
     heading.update({f: _text(report.get(f)) for f in REPORT_FIELDS})
     heading["unit"] = heading["unit"] or "xã"
     recipients = report.get("recipients")
-    outputs = data.get("outputs")
+    outputs = data.get("outputs") if "outputs" in data else dict(DEFAULT_OUTPUTS)
     problems: list[Problem] = []
     try:
         load_config_text(ctx.root, text)
@@ -172,13 +178,47 @@ def read(ctx) -> Settings:
         sessions=_rows(data, "sessions"),
         quiet_hours=_rows(data, "quiet_hours"),
         requirements=_rows(data, "requirements"),
-        outputs=list(outputs) if isinstance(outputs, dict) else ["files"],
+        outputs=[str(k) for k in outputs] if isinstance(outputs, dict) else [],
+        output_rows=_output_rows(outputs),
+        output_types=sorted(output_types()),
         has_comments=any(
             line.lstrip().startswith("#") or " #" in line for line in text.splitlines()
         ),
         problems=problems,
         version=version_of(text),
     )
+
+
+DEFAULT_OUTPUTS = {"files": {"type": "file", "dir": "out"}}  # the loader's, when none
+
+
+def _output_rows(outputs: Any) -> list[dict[str, str]]:
+    if not isinstance(outputs, dict):
+        return []
+    rows = []
+    for name, spec in outputs.items():
+        spec = spec if isinstance(spec, dict) else {}
+        rest = {k: v for k, v in spec.items() if k != "type"}
+        rows.append(
+            {
+                "name": str(name),
+                "type": _text(spec.get("type")),
+                "settings": _flow(rest) if rest else "",
+            }
+        )
+    return rows
+
+
+def _flow(value: dict[str, Any]) -> str:
+    """A mapping as one line of YAML (``{dir: out}``) for the form's settings column."""
+    return yaml.dump(
+        value,
+        Dumper=yaml.SafeDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=True,
+        width=10**6,
+    ).strip()
 
 
 def version_of(text: str) -> str:
@@ -335,6 +375,10 @@ def change(ctx, actor: Actor, section: str, values: Any, version: str | None = N
         if section == "heading":
             _set_heading(data, values)
             note.detail = "heading"
+        elif section == "outputs":
+            before = list(data.get("outputs") or {}) if "outputs" in data else ["files"]
+            data["outputs"], rows_of = _outputs(values)
+            note.detail = _difference(section, [str(b) for b in before], list(data["outputs"]))
         else:
             old = [
                 i
@@ -370,6 +414,54 @@ def change(ctx, actor: Actor, section: str, values: Any, version: str | None = N
         _write_atomically(path, text)
         ctx.station = station
     return station
+
+
+def _outputs(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], list[int]]:
+    """The outputs' rows -> ``outputs:``; the kept rows' form indices."""
+    outputs: dict[str, Any] = {}
+    rows_of: list[int] = []
+    problems: list[Problem] = []
+    for index, row in enumerate(rows):
+        if row.get("remove") or _blank({c: row.get(c, "") for c in TYPED["outputs"]}):
+            continue
+        name = str(row.get("name", "")).strip()
+        kind = str(row.get("type", "")).strip()
+        where = f"outputs.{index}"
+        if not name:
+            problems.append(Problem(_("an output needs a name"), field=f"{where}.name"))
+            continue
+        if name in outputs:
+            problems.append(
+                Problem(
+                    _("two outputs are named '{name}'").format(name=name), field=f"{where}.name"
+                )
+            )
+            continue
+        text = str(row.get("settings", "")).strip()
+        settings: Any = {}
+        if text:
+            try:
+                settings, _lines = load_with_lines(text)
+            except YamlSyntaxError as exc:
+                problems.append(Problem(exc.message, field=f"{where}.settings"))
+                continue
+        if not isinstance(settings, dict) or "type" in settings:
+            problems.append(
+                Problem(
+                    _("the settings must be a mapping such as {example}, without 'type'").format(
+                        example="{dir: out}"
+                    ),
+                    field=f"{where}.settings",
+                )
+            )
+            continue
+        outputs[name] = {"type": kind, **settings}
+        rows_of.append(index)
+    if not outputs and not problems:
+        problems.append(Problem(_("a station needs at least one output"), field="outputs"))
+    if problems:
+        raise ConfigErrors(problems)
+    return outputs, rows_of
 
 
 def _set_heading(data: dict[str, Any], values: Mapping[str, Any]) -> None:
@@ -412,10 +504,11 @@ def _difference(section: str, before: list[str], after: list[str]) -> str:
 
 def _checked(ctx, text: str, section: str, rows_of: list[int]) -> Station:
     """The new text as ``check`` would judge it; ConfigErrors at the form's fields."""
+    names = list(data_outputs(text)) if section == "outputs" else []
     try:
         station = load_config_text(ctx.root, text)
     except ConfigErrors as exc:
-        raise ConfigErrors([_at_form(p, section, rows_of) for p in exc.problems]) from None
+        raise ConfigErrors([_at_form(p, section, rows_of, names) for p in exc.problems]) from None
     lines = load_with_lines(text)[1]
     found = [p for p in output_problems(ctx.root, station, lines) if p.severity == "error"]
     old_scripts = {str(p) for p in load_scripts(ctx.root, ctx.station)[1]}
@@ -425,27 +518,47 @@ def _checked(ctx, text: str, section: str, rows_of: list[int]) -> Station:
         if p.severity == "error" and str(p) not in old_scripts
     ]
     if found:
-        raise ConfigErrors([_at_form(p, section, rows_of) for p in found])
+        raise ConfigErrors([_at_form(p, section, rows_of, names) for p in found])
     return station
 
 
-def _at_form(problem: Problem, section: str, rows_of: list[int]) -> Problem:
+def data_outputs(text: str) -> dict[str, Any]:
+    try:
+        data = load_with_lines(text)[0]
+    except YamlSyntaxError:
+        return {}
+    outputs = data.get("outputs") if isinstance(data, dict) else None
+    return outputs if isinstance(outputs, dict) else {}
+
+
+def _at_form(
+    problem: Problem, section: str, rows_of: list[int], outputs_named: Sequence[str] = ()
+) -> Problem:
     """A problem of the new file, its field renamed as the form names it: the file's
     ``zones.1`` is the form's row the second kept row came from; the heading's fields
     are the form's ``name``, ``timezone``, ``issuing_body``..."""
     field = problem.field or ""
+    message = problem.message
     parts = field.split(".")
     if section == "heading":
         heading_field = field in ("station.name", "station.timezone")
         if heading_field or (parts[0] == "report" and len(parts) > 1):
             field = parts[1]
+    elif section == "outputs" and parts[0] == "outputs" and len(parts) > 1:
+        names = list(outputs_named)
+        if parts[1] in names:
+            row = rows_of[names.index(parts[1])]
+            column = parts[2] if len(parts) > 2 and parts[2] == "type" else "settings"
+            field = f"outputs.{row}.{column}"
+            if column == "settings" and len(parts) > 2:  # the plugin's key, in the message
+                message = f"{'.'.join(parts[2:])}: {message}"
     elif parts[0] == section and len(parts) > 1 and parts[1].isdigit():
         index = int(parts[1])
         if index < len(rows_of):
             parts[1] = str(rows_of[index])
         field = ".".join(parts)
     return Problem(
-        problem.message,
+        message,
         path=problem.path,
         line=problem.line,
         field=field or None,

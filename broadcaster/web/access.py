@@ -44,6 +44,7 @@ NEEDS: dict[str, Need] = {
     # Cài đặt (web/settings_pages.py): the station's settings, the admin's
     "settings": (Action.SETTINGS_EDIT,),
     "settings_heading": (Action.SETTINGS_EDIT,),
+    "settings_outputs": (Action.SETTINGS_EDIT,),
     "settings_zones": (Action.SETTINGS_EDIT,),
     "settings_sessions": (Action.SETTINGS_EDIT,),
     "settings_quiet_hours": (Action.SETTINGS_EDIT,),

@@ -22,6 +22,7 @@ from broadcaster.web.app import Visit, guard, redirect, render, station_of
 #: The form's address under /cai-dat -> (the section, its anchor on the page).
 FORMS = {
     "tram": "heading",
+    "dau-ra": "outputs",
     "cum-loa": "zones",
     "buoi-phat": "sessions",
     "gio-yen-lang": "quiet_hours",
@@ -60,10 +61,15 @@ def _page(
     errors: dict[str, str] | None = None,
 ) -> Response:
     current = settings.read(station_of(request).ctx)
+    shown = {"outputs": current.output_rows}
     tables = {
-        key: [*(posted if section == key and posted else getattr(current, key)), _blank(key)]
+        key: [
+            *(posted if section == key and posted else shown.get(key) or getattr(current, key)),
+            _blank(key),
+        ]
         for key in settings.COLUMNS
     }
+    tables["outputs_table"] = tables.pop("outputs")
     heading = dict(current.heading)
     recipients = current.recipients
     if section == "heading" and posted is not None:
@@ -87,6 +93,7 @@ def _page(
         kinds=[("station", _("the commune station")), ("cluster", _("a loudspeaker cluster"))],
         outputs=outputs,
         outputs_choice=[(o, o) for o in outputs],
+        output_types=[(t, t) for t in current.output_types],
         fills=[
             ("", _("the station's")),
             ("rotate", _("rotate the bulletins")),
