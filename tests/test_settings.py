@@ -124,7 +124,9 @@ def _refused(ctx, section, values) -> dict[str, str]:
 
 def test_an_invalid_change_writes_nothing_and_names_the_field(ctx):
     bad_time = _refused(ctx, "sessions", [{**SESSION, "zones": "all", "start": "25:00"}])
-    assert bad_time == {"sessions.0.start": "'25:00' is not a time like \"06:00\" (quote it)"}
+    assert bad_time == {
+        "sessions.0.start": "'25:00' is not a time of day like 06:00 (from 00:00 to 23:59)"
+    }
     unknown = _refused(ctx, "sessions", [{**SESSION, "zones": "thon-x"}])
     assert unknown == {"sessions.0.zones": "unknown zone 'thon-x'"}
     # rows are named as the form has them: a removed or blank row still counts

@@ -557,6 +557,8 @@ def _at_form(
         if index < len(rows_of):
             parts[1] = str(rows_of[index])
         field = ".".join(parts)
+        if parts[-1] in ("start", "end"):
+            message = _form_time(message)
     return Problem(
         message,
         path=problem.path,
@@ -564,3 +566,15 @@ def _at_form(
         field=field or None,
         severity=problem.severity,
     )
+
+
+def _form_time(message: str) -> str:
+    """The loader's message for a bad time tells a file's editor to quote it; a form's
+    user has nothing to quote."""
+    prefix, _sep, suffix = _("'{value}' is not a time like \"06:00\" (quote it)").partition(
+        "{value}"
+    )
+    if not (_sep and message.startswith(prefix) and message.endswith(suffix)):
+        return message
+    value = message[len(prefix) : len(message) - len(suffix)]
+    return _("'{value}' is not a time of day like 06:00 (from 00:00 to 23:59)").format(value=value)
