@@ -26,6 +26,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,9 @@ from broadcaster.playout.base import output_types
 
 STATION_FILE = "schedules/station.yaml"
 BACKUP_SUFFIX = ".bak"
+#: One change at a time in this process: read, check and write are one step (the
+#: ``version`` check then also catches two admins saving at the same moment).
+_WRITING = threading.Lock()
 
 #: The sections of station.yaml in their usual order (the schema's).
 ORDER: tuple[str, ...] = tuple(StationFile.model_fields)
@@ -360,7 +364,10 @@ def change(ctx, actor: Actor, section: str, values: Any, version: str | None = N
     :class:`ConfigErrors` (nothing written) with each problem at the form's field."""
     if section not in SECTIONS:
         raise FieldProblem(_("no settings section '{name}'").format(name=section), field="section")
-    with audited(ctx, actor, Action.SETTINGS_EDIT, STATION_FILE, detail=section) as note:
+    with (
+        audited(ctx, actor, Action.SETTINGS_EDIT, STATION_FILE, detail=section) as note,
+        _WRITING,
+    ):
         old_text, data = _document(ctx.root)
         if version is not None and version != version_of(old_text):
             raise FieldProblem(
