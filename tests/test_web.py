@@ -72,6 +72,19 @@ EXPECTED: dict[str, frozenset[Role | None]] = {
         for n in ("audit", "audit_verify", "users", "user_add", "user", "user_roles")
     },
     **{n: frozenset({Role.ADMIN}) for n in ("user_disable", "user_enable", "user_reset")},
+    # Cài đặt (tests/test_web_settings.py)
+    **{
+        name: frozenset({Role.ADMIN})
+        for name in (
+            "settings",
+            "settings_heading",
+            "settings_outputs",
+            "settings_zones",
+            "settings_sessions",
+            "settings_quiet_hours",
+            "settings_requirements",
+        )
+    },
 }
 EXPECTED.update(OPERATOR_EXPECTED)  # the operator's pages (tests/webopskit.py)
 

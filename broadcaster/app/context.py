@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from broadcaster.config.scripts_loader import load_scripts
-from broadcaster.config.station_loader import load_station
+from broadcaster.config.station_loader import load_station, parse_station
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, Problem
 from broadcaster.core.model import Bulletin, Station
 from broadcaster.engine.clock import SystemClock
@@ -34,6 +34,18 @@ def station_root(option: Path | None) -> Path:
 def load_config(root: Path) -> Station:
     return load_station(
         root,
+        set(output_types()),
+        {name: cls.Settings for name, cls in available_engines().items()},
+    )
+
+
+def load_config_text(root: Path, text: str) -> Station:
+    """A new text for ``root``'s ``schedules/station.yaml``, checked exactly as
+    :func:`load_config` checks the file (the settings page checks before it writes)."""
+    return parse_station(
+        root,
+        text,
+        "schedules/station.yaml",
         set(output_types()),
         {name: cls.Settings for name, cls in available_engines().items()},
     )

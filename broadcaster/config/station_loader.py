@@ -131,6 +131,20 @@ def load_station(
     if problem:
         raise ConfigErrors([problem])
     assert text is not None
+    return parse_station(root, text, display, known_outputs, known_tts)
+
+
+def parse_station(
+    root: Path,
+    text: str,
+    display: str,
+    known_outputs: set[str],
+    known_tts: Mapping[str, type[BaseModel]],
+) -> Station:
+    """The text of ``station.yaml`` (as read from ``display``, files it names relative
+    to ``root``) -> the station; what :func:`load_station` does once it has read the
+    file, so a new text (the web settings page's) is checked by the very same rules
+    before it is written."""
     try:
         data, lines = load_with_lines(text)
     except YamlSyntaxError as exc:

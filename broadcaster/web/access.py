@@ -74,4 +74,12 @@ NEEDS: dict[str, Need] = {
     "emergency_progress_live": (Action.EMERGENCY_AIR,),
     "receivers": (Action.RECEIVERS_CONTROL, Action.LOG_READ),
     "receivers_volume": (Action.RECEIVERS_CONTROL,),
+    # Cài đặt (web/settings_pages.py): the station's settings, the admin's
+    "settings": (Action.SETTINGS_EDIT,),
+    "settings_heading": (Action.SETTINGS_EDIT,),
+    "settings_outputs": (Action.SETTINGS_EDIT,),
+    "settings_zones": (Action.SETTINGS_EDIT,),
+    "settings_sessions": (Action.SETTINGS_EDIT,),
+    "settings_quiet_hours": (Action.SETTINGS_EDIT,),
+    "settings_requirements": (Action.SETTINGS_EDIT,),
 }

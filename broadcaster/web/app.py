@@ -402,11 +402,12 @@ def create_app(
     app.state.web = web
     app.mount("/tep", StaticFiles(directory=STATIC), name="static")
     _install_error_pages(app)
-    from broadcaster.web import operator_pages, pages, record_pages
+    from broadcaster.web import operator_pages, pages, record_pages, settings_pages
 
     pages.add_routes(app)
     operator_pages.add_routes(app)
     record_pages.add_routes(app)
+    settings_pages.add_routes(app)
     app.add_middleware(SecurityHeaders)
     return app
 
