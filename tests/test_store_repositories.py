@@ -352,3 +352,32 @@ def test_week_outcomes_with_the_airing_of_a_legacy_entry(database):
             (2, 1),
             (3, None),
         ]
+
+
+# -- the dashboard's reads ------------------------------------------------------------------
+
+
+def test_the_dashboard_reads_what_is_on_air_and_what_comes_next(database):
+    hour = timedelta(hours=1)
+    with database.write() as s:
+        airings.book(
+            s,
+            [
+                airing(zone_id="xa", status="playing", scheduled_at=T0 - hour),
+                # window closed before "now": not next, though still planned
+                airing(zone_id="xa", scheduled_at=T0 - 2 * hour, window_end=T0 - hour),
+                airing(zone_id="xa", scheduled_at=T0 + 2 * hour, bulletin_id="b2"),
+                airing(zone_id="xa", scheduled_at=T0 + hour, bulletin_id="b3"),
+                airing(zone_id="thon-a", scheduled_at=T0 + 3 * hour, status="cancelled"),
+                airing(zone_id="thon-a", scheduled_at=T0 + 4 * hour, bulletin_id="b4"),
+                # beyond the horizon asked for
+                airing(zone_id="thon-b", scheduled_at=T0 + timedelta(days=20)),
+            ],
+        )
+    with database.read() as s:
+        assert [a.zone_id for a in airings.on_air(s)] == ["xa"]
+        until = T0 + timedelta(days=14)
+        first = airings.next_per_zone(s, T0, until)
+        assert {z: a.bulletin_id for z, a in first.items()} == {"xa": "b3", "thon-a": "b4"}
+        soon = airings.coming_up(s, T0, until, 2)
+        assert [a.bulletin_id for a in soon] == ["b3", "b2"]

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from broadcaster.app import schedule
 from broadcaster.app.context import StationContext
 from broadcaster.core.compliance import ZoneWeekStatus
-from broadcaster.core.model import AiringRecord, AiringStatus
+from broadcaster.core.model import AiringRecord
 from broadcaster.core.timeutil import iso_week_of_instant
+from broadcaster.store import airings
 
 
 @dataclass(frozen=True)
@@ -36,28 +37,25 @@ class Overview:
 
 
 def overview(ctx: StationContext, upcoming: int = 10) -> Overview:
+    """What the dashboard shows now. It is polled every few seconds by every open
+    browser, so it reads only what it shows: the airings on air, each zone's next one
+    and the next few of all, over the coming fortnight (not every airing of it)."""
     now = ctx.clock.now()
     week = iso_week_of_instant(now, ctx.station.tz)
-    following = iso_week_of_instant(now + timedelta(days=7), ctx.station.tz)
-    airings = schedule.list_airings(ctx, week) + schedule.list_airings(ctx, following)
-    playing: dict[str, AiringRecord] = {}
-    planned: list[AiringRecord] = []
-    for a in airings:
-        if a.status == AiringStatus.PLAYING:
+    until = now + timedelta(days=14)
+    with ctx.db.read() as s:
+        playing: dict[str, AiringRecord] = {}
+        for a in airings.on_air(s):
             playing.setdefault(a.zone_id, a)
-        elif a.status == AiringStatus.PLANNED and a.window_end > now:
-            planned.append(a)
-    planned.sort(key=lambda a: (a.scheduled_at, a.zone_id, a.id))
-    first: dict[str, AiringRecord] = {}
-    for a in planned:
-        first.setdefault(a.zone_id, a)
+        first = airings.next_per_zone(s, now, until)
+        planned = airings.coming_up(s, now, until, upcoming)
     zones = [ZoneNow(z.id, z.name, playing.get(z.id), first.get(z.id)) for z in ctx.station.zones]
     report = schedule.status(ctx, week)
     return Overview(
         now=now,
         week=week,
         zones=zones,
-        upcoming=planned[:upcoming],
+        upcoming=planned,
         status=report.rows,
         log_entries=report.head_count,
         log_head=report.head_hash,

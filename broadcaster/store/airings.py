@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlmodel import Session
 from sqlmodel import select as select_rows  # scalars from ``session.exec`` (one entity)
 
-from broadcaster.core.model import AiringStatus
+from broadcaster.core.model import AiringRecord, AiringStatus
 from broadcaster.core.timeutil import as_utc
 from broadcaster.store import aslog
 from broadcaster.store.tables import AiringRow, LogEntry
@@ -353,3 +353,53 @@ def planned_of_bulletins(session: Session, bulletin_ids: Iterable[str]) -> list[
             .order_by(AiringRow.scheduled_at, AiringRow.id)
         ).all()
     )
+
+
+# -- the dashboard's reads: what is on air and what comes next, not the whole fortnight --
+
+
+def on_air(session: Session) -> list[AiringRecord]:
+    """The airings playing now (served by ``ix_airing_status_time``)."""
+    q = select_rows(AiringRow).where(AiringRow.status == AiringStatus.PLAYING)
+    return [r.record() for r in session.exec(q.order_by(AiringRow.scheduled_at, AiringRow.id))]
+
+
+def coming_up(session: Session, now: datetime, until: datetime, limit: int) -> list[AiringRecord]:
+    """The next ``limit`` planned airings whose window is still open at ``now`` and that
+    start before ``until``, soonest first."""
+    q = (
+        select_rows(AiringRow)
+        .where(
+            AiringRow.status == AiringStatus.PLANNED,
+            AiringRow.scheduled_at < as_utc(until),
+            AiringRow.window_end > as_utc(now),
+        )
+        .order_by(AiringRow.scheduled_at, AiringRow.zone_id, AiringRow.id)
+        .limit(limit)
+    )
+    return [r.record() for r in session.exec(q)]
+
+
+def next_per_zone(session: Session, now: datetime, until: datetime) -> dict[str, AiringRecord]:
+    """Each zone's first planned airing whose window is still open at ``now`` and that
+    starts before ``until``: one row per zone, picked by the database (a window
+    function), so a thousand zones cost a thousand rows, not their fortnight."""
+    ranked = (
+        select(
+            AiringRow.id.label("id"),  # type: ignore[union-attr]
+            func.row_number()
+            .over(
+                partition_by=AiringRow.zone_id,
+                order_by=(AiringRow.scheduled_at, AiringRow.id),
+            )
+            .label("rank"),
+        )
+        .where(
+            AiringRow.status == AiringStatus.PLANNED,
+            AiringRow.scheduled_at < as_utc(until),
+            AiringRow.window_end > as_utc(now),
+        )
+        .subquery()
+    )
+    q = select_rows(AiringRow).join(ranked, ranked.c.id == AiringRow.id).where(ranked.c.rank == 1)
+    return {r.zone_id: r.record() for r in session.exec(q)}
