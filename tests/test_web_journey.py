@@ -303,8 +303,9 @@ def operator(browser, server: Server) -> datetime:
     )
     soon = server.now() + timedelta(minutes=2)
     queue_at(page, "tin-sai", ZONE, soon.replace(second=0, microsecond=0))
-    refusal = page.locator(".flash.error")
-    expect(refusal).to_contain_text("chưa được duyệt")
+    refusal = page.locator("#q-bulletin + .flash.error")  # at the bulletin's field
+    expect(refusal).to_contain_text("'tin-sai' không phải là bản tin đã được duyệt")
+    expect(refusal).not_to_contain_text("broadcaster approve")
     page.screenshot(path=str(SHOTS / "journey-6-refused-phone.png"), full_page=True)
     # the approved one, a minute or so ahead
     at = (server.now() + timedelta(seconds=75)).replace(second=0, microsecond=0)
