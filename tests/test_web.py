@@ -459,6 +459,24 @@ def test_static_files_are_served_from_the_package(app):
     assert c.get("/tep/../app.py").status_code == 404
 
 
+def test_the_stylesheet_closes_every_block_it_opens(app):
+    """An unclosed @media block (two branches' rules merged) silently puts every rule after
+    it under that query: the phone lost the operator pages' styles."""
+    css = re.sub(
+        r"/\*.*?\*/",
+        lambda m: "\n" * m[0].count("\n"),
+        client(app).get("/tep/station.css").text,
+        flags=re.S,
+    )
+    depth = 0
+    for n, line in enumerate(css.splitlines(), 1):
+        if line.strip() and not line[0].isspace() and not line.startswith("}"):
+            assert depth == 0, f"line {n} is inside an unclosed block: {line}"
+        depth += line.count("{") - line.count("}")
+        assert depth >= 0, f"line {n}: {line}"
+    assert depth == 0
+
+
 def test_only_a_loopback_address_serves_without_the_tls_warning():
     from broadcaster.cli.web_cmds import _is_loopback
 
