@@ -8,6 +8,7 @@ zones chosen, its progress followed; escaping; CSRF."""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from datetime import timedelta
@@ -119,6 +120,30 @@ def test_queue_mistakes_are_shown_at_their_field(app, ctx):
     assert quiet.status_code == 400 and "23:00" in quiet.text
     nonsense = queue(c, csrf, at="ngày mai")
     assert nonsense.status_code == 400 and "Traceback" not in nonsense.text
+    assert schedule.list_airings(ctx, WEEK) == []
+
+
+def test_a_bulletin_not_approved_is_refused_at_its_field_in_the_pages_words(app, ctx):
+    """Unknown, or written but never approved (a form that names it anyway): the refusal
+    is at the bulletin's field, in Vietnamese, and names no command-line command."""
+    officer = Actor("lan", frozenset({Role.OFFICER}), face="web")
+    fields = {"id": "chua-duyet", "title": "Chưa duyệt", "campaign": "nq57"}
+    fields.update(priority="normal", valid_from="2026-11-01", valid_until="2027-12-31")
+    editorial.save_script(ctx, officer, {**fields, "zones": "all"}, "Chưa duyệt.", create=True)
+    c, csrf = signed_in(app, "hung")
+    for bulletin_id in ("chua-duyet", "khong-co"):
+        refused = queue(c, csrf, bulletin=bulletin_id)
+        assert refused.status_code == 400
+        said = re.search(
+            r'id="q-bulletin".*?</select>\s*<div class="flash error"[^>]*>([^<]*)<',
+            refused.text,
+            re.S,
+        )
+        assert said, refused.text[-3000:]
+        assert f"'{bulletin_id}' không phải là bản tin đã được duyệt" in html.unescape(
+            said.group(1)
+        )
+        assert "broadcaster" not in said.group(1)
     assert schedule.list_airings(ctx, WEEK) == []
 
 

@@ -111,6 +111,10 @@ class _OnceTokens:
 _ONCE = _OnceTokens()
 
 
+def _approved_ids(ctx) -> set[str]:
+    return {b.id for b in operator_desk.approved_bulletins(ctx)}
+
+
 def _ids(text: str) -> list[int]:
     found = []
     for part in text.split(","):
@@ -215,8 +219,15 @@ def add_routes(app: FastAPI) -> None:
             return _week_page(request, visit, tuan or None, None, 403, form, errors)
         except BroadcasterError as exc:
             error, errors = _problems(exc)
-            if error and not errors and "no bulletin" in str(exc.problem.message):
-                errors["bulletin"], error = error, ""
+            chosen = bulletin.strip()
+            if error and not errors and chosen not in _approved_ids(ctx):
+                # unknown, or not approved as it is now: said at its field, in the page's
+                # words (the layer's message names a command, for the command line)
+                errors["bulletin"] = _(
+                    "'{id}' is not an approved bulletin as it is now: only approved "
+                    "bulletins can be queued."
+                ).format(id=chosen)
+                error = ""
             return _week_page(request, visit, tuan or None, None, 400, form, errors, error)
         week = result.row.week or schedule.current_week(ctx)
         warnings = list(result.warnings)
