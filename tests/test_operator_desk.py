@@ -130,3 +130,16 @@ def test_the_calendar_shows_each_relay_window_in_the_order_of_the_day(station: P
     assert tuesday.blocks[0] is relay  # before the 06:00 session
     assert [b.session_id for b in tuesday.blocks[1:]] == ["sang", "chieu"]
     assert not cal.zones[2].days[1].relays  # thôn B relays nothing
+
+
+def test_every_zone_is_shown_a_page_of_zones_at_a_time(ctx, monkeypatch):
+    monkeypatch.setattr(operator_desk, "ZONES_PER_PAGE", 2)
+    first = operator_desk.week_calendar(ctx, "2026-W48")
+    assert [z.zone_id for z in first.zones] == ["xa", "thon-a"]
+    assert (first.zone_page, first.zone_pages, first.zones_in_all) == (0, 2, 3)
+    second = operator_desk.week_calendar(ctx, "2026-W48", page=1)
+    assert [z.zone_id for z in second.zones] == ["thon-b"] and second.first_zone_number == 3
+    assert operator_desk.week_calendar(ctx, "2026-W48", page=99).zone_page == 1  # the last
+    with pytest.raises(FieldProblem) as caught:
+        operator_desk.week_calendar(ctx, "2026-W48", "khong-co")
+    assert caught.value.field == "zone"

@@ -108,26 +108,47 @@ class WeekCalendar:
     first_day: date
     zones: tuple[ZoneWeek, ...]
     airings: int = 0
+    zone_page: int = 0  # which page of zones this is (all zones: ZONES_PER_PAGE a page)
+    zone_pages: int = 1
+    zones_in_all: int = 0
+
+    @property
+    def first_zone_number(self) -> int:
+        """The number (from 1) of this page's first zone among all."""
+        return self.zone_page * ZONES_PER_PAGE + 1
+
+
+#: Zones shown at once when every zone is asked for: a province-sized station's week
+#: would otherwise be thousands of days on one page.
+ZONES_PER_PAGE = 20
 
 
 def week_calendar(
-    ctx: StationContext, week_label: str | None = None, zone: str | None = None
+    ctx: StationContext, week_label: str | None = None, zone: str | None = None, page: int = 0
 ) -> WeekCalendar:
     """The week (default: this one) per zone and day: the sessions with their airings, in
     time order, and the airings booked outside a session (emergencies, free-time queues).
-    A week that is not one is a :class:`FieldProblem` on ``week``."""
+    Every zone is ``ZONES_PER_PAGE`` zones at a time (``page``, from 0). A week that is
+    not one is a :class:`FieldProblem` on ``week``."""
     label = (week_label or "").strip() or schedule.current_week(ctx)
     year, week = parse_week(label)
     label = f"{year}-W{week:02d}"
     station = ctx.station
     tz = station.tz
     monday = date.fromisocalendar(year, week, 1)
-    records = schedule.list_airings(ctx, label, zone)
+    if zone:
+        schedule.check_zone(ctx, zone)
+        zones = [station.zone(zone)]
+        pages = 1
+    else:
+        pages = max(1, -(-len(station.zones) // ZONES_PER_PAGE))
+        page = min(max(page, 0), pages - 1)
+        zones = list(station.zones[page * ZONES_PER_PAGE : (page + 1) * ZONES_PER_PAGE])
+    records = schedule.week_airings_of(ctx, label, [z.id for z in zones])
     titles = {b.id: b.title for b in ctx.scripts()[0]}
     by_zone: dict[str, list[AiringRecord]] = {}
     for r in records:
         by_zone.setdefault(r.zone_id, []).append(r)
-    zones = [station.zone(zone)] if zone else list(station.zones)
     relays_by_zone = relays.week_relays(ctx, label).by_zone
     weeks = []
     for z in zones:
@@ -185,6 +206,9 @@ def week_calendar(
         monday,
         tuple(weeks),
         len(records),
+        page if not zone else 0,
+        pages,
+        len(station.zones),
     )
 
 

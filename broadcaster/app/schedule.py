@@ -522,13 +522,8 @@ def list_airings(
     ctx: StationContext, week_label: str, zone: str | None = None, state: str | None = None
 ) -> list[AiringRecord]:
     """The week's airings in time order, for ``schedule list``: what ``cancel`` takes."""
-    if zone is not None and zone not in ctx.station.zones_by_id:
-        raise FieldProblem(
-            _("unknown zone '{zone}' (known: {known})").format(
-                zone=zone, known=", ".join(ctx.station.zone_ids)
-            ),
-            field="zone",
-        )
+    if zone is not None:
+        check_zone(ctx, zone)
     if state is not None and state not in {s.value for s in AiringStatus}:
         raise FieldProblem(
             _("'{state}' is not one of {known}").format(
@@ -540,6 +535,26 @@ def list_airings(
     with ctx.db.read() as s:
         rows = week_rows(s, ctx.station, year, week, [zone] if zone else None)
     return [r.record() for r in rows if state is None or r.status == state]
+
+
+def check_zone(ctx: StationContext, zone: str) -> None:
+    """A :class:`FieldProblem` on ``zone`` unless the station has it."""
+    if zone not in ctx.station.zones_by_id:
+        raise FieldProblem(
+            _("unknown zone '{zone}' (known: {known})").format(
+                zone=zone, known=", ".join(ctx.station.zone_ids)
+            ),
+            field="zone",
+        )
+
+
+def week_airings_of(
+    ctx: StationContext, week_label: str, zone_ids: list[str]
+) -> list[AiringRecord]:
+    """The week's airings of these zones, in time order (a page of the calendar)."""
+    year, week = parse_week(week_label)
+    with ctx.db.read() as s:
+        return [r.record() for r in week_rows(s, ctx.station, year, week, zone_ids)]
 
 
 def daemon_is_running(ctx: StationContext) -> bool:

@@ -138,10 +138,11 @@ def add_routes(app: FastAPI) -> None:
         error: str = "",
         warnings: list[str] | None = None,
         notice: str = "",
+        page: int = 0,
     ) -> Response:
         ctx = station_of(request).ctx
         try:
-            cal = operator_desk.week_calendar(ctx, week, zone or None)
+            cal = operator_desk.week_calendar(ctx, week, zone or None, page)
         except BroadcasterError as exc:
             cal = operator_desk.week_calendar(ctx, None)
             error = error or exc.problem.message
@@ -171,9 +172,14 @@ def add_routes(app: FastAPI) -> None:
 
     @app.get("/lich-phat", name="schedule_week", response_class=HTMLResponse)
     def schedule_week(
-        request: Request, visit: Visit = Depends(guard), tuan: str = "", cum: str = ""
+        request: Request,
+        visit: Visit = Depends(guard),
+        tuan: str = "",
+        cum: str = "",
+        trang: str = "",
     ) -> Response:
-        return _week_page(request, visit, tuan or None, cum or None)
+        page = int(trang) - 1 if trang.isdigit() and 0 < int(trang) < 1_000_000 else 0
+        return _week_page(request, visit, tuan or None, cum or None, page=page)
 
     @app.get("/lich-phat/lich.ics", name="schedule_ics")
     def schedule_ics(request: Request, visit: Visit = Depends(guard), tuan: str = "") -> Response:
