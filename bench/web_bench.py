@@ -1,7 +1,7 @@
 """Benchmark of the web station's pages: latency of Tổng quan (the dashboard), its live
 fragment and Lịch phát (the week's calendar), under a small concurrent load.
 
-    .venv/bin/python bench/web_bench.py [--zones sample,1000] [--requests 200] [--load 4]
+    .venv/bin/python bench/web_bench.py [--zones sample,1000] [--requests 200] [--load 4] [--interval 0.25]
                                         [--dir /tmp/web-bench] [--smoke]
 
 For each station (``sample``: the repository's commune, rendered, approved and planned;
@@ -10,8 +10,9 @@ its own, planned with ``--fill minimum``), this starts ``broadcaster web`` on 12
 (a free port), signs in an account holding every role, then:
 
 * a **second process** (this file with ``--hammer``) keeps ``--load`` threads requesting
-  the dashboard's fragment in a loop, each with its own session, as other open browsers
-  would;
+  the dashboard's fragment, each with its own session and ``--interval`` seconds between
+  its requests (by default 4 x 0.25 s: what 80 open dashboards polling every 5 s ask;
+  ``--interval 0`` for back-to-back requests), as other open browsers would;
 * this process requests each page ``--requests`` times, one after another, on one
   keep-alive connection, and times each answer from the request to the last byte.
 
@@ -199,9 +200,10 @@ def timed_gets(port: int, cookie: str, path: str, count: int) -> tuple[list[floa
     return took, status
 
 
-def hammer(port: int, threads: int) -> int:
-    """The second process: ``threads`` browsers polling the dashboard's fragment until
-    SIGINT; the number of answers they got."""
+def hammer(port: int, threads: int, interval: float) -> int:
+    """The second process: ``threads`` clients polling the dashboard's fragment, each
+    waiting ``interval`` seconds between its answers (0: back to back), until SIGINT; the
+    number of answers they got."""
     cookies = [sign_in(port) for _t in range(threads)]
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_args: stop.set())
@@ -214,6 +216,7 @@ def hammer(port: int, threads: int) -> int:
                 conn.request("GET", PAGES["fragment"], headers={"Cookie": cookies[n]})
                 conn.getresponse().read()
                 answers[n] += 1
+                stop.wait(interval)
         finally:
             conn.close()
 
@@ -232,7 +235,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def bench_station(name: str, root: Path, requests: int, load: int) -> list[str]:
+def bench_station(name: str, root: Path, requests: int, load: int, interval: float) -> list[str]:
     add_user(root)
     proc, port = start_server(root)
     lines = []
@@ -241,7 +244,10 @@ def bench_station(name: str, root: Path, requests: int, load: int) -> list[str]:
         timed_gets(port, cookie, "/", 3)  # warm: templates compiled, caches filled
         for page, path in PAGES.items():
             loader = subprocess.Popen(
-                [sys.executable, __file__, "--hammer", str(port), "--load", str(load)],
+                [
+                    *(sys.executable, __file__, "--hammer", str(port)),
+                    *("--load", str(load), "--interval", str(interval)),
+                ],
                 stdout=subprocess.PIPE,
                 text=True,
             )
@@ -269,12 +275,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zones", default="sample,1000", help="sample and/or zone counts")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     parser.add_argument("--load", type=int, default=4, help="threads of the second process")
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.25,
+        help="seconds each load thread waits between answers (0.25 s x 4 threads: the "
+        "polling of 80 open dashboards, one request each 5 s)",
+    )
     parser.add_argument("--dir", type=Path, default=Path("/tmp/web-bench"))
     parser.add_argument("--smoke", action="store_true", help="20 zones, few requests")
     parser.add_argument("--hammer", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.hammer:
-        print(hammer(args.hammer, args.load))
+        print(hammer(args.hammer, args.load, args.interval))
         return 0
     if args.smoke:
         args.zones, args.requests, args.load = "20", 5, 1
@@ -284,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|")
     for size in args.zones.split(","):
         root = sample_station(args.dir) if size == "sample" else zones_station(args.dir, int(size))
-        for line in bench_station(size, root, args.requests, args.load):
+        for line in bench_station(size, root, args.requests, args.load, args.interval):
             print(line, flush=True)
     return 0
 
