@@ -1,8 +1,8 @@
 """Benchmark of the web station's pages: latency of Tổng quan (the dashboard), its live
 fragment and Lịch phát (the week's calendar), under a small concurrent load.
 
-    .venv/bin/python bench/web_bench.py [--zones sample,1000] [--requests 200] [--load 4] [--interval 0.25]
-                                        [--dir /tmp/web-bench] [--smoke]
+    .venv/bin/python bench/web_bench.py [--zones sample,1000] [--requests 200] [--load 4]
+                                        [--interval 0.25] [--dir /tmp/web-bench] [--smoke]
 
 For each station (``sample``: the repository's commune, rendered, approved and planned;
 a number: a throwaway station of that many zones built as ``bench/plan_bench.py`` builds
