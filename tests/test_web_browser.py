@@ -9,14 +9,10 @@ it); under CI=true it must run."""
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from stationkit import BIN
+from webkit import CHROMIUM, launch_chromium, serve_web
 
 from broadcaster.app import bulletins, editorial
 from broadcaster.app.actors import Actor
@@ -24,7 +20,6 @@ from broadcaster.app.context import StationContext
 from broadcaster.app.roles import Role
 from broadcaster.app.users import UserService
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "mat-khau-dai-1"
 SHOTS = Path("/tmp")
 
@@ -32,12 +27,6 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
     pytest.skip("no /usr/bin/chromium (tools/install-deps.sh installs it)", allow_module_level=True)
 
 from playwright import sync_api  # noqa: E402 - after the skip: a dev dependency
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pending_bulletin(ctx: StationContext, officer: Actor, bulletin_id: str, title: str) -> None:
@@ -70,39 +59,8 @@ def server(station: Path):
     pending_bulletin(ctx, officer, "hop-dan", "Thông báo họp dân thôn A")
     pending_bulletin(ctx, officer, "ve-sinh", "Tổng vệ sinh môi trường")
     ctx.close()
-    port = free_port()
-    env = {**os.environ, "BROADCASTER_STATION": str(station), "LANGUAGE": "", "LANG": "C.UTF-8"}
-    proc = subprocess.Popen(
-        [str(BIN), "web", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out, err = proc.communicate(timeout=5)
-                    pytest.fail(f"broadcaster web did not start: {out}\n{err}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", station
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
-        if proc.stderr:
-            proc.stderr.close()
+    with serve_web(station) as base:
+        yield base, station
 
 
 def approve_in_browser(browser, base: str, bulletin_id: str, title: str, width: int, tag: str):
@@ -159,17 +117,7 @@ def preview_in_browser(browser, base: str) -> None:
 def test_an_approver_approves_a_pending_bulletin_in_chromium(server):
     base, station = server
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-            headless=True,
-        )
+        browser = launch_chromium(p)
         try:
             approve_in_browser(
                 browser, base, "hop-dan", "Thông báo họp dân thôn A", 1280, "desktop"

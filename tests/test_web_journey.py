@@ -32,13 +32,13 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
+from webkit import CHROMIUM, free_port, launch_chromium
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext
 from broadcaster.app.roles import Role
 from broadcaster.app.users import UserService
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "mat-khau-dai-1"
 SHOTS = Path("/tmp")
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -54,12 +54,6 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
 from playwright import sync_api  # noqa: E402 - after the skip: a dev dependency
 
 expect = sync_api.expect
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -364,17 +358,7 @@ def reporter(browser, base: str, tmp: Path) -> Path:
 def test_the_journey_of_a_bulletin_through_the_pages(server, tmp_path):
     began = time.monotonic()
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-            headless=True,
-        )
+        browser = launch_chromium(p)
         try:
             officer(browser, server.base)
             approver(browser, server.base)

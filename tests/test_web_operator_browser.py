@@ -8,18 +8,13 @@ page and followed to its outcome. Screenshots of each page, on a desktop window 
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
-import socket
-import subprocess
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from stationkit import BIN
-from test_web_browser import CHROMIUM, PASSWORD, SHOTS, free_port, sync_api
+from test_web_browser import PASSWORD, SHOTS, sync_api
+from webkit import launch_chromium, serve_web
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext
@@ -43,38 +38,8 @@ def serve(station: Path):
         Actor.local_cli(), "hung", PASSWORD, [Role.OPERATOR], full_name="Trực ban Hùng"
     )
     ctx.close()
-    port = free_port()
-    env = {**os.environ, "BROADCASTER_STATION": str(station), "LANGUAGE": "", "LANG": "C.UTF-8"}
-    proc = subprocess.Popen(
-        [str(BIN), "web", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out, err = proc.communicate(timeout=5)
-                    pytest.fail(f"broadcaster web did not start: {out}\n{err}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+    with serve_web(station) as base:
+        yield base
 
 
 def _page(browser, width: int):
@@ -102,11 +67,7 @@ def test_an_operator_queues_a_bulletin_at_a_phones_width_and_sees_it(server):
     tomorrow = (datetime.now(VN) + timedelta(days=1)).date()
     week = "{}-W{:02d}".format(*tomorrow.isocalendar()[:2])
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            headless=True,
-        )
+        browser = launch_chromium(p)
         try:
             context, page, errors = _page(browser, 390)
             _sign_in(page, base, "/lich-phat")
@@ -198,9 +159,7 @@ def test_networked_receivers_at_a_phones_width(station, tmp_path):
                 serve(root) as base,
                 sync_api.sync_playwright() as p,
             ):
-                browser = p.chromium.launch(
-                    executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True
-                )
+                browser = launch_chromium(p)
                 try:
                     for width, tag in ((390, "phone"), (1280, "desktop")):
                         context, page, errors = _page(browser, width)

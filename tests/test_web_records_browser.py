@@ -9,21 +9,16 @@ Skipped only when /usr/bin/chromium is missing outside CI; under CI=true it must
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import sqlite3
-import subprocess
-import time
 from datetime import timedelta
 from pathlib import Path
 
 import openpyxl
 import pytest
-from stationkit import BIN
-from test_web_browser import CHROMIUM, PASSWORD, free_port, sync_api
+from test_web_browser import PASSWORD, sync_api
 from test_web_records import MONDAY, NOW, air
+from webkit import launch_chromium, serve_web
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext
@@ -45,38 +40,8 @@ def server(station: Path):
     air(ctx, "nq57-mot", "thon-b", MONDAY + timedelta(days=1))
     air(ctx, "nq57-ba", "thon-b", MONDAY + timedelta(days=1, minutes=20), "failed")
     ctx.close()
-    port = free_port()
-    env = {**os.environ, "BROADCASTER_STATION": str(station), "LANGUAGE": "", "LANG": "C.UTF-8"}
-    proc = subprocess.Popen(
-        [str(BIN), "web", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out, err = proc.communicate(timeout=5)
-                    pytest.fail(f"broadcaster web did not start: {out}\n{err}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", station
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+    with serve_web(station) as base:
+        yield base, station
 
 
 def _sign_in(page, base: str, path: str, name: str) -> None:
@@ -189,17 +154,7 @@ def admin(browser, base: str, width: int, tag: str) -> None:
 def test_a_reporter_downloads_the_xlsx_and_an_admin_adds_a_user_in_chromium(server, tmp_path):
     base, station = server
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-            headless=True,
-        )
+        browser = launch_chromium(p)
         try:
             reporter(browser, base, station, 390, "phone", tmp_path)
             admin(browser, base, 390, "phone")

@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import yaml
-from stationkit import BIN, Cli
+from stationkit import Cli
+from webkit import CHROMIUM, launch_chromium, serve_web
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext
@@ -23,7 +20,6 @@ from broadcaster.app.new_station import init_station
 from broadcaster.app.roles import Role
 from broadcaster.app.users import UserService
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "mat-khau-dai-1"
 SHOTS = Path("/tmp")
 WIDTH = 390
@@ -32,12 +28,6 @@ if not CHROMIUM.exists() and not os.environ.get("CI"):
     pytest.skip("no /usr/bin/chromium (tools/install-deps.sh installs it)", allow_module_level=True)
 
 from playwright import sync_api  # noqa: E402 - after the skip: a dev dependency
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -49,38 +39,8 @@ def server(tmp_path: Path):
         Actor.local_cli(), "quan-tri-vien", PASSWORD, [Role.ADMIN], full_name="Quản trị xã"
     )
     ctx.close()
-    port = free_port()
-    env = {**os.environ, "BROADCASTER_STATION": str(root), "LANGUAGE": "", "LANG": "C.UTF-8"}
-    proc = subprocess.Popen(
-        [str(BIN), "web", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out, err = proc.communicate(timeout=5)
-                    pytest.fail(f"broadcaster web did not start: {out}\n{err}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", root
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
+    with serve_web(root) as base:
+        yield base, root
 
 
 def field(page, name: str):
@@ -100,17 +60,7 @@ def no_sideways_scroll(page) -> None:
 def test_an_admin_sets_up_a_new_commune_at_a_phones_width(server):
     base, root = server
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-            headless=True,
-        )
+        browser = launch_chromium(p)
         try:
             context = browser.new_context(viewport={"width": WIDTH, "height": 844}, locale="vi-VN")
             page = context.new_page()

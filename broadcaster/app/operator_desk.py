@@ -164,12 +164,13 @@ def week_calendar(
         mine = sorted(by_zone.get(z.id, []), key=lambda r: (as_utc(r.scheduled_at), r.id))
         placed: set[int] = set()
         sessions_by_day: dict[date, list[CalendarSession]] = {}
+        by_session: dict[str | None, list[AiringRecord]] = {}
+        for r in mine:
+            by_session.setdefault(r.session_id, []).append(r)
         for slot in slots:
+            start, end = as_utc(slot.start), as_utc(slot.end)
             inside = [
-                r
-                for r in mine
-                if r.session_id == slot.session_id
-                and as_utc(slot.start) <= as_utc(r.scheduled_at) < as_utc(slot.end)
+                r for r in by_session.get(slot.session_id, ()) if start <= r.scheduled_at < end
             ]
             placed.update(r.id for r in inside)
             sessions_by_day.setdefault(slot.local_day, []).append(

@@ -552,9 +552,9 @@ def week_airings_of(
     ctx: StationContext, week_label: str, zone_ids: list[str]
 ) -> list[AiringRecord]:
     """The week's airings of these zones, in time order (a page of the calendar)."""
-    year, week = parse_week(week_label)
+    start, end = week_bounds_utc(*parse_week(week_label), ctx.station.tz)
     with ctx.db.read() as s:
-        return [r.record() for r in week_rows(s, ctx.station, year, week, zone_ids)]
+        return airings.records_between(s, start, end, zone_ids)
 
 
 def daemon_is_running(ctx: StationContext) -> bool:

@@ -32,7 +32,7 @@ from broadcaster.app.context import StationContext
 from broadcaster.app.permissions import PermissionDenied, authorize_any
 from broadcaster.app.sessions import LIFETIME, SessionService, SignedIn
 from broadcaster.app.users import UserService
-from broadcaster.core.errors import BroadcasterError, first_line
+from broadcaster.core.errors import BroadcasterError, ConfigErrors, first_line
 from broadcaster.core.timeutil import fmt_local
 from broadcaster.i18n import (
     LANGUAGES,
@@ -434,3 +434,17 @@ def form_csrf_cookie(response: Response, request: Request, value: str) -> None:
         secure=request.url.scheme == "https",
         path="/dang-nhap",
     )
+
+
+def form_problems(exc: BroadcasterError) -> tuple[str, dict[str, str]]:
+    """A refusal as a form shows it: the messages at their fields (the first per field),
+    the rest above the form."""
+    problems = exc.problems if isinstance(exc, ConfigErrors) else [exc.problem]
+    by_field: dict[str, str] = {}
+    general = []
+    for p in problems:
+        if p.field and p.field not in by_field:
+            by_field[p.field] = p.message
+        else:
+            general.append(p.message)
+    return "\n".join(general), by_field

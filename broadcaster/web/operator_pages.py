@@ -19,22 +19,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from broadcaster.app import emergencies, operator_desk, receivers, schedule
 from broadcaster.app.permissions import PermissionDenied
-from broadcaster.core.errors import BroadcasterError, ConfigErrors, FieldProblem
+from broadcaster.core.errors import BroadcasterError, FieldProblem
 from broadcaster.core.timeutil import parse_local_datetime, to_local
 from broadcaster.i18n import _, pgettext, receiver_state_word
-from broadcaster.web.app import Visit, guard, redirect, render, station_of
-
-
-def _problems(exc: BroadcasterError) -> tuple[str, dict[str, str]]:
-    problems = exc.problems if isinstance(exc, ConfigErrors) else [exc.problem]
-    by_field: dict[str, str] = {}
-    general = []
-    for p in problems:
-        if p.field and p.field not in by_field:
-            by_field[p.field] = p.message
-        else:
-            general.append(p.message)
-    return "\n".join(general), by_field
+from broadcaster.web.app import Visit, form_problems, guard, redirect, render, station_of
 
 
 def NOTICES() -> dict[str, str]:
@@ -224,7 +212,7 @@ def add_routes(app: FastAPI) -> None:
             errors["zone"] = _refusal(exc, visit, [zone.strip()])
             return _week_page(request, visit, tuan or None, None, 403, form, errors)
         except BroadcasterError as exc:
-            error, errors = _problems(exc)
+            error, errors = form_problems(exc)
             chosen = bulletin.strip()
             if error and not errors and chosen not in _approved_ids(ctx):
                 # unknown, or not approved as it is now: said at its field, in the page's
@@ -395,7 +383,7 @@ def add_routes(app: FastAPI) -> None:
             errors = {"zones": _refusal(exc, visit, zones)}
             return _emergency_page(request, visit, "emergency.html", 403, form, errors)
         except BroadcasterError as exc:
-            error, errors = _problems(exc)
+            error, errors = form_problems(exc)
             return _emergency_page(request, visit, "emergency.html", 400, form, errors, error)
         ids = ",".join(str(i) for i in started.airing_ids)
         return redirect(f"/khan-cap/tien-do?luot={ids}")

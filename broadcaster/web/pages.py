@@ -16,12 +16,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broadcaster.app import approvals, bulletins, editorial, overview
 from broadcaster.app.users import AuthenticationFailed
-from broadcaster.core.errors import BroadcasterError, ConfigErrors, FieldProblem
+from broadcaster.core.errors import BroadcasterError, FieldProblem
 from broadcaster.i18n import _
 from broadcaster.web.app import (
     SESSION_COOKIE,
     Visit,
     form_csrf_cookie,
+    form_problems,
     guard,
     redirect,
     render,
@@ -29,20 +30,6 @@ from broadcaster.web.app import (
     session_cookie,
     station_of,
 )
-
-
-def _problems(exc: BroadcasterError) -> tuple[str, dict[str, str]]:
-    """A general message and the messages by field, for a form."""
-    problems = exc.problems if isinstance(exc, ConfigErrors) else [exc.problem]
-    by_field: dict[str, str] = {}
-    general = []
-    for p in problems:
-        if p.field and p.field not in by_field:
-            by_field[p.field] = p.message
-        else:
-            general.append(p.message)
-    return "\n".join(general), by_field
-
 
 MAX_PREVIEW = 20_000  # characters of a body previewed as it is typed
 
@@ -134,7 +121,7 @@ def add_routes(app: FastAPI) -> None:
             except AuthenticationFailed as exc:
                 errors["current"] = str(exc)
             except BroadcasterError as exc:
-                error, errors = _problems(exc)
+                error, errors = form_problems(exc)
                 if "password" in errors:
                     errors["new"] = errors.pop("password")
         return render(request, visit, "password.html", 400, errors=errors, error=error)
@@ -256,7 +243,7 @@ def add_routes(app: FastAPI) -> None:
         try:
             made = await run_in_threadpool(write)
         except BroadcasterError as exc:
-            error, errors = _problems(exc)
+            error, errors = form_problems(exc)
             fields = {k: form.get(k, "") for k in editorial.FIELDS}
             return _form_page(request, visit, fields, body, create, 400, error, errors)
         return redirect(f"/ban-tin/{made.id}?xong=saved")

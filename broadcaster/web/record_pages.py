@@ -26,9 +26,9 @@ from broadcaster.app import logbook, reports
 from broadcaster.app.audit import AuditTrail
 from broadcaster.app.roles import Role, describe
 from broadcaster.app.users import generate_password
-from broadcaster.core.errors import BroadcasterError, ConfigErrors
+from broadcaster.core.errors import BroadcasterError
 from broadcaster.i18n import _, pgettext
-from broadcaster.web.app import Visit, guard, redirect, render, station_of
+from broadcaster.web.app import Visit, form_problems, guard, redirect, render, station_of
 
 MEDIA_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -39,19 +39,6 @@ MEDIA_TYPES = {
     "zip": "application/zip",
 }
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _problems(exc: BroadcasterError) -> tuple[str, dict[str, str]]:
-    """A general message and the messages by field, for a form."""
-    problems = exc.problems if isinstance(exc, ConfigErrors) else [exc.problem]
-    by_field: dict[str, str] = {}
-    general = []
-    for p in problems:
-        if p.field and p.field not in by_field:
-            by_field[p.field] = p.message
-        else:
-            general.append(p.message)
-    return "\n".join(general), by_field
 
 
 def attachment(filename: str) -> str:
@@ -117,7 +104,7 @@ def add_routes(app: FastAPI) -> None:
                 k: request.query_params.get(k, "")
                 for k in ("from", "to", "zone", "bulletin", "outcome")
             }
-            error, errors = _problems(exc)
+            error, errors = form_problems(exc)
             return _log_render(request, visit, given, None, 400, error, errors)
         found = logbook.log_page(ctx, where, before)
         return _log_render(request, visit, given, found)
@@ -203,7 +190,7 @@ def add_routes(app: FastAPI) -> None:
         try:
             start, end = logbook.local_days(ctx, given["from"], given["to"])
         except BroadcasterError as exc:
-            error, errors = _problems(exc)
+            error, errors = form_problems(exc)
         else:
             size = logbook.PAGE_SIZE
             found = AuditTrail(ctx.db, ctx.clock).page(
@@ -309,7 +296,7 @@ def add_routes(app: FastAPI) -> None:
             path, fmt = await run_in_threadpool(make)
         except BroadcasterError as exc:
             shutil.rmtree(work, ignore_errors=True)
-            error, errors = _problems(exc)
+            error, errors = form_problems(exc)
             for name in ("from", "to"):  # the period's own fields
                 if name in errors:
                     errors.setdefault("period", errors[name])
@@ -403,7 +390,7 @@ def add_routes(app: FastAPI) -> None:
                 )
             )
         except BroadcasterError as exc:
-            error, errors = _problems(exc)
+            error, errors = form_problems(exc)
             return _users_render(request, visit, 400, given, error, errors)
         return _user_render(
             request,
@@ -426,7 +413,7 @@ def add_routes(app: FastAPI) -> None:
         try:
             web.users.set_roles(visit.actor, name, set_to=roles, zones=zones)
         except BroadcasterError as exc:
-            error, errors = _problems(exc)
+            error, errors = form_problems(exc)
             return _user_render(request, visit, name, 400, error=error, errors=errors)
         return redirect(f"/nguoi-dung/{quote(name, safe='')}?xong=saved")
 
