@@ -170,6 +170,10 @@ def test_a_zone_limited_operator_sees_every_zone_and_is_refused_outside_their_ow
         parse_local_datetime("2026-11-23 17:00", ctx.station.tz),
         Actor("hung", frozenset({Role.OPERATOR}), face="web"),
     ).row
+    week = c.get(f"/lich-phat?tuan={WEEK}").text
+    assert f"/lich-phat/huy?luot={other.id}" not in week  # not offered outside their zones
+    own = schedule.list_airings(ctx, WEEK, "thon-a")[0]
+    assert f"/lich-phat/huy?luot={own.id}" in week
     no = c.post("/lich-phat/huy", data={"csrf": csrf, "luot": str(other.id)})
     assert no.status_code == 403 and "thon-b" in no.text
     assert schedule.outcomes_of(ctx, [other.id])[0].status == "planned"

@@ -116,6 +116,16 @@ def authorize(
         )
 
 
+def permitted(actor: Actor, action: Action, *, zone: str | None = None) -> bool:
+    """Whether :func:`authorize` would let ``actor`` take ``action`` (on ``zone``): for a
+    face that offers only what the visitor may do. The operation still authorizes."""
+    try:
+        authorize(actor, action, zone=zone)
+    except PermissionDenied:
+        return False
+    return True
+
+
 def _check_zones(actor: Actor, action: Action, zone: str | Collection[str] | None) -> None:
     allowed = actor.zones or frozenset()
     if zone is None:

@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from broadcaster.app import emergencies, operator_desk, receivers, schedule
-from broadcaster.app.permissions import PermissionDenied
+from broadcaster.app.permissions import Action, PermissionDenied, permitted
 from broadcaster.core.errors import BroadcasterError, FieldProblem
 from broadcaster.core.timeutil import parse_local_datetime, to_local
 from broadcaster.i18n import _, pgettext, receiver_state_word
@@ -148,6 +148,15 @@ def add_routes(app: FastAPI) -> None:
             bulletins=operator_desk.approved_bulletins(ctx) if may_queue else [],
             may_queue=may_queue,
             may_cancel=visit.may("schedule_cancel"),
+            cancel_zones=(
+                {
+                    z.id
+                    for z in ctx.station.zones
+                    if permitted(visit.actor, Action.SCHEDULE_CANCEL, zone=z.id)
+                }
+                if visit.may("schedule_cancel")
+                else set()
+            ),
             form=form or {},
             errors=errors or {},
             error=error,
