@@ -307,7 +307,7 @@ def export_rows(ctx: StationContext, where: LogFilter) -> Iterator[dict]:
     transaction, a batch at a time)."""
     tz = ctx.station.tz
     with ctx.db.read() as s:
-        found = aslog.filtered(s, where.start, where.end, where.zone, where.bulletin, where.outcome)
+        found = aslog.entries(s, where.start, where.end, where.zone, where.bulletin, where.outcome)
         for e in found:
             row = _row(e, tz)
             yield {k: row[k] for k in EXPORT_FIELDS}

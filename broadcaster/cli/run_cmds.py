@@ -70,21 +70,26 @@ def run(
     daemon = Daemon(ctx, options)
     try:
         nxt = daemon.start()
-        err.print(
-            _("on air: {station}, {zones} zones; next airing {next}; pid lock {lock}").format(
-                station=ctx.station.name,
-                zones=len(ctx.station.zones),
-                next=fmt_local(nxt, ctx.station.tz) if nxt else "-",
-                lock=daemon.lock_path,
-            ),
-            markup=False,
-        )
+        say_on_air(ctx, daemon, nxt)
         stop.wait()
         err.print(_("stopping: cutting what plays and logging it"), markup=False)
         daemon.stop(_("the station daemon was stopped (signal)"))
     finally:
         daemon.close()
         ctx.close()
+
+
+def say_on_air(ctx, daemon, nxt) -> None:
+    """The line a started daemon prints (``run``, and ``web --with-daemon``)."""
+    err.print(
+        _("on air: {station}, {zones} zones; next airing {next}; pid lock {lock}").format(
+            station=ctx.station.name,
+            zones=len(ctx.station.zones),
+            next=fmt_local(nxt, ctx.station.tz) if nxt else "-",
+            lock=daemon.lock_path,
+        ),
+        markup=False,
+    )
 
 
 def simulate(

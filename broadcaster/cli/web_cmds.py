@@ -127,7 +127,7 @@ def _exit_quietly(*_args) -> None:
 def _start_daemon():
     """The station daemon in this process, on its own connection to the database."""
     from broadcaster.app.daemon import Daemon, DaemonOptions, configure_logging
-    from broadcaster.core.timeutil import fmt_local
+    from broadcaster.cli.run_cmds import say_on_air
 
     configure_logging(False)
     daemon_ctx = open_station()
@@ -138,13 +138,5 @@ def _start_daemon():
         daemon.close()
         daemon_ctx.close()
         raise
-    err.print(
-        _("on air: {station}, {zones} zones; next airing {next}; pid lock {lock}").format(
-            station=daemon_ctx.station.name,
-            zones=len(daemon_ctx.station.zones),
-            next=fmt_local(nxt, daemon_ctx.station.tz) if nxt else "-",
-            lock=daemon.lock_path,
-        ),
-        markup=False,
-    )
+    say_on_air(daemon_ctx, daemon, nxt)
     return daemon

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from broadcaster.core.model import RelayWindow, Slot, Station
 from broadcaster.core.timeutil import local_to_utc, to_local, week_days
+
+T = TypeVar("T", Slot, RelayWindow)
 
 
 def week_slots(station: Station, year: int, week: int, zone_id: str | None = None) -> list[Slot]:
@@ -21,40 +25,60 @@ def week_slots(station: Station, year: int, week: int, zone_id: str | None = Non
     return slots
 
 
-def zone_week_slots(
-    station: Station, year: int, week: int, zone_ids: list[str] | None = None
-) -> dict[str, list[Slot]]:
-    """The week's slots of each zone (of ``zone_ids``, or all), each list in time order.
-
-    One pass over the session rules: each rule occurrence is turned into UTC once and
-    shared by all its zones.
-    """
-    tz = station.tz
+def _per_zone_week(
+    station: Station,
+    year: int,
+    week: int,
+    rules_by_zone,
+    span: Callable[[Any, date], tuple[datetime, datetime]],
+    build: Callable[[str, Any, datetime, datetime, date], T],
+    zone_ids: list[str] | None,
+) -> dict[str, list[T]]:
+    """One pass over weekly rules (sessions or relays): each rule's occurrences in the week
+    are turned into UTC once (``span`` of the rule on a local day) and shared by all its
+    zones; each zone's list is in time order."""
     days = week_days(year, week)
-    times: dict[str, list[tuple]] = {}  # rule id -> its (start, end, day) in the week, UTC
+    times: dict[str, list[tuple[datetime, datetime, date]]] = {}  # rule id -> occurrences
 
-    def occurrences(rule) -> list[tuple]:
+    def occurrences(rule) -> list[tuple[datetime, datetime, date]]:
         found = times.get(rule.id)
         if found is None:
-            found = []
-            for day in days:
-                if day.weekday() in rule.days:
-                    start = local_to_utc(day, rule.start, tz)
-                    found.append((start, start + timedelta(minutes=rule.max_minutes), day))
+            found = [(*span(rule, day), day) for day in days if day.weekday() in rule.days]
             times[rule.id] = found
         return found
 
     wanted = station.zone_ids if zone_ids is None else zone_ids
-    out: dict[str, list[Slot]] = {}
+    out: dict[str, list[T]] = {}
     for zid in wanted:
-        zone_slots = [
-            Slot(zid, rule.id, start, end, day)
-            for rule in station.sessions_by_zone.get(zid, ())
+        items = [
+            build(zid, rule, start, end, day)
+            for rule in rules_by_zone.get(zid, ())
             for start, end, day in occurrences(rule)
         ]
-        zone_slots.sort(key=lambda s: s.start)
-        out[zid] = zone_slots
+        items.sort(key=lambda item: item.start)
+        out[zid] = items
     return out
+
+
+def zone_week_slots(
+    station: Station, year: int, week: int, zone_ids: list[str] | None = None
+) -> dict[str, list[Slot]]:
+    """The week's slots of each zone (of ``zone_ids``, or all), each list in time order."""
+    tz = station.tz
+
+    def span(rule, day: date) -> tuple[datetime, datetime]:
+        start = local_to_utc(day, rule.start, tz)
+        return start, start + timedelta(minutes=rule.max_minutes)
+
+    return _per_zone_week(
+        station,
+        year,
+        week,
+        station.sessions_by_zone,
+        span,
+        lambda zid, rule, start, end, day: Slot(zid, rule.id, start, end, day),
+        zone_ids,
+    )
 
 
 def zone_days_left(
@@ -91,31 +115,17 @@ def zone_week_relays(
     order. Local times become UTC on each day (``local_to_utc``), so a window is the
     same wall-clock span every day whatever the zone's offset does."""
     tz = station.tz
-    days = week_days(year, week)
-    times: dict[str, list[tuple]] = {}  # relay id -> its (start, end, day) in the week, UTC
-
-    def occurrences(rule) -> list[tuple]:
-        found = times.get(rule.id)
-        if found is None:
-            found = [
-                (local_to_utc(day, rule.start, tz), local_to_utc(day, rule.end, tz), day)
-                for day in days
-                if day.weekday() in rule.days
-            ]
-            times[rule.id] = found
-        return found
-
-    wanted = station.zone_ids if zone_ids is None else zone_ids
-    out: dict[str, list[RelayWindow]] = {}
-    for zid in wanted:
-        windows = [
-            RelayWindow(zid, rule.id, rule.source_id, start, end, day, rule.min_share)
-            for rule in station.relays_by_zone.get(zid, ())
-            for start, end, day in occurrences(rule)
-        ]
-        windows.sort(key=lambda w: w.start)
-        out[zid] = windows
-    return out
+    return _per_zone_week(
+        station,
+        year,
+        week,
+        station.relays_by_zone,
+        lambda rule, day: (local_to_utc(day, rule.start, tz), local_to_utc(day, rule.end, tz)),
+        lambda zid, rule, start, end, day: RelayWindow(
+            zid, rule.id, rule.source_id, start, end, day, rule.min_share
+        ),
+        zone_ids,
+    )
 
 
 def zone_relays_overlapping(

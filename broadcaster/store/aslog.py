@@ -228,31 +228,6 @@ def verify(session: Session, batch: int = 5000) -> ChainReport:
     return report
 
 
-def entries(
-    session: Session,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    zone_id: str | None = None,
-    batch: int = 5000,
-) -> Iterator[LogEntry]:
-    """Entries whose scheduled (or recorded) time falls in [start, end), streamed."""
-    when = func.coalesce(LogEntry.scheduled_at, LogEntry.recorded_at)
-    last = 0
-    while True:
-        q = select(LogEntry).where(LogEntry.seq > last)
-        if start is not None:
-            q = q.where(when >= as_utc(start))
-        if end is not None:
-            q = q.where(when < as_utc(end))
-        if zone_id is not None:
-            q = q.where(LogEntry.zone_id == zone_id)
-        rows = session.exec(q.order_by(LogEntry.seq).limit(batch)).all()
-        if not rows:
-            return
-        yield from rows
-        last = rows[-1].seq
-
-
 def entries_after(session: Session, seq: int) -> list[LogEntry]:
     """Every entry appended after entry ``seq``, in order: what one run (a simulation)
     added to the log it started on."""
@@ -295,7 +270,7 @@ def page(
     return list(session.exec(q.order_by(LogEntry.seq.desc()).limit(limit)).all())
 
 
-def filtered(
+def entries(
     session: Session,
     start: datetime | None = None,
     end: datetime | None = None,
@@ -304,7 +279,9 @@ def filtered(
     outcome: str | None = None,
     batch: int = 5000,
 ) -> Iterator[LogEntry]:
-    """Every matching entry, oldest first, streamed in batches."""
+    """Every entry whose scheduled (or recorded) time falls in [start, end), of that zone,
+    bulletin and outcome when given, oldest first, streamed in batches (each batch let go
+    of before the next: a CSV of five million rows holds one batch)."""
     last = 0
     while True:
         q = _filtered(
