@@ -32,7 +32,7 @@ from __future__ import annotations
 import contextvars
 import gettext
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
@@ -161,6 +161,23 @@ def N_(message: str) -> str:
     return message
 
 
+def _in_use_words(table: Callable[[], dict[str, str]]) -> dict[str, str]:
+    """One table of words in the language in use, made once per language: a page lists
+    a thousand airings, each with its status and priority."""
+    return _words_in(table, _translation())
+
+
+@lru_cache(maxsize=64)
+def _words_in(
+    table: Callable[[], dict[str, str]], translation: gettext.NullTranslations
+) -> dict[str, str]:
+    token = _here.set(translation)
+    try:
+        return table()
+    finally:
+        _here.reset(token)
+
+
 # The words of states, outcomes, origins and priorities as a table shows them. The values
 # themselves (``met``, ``aired``...) stay English in --json and in the database; only what
 # a person reads is translated, through one function per kind (the same English word can
@@ -169,7 +186,11 @@ def N_(message: str) -> str:
 
 def state_word(state: str) -> str:
     """A zone-week's compliance state (met, on-track, at-risk, failed...) for display."""
-    words = {
+    return _in_use_words(_state_words).get(state, state)
+
+
+def _state_words() -> dict[str, str]:
+    return {
         "met": pgettext("compliance", "met"),
         "on-track": pgettext("compliance", "on-track"),
         "at-risk": pgettext("compliance", "at-risk"),
@@ -177,7 +198,6 @@ def state_word(state: str) -> str:
         "not-met": pgettext("compliance", "not-met"),
         "no-session": pgettext("compliance", "no-session"),
     }
-    return words.get(state, state)
 
 
 def clock_word(kind: str, language: str | None = None) -> str:
@@ -195,7 +215,11 @@ def clock_word(kind: str, language: str | None = None) -> str:
 
 def status_word(status: str) -> str:
     """An airing's status, or a log entry's outcome, for display."""
-    words = {
+    return _in_use_words(_status_words).get(str(status), str(status))
+
+
+def _status_words() -> dict[str, str]:
+    return {
         "planned": pgettext("airing", "planned"),
         "playing": pgettext("airing", "playing"),
         "aired": pgettext("airing", "aired"),
@@ -205,34 +229,43 @@ def status_word(status: str) -> str:
         "cancelled": pgettext("airing", "cancelled"),
         "partial": pgettext("airing", "partial"),
     }
-    return words.get(str(status), str(status))
 
 
 def origin_word(origin: str) -> str:
     """Why an airing exists (plan, queue, makeup, retry, emergency), for display."""
-    words = {
+    return _in_use_words(_origin_words).get(str(origin), str(origin))
+
+
+def _origin_words() -> dict[str, str]:
+    return {
         "plan": pgettext("origin", "plan"),
         "queue": pgettext("origin", "queue"),
         "makeup": pgettext("origin", "makeup"),
         "retry": pgettext("origin", "retry"),
         "emergency": pgettext("origin", "emergency"),
     }
-    return words.get(str(origin), str(origin))
 
 
 def priority_word(priority: str) -> str:
     """A bulletin's priority (normal, priority, emergency), for display."""
-    words = {
+    return _in_use_words(_priority_words).get(str(priority), str(priority))
+
+
+def _priority_words() -> dict[str, str]:
+    return {
         "normal": pgettext("priority", "normal"),
         "priority": pgettext("priority", "priority"),
         "emergency": pgettext("priority", "emergency"),
     }
-    return words.get(str(priority), str(priority))
 
 
 def editorial_word(state: str) -> str:
     """A bulletin's editorial state (draft, pending...) for display; --json keeps the value."""
-    words = {
+    return _in_use_words(_editorial_words).get(state, state)
+
+
+def _editorial_words() -> dict[str, str]:
+    return {
         "draft": pgettext("editorial", "draft"),
         "pending": pgettext("editorial", "awaiting approval"),
         "rejected": pgettext("editorial", "sent back"),
@@ -240,18 +273,20 @@ def editorial_word(state: str) -> str:
         "changed-since-approval": pgettext("editorial", "changed since approval"),
         "expired": pgettext("editorial", "expired"),
     }
-    return words.get(state, state)
 
 
 def receiver_state_word(state: str) -> str:
     """A networked receiver's state (online, offline, stale, never seen), for display."""
-    words = {
+    return _in_use_words(_receiver_state_words).get(state, state)
+
+
+def _receiver_state_words() -> dict[str, str]:
+    return {
         "online": pgettext("receiver", "online"),
         "offline": pgettext("receiver", "offline"),
         "stale": pgettext("receiver", "stale"),
         "never seen": pgettext("receiver", "never seen"),
     }
-    return words.get(state, state)
 
 
 set_language(None)

@@ -100,19 +100,37 @@ def approved_audio_warning(ctx: StationContext, approval: ApprovalRecord) -> str
 def approval_state(ctx: StationContext, bulletin: Bulletin, db: Database | None = None) -> str:
     """'approved', 'audio-missing' (approved, but its audio file is gone), 'not-rendered',
     'unapproved' or 'changed-since-approval'."""
+    return approval_states(ctx, [bulletin], db)[bulletin.id]
+
+
+def fallback_approved(ctx: StationContext, bulletins: list[Bulletin]) -> list[Bulletin]:
+    """The bulletins whose approved audio a fallback engine spoke (the preferred one had
+    failed): they air in that voice until rendered again and approved."""
+    with ctx.db.read() as s:
+        facts = repo.approval_facts(s, bulletins)
+    return [b for b in bulletins if b.id in facts.approved_fallback]
+
+
+def approval_states(
+    ctx: StationContext, bulletins: list[Bulletin], db: Database | None = None
+) -> dict[str, str]:
+    """:func:`approval_state` of each bulletin, from one read of the database."""
     with (db or ctx.db).read() as s:
-        found = approved_rendition(s, bulletin)
-        if found:
-            if not (ctx.root / found[0].audio_path).is_file():
-                return "audio-missing"
-            return "approved"
-        # Edited after approval, whether or not the new text was rendered yet: what was
-        # approved no longer airs, and the planned airings of it are at risk.
-        if repo.ever_approved(s, bulletin.id):
-            return "changed-since-approval"
-        if latest_rendition(s, bulletin) is None:
-            return "not-rendered"
-        return "unapproved"
+        facts = repo.approval_facts(s, bulletins)
+    states: dict[str, str] = {}
+    for b in bulletins:
+        audio = facts.approved_audio.get(b.id)
+        if audio is not None:
+            states[b.id] = "approved" if (ctx.root / audio).is_file() else "audio-missing"
+        elif b.id in facts.ever_approved:
+            # Edited after approval, whether or not the new text was rendered yet: what
+            # was approved no longer airs, and the planned airings of it are at risk.
+            states[b.id] = "changed-since-approval"
+        elif b.id not in facts.rendered:
+            states[b.id] = "not-rendered"
+        else:
+            states[b.id] = "unapproved"
+    return states
 
 
 def require_approved(session, bulletin: Bulletin):
@@ -141,7 +159,7 @@ def approval_states_readonly(ctx: StationContext, bulletins: list[Bulletin]) -> 
     if db is None:
         return {b.id: "not-rendered" for b in bulletins}
     try:
-        return {b.id: approval_state(ctx, b, db) for b in bulletins}
+        return approval_states(ctx, bulletins, db)
     except DatabaseFailure:
         return {b.id: "unknown" for b in bulletins}
     finally:

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from broadcaster.app.actors import Actor
-from broadcaster.app.approvals import approval_states_readonly
+from broadcaster.app.approvals import approval_states
 from broadcaster.app.audit import audited
 from broadcaster.app.context import StationContext
 from broadcaster.app.permissions import Action
@@ -117,7 +117,7 @@ def _state(
 def list_bulletins(ctx: StationContext) -> tuple[list[BulletinSummary], list[Problem]]:
     """Every script with its editorial state; the scripts that cannot be read, apart."""
     bulletins, problems = ctx.scripts()
-    approvals = approval_states_readonly(ctx, bulletins)
+    approvals = approval_states(ctx, bulletins)
     with ctx.db.read() as s:
         latest = reviews.latest_reviews(s)
     today = to_local(ctx.clock.now(), ctx.station.tz).date()

@@ -7,9 +7,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from broadcaster.app.context import StationContext
@@ -173,6 +174,52 @@ def verify(ctx: StationContext) -> aslog.ChainReport:
         return aslog.verify(s)
 
 
+@dataclass(frozen=True)
+class ChainState:
+    """The as-run log's chain as a dashboard shows it: intact or not, and when the whole
+    of it was last walked."""
+
+    ok: bool
+    count: int
+    problems: tuple[str, ...]  # English, as the store words them (problem_in translates)
+    checked_at: datetime
+    whole_checked_at: datetime
+
+
+class ChainWatch:
+    """The chain's state for a page polled every few seconds by every open browser:
+    the whole chain is walked on the first call and again every ``whole_every`` (and on
+    every call while it is broken), in between only the entries appended since the last
+    verified one. An edit to an old entry is therefore seen within ``whole_every``; the
+    Nhật ký page's check walks it all at once."""
+
+    def __init__(self, whole_every: timedelta = timedelta(minutes=30)) -> None:
+        self.whole_every = whole_every
+        self._lock = threading.Lock()
+        self._verified: tuple[int, str] = (0, aslog.GENESIS)
+        self._whole_at: datetime | None = None
+
+    def state(self, ctx: StationContext) -> ChainState:
+        now = ctx.clock.now()
+        with self._lock:
+            whole = self._whole_at is None or now - self._whole_at >= self.whole_every
+            with ctx.db.read() as s:
+                report = aslog.verify(s, after=(0, aslog.GENESIS) if whole else self._verified)
+            if whole:
+                self._whole_at = now
+            if report.ok:
+                self._verified = (report.stored_count or 0, report.head_hash)
+            else:
+                self._whole_at = None  # walk it all again next time: it may be repaired
+            return ChainState(
+                report.ok,
+                report.stored_count or 0,
+                tuple(report.problems),
+                now,
+                self._whole_at or now,
+            )
+
+
 def log_head(ctx: StationContext) -> tuple[int, str]:
     with ctx.db.read() as s:
         return aslog.head(s)
@@ -319,6 +366,8 @@ CHAIN_PROBLEMS = (
     "entry {gap} deleted (sequence jumps to {seq})",
     "entry {seq}: does not follow entry {before} (deleted, reordered or rewritten before it)",
     "entry {seq}: content edited (hash mismatch)",
+    "entry {seq}: verified before, now deleted",
+    "entry {seq}: verified before, now rewritten",
     "{what} truncated: the chain head records {count} entries, the {what} ends at {last}",
     "chain head ({count}, {hash}) does not match the {what}'s last entry ({last}, {last_hash})",
 )

@@ -92,6 +92,19 @@ class ZoneDay:
         """Sessions and relay windows in the order of the day."""
         return tuple(sorted((*self.sessions, *self.relays), key=lambda b: as_utc(b.start)))
 
+    @property
+    def shown(self) -> tuple[CalendarSession | CalendarRelay | LooseAirings, ...]:
+        """What a calendar shows of the day, in order: its blocks, then the airings
+        outside a session as one more (a page then lists every airing in one loop)."""
+        return self.blocks + ((LooseAirings(self.loose),) if self.loose else ())
+
+
+@dataclass(frozen=True)
+class LooseAirings:
+    """A day's airings outside any session, shown after its sessions."""
+
+    airings: tuple[CalendarAiring, ...]
+
 
 @dataclass(frozen=True)
 class ZoneWeek:

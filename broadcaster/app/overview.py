@@ -4,13 +4,16 @@ and the hashed as-run log as ``status`` counts them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from broadcaster.app import schedule
+from broadcaster.app import approvals, schedule
 from broadcaster.app.context import StationContext
+from broadcaster.app.logbook import ChainState, ChainWatch
+from broadcaster.app.receivers import ReceiverSummary, ReceiverWatch
 from broadcaster.core.compliance import ZoneWeekStatus
-from broadcaster.core.model import AiringRecord
+from broadcaster.core.model import AiringRecord, Bulletin
 from broadcaster.core.timeutil import iso_week_of_instant
 from broadcaster.store import airings
 
@@ -21,6 +24,16 @@ class ZoneNow:
     zone_name: str
     on_air: AiringRecord | None
     next_airing: AiringRecord | None
+
+
+#: Above this many zones the dashboard summarises: counts by state and only the zones
+#: that need someone (a province-sized page would be half a megabyte every poll).
+COMPACT_ABOVE_ZONES = 24
+#: The most rows a compact dashboard lists of each kind; the rest are counted.
+COMPACT_ROWS = 30
+
+#: The week states that ask for someone's attention.
+ATTENTION = ("at-risk", "failed", "not-met", "no-session")
 
 
 @dataclass(frozen=True)
@@ -34,12 +47,55 @@ class Overview:
     log_head: str
     zone_names: dict[str, str]
     requirement_titles: dict[str, str]
+    chain: ChainState | None = None
+    receivers: ReceiverSummary | None = None
+    watching_receivers: bool = False
+    fallback: tuple[Bulletin, ...] = ()
+    compact: bool = False
+
+    @property
+    def state_counts(self) -> list[tuple[str, int]]:
+        """How many zone-requirement rows are in each state, in the order of concern."""
+        order = ("failed", "not-met", "at-risk", "no-session", "on-track", "met")
+        counts = Counter(r.state for r in self.status)
+        return [(state, counts[state]) for state in order if counts[state]] + sorted(
+            (state, n) for state, n in counts.items() if state not in order
+        )
+
+    @property
+    def shown_zones(self) -> list[ZoneNow]:
+        """The zones the page lists: all of them, or (compact) those on air."""
+        if not self.compact:
+            return self.zones
+        return [z for z in self.zones if z.on_air][:COMPACT_ROWS]
+
+    @property
+    def zones_on_air(self) -> int:
+        return sum(1 for z in self.zones if z.on_air)
+
+    @property
+    def shown_status(self) -> list[ZoneWeekStatus]:
+        """The rows the page lists: all, or (compact) the ones needing attention."""
+        if not self.compact:
+            return self.status
+        return [r for r in self.status if r.state in ATTENTION][:COMPACT_ROWS]
+
+    @property
+    def attention_rows(self) -> int:
+        return sum(1 for r in self.status if r.state in ATTENTION)
 
 
-def overview(ctx: StationContext, upcoming: int = 10) -> Overview:
+def overview(
+    ctx: StationContext,
+    upcoming: int = 10,
+    chain: ChainWatch | None = None,
+    receiver_watch: ReceiverWatch | None = None,
+) -> Overview:
     """What the dashboard shows now. It is polled every few seconds by every open
     browser, so it reads only what it shows: the airings on air, each zone's next one
-    and the next few of all, over the coming fortnight (not every airing of it)."""
+    and the next few of all, over the coming fortnight (not every airing of it); the
+    chain's new entries (``chain``) and the receivers' last known state
+    (``receiver_watch``, refreshed in the background)."""
     now = ctx.clock.now()
     week = iso_week_of_instant(now, ctx.station.tz)
     until = now + timedelta(days=14)
@@ -61,4 +117,9 @@ def overview(ctx: StationContext, upcoming: int = 10) -> Overview:
         log_head=report.head_hash,
         zone_names={z.id: z.name for z in ctx.station.zones},
         requirement_titles={r.id: r.title or r.id for r in ctx.station.requirements},
+        chain=chain.state(ctx) if chain is not None else None,
+        receivers=receiver_watch.latest() if receiver_watch is not None else None,
+        watching_receivers=receiver_watch is not None,
+        fallback=tuple(approvals.fallback_approved(ctx, ctx.scripts()[0])),
+        compact=len(ctx.station.zones) > COMPACT_ABOVE_ZONES,
     )

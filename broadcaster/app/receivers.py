@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -156,6 +157,74 @@ def receivers(ctx: StationContext, wait: float = 1.5) -> list[ReceiverLine]:
                 )
             )
     return lines
+
+
+@dataclass(frozen=True)
+class ReceiverSummary:
+    """The receivers at one moment, for the dashboard: how many are online, and the
+    configured ones that are not (offline, stale, never seen)."""
+
+    at: datetime
+    total: int
+    online: int
+    not_online: tuple[ReceiverLine, ...]
+    problem: str = ""  # the broker could not be asked (its message)
+
+
+class ReceiverWatch:
+    """The receivers' state kept fresh in the background: asking the broker takes a
+    second or more (retained messages are awaited), too slow for a page polled every
+    few seconds, so a thread asks every ``every`` seconds and the page reads the last
+    answer. Only for a station with mqtt outputs (``wanted``)."""
+
+    def __init__(self, ctx: StationContext, every: float = 30.0, wait: float = 1.0) -> None:
+        self.ctx = ctx
+        self.every = every
+        self.wait = wait
+        self._latest: ReceiverSummary | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def wanted(ctx: StationContext) -> bool:
+        return any(spec.type == "mqtt" for spec in ctx.station.outputs.values())
+
+    def latest(self) -> ReceiverSummary | None:
+        """The last answer, or None before the first one came."""
+        return self._latest
+
+    def refresh(self) -> ReceiverSummary:
+        now = self.ctx.clock.now()
+        try:
+            lines = receivers(self.ctx, wait=self.wait)
+        except BroadcasterError as exc:
+            summary = ReceiverSummary(now, 0, 0, (), exc.problem.message)
+        else:
+            configured = [line for line in lines if line.configured]
+            summary = ReceiverSummary(
+                now,
+                len(configured),
+                sum(1 for line in configured if line.state == "online"),
+                tuple(line for line in configured if line.state != "online"),
+            )
+        self._latest = summary
+        return summary
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="receiver-watch", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.wait + 5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.refresh()
+            self._stop.wait(self.every)
 
 
 def receiver_misses(ctx: StationContext, week_label: str) -> list[ReceiverOutcome]:

@@ -9,6 +9,7 @@ bulletin, script and audio.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -34,6 +35,62 @@ def approved_rendition(session: Session, bulletin: Bulletin) -> tuple[Rendition,
         .order_by(Rendition.id.desc())  # type: ignore[union-attr]
     ).first()
     return (rows[0], rows[1]) if rows else None
+
+
+@dataclass(frozen=True)
+class ApprovalFacts:
+    """What the approval states of many bulletins are decided from, read in three
+    queries (a page lists every bulletin with its state on each visit)."""
+
+    approved_audio: dict[str, str]  # bulletin id -> audio path of its approved rendition
+    approved_fallback: set[str]  # ... whose approved audio a fallback engine spoke
+    ever_approved: set[str]
+    rendered: set[str]  # bulletins whose current content has a rendition
+
+
+def approval_facts(session: Session, bulletins: list[Bulletin]) -> ApprovalFacts:
+    """The facts of :func:`approved_rendition`, :func:`ever_approved` and
+    :func:`latest_rendition` for many bulletins at once, each for its current content."""
+    current = {b.id: b.script_sha256 for b in bulletins}
+    if not current:
+        return ApprovalFacts({}, set(), set(), set())
+    ids = list(current)
+    approved: dict[str, str] = {}
+    fallback: set[str] = set()
+    for rendition_bulletin, script, audio_path, spoken_by_fallback in session.exec(
+        select(
+            Rendition.bulletin_id, Rendition.script_sha256, Rendition.audio_path, Rendition.fallback
+        )
+        .join(
+            Approval,
+            (Approval.bulletin_id == Rendition.bulletin_id)
+            & (Approval.script_sha256 == Rendition.script_sha256)
+            & (Approval.audio_sha256 == Rendition.audio_sha256),
+        )
+        .where(Rendition.bulletin_id.in_(ids))  # type: ignore[union-attr]
+        .order_by(Rendition.id.desc())  # type: ignore[union-attr]
+    ):
+        if script == current[rendition_bulletin] and rendition_bulletin not in approved:
+            approved[rendition_bulletin] = audio_path
+            if spoken_by_fallback:
+                fallback.add(rendition_bulletin)
+    ever = set(
+        session.exec(
+            select(Approval.bulletin_id)
+            .where(Approval.bulletin_id.in_(ids))  # type: ignore[union-attr]
+            .distinct()
+        )
+    )
+    rendered = {
+        bulletin_id
+        for bulletin_id, script in session.exec(
+            select(Rendition.bulletin_id, Rendition.script_sha256)
+            .where(Rendition.bulletin_id.in_(ids))  # type: ignore[union-attr]
+            .distinct()
+        )
+        if script == current[bulletin_id]
+    }
+    return ApprovalFacts(approved, fallback, ever, rendered)
 
 
 def latest_rendition(session: Session, bulletin: Bulletin) -> Rendition | None:

@@ -175,12 +175,20 @@ def head(session: Session) -> tuple[int, str]:
     return row.count, row.head_hash or GENESIS
 
 
-def verify(session: Session, batch: int = 5000) -> ChainReport:
-    """Walk the whole chain in ``seq`` order, in batches, and compare with the head."""
+def verify(
+    session: Session, batch: int = 5000, after: tuple[int, str] = (0, GENESIS)
+) -> ChainReport:
+    """Walk the chain in ``seq`` order, in batches, and compare with the head: all of it,
+    or (``after``: an entry's seq and hash, already verified) only the entries appended
+    since, which is what a dashboard polled every few seconds can afford."""
     report = ChainReport()
-    expected_prev = GENESIS
-    expected_seq = 1
-    last_seq = 0
+    last_seq, expected_prev = after
+    expected_seq = last_seq + 1
+    if last_seq:
+        anchor = session.exec(select(LogEntry.entry_hash).where(LogEntry.seq == last_seq)).first()
+        if anchor != expected_prev:
+            gone = "deleted" if anchor is None else "rewritten"
+            report.problems.append(f"entry {last_seq}: verified before, now {gone}")
     while True:
         rows = session.exec(
             select(LogEntry).where(LogEntry.seq > last_seq).order_by(LogEntry.seq).limit(batch)

@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import AuditTrail
 from broadcaster.app.context import StationContext
+from broadcaster.app.logbook import ChainWatch
 from broadcaster.app.permissions import PermissionDenied, authorize_any
+from broadcaster.app.receivers import ReceiverWatch
 from broadcaster.app.sessions import LIFETIME, SessionService, SignedIn
 from broadcaster.app.users import UserService
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, first_line
@@ -42,6 +44,7 @@ from broadcaster.i18n import (
     origin_word,
     pgettext,
     priority_word,
+    receiver_state_word,
     state_word,
     status_word,
     use_language_here,
@@ -112,6 +115,9 @@ class WebStation:
     users: UserService
     sessions: SessionService
     templates: Environment
+    # The dashboard's watchers: the log chain's new entries, the receivers' state.
+    chain: ChainWatch = field(default_factory=ChainWatch)
+    receivers: ReceiverWatch | None = None
 
 
 def allowed(need: Need | None, signed: SignedIn | None, address: str = "") -> bool:
@@ -222,6 +228,7 @@ def _templates() -> Environment:
         origin_word=origin_word,
         priority_word=priority_word,
         editorial_word=editorial_word,
+        receiver_state_word=receiver_state_word,
         languages=LANGUAGES,
     )
     return env
@@ -383,13 +390,20 @@ def create_app(
         users,
         SessionService(ctx.db, ctx.clock, users, lifetime=session_lifetime),
         _templates(),
+        receivers=ReceiverWatch(ctx) if ReceiverWatch.wanted(ctx) else None,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
-        yield
-        if owned:
-            ctx.close()
+        if web.receivers is not None:
+            web.receivers.start()
+        try:
+            yield
+        finally:
+            if web.receivers is not None:
+                web.receivers.stop()
+            if owned:
+                ctx.close()
 
     app = FastAPI(
         title="broadcaster",

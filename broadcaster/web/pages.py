@@ -128,15 +128,17 @@ def add_routes(app: FastAPI) -> None:
 
     # -- Tổng quan --------------------------------------------------------------------
 
+    def _overview(request: Request) -> overview.Overview:
+        web = station_of(request)
+        return overview.overview(web.ctx, chain=web.chain, receiver_watch=web.receivers)
+
     @app.get("/", name="dashboard", response_class=HTMLResponse)
     def dashboard(request: Request, visit: Visit = Depends(guard)) -> Response:
-        view = overview.overview(station_of(request).ctx)
-        return render(request, visit, "dashboard.html", view=view)
+        return render(request, visit, "dashboard.html", view=_overview(request))
 
     @app.get("/tong-quan/truc-tiep", name="dashboard_live", response_class=HTMLResponse)
     def dashboard_live(request: Request, visit: Visit = Depends(guard)) -> Response:
-        view = overview.overview(station_of(request).ctx)
-        return render(request, visit, "_overview.html", view=view)
+        return render(request, visit, "_overview.html", view=_overview(request))
 
     # -- Bản tin ----------------------------------------------------------------------
 
