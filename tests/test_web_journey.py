@@ -338,21 +338,29 @@ def limited_operator(browser, base: str) -> None:
     context.close()
 
 
-def reporter(browser, base: str, tmp: Path) -> Path:
+def reporter(browser, base: str, tmp: Path) -> tuple[Path, Path]:
+    """The half-year's XLSX as it is (entries of the shifted clock counted apart), then
+    again with the switch that counts them as if real."""
     context, page, errors = _page(browser, 1280, accept_downloads=True)
     _sign_in(page, base, "/bao-cao", "mai")
-    page.get_by_label("6 tháng cuối năm").check()
-    page.locator(f"input[name=zones][value={ZONE}]").check()
-    page.select_option("#f-format", "xlsx")
-    with page.expect_download() as caught:
-        page.get_by_role("button", name="Tải báo cáo").click()
-    download = caught.value
-    assert download.suggested_filename == "bao-cao-2026-H2.xlsx"
-    saved = tmp / "bao-cao.xlsx"
-    download.save_as(saved)
+    saved = []
+    for counted in (False, True):
+        page.get_by_label("6 tháng cuối năm").check()
+        page.locator(f"input[name=zones][value={ZONE}]").check()
+        page.select_option("#f-format", "xlsx")
+        switch = page.get_by_label("Tính các bản ghi đó như thật", exact=False)
+        expect(switch).to_be_visible()  # the log holds the shifted clock's entries
+        if counted:
+            switch.check()
+        with page.expect_download() as caught:
+            page.get_by_role("button", name="Tải báo cáo").click()
+        download = caught.value
+        assert download.suggested_filename == "bao-cao-2026-H2.xlsx"
+        saved.append(tmp / f"bao-cao-{'tinh-ca' if counted else 'thuc'}.xlsx")
+        download.save_as(saved[-1])
     assert not errors, errors
     context.close()
-    return saved
+    return saved[0], saved[1]
 
 
 def test_the_journey_of_a_bulletin_through_the_pages(server, tmp_path):
@@ -364,7 +372,7 @@ def test_the_journey_of_a_bulletin_through_the_pages(server, tmp_path):
             approver(browser, server.base)
             at = operator(browser, server)
             limited_operator(browser, server.base)
-            xlsx = reporter(browser, server.base, tmp_path)
+            xlsx, xlsx_counted = reporter(browser, server.base, tmp_path)
         finally:
             browser.close()
     server.stop()
@@ -408,3 +416,8 @@ def test_the_journey_of_a_bulletin_through_the_pages(server, tmp_path):
     assert in_xlsx[0][head.index("Đồng hồ (trống = thực)")] == aired[0]
     warnings = [r[1] for r in book["Tổng hợp"].iter_rows(values_only=True) if r[0] == "Cảnh báo"]
     assert any(f"trong kỳ có {len(aired)} bản ghi như vậy" in w for w in warnings), warnings
+    # asked to count them as if real, the zone's aired count is the log's
+    counted = openpyxl.load_workbook(xlsx_counted, read_only=True)
+    zone_sheet = list(counted["Cụm loa"].iter_rows(values_only=True))
+    [zone_row] = [r for r in zone_sheet[1:] if r[0] == ZONE]
+    assert int(zone_row[zone_sheet[0].index("Đã phát")] or 0) == len(aired) == 1

@@ -487,3 +487,25 @@ def test_the_pages_read_in_english_on_request(app, aired):
     page = admin.get("/nguoi-dung?lang=en").text
     assert "Add a user" in page and "reporter" in page
     assert "done" in admin.get("/nhat-ky/kiem-toan").text
+
+
+def test_the_switch_to_count_unreal_entries_shows_only_when_there_are_some(app, aired):
+    """A station whose log holds a simulated entry is offered the switch (off by
+    default); a report made with it says so, and the audit trail records the choice."""
+    c, csrf = signed_in(app, "mai")
+    assert 'name="include_unreal"' not in c.get("/bao-cao").text
+    with aired.db.write() as s:
+        aslog.append(
+            s,
+            aslog.Outcome("xa", "nq57-mot", "aired", "simulate", clock="simulated"),
+            MONDAY + timedelta(hours=1),
+        )
+    form = c.get("/bao-cao").text
+    assert 'name="include_unreal" value="1">' in form and "có 1 bản ghi" in form
+    data = {"csrf": csrf, "period": "h2", "year": "2026", "format": "json"}
+    plain = c.post("/bao-cao", data=data)
+    counted = c.post("/bao-cao", data=data | {"include_unreal": "1"})
+    assert plain.status_code == counted.status_code == 200
+    assert plain.json()["include_unreal"] is False and counted.json()["include_unreal"] is True
+    made = [e for e in AuditTrail(aired.db, aired.clock).entries() if e.action == "report.make"]
+    assert ["unreal counted" in e.detail for e in made] == [False, True]

@@ -227,19 +227,22 @@ def make_report(
     zone_ids: list[str],
     fmt: str,
     into: Path,
+    *,
+    include_unreal: bool = False,
 ) -> Written:
     """``report`` for a signed-in person: authorized (report.make) and audited; written
-    into the folder ``into`` (the face streams it and removes the folder)."""
+    into the folder ``into`` (the face streams it and removes the folder). With
+    ``include_unreal``, entries of a simulated or shifted clock count as if real, and the
+    report says so on its first page (the audit trail records the choice)."""
     from broadcaster.app.audit import audited
     from broadcaster.app.permissions import Action
 
     fmt = resolve_format(fmt, Path("x"))
     require_pdf_tool(fmt)
     target = into / download_name("report", period, fmt)
-    with audited(
-        ctx, actor, Action.REPORT_MAKE, period.key, detail=f"format={fmt} zones={len(zone_ids)}"
-    ):
-        return write_report(ctx, period, zone_ids, fmt, target)
+    detail = f"format={fmt} zones={len(zone_ids)}" + (" unreal counted" if include_unreal else "")
+    with audited(ctx, actor, Action.REPORT_MAKE, period.key, detail=detail):
+        return write_report(ctx, period, zone_ids, fmt, target, include_unreal=include_unreal)
 
 
 def make_evidence(
@@ -251,9 +254,11 @@ def make_evidence(
     into: Path,
     *,
     with_audio: bool = False,
+    include_unreal: bool = False,
 ):
     """The evidence pack (.zip) for a signed-in person: authorized (evidence.make), audited;
-    with every aired audio file inside when ``with_audio``."""
+    with every aired audio file inside when ``with_audio``; ``include_unreal`` as for
+    :func:`make_report`."""
     from broadcaster.app import evidence
     from broadcaster.app.audit import audited
     from broadcaster.app.permissions import Action
@@ -273,6 +278,16 @@ def make_evidence(
         actor,
         Action.EVIDENCE_MAKE,
         period.key,
-        detail=f"format={fmt} zones={len(zone_ids)}" + (" with audio" if with_audio else ""),
+        detail=f"format={fmt} zones={len(zone_ids)}"
+        + (" with audio" if with_audio else "")
+        + (" unreal counted" if include_unreal else ""),
     ):
-        return evidence.write_pack(ctx, period, zone_ids, fmt, target, with_audio=with_audio)
+        return evidence.write_pack(
+            ctx,
+            period,
+            zone_ids,
+            fmt,
+            target,
+            with_audio=with_audio,
+            include_unreal=include_unreal,
+        )

@@ -16,6 +16,7 @@ silently by keeping the last one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,34 @@ def compose_checked(text: str, line_offset: int = 0) -> yaml.Node | None:
     return node
 
 
-def load_with_lines(text: str, line_offset: int = 0) -> tuple[Any, dict[Location, int]]:
+class NodeLines(Mapping[Location, int]):
+    """Location -> 1-based line of a parsed document, worked out on the first question:
+    the lines serve only the error messages, and walking a 5,000-zone station.yaml for
+    them cost as much as composing it."""
+
+    def __init__(self, node: yaml.Node, offset: int) -> None:
+        self._node: yaml.Node | None = node
+        self._offset = offset
+        self._lines: dict[Location, int] = {}
+
+    def _known(self) -> dict[Location, int]:
+        if self._node is not None:
+            node, self._node = self._node, None
+            self._lines[()] = node.start_mark.line + 1 + self._offset
+            _walk(node, (), self._lines, self._offset)
+        return self._lines
+
+    def __getitem__(self, loc: Location) -> int:
+        return self._known()[loc]
+
+    def __iter__(self) -> Iterator[Location]:
+        return iter(self._known())
+
+    def __len__(self) -> int:
+        return len(self._known())
+
+
+def load_with_lines(text: str, line_offset: int = 0) -> tuple[Any, Mapping[Location, int]]:
     """Parse one YAML document; return the data and a map location -> 1-based line."""
     node = compose_checked(text, line_offset)
     if node is None:
@@ -110,9 +138,7 @@ def load_with_lines(text: str, line_offset: int = 0) -> tuple[Any, dict[Location
         ) from None
     finally:
         loader.dispose()
-    lines: dict[Location, int] = {(): node.start_mark.line + 1 + line_offset}
-    _walk(node, (), lines, line_offset)
-    return data, lines
+    return data, NodeLines(node, line_offset)
 
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -303,7 +329,7 @@ def _located(exc: yaml.MarkedYAMLError, offset: int) -> YamlSyntaxError:
     return YamlSyntaxError(_("invalid YAML: {err}").format(err=problem), _line(mark, offset))
 
 
-def line_of(lines: dict[Location, int], loc: Location) -> int | None:
+def line_of(lines: Mapping[Location, int], loc: Location) -> int | None:
     """The line of the deepest known prefix of ``loc``."""
     loc = tuple(loc)
     while loc:

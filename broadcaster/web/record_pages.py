@@ -244,6 +244,7 @@ def add_routes(app: FastAPI) -> None:
             zones=station_of(request).ctx.station.zones,
             formats=reports.FORMATS,
             pack_formats=("docx", "xlsx", "json", "pdf"),
+            unreal=sum(reports.unreal_in_database(station_of(request).ctx).values()),
             error=error,
             errors=errors or {},
         )
@@ -257,13 +258,14 @@ def add_routes(app: FastAPI) -> None:
             "zones": [str(z) for z in form.getlist("zones")],
             "format": str(form.get("format") or "xlsx"),
             "with_audio": bool(form.get("with_audio")),
+            "include_unreal": bool(form.get("include_unreal")),
         }
 
     @app.get("/bao-cao", name="report_form", response_class=HTMLResponse)
     def report_form(request: Request, visit: Visit = Depends(guard)) -> Response:
         year = str(reports.this_year(station_of(request).ctx))
         given = {"period": "h1", "year": year, "from": "", "to": "", "zones": [], "format": "xlsx"}
-        given["with_audio"] = False
+        given["with_audio"] = given["include_unreal"] = False
         return _report_render(request, visit, given)
 
     async def _download(request: Request, visit: Visit, kind: str) -> Response:
@@ -278,7 +280,13 @@ def add_routes(app: FastAPI) -> None:
             zone_ids = reports.zones_of(ctx, given["zones"])
             if kind == "report":
                 written = reports.make_report(
-                    ctx, visit.actor, period, zone_ids, given["format"], work
+                    ctx,
+                    visit.actor,
+                    period,
+                    zone_ids,
+                    given["format"],
+                    work,
+                    include_unreal=given["include_unreal"],
                 )
                 return written.path, written.format
             pack = reports.make_evidence(
@@ -289,6 +297,7 @@ def add_routes(app: FastAPI) -> None:
                 given["format"],
                 work,
                 with_audio=given["with_audio"],
+                include_unreal=given["include_unreal"],
             )
             return pack.path, "zip"
 
