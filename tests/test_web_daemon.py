@@ -92,7 +92,8 @@ def test_web_with_daemon_airs_what_is_queued_and_stops_on_sigterm(cli, tmp_path)
         page = opener.open(f"{base}/dang-nhap", data=data).read().decode()
         assert "Tổng quan" in page
         fragment = opener.open(f"{base}/tong-quan/truc-tiep").read().decode()
-        entries = int(re.search(r"Nhật ký phát sóng: (\d+) mục", fragment).group(1))
+        entries = int(re.search(r"(\d+) mục; kiểm tra toàn bộ lúc", fragment).group(1))
+        assert "chuỗi nguyên vẹn" in fragment
         assert entries >= 1
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -5,7 +5,7 @@ and the hashed as-run log as ``status`` counts them."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from broadcaster.app import approvals, schedule
@@ -52,6 +52,7 @@ class Overview:
     watching_receivers: bool = False
     fallback: tuple[Bulletin, ...] = ()
     compact: bool = False
+    bulletin_titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def state_counts(self) -> list[tuple[str, int]]:
@@ -107,6 +108,7 @@ def overview(
         planned = airings.coming_up(s, now, until, upcoming)
     zones = [ZoneNow(z.id, z.name, playing.get(z.id), first.get(z.id)) for z in ctx.station.zones]
     report = schedule.status(ctx, week)
+    scripts = ctx.scripts()[0]
     return Overview(
         now=now,
         week=week,
@@ -120,6 +122,7 @@ def overview(
         chain=chain.state(ctx) if chain is not None else None,
         receivers=receiver_watch.latest() if receiver_watch is not None else None,
         watching_receivers=receiver_watch is not None,
-        fallback=tuple(approvals.fallback_approved(ctx, ctx.scripts()[0])),
+        fallback=tuple(approvals.fallback_approved(ctx, scripts)),
+        bulletin_titles={b.id: b.title or b.id for b in scripts},
         compact=len(ctx.station.zones) > COMPACT_ABOVE_ZONES,
     )
