@@ -209,6 +209,13 @@ def test_no_file_and_a_file_over_the_cap_are_refused(app, ctx, sounds, monkeypat
     answer = post(c, csrf, "to.mp3", huge)
     assert answer.status_code == 413
     assert "tệp lớn hơn 50 MB: hãy gửi bản ghi ngắn hơn hoặc nén nhỏ hơn" in answer.text
+    # a body that does not say its length (chunked) is not read either
+    chunked = c.post(
+        UPLOAD,
+        content=(part for part in (b"--x\r\n", b"\0" * 1000)),
+        headers={"content-type": "multipart/form-data; boundary=x", "x-csrf-token": csrf},
+    )
+    assert chunked.status_code == 411 and "phải ghi rõ độ dài" in chunked.text
     # and the file itself, whatever the body said, past the cap (here made small)
     monkeypatch.setattr(recordings, "MAX_RECORDING_BYTES", 10_000)
     answer = post(c, csrf, "tin.wav", sounds["tin.wav"].read_bytes(), "audio/wav")
