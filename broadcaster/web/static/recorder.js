@@ -79,7 +79,7 @@
     }
     mic.hidden = false;
     var start = mic.querySelector("[data-start]"), stop = mic.querySelector("[data-stop]");
-    var save = mic.querySelector("[data-save]"), take = mic.querySelector("[data-take]");
+    var save = mic.querySelector("[data-save]"), take = null; // the take's player, once made
     var clock = mic.querySelector("[data-clock]");
     var recorder = null, stream = null, chunks = [], blob = null, timer = null, began = 0;
     var type = TYPES.filter(function (t) { return MediaRecorder.isTypeSupported(t); })[0] || "";
@@ -100,9 +100,14 @@
         recorder.addEventListener("dataavailable", function (e) { if (e.data && e.data.size) chunks.push(e.data); });
         recorder.addEventListener("stop", function () {
           blob = new Blob(chunks, { type: recorder.mimeType || type || "audio/webm" });
+          if (!take) {
+            take = document.createElement("audio");
+            take.controls = true;
+            take.setAttribute("data-take", "");
+            mic.querySelector("[data-take-place]").appendChild(take);
+          }
           if (take.src) URL.revokeObjectURL(take.src);
           take.src = URL.createObjectURL(blob);
-          take.hidden = false;
           save.disabled = blob.size === 0;
           stream.getTracks().forEach(function (t) { t.stop(); });
         });
