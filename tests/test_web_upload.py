@@ -93,7 +93,7 @@ def field_error(page: str) -> str:
 def snapshot(root: Path) -> tuple[str, list[str]]:
     """The script's bytes and every file under audio/recordings (hidden ones included)."""
     folder = root / "audio" / "recordings"
-    files = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    files = sorted(p.name for p in folder.iterdir()) if folder.exists() else ["(none)"]
     return (root / "scripts" / f"{BULLETIN}.md").read_text(encoding="utf-8"), files
 
 
@@ -322,3 +322,14 @@ def test_the_kind_is_what_the_bytes_are_not_the_name_nor_the_content_type(app, c
     answer = post(c, csrf, "Bản tin sáng.wav", sounds["tin.mp3"].read_bytes(), "audio/wav")
     assert answer.status_code == 303
     assert audio_field(ctx).endswith(".mp3") and "sáng" not in audio_field(ctx)
+
+
+def test_a_recordings_folder_leading_out_of_the_station_is_refused(app, ctx, sounds, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (ctx.root / "audio" / "recordings").symlink_to(elsewhere)
+    c, csrf = officer(app)
+    answer = post(c, csrf, "tin.mp3", sounds["tin.mp3"].read_bytes())
+    assert answer.status_code == 400
+    assert field_error(answer.text).startswith("audio/recordings dẫn ra ngoài trạm")
+    assert list(elsewhere.iterdir()) == [] and ctx.bulletin(BULLETIN).audio_file is None

@@ -58,6 +58,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "matroska,webm": (".ogg", "ogg"),  # a browser's MediaRecorder: Opus, kept as it is
     "flac": (".flac", "flac"),
 }
+KINDS_MUXER = {suffix: muxer for suffix, muxer in KINDS.values()}
 #: Codecs each stored container can hold without re-encoding.
 CODECS: dict[str, frozenset[str]] = {
     ".mp3": frozenset({"mp3"}),
@@ -110,8 +111,9 @@ def attach_recording(
             received = Path(scratch) / "received"
             _receive(source, received)
             suffix = _kind(received)
-            folder.mkdir(parents=True, exist_ok=True)
+            new_folder = _folder_in_station(ctx, folder)
             staging = folder / f".upload-{os.getpid()}-{os.urandom(4).hex()}{suffix}"
+            created = False
             try:
                 _copy_stream(received, staging, KINDS_MUXER[suffix])
                 _check_sound(ctx, bulletin, staging)
@@ -119,19 +121,35 @@ def attach_recording(
                 target = folder / f"{bulletin.id}-{digest[:16]}{suffix}"
                 created = not target.exists()
                 os.replace(staging, target)
+                relative = target.relative_to(ctx.root).as_posix()
+                fields, body = form_of(ctx, bulletin.id)
+                fields["audio"] = relative
+                made = rewrite_script(ctx, bulletin.id, fields, body)
+            except BaseException:
+                if created:
+                    target.unlink(missing_ok=True)
+                staging.unlink(missing_ok=True)
+                if new_folder and not any(folder.iterdir()):
+                    folder.rmdir()  # a refusal leaves the station as it was
+                raise
             finally:
                 staging.unlink(missing_ok=True)
-        relative = target.relative_to(ctx.root).as_posix()
-        try:
-            fields, body = form_of(ctx, bulletin.id)
-            fields["audio"] = relative
-            made = rewrite_script(ctx, bulletin.id, fields, body)
-        except BaseException:
-            if created:
-                target.unlink(missing_ok=True)
-            raise
         note.detail = f"recording {relative} -> script {made.script_sha256[:16]}"
         return made
+
+
+def _folder_in_station(ctx: StationContext, folder: Path) -> bool:
+    """Make the recordings' folder if it is missing (True: made now); one that leads out
+    of the station (a planted link) is refused before anything is written there."""
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.resolve().is_relative_to(ctx.root.resolve()):
+        raise BroadcasterError(
+            _("{folder} leads out of the station: recordings cannot be kept there").format(
+                folder=RECORDINGS.as_posix()
+            )
+        )
+    return made
 
 
 def _receive(source: BinaryIO, into: Path) -> None:
@@ -196,9 +214,6 @@ def _kind(path: Path) -> str:
     if str(audio[0].get("codec_name")) not in CODECS[suffix]:
         raise _refuse(not_audio)
     return suffix
-
-
-KINDS_MUXER = {suffix: muxer for suffix, muxer in KINDS.values()}
 
 
 def _copy_stream(received: Path, staging: Path, muxer: str) -> None:
