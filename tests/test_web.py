@@ -60,6 +60,8 @@ EXPECTED: dict[str, frozenset[Role | None]] = {
     "bulletin_render": frozenset({Role.OFFICER}),
     "bulletin_audio": frozenset({Role.OFFICER, Role.APPROVER}),
     "bulletin_preview": frozenset({Role.OFFICER}),
+    "bulletin_recording_upload": frozenset({Role.OFFICER}),  # tests/test_web_upload.py
+    "bulletin_recording": frozenset({Role.OFFICER, Role.APPROVER}),
     "review_queue": frozenset({Role.APPROVER}),
     "review": frozenset({Role.APPROVER}),
     "review_approve": frozenset({Role.APPROVER}),

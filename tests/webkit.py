@@ -71,7 +71,8 @@ def serve_web(station: Path, *args: str) -> Iterator[str]:
                 stream.close()
 
 
-def launch_chromium(playwright):
+def launch_chromium(playwright, *extra: str):
+    """Chromium as above, with ``extra`` switches (a test's fake microphone)."""
     return playwright.chromium.launch(
-        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra], headless=True
     )

@@ -361,16 +361,21 @@ class RecordingProbe:
     silent: bool = False
 
 
-def probe_recording(path: Path, decode_up_to: float | None = None) -> RecordingProbe:
+def probe_recording(
+    path: Path, decode_up_to: float | None = None, demuxers: str | None = None
+) -> RecordingProbe:
     """Is this file the audio it claims to be? A text file named ``.mp3``, a cut-off MP3
     (ffmpeg decodes what is there and goes on) and silence all decode 'fine' through
     pydub; here they are named. Files longer than ``decode_up_to`` seconds are only
-    probed, not decoded (a 3-hour file is refused for its length anyway)."""
+    probed, not decoded (a 3-hour file is refused for its length anyway). ``demuxers``
+    (ffmpeg's ``format_whitelist``, with local files only) is for bytes from a stranger:
+    a playlist named ``.mp3`` must not make ffmpeg open other files or addresses."""
     import subprocess
 
+    limits = _stranger_limits(demuxers)
     try:
         info = subprocess.run(
-            ["ffprobe", "-v", "error", "-show_entries",
+            ["ffprobe", "-v", "error", *limits, "-show_entries",
              "format=duration:stream=codec_type", "-of", "json", str(path)],
             capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
@@ -387,17 +392,25 @@ def probe_recording(path: Path, decode_up_to: float | None = None) -> RecordingP
     claimed = _float(data["format"].get("duration"))
     if decode_up_to is not None and claimed is not None and claimed > decode_up_to:
         return RecordingProbe(duration_seconds=claimed)
-    return _decoded(path, claimed)
+    return _decoded(path, claimed, limits)
 
 
-def _decoded(path: Path, claimed: float | None) -> RecordingProbe:
+def _stranger_limits(demuxers: str | None) -> list[str]:
+    """ffmpeg's input options that keep it to these demuxers and to local files."""
+    if demuxers is None:
+        return []
+    return ["-format_whitelist", demuxers, "-protocol_whitelist", "file"]
+
+
+def _decoded(path: Path, claimed: float | None, limits: list[str] | None = None) -> RecordingProbe:
     """Decode it all once: decoder errors, the real length and the loudest sample."""
     import re
     import subprocess
 
     try:
         run = subprocess.run(
-            ["ffmpeg", "-hide_banner", "-nostdin", "-v", "repeat+level+info", "-i", str(path),
+            ["ffmpeg", "-hide_banner", "-nostdin", "-v", "repeat+level+info", *(limits or []),
+             "-i", str(path),
              "-map", "0:a:0", "-af", "volumedetect", "-f", "null", "-"],
             capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip

@@ -9,7 +9,10 @@ every role and fails on such a route).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from broadcaster.app.permissions import Action
+from broadcaster.app.recordings import MAX_RECORDING_BYTES, too_large_message
 
 PUBLIC = "public"
 SIGNED_IN = "signed-in"
@@ -39,6 +42,8 @@ NEEDS: dict[str, Need] = {
     "bulletin_render": (Action.BULLETIN_WRITE,),
     "bulletin_audio": _READ_BULLETINS,
     "bulletin_preview": (Action.BULLETIN_WRITE,),
+    "bulletin_recording_upload": (Action.BULLETIN_WRITE,),  # web/recording_pages
+    "bulletin_recording": _READ_BULLETINS,
     # Duyệt
     "review_queue": (Action.BULLETIN_APPROVE, Action.BULLETIN_REJECT),
     "review": (Action.BULLETIN_APPROVE, Action.BULLETIN_REJECT),
@@ -82,4 +87,11 @@ NEEDS: dict[str, Need] = {
     "settings_sessions": (Action.SETTINGS_EDIT,),
     "settings_quiet_hours": (Action.SETTINGS_EDIT,),
     "settings_requirements": (Action.SETTINGS_EDIT,),
+}
+
+#: The routes that take a large body: the most they take (their form's few fields
+#: included) and the one line that refuses more. The guard refuses a larger (or an
+#: unmeasured) body before reading any of it; every other form is small.
+BODY_LIMITS: dict[str, tuple[int, Callable[[], str]]] = {
+    "bulletin_recording_upload": (MAX_RECORDING_BYTES + 64 * 1024, too_large_message),
 }

@@ -49,7 +49,7 @@ from broadcaster.i18n import (
     status_word,
     use_language_here,
 )
-from broadcaster.web.access import NEEDS, PUBLIC, SIGNED_IN, Need
+from broadcaster.web.access import BODY_LIMITS, NEEDS, PUBLIC, SIGNED_IN, Need
 
 log = logging.getLogger("broadcaster.web")
 
@@ -62,7 +62,7 @@ STATIC = Path(__file__).parent / "static"
 SECURITY_HEADERS = [
     (
         b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; "
+        b"default-src 'self'; img-src 'self' data:; media-src 'self' blob:; object-src 'none'; "
         b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     ),
     (b"x-content-type-options", b"nosniff"),
@@ -73,6 +73,28 @@ SECURITY_HEADERS = [
 
 class LoginRequired(Exception):
     """No live session for a page that needs one."""
+
+
+class TooLarge(Exception):
+    """A body larger than its route takes (413), or one that does not say its length
+    (411): refused before it is read."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+def refuse_large_body(request: Request, route: str) -> None:
+    limit = BODY_LIMITS.get(route)
+    if limit is None:
+        return
+    most, message = limit
+    length = request.headers.get("content-length", "")
+    if not length.isdigit():
+        raise TooLarge(_("The upload must say its length: send it from the page."), 411)
+    if int(length) > most:
+        raise TooLarge(message(), 413)
 
 
 class Refused(Exception):
@@ -168,6 +190,7 @@ async def guard(request: Request) -> Visit:
         log.error("route %r has no entry in web/access.NEEDS: refused", route)
         raise Refused(_("This page is not open to anyone."))
     if request.method not in SAFE_METHODS:
+        refuse_large_body(request, route)
         given = request.headers.get("x-csrf-token")
         if given is None:
             try:
@@ -272,6 +295,9 @@ def DONE_MESSAGES() -> Mapping[str, str]:
         "rejected": _("Sent back to its officer, with the reason."),
         "saved": _("Saved."),
         "rendered": _("The audio is made: listen to it before sending it for approval."),
+        "recorded": _(
+            "The recording is kept: make the audio, listen to it, then send it for approval."
+        ),
         "password": _("Your password is changed; your other sessions are signed out."),
     }
 
@@ -291,6 +317,8 @@ def error_page(request: Request, status_code: int, message: str) -> HTMLResponse
         403: _("Not allowed"),
         404: _("Page not found"),
         405: _("Not allowed"),
+        411: _("The request cannot be used"),
+        413: _("The file is too large"),
         500: _("Something went wrong"),
     }
     return render(
@@ -310,6 +338,10 @@ def _install_error_pages(app: FastAPI) -> None:
         if request.headers.get("hx-request"):
             return Response(status_code=401, headers={"HX-Redirect": target})
         return redirect(target)
+
+    @app.exception_handler(TooLarge)
+    async def _too_large(request: Request, exc: TooLarge) -> Response:
+        return error_page(request, exc.status_code, exc.message)
 
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Refused) -> Response:
@@ -416,12 +448,19 @@ def create_app(
     app.state.web = web
     app.mount("/tep", StaticFiles(directory=STATIC), name="static")
     _install_error_pages(app)
-    from broadcaster.web import operator_pages, pages, record_pages, settings_pages
+    from broadcaster.web import (
+        operator_pages,
+        pages,
+        record_pages,
+        recording_pages,
+        settings_pages,
+    )
 
     pages.add_routes(app)
     operator_pages.add_routes(app)
     record_pages.add_routes(app)
     settings_pages.add_routes(app)
+    recording_pages.add_routes(app)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from broadcaster.app import approvals, bulletins, editorial, overview
+from broadcaster.app import approvals, bulletins, editorial, overview, recordings
 from broadcaster.app.users import AuthenticationFailed
 from broadcaster.core.errors import BroadcasterError, FieldProblem
 from broadcaster.i18n import _
@@ -49,6 +49,36 @@ def _spoken(request: Request, bulletin_id: str) -> str | None:
         return bulletins.preview(station_of(request).ctx, bulletin_id)
     except BroadcasterError:
         return None  # a recorded bulletin: nothing to speak
+
+
+def bulletin_page(
+    request: Request,
+    visit: Visit,
+    bulletin_id: str,
+    status_code: int = 200,
+    error: str = "",
+    errors: dict[str, str] | None = None,
+) -> Response:
+    """The bulletin's page (a refusal's message above its actions, or at its field)."""
+    ctx = station_of(request).ctx
+    row = editorial.summary(ctx, bulletin_id)
+    return render(
+        request,
+        visit,
+        "bulletin.html",
+        status_code,
+        row=row,
+        b=row.bulletin,
+        spoken=_spoken(request, bulletin_id),
+        audio=bulletins.current_audio(ctx, bulletin_id) is not None,
+        warnings=_warnings(ctx, row.bulletin),
+        history=editorial.history(ctx, bulletin_id),
+        error=error,
+        errors=errors or {},
+        max_bytes=recordings.MAX_RECORDING_BYTES,
+        max_mb=recordings.MAX_RECORDING_BYTES // (1024 * 1024),
+        max_minutes=recordings.MAX_RECORDING_SECONDS // 60,
+    )
 
 
 def add_routes(app: FastAPI) -> None:
@@ -178,24 +208,7 @@ def add_routes(app: FastAPI) -> None:
     def bulletin_view(
         request: Request, bulletin_id: str, visit: Visit = Depends(guard)
     ) -> Response:
-        return _bulletin_page(request, visit, bulletin_id)
-
-    def _bulletin_page(request, visit, bulletin_id, status_code=200, error=""):
-        ctx = station_of(request).ctx
-        row = editorial.summary(ctx, bulletin_id)
-        return render(
-            request,
-            visit,
-            "bulletin.html",
-            status_code,
-            row=row,
-            b=row.bulletin,
-            spoken=_spoken(request, bulletin_id),
-            audio=bulletins.current_audio(ctx, bulletin_id) is not None,
-            warnings=_warnings(ctx, row.bulletin),
-            history=editorial.history(ctx, bulletin_id),
-            error=error,
-        )
+        return bulletin_page(request, visit, bulletin_id)
 
     @app.post("/ban-tin/{bulletin_id}/doc", name="bulletin_render")
     def bulletin_render(
@@ -203,7 +216,7 @@ def add_routes(app: FastAPI) -> None:
     ) -> Response:
         outcome = bulletins.render_one(station_of(request).ctx, visit.actor, bulletin_id)
         if outcome.error:
-            return _bulletin_page(request, visit, bulletin_id, 400, outcome.error)
+            return bulletin_page(request, visit, bulletin_id, 400, outcome.error)
         return redirect(f"/ban-tin/{bulletin_id}?xong=rendered")
 
     @app.get("/ban-tin/{bulletin_id}/am-thanh", name="bulletin_audio")
