@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,8 +44,8 @@ RELAY_PREFIX = "relay:"
 TRIGGERED_BY = "daemon:relay"
 
 R_NEVER = N_("source '{source}' never came up: {err}")
-R_SHORT = N_("relayed {relayed:.0f} s of {total:.0f} s (at least {need:.0f} s required)")
-R_CUT = N_("cut by emergency airing {id} for {seconds:.0f} s")
+R_SHORT = N_("relayed {relayed} s of {total} s (at least {need} s required)")
+R_CUT = N_("cut by emergency airing {id} for {seconds} s")
 R_CRASH = N_(
     "the station stopped during the relay (crash or power loss): what went out before "
     "is not counted"
@@ -235,7 +236,7 @@ class RelayDesk:
             parts.append(pull.stopped_by)
         elif cut and relayed + share.held_seconds >= need:
             outcome = "interrupted"
-            parts += [R_CUT.format(id=g.by or "?", seconds=g.seconds) for g in cut]
+            parts += [R_CUT.format(id=g.by or "?", seconds=round(g.seconds)) for g in cut]
         else:
             outcome = "failed"
             if share.error:
@@ -243,7 +244,9 @@ class RelayDesk:
             elif not pull.came_up:
                 parts.append(R_NEVER.format(source=w.source_id, err=pull.last_error or "no audio"))
         if outcome != "aired":
-            parts.append(R_SHORT.format(relayed=relayed, total=total, need=need))
+            parts.append(
+                R_SHORT.format(relayed=round(relayed), total=round(total), need=math.ceil(need))
+            )
         gaps = [g.as_dict() for g in share.gaps]
         backup = _backup_gap(pull, running, now)
         if backup is not None:

@@ -65,7 +65,7 @@ class FileRelaySink:
         try:
             self._fd = os.open(
                 self.name,
-                os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC,
+                os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC,
                 0o644,
                 dir_fd=zone_fd,
             )
