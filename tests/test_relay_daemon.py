@@ -167,3 +167,21 @@ def test_relays_fan_out_drop_out_fail_over_and_stop_at_the_window_end(cli: Cli):
     assert lengths["thon-c"] == pytest.approx(lengths["xa"] - cuts[0]["seconds"], abs=1.5)
     verify = cli("log", "verify")
     assert verify.code == 0, verify.out + verify.err
+
+    # Reports: relay minutes per zone beside the bulletins' figures, which the relays
+    # leave alone (the one bulletin aired is the emergency).
+    target = cli.root / "bao-cao.json"
+    r = cli(
+        *("report", "--include-unreal", "--from", "2026-11-23", "--to", "2026-11-23"),
+        *("--format", "json", "--out", str(target)),
+    )
+    assert r.code == 0, r.err
+    figures = json.loads(target.read_text(encoding="utf-8"))
+    assert figures["totals"]["aired"] == 1 and figures["totals"]["failed"] == 0
+    assert figures["totals"]["relay_windows"] == 4 and figures["totals"]["relays_aired"] == 3
+    by_zone = {z["zone_id"]: z["counts"] for z in figures["zones"]}
+    for zone, e in log.items():
+        assert by_zone[zone]["relay_minutes"] == pytest.approx(e["relayed_seconds"] / 60, abs=0.01)
+        assert by_zone[zone]["relay_window_minutes"] == pytest.approx(1.0)
+    status = cli("status", "--include-unreal", "--week", "2026-W48")
+    assert status.code == 0, status.err
