@@ -135,3 +135,69 @@ def test_a_simulation_with_relays_writes_no_relay_entry(cli: Cli):
     assert rows(sim_root(cli.root), "select * from as_run_log where origin='relay'") == []
     assert rows(sim_root(cli.root), "select * from relay_run") == []
     assert rows(cli.root, "select * from as_run_log") == []  # the station's own log untouched
+
+
+def _desk(cli: Cli, now: datetime):
+    """The daemon's relay desk on the test station at ``now`` (a fixed clock)."""
+    from broadcaster.app import schedule
+    from broadcaster.app.context import StationContext
+    from broadcaster.engine.relaying import RelayDesk
+
+    class Fixed:
+        kind = "shifted:+0s"
+
+        def now(self) -> datetime:
+            return now
+
+    path = cli.root / "schedules" / "station.yaml"
+    text = path.read_text(encoding="utf-8")
+    if "sources:" not in text:
+        path.write_text(text.replace("requirements:\n", EXTRA + "requirements:\n", 1), "utf-8")
+    ctx = StationContext.open(cli.root, clock=Fixed())
+    engine = schedule.engine_for(ctx, ctx.outputs(ctx.clock))
+    return ctx, RelayDesk(engine, ctx.clock)
+
+
+def test_a_crash_in_a_window_is_found_at_the_restart(cli: Cli):
+    """A run left 'playing' by a crash: closed 'interrupted' once its window is over;
+    resumed (adopted) while it is open, its entry then saying what went before is not
+    counted."""
+    ctx, desk = _desk(cli, T0 + timedelta(minutes=20))  # 05:50: the window is over
+    with ctx.db.write() as s:
+        relays.begin(
+            s,
+            zone_id="xa",
+            relay_id="vov1-sang",
+            source_id="vov1",
+            window_start=T0,
+            window_end=T0 + timedelta(minutes=15),
+            started_at=T0,
+        )
+    assert desk.recover(T0 + timedelta(minutes=20)) == 1
+    entry = rows(cli.root, "select * from as_run_log where origin='relay'")
+    assert [(e["zone_id"], e["outcome"], e["relayed_seconds"]) for e in entry] == [
+        ("xa", "interrupted", 0.0)
+    ]
+    assert "crash or power loss" in entry[0]["reason"]
+
+    ctx, desk = _desk(cli, T0 + timedelta(minutes=14, seconds=58))  # 2 s left in it
+    with ctx.db.write() as s:
+        relays.begin(
+            s,
+            zone_id="thon-a",
+            relay_id="vov1-sang",
+            source_id="vov1",
+            window_start=T0,
+            window_end=T0 + timedelta(minutes=15),
+            started_at=T0,
+        )
+    assert desk.recover(desk.clock.now()) == 0  # open: left for the sweep
+    assert desk.sweep(desk.clock.now()) == 2  # thon-a adopted, thon-b begun; xa is closed
+    assert all(r.adopted == (z == "thon-a") for (z, _r, _s), r in desk.running.items())
+    desk.stop("the station daemon was stopped")
+    entries = {e["zone_id"]: e for e in rows(cli.root, "select * from as_run_log")}
+    assert set(entries) == {"xa", "thon-a", "thon-b"}
+    assert entries["thon-a"]["outcome"] == "interrupted"
+    assert "crash or power loss" in entries["thon-a"]["reason"]
+    assert "crash" not in entries["thon-b"]["reason"]
+    assert "the station daemon was stopped" in entries["thon-b"]["reason"]
