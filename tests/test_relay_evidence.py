@@ -201,3 +201,19 @@ def test_a_crash_in_a_window_is_found_at_the_restart(cli: Cli):
     assert "crash or power loss" in entries["thon-a"]["reason"]
     assert "crash" not in entries["thon-b"]["reason"]
     assert "the station daemon was stopped" in entries["thon-b"]["reason"]
+
+
+def test_check_warns_of_a_relay_on_an_output_that_cannot_carry_it(cli: Cli):
+    from types import SimpleNamespace
+
+    from netkit import Network, make_network_station
+
+    make_network_station(cli.root, Network.make({"z1": 1}), SimpleNamespace(port=1883))
+    path = cli.root / "schedules" / "station.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("requirements:\n", EXTRA + "requirements:\n", 1), "utf-8")
+    r = cli("check")
+    assert "zone 'z1' takes this relay, but its output 'hamlets' (mqtt) cannot carry" in (
+        r.out + r.err
+    ), r.out + r.err
+    assert "relays.0.zones" in r.out + r.err

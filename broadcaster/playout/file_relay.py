@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from broadcaster.playout.file_output import FileOutput
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+UNKNOWN_LENGTH = 0xFFFFFFFF - 36
 
 
 def wav_header(data_bytes: int) -> bytes:
@@ -73,7 +74,9 @@ class FileRelaySink:
         except BaseException:
             os.close(zone_fd)
             raise
-        os.write(self._fd, wav_header(0))
+        # Until :meth:`close` completes it, the header says "as long as the file" (the
+        # streaming convention), so a recording a crash cut off still plays.
+        os.write(self._fd, wav_header(UNKNOWN_LENGTH))
         output.append(target.zone_id, self._record("relay-started", now))
 
     def _record(self, event: str, at: datetime, **extra: object) -> dict:
