@@ -120,6 +120,7 @@ def test_relays_fan_out_drop_out_fail_over_and_stop_at_the_window_end(cli: Cli):
     err = daemon.stderr.read() if daemon.stderr else ""
     log = _entries(cli.root)
     assert set(log) == {"xa", "thon-a", "thon-b", "thon-c"}, err
+    window_start = WINDOW[0].astimezone(UTC).replace(tzinfo=None)
     window_end = WINDOW[1].astimezone(UTC).replace(tzinfo=None)
     for zone, e in log.items():
         assert e["bulletin_id"].startswith("relay:") and e["triggered_by"] == "daemon:relay"
@@ -127,6 +128,8 @@ def test_relays_fan_out_drop_out_fail_over_and_stop_at_the_window_end(cli: Cli):
         assert e["clock"].startswith("shifted:")  # a test's entries are never real evidence
         ended = datetime.fromisoformat(e["ended_at"])
         assert ended - window_end < timedelta(seconds=2), (zone, e["ended_at"])  # no overrun
+        late = datetime.fromisoformat(e["started_at"]) - window_start
+        assert timedelta(0) <= late < timedelta(seconds=1.5), (zone, e["started_at"])
 
     xa = log["xa"]
     assert xa["outcome"] == "aired" and xa["source"] == "vov1", xa

@@ -80,6 +80,9 @@ class RelayDesk:
         self.pulls: dict[tuple[str, datetime, datetime], RelayPull] = {}
         self.running: dict[tuple[str, str, datetime], Running] = {}
         self.held: dict[str, str] = {}  # zone -> the emergency holding it
+        # Zone-windows this process closed: not asked of the database again each sweep
+        # (a window whose output cannot relay is closed at once and stays open for long).
+        self.closed: set[tuple[str, str, datetime]] = set()
         self._weeks: dict[tuple[int, int], list[RelayWindow]] = {}
         self._of_pull: dict[int, dict[str, tuple[str, str, datetime]]] = {}  # zone -> run
         self._lock = threading.RLock()
@@ -116,7 +119,9 @@ class RelayDesk:
         due = [
             w
             for w in self.windows_between(now, now + timedelta(microseconds=1))
-            if w.start <= now < w.end and (w.zone_id, w.relay_id, w.start) not in self.running
+            if w.start <= now < w.end
+            and (key := (w.zone_id, w.relay_id, w.start)) not in self.running
+            and key not in self.closed
         ]
         if not due:
             return 0
@@ -289,6 +294,9 @@ class RelayDesk:
             relays.close(s, running.run_id, entry, now)
         with self._lock:
             self.running.pop((w.zone_id, w.relay_id, w.start), None)
+            self.closed.add((w.zone_id, w.relay_id, w.start))
+            if len(self.closed) > 100_000:  # a year of a province: keep it bounded
+                self.closed.clear()
         log.info(
             "relay %s on %s: %s, %.0f s of %.0f s relayed %s",
             w.relay_id,
