@@ -188,3 +188,11 @@ def test_relays_fan_out_drop_out_fail_over_and_stop_at_the_window_end(cli: Cli):
         assert by_zone[zone]["relay_window_minutes"] == pytest.approx(1.0)
     status = cli("status", "--include-unreal", "--week", "2026-W48")
     assert status.code == 0, status.err
+    shown = cli("--lang", "vi", "log", "--zone", "thon-b")
+    assert shown.code == 0 and "relay:huyen-sang" in shown.out, shown.out + shown.err
+    assert "không lên sóng" in shown.out  # the reason in Vietnamese
+    pack = cli(
+        *("evidence", "--include-unreal", "--from", "2026-11-23", "--to", "2026-11-23"),
+        *("--with-audio", "--out", str(cli.root / "ho-so.zip")),
+    )
+    assert pack.code == 0, pack.out + pack.err
