@@ -186,6 +186,18 @@ def test_relays_fan_out_drop_out_fail_over_and_stop_at_the_window_end(cli: Cli):
     for zone, e in log.items():
         assert by_zone[zone]["relay_minutes"] == pytest.approx(e["relayed_seconds"] / 60, abs=0.01)
         assert by_zone[zone]["relay_window_minutes"] == pytest.approx(1.0)
+    from openpyxl import load_workbook
+
+    book = cli.root / "bao-cao.xlsx"
+    r = cli(
+        *("report", "--include-unreal", "--from", "2026-11-23", "--to", "2026-11-23"),
+        *("--out", str(book)),
+    )
+    assert r.code == 0, r.err
+    sheet = load_workbook(book)["Cụm loa"]
+    assert [c.value for c in sheet[1]][-2:] == ["Khung giờ tiếp sóng", "Phút tiếp sóng thực tế"]
+    for row in sheet.iter_rows(min_row=2, values_only=True):
+        assert row[-2] == 1 and row[-1] == pytest.approx(by_zone[row[0]]["relay_minutes"], abs=0.06)
     status = cli("status", "--include-unreal", "--week", "2026-W48")
     assert status.code == 0, status.err
     shown = cli("--lang", "vi", "log", "--zone", "thon-b")

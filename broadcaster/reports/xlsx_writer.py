@@ -193,6 +193,8 @@ def _zones(ws, fig: ReportFigures, f: _Formats) -> None:
         "Tuần được xét",
         "Tỷ lệ tuần đạt",
         "Tuần không có buổi phát",
+        "Khung giờ tiếp sóng",
+        "Phút tiếp sóng thực tế",
     ]
     rows = []
     for z in fig.zones:
@@ -215,9 +217,11 @@ def _zones(ws, fig: ReportFigures, f: _Formats) -> None:
                 z.weeks_judged,
                 z.weeks_met / z.weeks_judged if z.weeks_judged else None,
                 z.weeks_no_session,
+                c.relay_windows,
+                round(c.relay_minutes, 1),
             ]
         )
-    formats = [None] * 10 + [f.minutes, f.minutes, None, None, f.percent, None]
+    formats = [None] * 10 + [f.minutes, f.minutes, None, None, f.percent, None, None, f.minutes]
     _table(ws, headers, rows, f, formats)
 
 
