@@ -27,12 +27,12 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from broadcaster.core.model import RelayWindow
+from broadcaster.core.model import RelayWindow, Station
 from broadcaster.core.sessions import zone_week_relays
 from broadcaster.core.timeutil import as_utc, iso_week_of_instant, parse_week
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import N_
-from broadcaster.playout.base import RelayingOutput, RelayTarget
+from broadcaster.playout.base import Clock, RelayingOutput, RelayTarget
 from broadcaster.playout.relay_pull import Gap, RelayPull, Share
 from broadcaster.store import aslog, relays
 
@@ -66,14 +66,14 @@ class Running:
     adopted: bool  # begun before a crash: what went out then is not known
 
 
-def week_of(instant: datetime, station) -> tuple[int, int]:
+def week_of(instant: datetime, station: Station) -> tuple[int, int]:
     return parse_week(iso_week_of_instant(instant, station.tz))
 
 
 class RelayDesk:
     """Begins, holds, resumes and closes the station's relays (see the module)."""
 
-    def __init__(self, engine: StationEngine, clock) -> None:
+    def __init__(self, engine: StationEngine, clock: Clock) -> None:
         self.engine = engine
         self.clock = clock
         self.station = engine.station
