@@ -40,6 +40,7 @@ def audit(root: Path, station: Station, bulletins: list[Bulletin]) -> list[Probl
     found += output_problems(root, station, lines)
     found += secret_file_warnings(root, station, lines)
     found += campaign_warnings(station, bulletins, lines)
+    found += relay_warnings(station, lines)
     found += recording_problems(root, station, bulletins, lines)
     return found
 
@@ -96,6 +97,38 @@ def output_problems(root: Path, station: Station, lines: dict[Location, int]) ->
                     field=f"outputs.{name}.type",
                 )
             )
+    return found
+
+
+def relay_warnings(station: Station, lines: dict[Location, int]) -> list[Problem]:
+    """A relay on a zone whose output type cannot carry one (no ``open_relay``: today the
+    mqtt output) would be logged failed at every window: say so now, at the relay."""
+    from broadcaster.playout.base import OutputError, output_types
+
+    types = output_types()
+    found: list[Problem] = []
+    for i, rule in enumerate(station.relays):
+        for zone_id in rule.zone_ids:
+            output = station.outputs.get(station.zone(zone_id).output)
+            if output is None:
+                continue
+            try:
+                factory = types[output.type]
+            except (OutputError, KeyError):
+                continue  # reported at the output's type
+            if not callable(getattr(factory, "open_relay", None)):
+                found.append(
+                    Problem(
+                        _(
+                            "zone '{zone}' takes this relay, but its output '{output}' "
+                            "({type}) cannot carry a relay: each window will be logged failed"
+                        ).format(zone=zone_id, output=output.name, type=output.type),
+                        path=STATION,
+                        line=line_of(lines, ("relays", i, "zones")),
+                        field=f"relays.{i}.zones",
+                        severity="warning",
+                    )
+                )
     return found
 
 

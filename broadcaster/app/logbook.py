@@ -161,6 +161,9 @@ def _row(e: aslog.LogEntry, tz) -> dict:
         "origin": e.origin,
         "duration_seconds": e.duration_seconds,
         "clock": e.clock,
+        "source": e.source,
+        "relayed_seconds": e.relayed_seconds,
+        "dropouts": e.dropouts,
         "entry_hash": e.entry_hash,
     }
 

@@ -142,32 +142,46 @@ class ThreadLane(threading.Thread):
                 if self.stopping is not None:
                     return
                 item = self.queue.pop()
-            now = self.clock.now()
-            if item.fresh():
-                started = self.engine.begin(item.airing_id, now, row=item.row, verdict=item.verdict)
-            else:
-                started = self.engine.begin(item.airing_id, now)
-            if started is None:
-                continue
-            with self.cond:
-                self.current, self.preempted, self.operator_stop = started, None, None
-                self._maybe_preempt()
-                if self.stopping is not None:  # stop() came while this one was starting
-                    started.playback.stop()
-            result: PlayResult | None = None
-            while result is None:
-                result = started.playback.wait(1.0)
-            with self.cond:
-                asked_by, self.operator_stop = self.operator_stop, None
-                cut = self.preempted or self.stopping
-                self.current = None
-            now = self.clock.now()
-            if asked_by is not None:
-                self._finish_operator_stop(started, result, now, asked_by)
-                continue
-            # One rule for every interruption (an emergency, SIGTERM, a crash found at the
-            # restart): air it again in its own session if there is time, else make up.
-            self.engine.finish(started, result, now, interrupted=cut, retry=cut is not None)
+            emergency = item.priority == Priority.EMERGENCY
+            if emergency:  # a relay on the zone goes quiet before the emergency starts
+                self.engine.relay_hold(self.zone_id, str(item.airing_id))
+            try:
+                self._play(item)
+            finally:
+                if emergency:
+                    with self.cond:
+                        more = self.queue.emergency_waiting()
+                    if not more:  # the relay goes on, if its window is still open
+                        self.engine.relay_release(self.zone_id)
+
+    def _play(self, item: Queued) -> None:
+        """Begin one airing, wait for its end, log it."""
+        now = self.clock.now()
+        if item.fresh():
+            started = self.engine.begin(item.airing_id, now, row=item.row, verdict=item.verdict)
+        else:
+            started = self.engine.begin(item.airing_id, now)
+        if started is None:
+            return
+        with self.cond:
+            self.current, self.preempted, self.operator_stop = started, None, None
+            self._maybe_preempt()
+            if self.stopping is not None:  # stop() came while this one was starting
+                started.playback.stop()
+        result: PlayResult | None = None
+        while result is None:
+            result = started.playback.wait(1.0)
+        with self.cond:
+            asked_by, self.operator_stop = self.operator_stop, None
+            cut = self.preempted or self.stopping
+            self.current = None
+        now = self.clock.now()
+        if asked_by is not None:
+            self._finish_operator_stop(started, result, now, asked_by)
+            return
+        # One rule for every interruption (an emergency, SIGTERM, a crash found at the
+        # restart): air it again in its own session if there is time, else make up.
+        self.engine.finish(started, result, now, interrupted=cut, retry=cut is not None)
 
     def _finish_operator_stop(
         self, started: Started, result: PlayResult, now: datetime, asked_by: str

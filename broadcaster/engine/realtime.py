@@ -25,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from broadcaster.engine.clock import SystemClock
 from broadcaster.engine.journal import StartJournal
 from broadcaster.engine.lanes import ThreadLane
+from broadcaster.engine.relaying import RelayDesk
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import N_
 
@@ -61,8 +62,10 @@ class RealtimeDriver:
         self.horizon = horizon
         self.lanes: dict[str, ThreadLane] = {}
         self.dispatched: set[int] = set()
-        self._jobs: set[datetime] = set()
+        self._jobs: set[datetime | tuple[str, datetime]] = set()
         self._lock = threading.Lock()
+        self.relays = RelayDesk(engine, clock)
+        engine.relays = self.relays  # the lanes hold a zone's relay for an emergency
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(4)},
@@ -71,11 +74,13 @@ class RealtimeDriver:
 
     def start(self) -> None:
         self.engine.recover(self.clock.now())
+        self.relays.recover(self.clock.now())
         self.engine.prepare_outputs()
         self.engine.journal = StartJournal(self.engine.db)
         self.engine.journal.start()
         for zone in self.engine.station.zones:  # idle threads now, not at the slot
             self._lane(zone.id)
+        self.relays.sweep(self.clock.now())
         self.dispatch_due()
         self.prepare()
         self.sync_jobs()
@@ -91,6 +96,7 @@ class RealtimeDriver:
 
     def sweep(self) -> None:
         try:
+            self.relays.sweep(self.clock.now())
             self.dispatch_due()
             self.stop_requested()
             self.prepare()
@@ -101,7 +107,7 @@ class RealtimeDriver:
     def sync_jobs(self) -> None:
         now = self.clock.now()
         with self._lock:
-            self._jobs = {t for t in self._jobs if t > now}
+            self._jobs = {t for t in self._jobs if (t[1] if isinstance(t, tuple) else t) > now}
             for instant in self.engine.planned_times(now, now + self.horizon):
                 if instant in self._jobs:
                     continue
@@ -114,6 +120,25 @@ class RealtimeDriver:
                     id=f"wake-{instant.timestamp():.3f}",
                     replace_existing=True,
                 )
+            for instant in self.relays.starts_between(now, now + self.horizon):
+                if ("relay", instant) in self._jobs:
+                    continue
+                self._jobs.add(("relay", instant))
+                self.scheduler.add_job(
+                    self.relay_slot,
+                    "date",
+                    args=[instant],
+                    run_date=instant - self.clock.offset,
+                    id=f"relay-{instant.timestamp():.3f}",
+                    replace_existing=True,
+                )
+
+    def relay_slot(self, instant: datetime) -> None:
+        """A relay window's wake-up: at its instant (never before), the desk begins what
+        the database says is due (the sweep would, within a second)."""
+        while (wait := (instant - self.clock.now()).total_seconds()) > 0:
+            time.sleep(wait)
+        self.relays.sweep(self.clock.now())
 
     def slot(self, instant: datetime) -> None:
         """A slot's wake-up, ``prime_seconds`` early: the airings due at ``instant`` and
@@ -181,6 +206,7 @@ class RealtimeDriver:
             self.scheduler.shutdown(wait=False)
         with self._lock:
             self.engine.release_cues(everything=True)
+        self.relays.stop(reason)  # each zone-window logged with what went out
         for lane in self.lanes.values():
             lane.stop(reason)
         for lane in self.lanes.values():

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 from broadcaster.core.model import AiringStatus, Origin, Priority, Station
 from broadcaster.core.sessions import zone_relays_overlapping
@@ -64,6 +65,14 @@ class Started:
     @property
     def ends_at(self) -> datetime:
         return self.started_at + timedelta(seconds=self.duration_seconds)
+
+
+class RelayHolder(Protocol):
+    """What the lanes need of the relay desk: hold a zone's relay for an emergency."""
+
+    def hold(self, zone_id: str, by: str) -> None: ...
+
+    def release(self, zone_id: str) -> None: ...
 
 
 def _reason_or_default(status: AiringStatus, reason: str | None) -> str:
@@ -132,6 +141,20 @@ class StationEngine:
         # The kind of clock the driver's instants come from, written into every log entry
         # (``engine.clock``): the simulation and ``engine_for`` set it from their clock.
         self.clock_kind = kind_from_env()
+        # The real-time driver's relay desk (engine/relaying.py), told of emergencies by
+        # the lanes; None where nothing relays (the simulated driver, one-off commands).
+        self.relays: RelayHolder | None = None
+
+    # -- relays and emergencies ------------------------------------------------------------
+    def relay_hold(self, zone_id: str, by: str) -> None:
+        """An emergency is about to start in the zone: its relay goes quiet first."""
+        if self.relays is not None:
+            self.relays.hold(zone_id, by)
+
+    def relay_release(self, zone_id: str) -> None:
+        """The zone's emergencies are over: its relay (if its window is open) goes on."""
+        if self.relays is not None:
+            self.relays.release(zone_id)
 
     # -- what is due ----------------------------------------------------------------------
     def due(self, now: datetime) -> list[AiringRow]:

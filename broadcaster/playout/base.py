@@ -114,6 +114,59 @@ class PreloadingOutput(Protocol):
     def preload(self, audio_path: Path, sha256: str) -> None: ...
 
 
+#: The PCM every relay sink receives: signed 16-bit little-endian, mono, at this rate
+#: (speech and AM-quality programmes; the icecast output encodes at the same rate).
+RELAY_RATE = 22050
+RELAY_BYTES_PER_SECOND = RELAY_RATE * 2
+
+
+@dataclass(frozen=True)
+class RelayTarget:
+    """One zone's relay window, as an output needs it: what the pulled PCM is for."""
+
+    zone_id: str
+    relay_id: str
+    source_id: str
+    start: datetime  # the window, UTC
+    end: datetime
+    url: str  # the source's main URL (what a device that pulls by itself would fetch)
+    backup_url: str | None = None
+
+
+@runtime_checkable
+class RelaySink(Protocol):
+    """Where one zone's share of a relay goes: fed real-time PCM (:data:`RELAY_RATE`)
+    by the one pull of its source, and closed at the window's end."""
+
+    def write(self, pcm: bytes) -> None:
+        """Take the next real-time chunk; never block for long (a slow device drops)."""
+        ...
+
+    def hold(self) -> None:
+        """An emergency takes the zone: stop sounding the relay now (kept resumable)."""
+        ...
+
+    def resume(self) -> None:
+        """The emergency is over and the window still open: sound the relay again."""
+        ...
+
+    def close(self) -> str:
+        """The window is over: release the device; the SHA-256 of what was recorded, if
+        this output records the relay (the file output), else ""."""
+        ...
+
+
+@runtime_checkable
+class RelayingOutput(Protocol):
+    """Optional: an output that can carry a relay (issue 16). The station pulls each
+    source once (``playout/relay_pull.py``) and fans the PCM out to the sinks of the
+    zones taking it, so a vendor's output gets relays by implementing this one method;
+    the planner and the engine do not change. Raise :class:`OutputError` if the zone
+    cannot take it (no mount, a busy device)."""
+
+    def open_relay(self, target: RelayTarget) -> RelaySink: ...
+
+
 class OutputPlugin(Protocol):
     """What an output type registers under the ``broadcaster.outputs`` entry-point group
     (the built-ins too, in pyproject.toml): the same contract as a TTS engine's.

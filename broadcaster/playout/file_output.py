@@ -44,13 +44,16 @@ import stat
 import threading
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.core.timeutil import as_utc
 from broadcaster.i18n import N_, _
-from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult
+from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult, RelayTarget
+
+if TYPE_CHECKING:
+    from broadcaster.playout.file_relay import FileRelaySink
 
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
@@ -500,6 +503,19 @@ class FileOutput:
                 )
             ) from None
         return FilePlayback(self.clock, item.duration_seconds, self, record)
+
+    def open_relay(self, target: RelayTarget) -> FileRelaySink:
+        """A relay window of a zone, recorded to its own WAV file (``file_relay.py``)."""
+        from broadcaster.playout.file_relay import FileRelaySink
+
+        try:
+            return FileRelaySink(self, target, self.clock.now())
+        except OSError as exc:
+            raise OutputError(
+                N_("cannot write to {dir}: {err}").format(
+                    dir=self.dir / target.zone_id, err=_why(exc)
+                )
+            ) from None
 
     def close(self) -> None:
         """Remove what was staged and release the kept descriptors (the daemon stops)."""

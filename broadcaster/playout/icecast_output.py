@@ -28,11 +28,19 @@ from urllib.parse import quote
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.i18n import N_, _
-from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult, tcp_reachable
+from broadcaster.playout.base import (
+    Clock,
+    OutputError,
+    PlayItem,
+    PlayResult,
+    RelayTarget,
+    tcp_reachable,
+)
 
 RATE = 22050  # Hz, mono: speech
 CHUNK_SECONDS = 0.1
 LEAD_SECONDS = 0.3  # how far ahead of the wall clock the feeder keeps the encoder
+RELAY_CAP_SECONDS = 1.0  # relay PCM waiting for the feeder, at most
 
 
 class IcecastSettings(BaseModel):
@@ -81,6 +89,11 @@ class MountSource:
         self.ends_at = 0.0
         self.closing = threading.Event()
         self.error = ""
+        # A relay carried on the mount (issue 16): its (relay, window start) and the PCM
+        # the pull hands it, played when no bulletin is (a bulletin or an emergency on the
+        # mount comes first; the engine holds the relay for an emergency).
+        self.relay_key: tuple[str, str] | None = None
+        self.relay_pcm = bytearray()
         self.proc = self._spawn()
         self.thread = threading.Thread(target=self._feed, name=f"icecast{mount}", daemon=True)
         self.thread.start()
@@ -140,6 +153,42 @@ class MountSource:
             self.ends_at = time.monotonic() + len(playback.pcm) / (2 * RATE) + LEAD_SECONDS
             return playback
 
+    def take_relay(self, key: tuple[str, str]) -> bool:
+        """Carry this relay on the mount: True for the zone that feeds it, False for a
+        zone sharing the mount and the same relay (it joins, like the same bulletin)."""
+        with self.lock:
+            if not self.alive:
+                raise OutputError(
+                    N_("mount {mount}: source not connected: {err}").format(
+                        mount=self.mount, err=self._why()
+                    )
+                )
+            if self.relay_key == key:
+                return False
+            if self.relay_key is not None:
+                raise OutputError(
+                    N_("mount {mount} is busy with relay {relay}").format(
+                        mount=self.mount, relay=self.relay_key[0]
+                    )
+                )
+            self.relay_key = key
+            self.relay_pcm.clear()
+            return True
+
+    def feed_relay(self, key: tuple[str, str], pcm: bytes) -> None:
+        with self.lock:
+            if self.relay_key == key:
+                self.relay_pcm += pcm
+                cap = int(RELAY_CAP_SECONDS * RATE) * 2
+                if len(self.relay_pcm) > cap:  # live: the oldest goes, never a backlog
+                    del self.relay_pcm[: len(self.relay_pcm) - cap]
+
+    def drop_relay(self, key: tuple[str, str]) -> None:
+        with self.lock:
+            if self.relay_key == key:
+                self.relay_key = None
+                self.relay_pcm.clear()
+
     def cut(self, playback: IcecastPlayback) -> None:
         """Back to silence at once (an emergency or a shutdown)."""
         with self.lock:
@@ -170,7 +219,11 @@ class MountSource:
             finished = None
             with self.lock:
                 cur = self.current
-                if cur is None:
+                if cur is None and self.relay_key is not None and self.relay_pcm:
+                    chunk = bytes(self.relay_pcm[:step])
+                    del self.relay_pcm[:step]
+                    chunk += silence[: step - len(chunk)]
+                elif cur is None:
                     chunk = silence
                 else:
                     chunk = cur.pcm[self.offset : self.offset + step]
@@ -213,6 +266,35 @@ class MountSource:
             self.proc.kill()
             self.proc.wait()
         self.thread.join(timeout=5)
+
+
+class IcecastRelaySink:
+    """A zone's relay on its mount: the feeding zone hands the PCM to the mount's feeder;
+    a zone sharing the mount and the relay only joins it."""
+
+    def __init__(self, source: MountSource, key: tuple[str, str], *, feeds: bool) -> None:
+        self.source = source
+        self.key = key
+        self.feeds = feeds
+        self.held = False
+
+    def write(self, pcm: bytes) -> None:
+        if self.feeds and not self.held:
+            self.source.feed_relay(self.key, pcm)
+
+    def hold(self) -> None:
+        self.held = True
+        if self.feeds:
+            with self.source.lock:
+                self.source.relay_pcm.clear()
+
+    def resume(self) -> None:
+        self.held = False
+
+    def close(self) -> str:
+        if self.feeds:
+            self.source.drop_relay(self.key)
+        return ""
 
 
 def decode_pcm(path: Path) -> bytes:
@@ -283,6 +365,18 @@ class IcecastOutput:
         pcm = decode_pcm(item.audio_path)
         source = self.sources[mount]
         return source.play(IcecastPlayback(source, pcm, item.airing_id, item.audio_sha256))
+
+    def open_relay(self, target: RelayTarget) -> IcecastRelaySink:
+        """The zone's mount carries the relay's PCM (the pull's, not a second connection
+        to the upstream); zones sharing the mount share the relay."""
+        mount = self.settings.mounts.get(target.zone_id)
+        if mount is None:
+            raise OutputError(
+                N_("no mount configured for zone '{zone}'").format(zone=target.zone_id)
+            )
+        source = self.sources[mount]
+        key = (target.relay_id, target.start.isoformat())
+        return IcecastRelaySink(source, key, feeds=source.take_relay(key))
 
     def close(self) -> None:
         for source in self.sources.values():

@@ -12,6 +12,8 @@ player that returns early did not play it: "played 0.0 s of 76 s").
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import re
 import shutil
 import subprocess
@@ -25,7 +27,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from broadcaster.i18n import N_, _
-from broadcaster.playout.base import Clock, OutputError, PlayItem, PlayResult
+from broadcaster.playout.base import (
+    RELAY_RATE,
+    Clock,
+    OutputError,
+    PlayItem,
+    PlayResult,
+    RelayTarget,
+)
 
 DEFAULT_DEVICE = "default"
 DEFAULT_COMMAND = [
@@ -36,6 +45,18 @@ DEFAULT_COMMAND = [
     "error",
     "-i",
     "{file}",
+    "-f",
+    "alsa",
+    "{device}",
+]
+
+# A relay's PCM (s16le, mono, RELAY_RATE) from standard input to the device.
+DEFAULT_RELAY_COMMAND = [
+    "ffmpeg",
+    "-hide_banner",
+    "-loglevel",
+    "error",
+    *("-f", "s16le", "-ar", str(RELAY_RATE), "-ac", "1", "-i", "pipe:0"),
     "-f",
     "alsa",
     "{device}",
@@ -142,6 +163,11 @@ class PlayerSettings(BaseModel):
         description="the player and its arguments; {file} is the audio, {device} the device",
     )
     device: str | int | None = Field(None, description="the sound device (ALSA name)")
+    relay_command: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_RELAY_COMMAND),
+        min_length=1,
+        description="plays a relay: raw PCM (s16le, mono, 22050 Hz) on its standard input",
+    )
 
 
 class PlayerOutput:
@@ -160,6 +186,12 @@ class PlayerOutput:
         device = settings.get("device")
         self.device = DEFAULT_DEVICE if device is None else str(device)
         self.command = [str(part) for part in command]
+        relay = settings.get("relay_command", DEFAULT_RELAY_COMMAND)
+        self.relay_command = [str(part).replace("{device}", self.device) for part in relay]
+
+    def open_relay(self, target: RelayTarget) -> PlayerRelaySink:
+        """The sound card plays the pulled PCM through ``relay_command``."""
+        return PlayerRelaySink(self.relay_command)
 
     def argv(self, audio: Path) -> list[str]:
         return [
@@ -202,3 +234,82 @@ class PlayerOutput:
                     s=seconds, t=timeout
                 )
             return None if result.ok else result.reason
+
+
+class PlayerRelaySink:
+    """A relay on the sound card: a player process fed the PCM on its standard input by
+    a thread of its own (a stalled device never holds up the pull); stopped while an
+    emergency holds the zone (the emergency needs the device) and started again after."""
+
+    def __init__(self, argv: list[str]) -> None:
+        if shutil.which(argv[0]) is None:
+            raise OutputError(N_("player '{cmd}' is not installed").format(cmd=argv[0]))
+        self.argv = argv
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=20)
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+        self._spawn()
+        self._writer = threading.Thread(target=self._write_loop, name="relay-player", daemon=True)
+        self._writer.start()
+
+    def _spawn(self) -> None:
+        try:
+            proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            raise OutputError(N_("cannot start player: {err}").format(err=exc.strerror)) from None
+        with self._lock:
+            self._proc = proc
+
+    def _write_loop(self) -> None:
+        while (pcm := self._queue.get()) is not None:
+            with self._lock:
+                proc = self._proc
+            if proc is None or proc.stdin is None:
+                continue
+            try:
+                proc.stdin.write(pcm)
+                proc.stdin.flush()
+            except OSError:
+                pass  # the player died: the next resume (or nothing) starts another
+
+    def write(self, pcm: bytes) -> None:
+        with contextlib.suppress(queue.Full):  # a stalled device drops, never blocks
+            self._queue.put_nowait(pcm)
+
+    def _end(self) -> None:
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def hold(self) -> None:
+        self._end()
+
+    def resume(self) -> None:
+        with self._lock:
+            running = self._proc is not None
+        if not running:
+            with contextlib.suppress(OutputError):
+                self._spawn()
+
+    def close(self) -> str:
+        with contextlib.suppress(queue.Empty):
+            while True:  # what the device did not take by the window's end is not played
+                self._queue.get_nowait()
+        self._queue.put(None)
+        self._writer.join(timeout=5)
+        self._end()
+        return ""

@@ -34,7 +34,7 @@ _EXPECTED = (
     "seq", "airing_id", "zone", "bulletin_id", "audio_sha256", "scheduled_at", "started_at",
     "ended_at", "outcome", "reason", "approved_by", "triggered_by", "recorded_at",
     "receivers", "campaigns", "week", "priority", "origin", "duration_seconds", "clock",
-    "entry_hash", "prev_hash",
+    "source", "relayed_seconds", "dropouts", "entry_hash", "prev_hash",
 )  # fmt: skip
 
 
@@ -52,14 +52,14 @@ def write_csv(path: Path, rows: Iterable[tuple[Any, ...]], tz) -> int:
         out: list[str] = []
         for (
             seq, aid, zone, bid, audio, sch, st, en, res, why, appr, trig, rec, rcv,
-            camp, week, prio, orig, dur, clock, eh, ph,
+            camp, week, prio, orig, dur, clock, src, relayed, gaps, eh, ph,
         ) in rows:  # fmt: skip
             out.append(
                 f"{seq},{'' if aid is None else aid},{zone},{field(bid)},{audio or ''},"
                 f"{iso(sch) if sch else ''},{iso(st) if st else ''},{iso(en) if en else ''},"
                 f"{res},{field(why)},{field(appr)},{field(trig)},{iso(rec) if rec else ''},"
                 f"{field(rcv)},{field(camp)},{week or ''},{prio or ''},{orig or ''},"
-                f"{dur!r},{clock or ''},{eh},{ph}\r\n"
+                f"{dur!r},{clock or ''},{src or ''},{relayed!r},{field(gaps)},{eh},{ph}\r\n"
             )
             if len(out) >= 5000:
                 fh.write("".join(out))

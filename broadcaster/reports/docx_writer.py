@@ -347,6 +347,7 @@ def _body(doc, fig: ReportFigures, settings: ReportSettings) -> None:
             ["Lượt phát chưa có kết quả", labels.num(t.pending)],
             ["Thời lượng yêu cầu (phút)", labels.num(round(t.requested_minutes, 1))],
             ["Thời lượng phát thực tế (phút)", labels.num(round(t.actual_minutes, 1))],
+            ["Thời lượng tiếp sóng thực tế (phút)", labels.num(round(t.relay_minutes, 1))],
             ["Lượt phát tin khẩn cấp thành công", labels.num(fig.emergencies_aired)],
         ],
         [120, 45],

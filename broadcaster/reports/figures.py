@@ -66,6 +66,12 @@ class Counts:
     pending: int = 0  # booked, no outcome yet (still planned or playing)
     requested_minutes: float = 0.0  # booked airtime, cancelled airings left out
     actual_minutes: float = 0.0  # started -> ended of aired and interrupted airings
+    # Relays (issue 16), beside the bulletins: windows logged, those aired, minutes that
+    # really went out (the log's relayed seconds), minutes of the windows.
+    relay_windows: int = 0
+    relays_aired: int = 0
+    relay_minutes: float = 0.0
+    relay_window_minutes: float = 0.0
 
     def add(self, other: Counts) -> None:
         for name in self.__dataclass_fields__:
@@ -255,6 +261,7 @@ def compute(
             months = _months(s, period, station)
             count, head_hash = aslog.head(s)
             unreal_period = _unreal_in_period(s, period, selected) if unreal_db else {}
+            relay_rows = reporting.relay_groups(s, period.start, period.end, only_real)
         main_rows = [row for job in mains for row in job.result()]
         bulletin_rows = [r for r in bulletin_job.result() if r[2] in selected]
 
@@ -295,6 +302,15 @@ def compute(
             reason = min(filter(None, (reason0, reason)), default="")
             mine = {k: v + mine0[k] for k, v in mine.items()}
         groups[key] = (n, reason or "", mine)
+    # 1b. Relay windows (their own entries, left out of the airings' groupings above).
+    for zone_id, outcome, n, relayed, window in relay_rows:
+        if zone_id not in selected:
+            continue
+        counts = per_zone[zone_id]
+        counts.relay_windows += n
+        counts.relays_aired += n if outcome == "aired" else 0
+        counts.relay_minutes += relayed / 60.0
+        counts.relay_window_minutes += window / 60.0
     # 2. Airings booked that have no outcome yet (no log entry): still planned or playing.
     # Plans, from the airing table: they never count as aired, only as "to come".
     planned_for: dict[tuple[str, str, str], int] = defaultdict(int)  # (zone, week, req id)

@@ -44,6 +44,15 @@ REASON_TEMPLATES: tuple[str, ...] = (
     "interrupted by emergency airing {id}",
     "the station daemon was stopped",
     "zone unreachable (simulated outage)",
+    # engine/relaying.py (a relay window's entry; parts joined by "; ")
+    "source '{source}' never came up: {err}",
+    "relayed {relayed} s of {total} s (at least {need} s required)",
+    "cut by emergency airing {id} for {seconds} s",
+    "the station stopped during the relay (crash or power loss): what went out before "
+    "is not counted",
+    "output '{name}' cannot carry a relay",
+    "source '{source}' is not configured",
+    "mount {mount} is busy with relay {relay}",
     # engine/library.py (the approval gate)
     "script '{id}' is missing or invalid",
     "script file {path} is unreadable",

@@ -48,6 +48,9 @@ RAW_HEADERS = {
     "origin": "Nguồn gốc lượt phát",
     "duration_seconds": "Thời lượng yêu cầu (giây)",
     "clock": "Đồng hồ (trống = thực)",
+    "source": "Nguồn tiếp sóng",
+    "relayed_seconds": "Thời lượng tiếp sóng (giây)",
+    "dropouts": "Gián đoạn tiếp sóng",
     "entry_hash": "Mã băm bản ghi",
     "prev_hash": "Mã băm bản ghi trước",
 }
@@ -190,6 +193,8 @@ def _zones(ws, fig: ReportFigures, f: _Formats) -> None:
         "Tuần được xét",
         "Tỷ lệ tuần đạt",
         "Tuần không có buổi phát",
+        "Khung giờ tiếp sóng",
+        "Phút tiếp sóng thực tế",
     ]
     rows = []
     for z in fig.zones:
@@ -212,9 +217,11 @@ def _zones(ws, fig: ReportFigures, f: _Formats) -> None:
                 z.weeks_judged,
                 z.weeks_met / z.weeks_judged if z.weeks_judged else None,
                 z.weeks_no_session,
+                c.relay_windows,
+                round(c.relay_minutes, 1),
             ]
         )
-    formats = [None] * 10 + [f.minutes, f.minutes, None, None, f.percent, None]
+    formats = [None] * 10 + [f.minutes, f.minutes, None, None, f.percent, None, None, f.minutes]
     _table(ws, headers, rows, f, formats)
 
 
@@ -338,11 +345,15 @@ def _stream_airings(
 def _write_rows(fh, rows: Iterable[tuple[Any, ...]], limit: int, dt_style: str, tz) -> int:
     excel = LocalTimes(tz).excel
     time_idx = {i for i, c in enumerate(COLUMNS) if c in TIME_COLUMNS}
-    int_idx = {i for i, c in enumerate(COLUMNS) if c in ("seq", "airing_id", "duration_seconds")}
+    numbers = ("seq", "airing_id", "duration_seconds", "relayed_seconds")
+    int_idx = {i for i, c in enumerate(COLUMNS) if c in numbers}
     # Ids are slugs, hashes hex digits, outcomes words: only free text can need escaping.
     free_text = {
         COLUMNS.index(c)
-        for c in ("reason", "approved_by", "triggered_by", "receivers", "campaigns", "clock")
+        for c in (
+            *("reason", "approved_by", "triggered_by", "receivers", "campaigns", "clock"),
+            "dropouts",
+        )
     }
     kinds = [
         "t" if i in time_idx else "n" if i in int_idx else "s" if i in free_text else "k"

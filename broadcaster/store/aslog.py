@@ -42,11 +42,26 @@ HASHED_FIELDS = (
     "origin",
     "duration_seconds",
     "clock",
+    # Hashed only when set (issue 16): a relay window's source, seconds and dropouts.
+    "source",
+    "relayed_seconds",
+    "dropouts",
 )
 # Fields left out of the hash while empty, so entries written before them still verify;
 # an entry that had one and lost it (or gained one) no longer does.
 OPTIONAL_FIELDS = frozenset(
-    {"receivers", "campaigns", "week", "priority", "origin", "duration_seconds", "clock"}
+    {
+        "receivers",
+        "campaigns",
+        "week",
+        "priority",
+        "origin",
+        "duration_seconds",
+        "clock",
+        "source",
+        "relayed_seconds",
+        "dropouts",
+    }
 )
 # The fields a log entry carries for status and the reports; entries without them (older
 # than these fields) are "legacy": their campaign and week come from the airing table.
@@ -77,6 +92,11 @@ class Outcome:
     # The kind of clock the outcome was observed on (``engine.clock.clock_kind``): "" only
     # for the real wall clock. Writers must say it; reports count only real entries.
     clock: str = ""
+    # A relay window's entry (issue 16): the source, what really went out, the dropouts
+    # (JSON); empty on a bulletin's entry, so its hash is as before.
+    source: str = ""
+    relayed_seconds: float = 0.0
+    dropouts: str = ""
 
 
 def _values(entry: LogEntry) -> dict[str, object]:
@@ -121,6 +141,9 @@ def append(session: Session, outcome: Outcome, recorded_at: datetime) -> LogEntr
         origin=outcome.origin,
         duration_seconds=round(float(outcome.duration_seconds or 0.0), 3),
         clock=outcome.clock,
+        source=outcome.source,
+        relayed_seconds=round(float(outcome.relayed_seconds or 0.0), 3),
+        dropouts=outcome.dropouts[:4096],
         prev_hash=head.head_hash or GENESIS,
         entry_hash="",
     )

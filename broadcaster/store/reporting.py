@@ -80,6 +80,35 @@ def _logged_duration() -> Any:
     return case((_legacy(), A.duration_seconds), else_=L.duration_seconds)
 
 
+#: A relay window's entry (issue 16): origin "relay", bulletin id "relay:<relay id>".
+#: Bulletin figures and the weekly rule leave them out; :func:`relay_groups` counts them.
+RELAY_ORIGIN = "relay"
+RELAY_PREFIX = "relay:"
+
+
+def _not_relay() -> ColumnElement[bool]:
+    return L.origin != RELAY_ORIGIN
+
+
+def relay_groups(
+    session: Session, start: datetime, end: datetime, only_real: bool = False
+) -> list[tuple[str, str, int, float, float]]:
+    """(zone, outcome, windows, seconds relayed, seconds of the windows) of the relay
+    windows scheduled in [start, end)."""
+    q = _real_only(
+        select(
+            L.zone_id,
+            L.outcome,
+            func.count(),
+            func.sum(L.relayed_seconds),
+            func.sum(L.duration_seconds),
+        ).where(L.scheduled_at >= start, L.scheduled_at < end, L.origin == RELAY_ORIGIN),
+        only_real,
+    ).group_by(L.zone_id, L.outcome)
+    found = session.execute(q)
+    return [(z, o, int(n), float(r or 0.0), float(d or 0.0)) for z, o, n, r, d in found]
+
+
 def _real_only(q, only_real: bool):
     """Leave out entries made under a clock that is not the real one."""
     return q.where(L.clock == "") if only_real else q
@@ -150,7 +179,7 @@ def log_groups(
             select(*cols)
             .select_from(L)
             .outerjoin(A, A.id == L.airing_id)
-            .where(when >= start, when < end),
+            .where(when >= start, when < end, _not_relay()),
             only_real,
         ),
         dialect,
@@ -180,7 +209,9 @@ def bulletin_groups(
     rows too; only databases holding some pay)."""
     when = _unindexed(L.scheduled_at, _dialect(session))
     q = _real_only(
-        select(L.bulletin_id, L.outcome, L.zone_id, func.count()).where(when >= start, when < end),
+        select(L.bulletin_id, L.outcome, L.zone_id, func.count()).where(
+            when >= start, when < end, ~L.bulletin_id.startswith(RELAY_PREFIX, autoescape=True)
+        ),
         only_real,
     ).group_by(L.bulletin_id, L.outcome, L.zone_id)
     return [tuple(row) for row in session.execute(q)]
@@ -277,6 +308,7 @@ def aired_audio(
         L.zone_id.in_(list(zone_ids)),
         L.outcome.in_(("aired", "interrupted")),
         L.audio_sha256 != "",
+        _not_relay(),  # a relay's recording is the file output's, not an approved audio
     ).group_by(L.audio_sha256, L.bulletin_id)
     return [(sha, bulletin_id, n) for sha, bulletin_id, n in session.execute(q)]
 
@@ -292,7 +324,7 @@ def week_outcomes(
         select(L, A)
         .outerjoin(A, A.id == L.airing_id)
         .where(L.scheduled_at >= as_utc(start), L.scheduled_at < as_utc(end))  # ix_log_time
-        .where(L.outcome.in_(list(outcomes)), or_(L.week == week, L.week == ""))
+        .where(L.outcome.in_(list(outcomes)), or_(L.week == week, L.week == ""), _not_relay())
         .order_by(L.seq)
     )
     return [(entry, row) for entry, row in session.exec(q).all()]

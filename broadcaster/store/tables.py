@@ -136,6 +136,12 @@ class LogEntry(SQLModel, table=True):
     duration_seconds: float = 0.0  # the airtime booked (the approved audio's length)
     # The clock the entry was made under: "" real, "simulated", "shifted:+Ns" (hashed).
     clock: str = Field(default="", max_length=32)
+    # A relay window's evidence (issue 16), hashed only when set like ``receivers``: the
+    # source relayed, the seconds that really went out, and each dropout and cut as JSON
+    # ([{"at": ISO instant, "seconds": s, "kind": "down"|"emergency"|...}]).
+    source: str = Field(default="", max_length=64)
+    relayed_seconds: float = 0.0
+    dropouts: str = Field(default="", max_length=4096)
     prev_hash: str = Field(max_length=64)
     entry_hash: str = Field(max_length=64)
 
@@ -316,3 +322,26 @@ class ScriptReview(SQLModel, table=True):
     by: str = Field(max_length=128)
     at: datetime
     reason: str = Field(default="", max_length=2000)
+
+
+class RelayRun(SQLModel, table=True):
+    """One relay window of one zone that the daemon began (issue 16): written ahead,
+    before any audio goes out, and closed together with its as-run entry, so a window is
+    relayed once and logged once, and a crash mid-window is found at the restart."""
+
+    __tablename__ = "relay_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    zone_id: str = Field(max_length=64)
+    relay_id: str = Field(max_length=64)
+    source_id: str = Field(max_length=64)
+    window_start: datetime
+    window_end: datetime
+    status: str = Field(default="playing", max_length=16)  # playing | closed
+    started_at: datetime
+    log_seq: int | None = None
+
+    __table_args__ = (
+        UniqueConstraint("zone_id", "relay_id", "window_start", name="uq_relay_run_window"),
+        Index("ix_relay_run_status", "status"),
+    )

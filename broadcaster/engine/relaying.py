@@ -1,0 +1,357 @@
+"""Relays on air (issue 16): the real-time driver's relay desk.
+
+APScheduler only wakes the desk (a job at each window's start, and the driver's sweep
+every second); what is due is decided from the station's relay windows (``core``) and
+the database: a zone's window is begun once (a ``relay_run`` row written before any audio
+goes out) and closed once, with its as-run entry, in one transaction (``store/relays``).
+
+Every source open in a window is pulled by ONE ffmpeg (``playout/relay_pull``), fanned
+out to the zones taking it through their outputs' relay sinks (``RelayingOutput``); the
+pull stops at the window's end whatever happens. An emergency in a zone holds that zone's
+share (the relay goes on for the others) and the zone carries the relay again when the
+emergency is over, if the window is still open.
+
+The entry per zone-window says what went out: the source, the seconds relayed, each
+dropout and cut with its time, and the outcome: ``aired`` when at least the window's
+``min_share`` was relayed; else ``interrupted`` when an emergency or the daemon's stop
+took the rest, or ``failed`` with the reason (the source never came up, the output
+failed, too little relayed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from broadcaster.core.model import RelayWindow, Station
+from broadcaster.core.sessions import zone_week_relays
+from broadcaster.core.timeutil import as_utc, iso_week_of_instant, parse_week
+from broadcaster.engine.station_engine import StationEngine
+from broadcaster.i18n import N_
+from broadcaster.playout.base import Clock, RelayingOutput, RelayTarget
+from broadcaster.playout.relay_pull import Gap, RelayPull, Share
+from broadcaster.store import aslog, relays
+
+log = logging.getLogger("broadcaster.relay")
+
+#: The log entry's bulletin id for a relay window: "relay:<relay id>" (bulletin ids are
+#: slugs, never with a colon), so reports tell relays from bulletins by the index alone.
+RELAY_PREFIX = "relay:"
+TRIGGERED_BY = "daemon:relay"
+
+R_NEVER = N_("source '{source}' never came up: {err}")
+R_SHORT = N_("relayed {relayed} s of {total} s (at least {need} s required)")
+R_CUT = N_("cut by emergency airing {id} for {seconds} s")
+R_CRASH = N_(
+    "the station stopped during the relay (crash or power loss): what went out before "
+    "is not counted"
+)
+R_NO_RELAY = N_("output '{name}' cannot carry a relay")
+R_OUTPUT = N_("output '{name}' failed: {err}")
+R_NO_SOURCE = N_("source '{source}' is not configured")
+
+
+@dataclass
+class Running:
+    """A zone's window on air in this process."""
+
+    run_id: int
+    window: RelayWindow
+    output: str
+    started_at: datetime
+    adopted: bool  # begun before a crash: what went out then is not known
+
+
+def week_of(instant: datetime, station: Station) -> tuple[int, int]:
+    return parse_week(iso_week_of_instant(instant, station.tz))
+
+
+class RelayDesk:
+    """Begins, holds, resumes and closes the station's relays (see the module)."""
+
+    def __init__(self, engine: StationEngine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.station = engine.station
+        self.pulls: dict[tuple[str, datetime, datetime], RelayPull] = {}
+        self.running: dict[tuple[str, str, datetime], Running] = {}
+        self.held: dict[str, str] = {}  # zone -> the emergency holding it
+        # Zone-windows this process closed: not asked of the database again each sweep
+        # (a window whose output cannot relay is closed at once and stays open for long).
+        self.closed: set[tuple[str, str, datetime]] = set()
+        self._weeks: dict[tuple[int, int], list[RelayWindow]] = {}
+        self._of_pull: dict[int, dict[str, tuple[str, str, datetime]]] = {}  # zone -> run
+        self._lock = threading.RLock()
+        self._stopping = False
+
+    # -- the windows --------------------------------------------------------------------------
+    def _week(self, year: int, week: int) -> list[RelayWindow]:
+        found = self._weeks.get((year, week))
+        if found is None:
+            per_zone = zone_week_relays(self.station, year, week)
+            found = sorted((w for ws in per_zone.values() for w in ws), key=lambda w: w.start)
+            self._weeks = {(year, week): found, **dict(list(self._weeks.items())[-2:])}
+        return found
+
+    def windows_between(self, start: datetime, end: datetime) -> list[RelayWindow]:
+        """Every zone's relay windows overlapping [start, end)."""
+        if not self.station.relays:
+            return []
+        weeks = {week_of(start, self.station), week_of(end, self.station)}
+        return [
+            w for yw in sorted(weeks) for w in self._week(*yw) if w.start < end and w.end > start
+        ]
+
+    def starts_between(self, start: datetime, end: datetime) -> set[datetime]:
+        """The instants relays begin in [start, end): the driver's wake-ups."""
+        return {w.start for w in self.windows_between(start, end) if start <= w.start < end}
+
+    # -- beginning ----------------------------------------------------------------------------
+    def sweep(self, now: datetime) -> int:
+        """Begin every zone's window open now that is neither on air here nor closed in
+        the database. Cheap when nothing is due (no query)."""
+        if self._stopping or not self.station.relays:
+            return 0
+        due = [
+            w
+            for w in self.windows_between(now, now + timedelta(microseconds=1))
+            if w.start <= now < w.end
+            and (key := (w.zone_id, w.relay_id, w.start)) not in self.running
+            and key not in self.closed
+        ]
+        if not due:
+            return 0
+        with self.engine.db.read() as s:
+            closed = relays.closed_since(s, now)
+        begun = 0
+        with self._lock:
+            for w in due:
+                key = (w.zone_id, w.relay_id, w.start)
+                if key in closed or key in self.running or self._stopping:
+                    continue
+                begun += self._begin(w, now)
+            for pull in self.pulls.values():
+                if not pull.running and not pull.stopped_by:
+                    pull.start()
+        return begun
+
+    def _begin(self, w: RelayWindow, now: datetime) -> int:
+        with self.engine.db.write() as s:
+            run, adopted = relays.begin(
+                s,
+                zone_id=w.zone_id,
+                relay_id=w.relay_id,
+                source_id=w.source_id,
+                window_start=w.start,
+                window_end=w.end,
+                started_at=now,
+            )
+            run_id = run.id if run is not None else None
+        if run_id is None:
+            return 0
+        zone = self.station.zone(w.zone_id)
+        running = Running(run_id, w, zone.output, now, adopted)
+        self.running[(w.zone_id, w.relay_id, w.start)] = running
+        source = self.station.sources.get(w.source_id)
+        if source is None:
+            self._close_unstarted(running, R_NO_SOURCE.format(source=w.source_id), now)
+            return 0
+        output = self.engine.outputs.get(zone.output)
+        output = getattr(output, "inner", output)
+        if not isinstance(output, RelayingOutput):
+            self._close_unstarted(running, R_NO_RELAY.format(name=zone.output), now)
+            return 0
+        target = RelayTarget(
+            w.zone_id, w.relay_id, w.source_id, w.start, w.end, source.url, source.backup_url
+        )
+        try:
+            sink = output.open_relay(target)
+        except Exception as exc:  # whatever stops it, the window gets its entry now
+            err = str(exc) if exc.args else type(exc).__name__
+            self._close_unstarted(running, R_OUTPUT.format(name=zone.output, err=err), now)
+            return 0
+        pull_key = (w.source_id, w.start, w.end)
+        pull = self.pulls.get(pull_key)
+        if pull is None:
+            pull = RelayPull(
+                w.source_id,
+                [source.url, *([source.backup_url] if source.backup_url else [])],
+                self.clock,
+                w.end,
+                on_done=self._pull_done,
+            )
+            self.pulls[pull_key] = pull
+        pull.add(w.zone_id, sink, held_by=self.held.get(w.zone_id, ""))
+        self._of_pull.setdefault(id(pull), {})[w.zone_id] = (w.zone_id, w.relay_id, w.start)
+        log.info(
+            "relay %s on %s: %s until %s%s",
+            w.relay_id,
+            w.zone_id,
+            w.source_id,
+            w.end.isoformat(),
+            " (resumed after a restart)" if adopted else "",
+        )
+        return 1
+
+    # -- emergencies ----------------------------------------------------------------------------
+    def hold(self, zone_id: str, by: str) -> None:
+        """An emergency is about to start in the zone: its relay (if any) goes quiet."""
+        with self._lock:
+            self.held[zone_id] = by
+            for pull in self.pulls.values():
+                pull.hold(zone_id, by)
+
+    def release(self, zone_id: str) -> None:
+        """The emergency is over: the zone carries its relay again if the window is open."""
+        with self._lock:
+            self.held.pop(zone_id, None)
+            for pull in self.pulls.values():
+                pull.resume(zone_id)
+
+    # -- closing ------------------------------------------------------------------------------
+    def _pull_done(self, pull: RelayPull) -> None:
+        now = self.clock.now()
+        with self._lock:
+            self.pulls = {k: p for k, p in self.pulls.items() if p is not pull}
+            keys = self._of_pull.pop(id(pull), {})
+            found = [
+                (share, self.running.get(keys[zone]))
+                for zone, share in pull.shares.items()
+                if zone in keys
+            ]
+        for share, running in found:
+            if running is not None:
+                self._close(running, share, pull, now)
+
+    def _close(self, running: Running, share: Share, pull: RelayPull, now: datetime) -> None:
+        w = running.window
+        total = w.seconds
+        need = w.min_share * total
+        relayed = min(share.relayed, total)
+        parts: list[str] = [R_CRASH] if running.adopted else []
+        cut = [g for g in share.gaps if g.kind == "emergency"]
+        if relayed >= need:
+            outcome = "aired"
+        elif pull.stopped_by:
+            outcome = "interrupted"
+            parts.append(pull.stopped_by)
+        elif cut and relayed + share.held_seconds >= need:
+            outcome = "interrupted"
+            parts += [R_CUT.format(id=g.by or "?", seconds=round(g.seconds)) for g in cut]
+        else:
+            outcome = "failed"
+            if share.error:
+                parts.append(R_OUTPUT.format(name=running.output, err=share.error))
+            elif not pull.came_up:
+                parts.append(R_NEVER.format(source=w.source_id, err=pull.last_error or "no audio"))
+        if outcome != "aired":
+            parts.append(
+                R_SHORT.format(relayed=round(relayed), total=round(total), need=math.ceil(need))
+            )
+        gaps = [g.as_dict() for g in share.gaps]
+        backup = _backup_gap(pull, running, now)
+        if backup is not None:
+            gaps.append(backup.as_dict())
+        self._write(running, outcome, "; ".join(parts), now, relayed, gaps, share.sha256)
+
+    def _close_unstarted(self, running: Running, reason: str, now: datetime) -> None:
+        self._write(running, "failed", reason, now, 0.0, [], "")
+
+    def _write(
+        self,
+        running: Running,
+        outcome: str,
+        reason: str,
+        now: datetime,
+        relayed: float,
+        gaps: list[dict[str, object]],
+        sha256: str,
+    ) -> None:
+        w = running.window
+        entry = aslog.Outcome(
+            zone_id=w.zone_id,
+            bulletin_id=RELAY_PREFIX + w.relay_id,
+            outcome=outcome,
+            triggered_by=TRIGGERED_BY,
+            audio_sha256=sha256,
+            scheduled_at=w.start,
+            started_at=running.started_at,
+            ended_at=now,
+            reason=reason,
+            week=iso_week_of_instant(w.start, self.station.tz),
+            origin="relay",
+            duration_seconds=w.seconds,
+            clock=self.engine.clock_kind,
+            source=w.source_id,
+            relayed_seconds=round(relayed, 1),
+            dropouts=json.dumps(gaps, ensure_ascii=False, separators=(",", ":")) if gaps else "",
+        )
+        with self.engine.db.write() as s:
+            relays.close(s, running.run_id, entry, now)
+        with self._lock:
+            self.running.pop((w.zone_id, w.relay_id, w.start), None)
+            self.closed.add((w.zone_id, w.relay_id, w.start))
+            if len(self.closed) > 100_000:  # a year of a province: keep it bounded
+                self.closed.clear()
+        log.info(
+            "relay %s on %s: %s, %.0f s of %.0f s relayed %s",
+            w.relay_id,
+            w.zone_id,
+            outcome,
+            relayed,
+            w.seconds,
+            reason,
+        )
+
+    # -- the daemon's start and stop ---------------------------------------------------------------
+    def recover(self, now: datetime) -> int:
+        """Runs a crash left ``playing``: a window still open is resumed by the next sweep
+        (its entry says what went out before is not counted); one already over is closed
+        now, ``interrupted``."""
+        with self.engine.db.read() as s:
+            stale = relays.playing(s)
+        closed = 0
+        for run in stale:
+            if as_utc(run.window_end) > now:
+                continue
+            window = RelayWindow(
+                run.zone_id,
+                run.relay_id,
+                run.source_id,
+                as_utc(run.window_start),
+                as_utc(run.window_end),
+                as_utc(run.window_start).date(),
+            )
+            running = Running(run.id or 0, window, "", as_utc(run.started_at), True)
+            self._write(running, "interrupted", R_CRASH, now, 0.0, [], "")
+            closed += 1
+        return closed
+
+    def stop(self, reason: str) -> None:
+        """Cut every relay now (the daemon stops); each zone-window is logged with what
+        went out."""
+        with self._lock:
+            self._stopping = True
+            pulls = list(self.pulls.values())
+        for pull in pulls:
+            if pull.running:
+                pull.stop(reason)
+            else:  # begun in this sweep and never started: its shares close now
+                pull.stop(reason)
+                pull.start()
+        for pull in pulls:
+            pull.join(timeout=15)
+
+
+def _backup_gap(pull: RelayPull, running: Running, now: datetime) -> Gap | None:
+    """How much of the window came from the backup URL, as a listed span of its own."""
+    if len(pull.urls) < 2:
+        return None
+    seconds = pull.served.get(pull.urls[1], 0.0)
+    if seconds <= 0:
+        return None
+    return Gap(running.started_at, min(seconds, running.window.seconds), "backup")
