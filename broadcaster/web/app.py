@@ -402,12 +402,13 @@ def create_app(
     app.state.web = web
     app.mount("/tep", StaticFiles(directory=STATIC), name="static")
     _install_error_pages(app)
-    from broadcaster.web import operator_pages, pages, record_pages, settings_pages
+    from broadcaster.web import api, operator_pages, pages, record_pages, settings_pages
 
     pages.add_routes(app)
     operator_pages.add_routes(app)
     record_pages.add_routes(app)
     settings_pages.add_routes(app)
+    api.add_routes(app)  # /api/v1: JSON, its own schema and errors
     app.add_middleware(SecurityHeaders)
     return app
 
