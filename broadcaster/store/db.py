@@ -8,6 +8,8 @@ chain head; PostgreSQL gets the same effect from ``SELECT ... FOR UPDATE``.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -156,9 +158,6 @@ def copy_to_sqlite(url: str, target: Path) -> None:
         copy.dispose()
 
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
 def shown_url(url: str) -> str:
     """The URL as it may be printed: never with its password."""
     try:
@@ -202,15 +201,37 @@ def _check_sqlite_file(url, shown: str) -> None:
             _("the folder {folder} does not exist").format(folder=path.parent), path=shown
         )
     if path.is_file():
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(len(SQLITE_MAGIC))
-        except OSError as exc:
+        if not os.access(path, os.R_OK):
             raise BroadcasterError(
-                _("cannot read the database: {err}").format(err=exc.strerror), path=shown
-            ) from None
-        if head and head != SQLITE_MAGIC:
+                _("cannot read the database: {err}").format(err=os.strerror(errno.EACCES)),
+                path=shown,
+            )
+        if not _is_sqlite_file(path):
             raise BroadcasterError(_("not a SQLite database file"), path=shown)
+
+
+def _is_sqlite_file(path: Path) -> bool:
+    """Whether SQLite reads ``path`` as a database (an empty file is a new one).
+
+    Asked of SQLite, never read with ``open()``: closing any descriptor of the file drops
+    every POSIX lock this process holds on it, SQLite's included. A process that already
+    has the database open (``broadcaster web --with-daemon`` opens it for the pages, then
+    for the daemon) would lose its shared lock, and the next process to close its own
+    connection would take itself for the last one and delete the live ``-wal`` and
+    ``-shm`` under it: the daemon's writes would then go where no other process reads
+    them. SQLite's own connections share one lock table per file in a process, so this
+    probe closing leaves the others' locks in place."""
+    try:
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return True  # not openable read-only here: the real connection says why
+    try:
+        probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        return "not a database" not in str(exc)
+    finally:
+        probe.close()
+    return True
 
 
 def _reason(exc: DBAPIError) -> str:
