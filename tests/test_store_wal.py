@@ -67,3 +67,10 @@ def test_a_file_that_is_not_a_database_is_still_said_so(tmp_path: Path):
     empty = tmp_path / "new.db"
     empty.touch()
     Database(f"sqlite:///{empty}").dispose()  # an empty file is a new database
+    # the check leaves nothing beside a database no one has open
+    closed = tmp_path / "closed.db"
+    made = Database(f"sqlite:///{closed}")
+    made.create()
+    made.dispose()
+    Database(f"sqlite:///{closed}").dispose()
+    assert sorted(p.name for p in tmp_path.glob("closed.db*")) == ["closed.db"]

@@ -222,9 +222,9 @@ def _is_sqlite_file(path: Path) -> bool:
     them. SQLite's own connections share one lock table per file in a process, so this
     probe closing leaves the others' locks in place."""
     try:
-        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)
     except sqlite3.Error:
-        return True  # not openable read-only here: the real connection says why
+        return True  # not openable here: the real connection says why
     try:
         probe.execute("PRAGMA schema_version").fetchone()
     except sqlite3.DatabaseError as exc:
