@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broadcaster.app import logbook, operator_desk, overview, receivers
 from broadcaster.app.permissions import PermissionDenied
-from broadcaster.core.errors import BroadcasterError, ConfigErrors, first_line
+from broadcaster.core.errors import BroadcasterError, ConfigErrors
 from broadcaster.core.model import AiringRecord, AiringStatus, Origin, Priority
 from broadcaster.i18n import _
 from broadcaster.web.app import SESSION_COOKIE, LoginRequired, Refused, Visit, guard, station_of
@@ -309,7 +309,8 @@ def error_for(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, BroadcasterError):
         found = exc.problems if isinstance(exc, ConfigErrors) else [exc.problem]
         problems = [FieldError(field=_field(p.field, request), message=p.message) for p in found]
-        return error(400, first_line(exc.problem.message), problems[0].field, problems)
+        message = (exc.problem.message.strip().splitlines() or [""])[0][:300]
+        return error(400, message, problems[0].field, problems)
     if isinstance(exc, RequestValidationError):
         problems = []
         for e in exc.errors():
