@@ -6,10 +6,10 @@ real time like a sound card.
 
 A two-minute bulletin is queued at 06:00 on two zones and the daemon starts it on both.
 While it plays, an operator types an alert on Khẩn cấp for one zone (a desktop window),
-confirms and follows it: the progress page says it aired; the as-run log says the
-bulletin was cut there ("interrupted by emergency airing N", never "aired"), that the
-alert aired after the cut, and that the other zone was left playing. Then the same flow
-at a phone's width (390 px) cuts the other zone. Screenshots go to
+confirms and follows it: the progress page says it aired there and what it cut; the
+as-run log says the bulletin was cut there ("interrupted by emergency airing N", never
+"aired"), that the alert aired after the cut, and that the other zone was left playing.
+Then the same flow at a phone's width (390 px) cuts the other zone. Screenshots go to
 /tmp/web-emergency-*.png.
 
 Skipped only when /usr/bin/chromium is missing outside CI; under CI=true it must run."""
@@ -120,6 +120,7 @@ def type_an_emergency(browser, server: Server, zone: str, text: str, width: int)
     expect(progress).to_have_count(1)
     expect(progress).to_contain_text(ZONES[zone])
     expect(progress).to_contain_text("đã phát")
+    expect(progress.locator(".cut")).to_have_text("Đã ngắt bản tin đang phát: Bản tin dai")
     _fits(page, width)
     page.screenshot(path=str(SHOTS / f"{shot}-progress.png"), full_page=True)
     assert not errors, errors
