@@ -8,8 +8,6 @@ chain head; PostgreSQL gets the same effect from ``SELECT ... FOR UPDATE``.
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -200,38 +198,28 @@ def _check_sqlite_file(url, shown: str) -> None:
         raise BroadcasterError(
             _("the folder {folder} does not exist").format(folder=path.parent), path=shown
         )
-    if path.is_file():
-        if not os.access(path, os.R_OK):
+    if path.is_file() and path.resolve() not in _OPENED_HERE:
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(len(SQLITE_MAGIC))
+        except OSError as exc:
             raise BroadcasterError(
-                _("cannot read the database: {err}").format(err=os.strerror(errno.EACCES)),
-                path=shown,
-            )
-        if not _is_sqlite_file(path):
+                _("cannot read the database: {err}").format(err=exc.strerror), path=shown
+            ) from None
+        if head and head != SQLITE_MAGIC:
             raise BroadcasterError(_("not a SQLite database file"), path=shown)
+    _OPENED_HERE.add(path.resolve())
 
 
-def _is_sqlite_file(path: Path) -> bool:
-    """Whether SQLite reads ``path`` as a database (an empty file is a new one).
-
-    Asked of SQLite, never read with ``open()``: closing any descriptor of the file drops
-    every POSIX lock this process holds on it, SQLite's included. A process that already
-    has the database open (``broadcaster web --with-daemon`` opens it for the pages, then
-    for the daemon) would lose its shared lock, and the next process to close its own
-    connection would take itself for the last one and delete the live ``-wal`` and
-    ``-shm`` under it: the daemon's writes would then go where no other process reads
-    them. SQLite's own connections share one lock table per file in a process, so this
-    probe closing leaves the others' locks in place."""
-    try:
-        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)
-    except sqlite3.Error:
-        return True  # not openable here: the real connection says why
-    try:
-        probe.execute("PRAGMA schema_version").fetchone()
-    except sqlite3.DatabaseError as exc:
-        return "not a database" not in str(exc)
-    finally:
-        probe.close()
-    return True
+SQLITE_MAGIC = b"SQLite format 3\x00"
+#: The SQLite files this process has opened as a database. Their header is read with
+#: ``open()`` the first time only: closing any descriptor of a file drops every POSIX lock
+#: the process holds on it, SQLite's included, so a process that opens the database again
+#: while its first connections live (``broadcaster web --with-daemon``: the pages', then
+#: the daemon's) would lose its shared lock, and the next process to close its own
+#: connection would take itself for the last one and delete the live ``-wal`` and
+#: ``-shm`` under it: the daemon's writes would then go where no other process reads them.
+_OPENED_HERE: set[Path] = set()
 
 
 def _reason(exc: DBAPIError) -> str:
