@@ -143,3 +143,56 @@ def test_every_zone_is_shown_a_page_of_zones_at_a_time(ctx, monkeypatch):
     with pytest.raises(FieldProblem) as caught:
         operator_desk.week_calendar(ctx, "2026-W48", "khong-co")
     assert caught.value.field == "zone"
+
+
+def test_the_progress_names_what_the_emergency_cut_in_each_zone(ctx):
+    """What the engine logs when an emergency pre-empts a playing airing (the reason
+    engine/lanes writes) is what the progress shows, per zone; another cut is not."""
+    from datetime import timedelta
+
+    from broadcaster.core.model import AiringStatus
+    from broadcaster.engine.lanes import cut_by_emergency
+    from broadcaster.store import airings, aslog
+
+    at = NOW + timedelta(minutes=1)
+    playing = {
+        zone: schedule.queue(ctx, "nq57-ba", zone, at, OPERATOR).row.id for zone in ("xa", "thon-a")
+    }
+    with ctx.db.write() as s:
+        airings.start_many(s, [(i, at) for i in playing.values()])
+    ctx.clock.advance_to(at + timedelta(seconds=5))
+    daemon = StationLock(ctx.root, ctx.db_url)
+    daemon.acquire("daemon")
+    try:
+        started = operator_desk.start_emergency(ctx, ctx.bulletin("bao-lu"), ["thon-a"], OPERATOR)
+    finally:
+        daemon.release()
+    (alert,) = started.airing_ids
+    cut_at = at + timedelta(seconds=6)
+
+    def end(airing_id: int, zone: str, bulletin: str, outcome: str, reason: str) -> None:
+        with ctx.db.write() as s:
+            entry = aslog.Outcome(
+                airing_id=airing_id,
+                zone_id=zone,
+                bulletin_id=bulletin,
+                outcome=outcome,
+                triggered_by="daemon",
+                scheduled_at=at,
+                started_at=at,
+                ended_at=cut_at,
+                reason=reason,
+            )
+            assert airings.move(
+                s, airing_id, AiringStatus(outcome), outcome=entry, recorded_at=cut_at
+            )
+
+    end(playing["thon-a"], "thon-a", "nq57-ba", "interrupted", cut_by_emergency(alert))
+    end(playing["xa"], "xa", "nq57-ba", "interrupted", "the station daemon was stopped")
+    with ctx.db.write() as s:
+        airings.start_many(s, [(alert, cut_at)])
+    end(alert, "thon-a", "bao-lu", "aired", "")
+    progress = operator_desk.emergency_progress(ctx, [alert])
+    assert progress.done
+    (zone,) = progress.zones
+    assert zone.zone_id == "thon-a" and zone.cut == ("Bản tin nq57-ba",)

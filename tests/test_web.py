@@ -87,6 +87,13 @@ EXPECTED: dict[str, frozenset[Role | None]] = {
             "settings_requirements",
         )
     },
+    # The JSON API (web/api.py, tests/test_web_api.py): as the pages it reads
+    "api_schema": EVERY_ROLE,
+    "api_overview": EVERY_ROLE,
+    "api_calendar": frozenset({Role.OPERATOR, Role.APPROVER, Role.REPORTER}),
+    "api_log": frozenset({Role.REPORTER}),
+    "api_log_verify": frozenset({Role.REPORTER}),
+    "api_receivers": frozenset({Role.OPERATOR, Role.REPORTER}),
 }
 EXPECTED.update(OPERATOR_EXPECTED)  # the operator's pages (tests/webopskit.py)
 
@@ -424,6 +431,8 @@ def test_the_route_table_for_every_role(app):
                 label = f"{method} {route.path} as {role}: {answer.status_code} {where}"
                 if role in EXPECTED[route.name]:
                     assert _answered(answer.status_code, where), label
+                elif role is None and route.path.startswith("/api/"):
+                    assert answer.status_code == 401 and answer.json()["error"], label
                 elif role is None:
                     assert answer.status_code == 303 and where.startswith("/dang-nhap?next="), label
                 else:

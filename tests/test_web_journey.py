@@ -57,11 +57,12 @@ expect = sync_api.expect
 
 
 class Server:
-    """`broadcaster web --with-daemon` on the station, its clock shifted by ``offset``."""
+    """`broadcaster web --with-daemon` on the station, its clock shifted by ``offset``
+    (``start`` is the station's time when it starts)."""
 
-    def __init__(self, station: Path) -> None:
+    def __init__(self, station: Path, start: datetime = START) -> None:
         self.station = station
-        self.offset = START.astimezone(UTC) - datetime.now(UTC)
+        self.offset = start.astimezone(UTC) - datetime.now(UTC)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {

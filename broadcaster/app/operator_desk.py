@@ -26,9 +26,10 @@ from broadcaster.app.permissions import Action
 from broadcaster.core.model import AiringRecord, Bulletin, Priority
 from broadcaster.core.sessions import week_slots
 from broadcaster.core.timeutil import as_utc, parse_week, to_local, week_of
+from broadcaster.engine.lanes import cut_by_emergency
 from broadcaster.engine.lock import StationLock
 from broadcaster.playout.base import close_outputs
-from broadcaster.store import receiver_progress
+from broadcaster.store import aslog, receiver_progress
 
 log = logging.getLogger("broadcaster.app.operator_desk")
 
@@ -354,6 +355,7 @@ class ZoneProgress:
     zone_name: str
     airing: AiringRecord
     receivers: tuple[ReceiverProgress, ...] = ()
+    cut: tuple[str, ...] = ()  # the titles of what it interrupted there (as logged)
 
 
 @dataclass(frozen=True)
@@ -374,6 +376,21 @@ def emergency_progress(ctx: StationContext, ids: list[int]) -> EmergencyProgress
     expected = _receivers_by_zone(ctx)
     with ctx.db.read() as s:
         reports = receiver_progress.reports_of_airings(s, [r.id for r in records])
+        cut = {
+            r.id: [
+                bulletin
+                for bulletin, _started in aslog.cut_in_zone(
+                    s,
+                    r.zone_id,
+                    cut_by_emergency(r.id),
+                    r.scheduled_at - timedelta(days=1),
+                    r.scheduled_at + timedelta(minutes=1),
+                )
+            ]
+            for r in records
+            if r.status not in ("planned", "playing") or r.started_at is not None
+        }
+    titles = {b.id: b.title for b in ctx.scripts()[0]}
     zones = []
     for r in records:
         got = {rid: (outcome, reason) for rid, outcome, reason in reports.get(r.id, [])}
@@ -384,10 +401,10 @@ def emergency_progress(ctx: StationContext, ids: list[int]) -> EmergencyProgress
                 ctx.station.zone(r.zone_id).name,
                 r,
                 tuple(ReceiverProgress(n, *got.get(n, ("waiting", ""))) for n in names),
+                tuple(titles.get(b, b) for b in cut.get(r.id, ())),
             )
         )
     bulletin_id = records[0].bulletin_id if records else ""
-    titles = {b.id: b.title for b in ctx.scripts()[0]}
     return EmergencyProgress(bulletin_id, titles.get(bulletin_id, bulletin_id), tuple(zones))
 
 

@@ -82,7 +82,13 @@ def preempts(waiting: LaneQueue, current: Started | None) -> bool:
 
 
 def interruption_reason(waiting: LaneQueue) -> str:
-    return N_("interrupted by emergency airing {id}").format(id=waiting._heap[0].airing_id)
+    return cut_by_emergency(waiting._heap[0].airing_id)
+
+
+def cut_by_emergency(emergency_id: int) -> str:
+    """The reason logged for an airing cut by the emergency airing ``emergency_id`` (the
+    English the log keeps; a face finds the cut airing by it)."""
+    return N_("interrupted by emergency airing {id}").format(id=emergency_id)
 
 
 class ThreadLane(threading.Thread):

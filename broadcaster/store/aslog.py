@@ -324,3 +324,19 @@ def entries(
         yield from rows
         last = rows[-1].seq
         session.expunge_all()
+
+
+def cut_in_zone(
+    session: Session, zone_id: str, reason: str, start: datetime, end: datetime
+) -> list[tuple[str, datetime | None]]:
+    """The bulletins (with their start) logged interrupted in ``zone_id`` with exactly
+    ``reason``, scheduled in [start, end): read along ix_log_zone_time, so a progress page
+    polled every few seconds reads one zone's span, not the log."""
+    q = (
+        select(LogEntry.bulletin_id, LogEntry.started_at)
+        .where(LogEntry.zone_id == zone_id)
+        .where(LogEntry.scheduled_at >= start, LogEntry.scheduled_at < end)
+        .where(LogEntry.outcome == "interrupted", LogEntry.reason == reason)
+        .order_by(LogEntry.seq)
+    )
+    return [(b, at) for b, at in session.exec(q).all()]

@@ -156,9 +156,6 @@ def copy_to_sqlite(url: str, target: Path) -> None:
         copy.dispose()
 
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
 def shown_url(url: str) -> str:
     """The URL as it may be printed: never with its password."""
     try:
@@ -201,7 +198,7 @@ def _check_sqlite_file(url, shown: str) -> None:
         raise BroadcasterError(
             _("the folder {folder} does not exist").format(folder=path.parent), path=shown
         )
-    if path.is_file():
+    if path.is_file() and path.resolve() not in _OPENED_HERE:
         try:
             with path.open("rb") as fh:
                 head = fh.read(len(SQLITE_MAGIC))
@@ -211,6 +208,18 @@ def _check_sqlite_file(url, shown: str) -> None:
             ) from None
         if head and head != SQLITE_MAGIC:
             raise BroadcasterError(_("not a SQLite database file"), path=shown)
+    _OPENED_HERE.add(path.resolve())
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+#: The SQLite files this process has opened as a database. Their header is read with
+#: ``open()`` the first time only: closing any descriptor of a file drops every POSIX lock
+#: the process holds on it, SQLite's included, so a process that opens the database again
+#: while its first connections live (``broadcaster web --with-daemon``: the pages', then
+#: the daemon's) would lose its shared lock, and the next process to close its own
+#: connection would take itself for the last one and delete the live ``-wal`` and
+#: ``-shm`` under it: the daemon's writes would then go where no other process reads them.
+_OPENED_HERE: set[Path] = set()
 
 
 def _reason(exc: DBAPIError) -> str:

@@ -87,6 +87,13 @@ NEEDS: dict[str, Need] = {
     "settings_sessions": (Action.SETTINGS_EDIT,),
     "settings_quiet_hours": (Action.SETTINGS_EDIT,),
     "settings_requirements": (Action.SETTINGS_EDIT,),
+    # The JSON API (web/api.py): what the pages above read, as the same roles read it
+    "api_schema": SIGNED_IN,
+    "api_overview": SIGNED_IN,
+    "api_calendar": (Action.SCHEDULE_QUEUE, Action.BULLETIN_APPROVE, Action.LOG_READ),
+    "api_log": (Action.LOG_READ,),
+    "api_log_verify": (Action.LOG_READ,),
+    "api_receivers": (Action.RECEIVERS_CONTROL, Action.LOG_READ),
 }
 
 #: The routes that take a large body: the most they take (their form's few fields

@@ -449,6 +449,7 @@ def create_app(
     app.mount("/tep", StaticFiles(directory=STATIC), name="static")
     _install_error_pages(app)
     from broadcaster.web import (
+        api,
         operator_pages,
         pages,
         record_pages,
@@ -461,6 +462,7 @@ def create_app(
     record_pages.add_routes(app)
     settings_pages.add_routes(app)
     recording_pages.add_routes(app)
+    api.add_routes(app)  # /api/v1: JSON, its own schema and errors
     app.add_middleware(SecurityHeaders)
     return app
 
