@@ -48,21 +48,9 @@ HASHED_FIELDS = (
     "dropouts",
 )
 # Fields left out of the hash while empty, so entries written before them still verify;
-# an entry that had one and lost it (or gained one) no longer does.
-OPTIONAL_FIELDS = frozenset(
-    {
-        "receivers",
-        "campaigns",
-        "week",
-        "priority",
-        "origin",
-        "duration_seconds",
-        "clock",
-        "source",
-        "relayed_seconds",
-        "dropouts",
-    }
-)
+# an entry that had one and lost it (or gained one) no longer does. They are every field
+# from "receivers" on: a new hashed field is appended, optional, at the end.
+OPTIONAL_FIELDS = frozenset(HASHED_FIELDS[HASHED_FIELDS.index("receivers") :])
 # The fields a log entry carries for status and the reports; entries without them (older
 # than these fields) are "legacy": their campaign and week come from the airing table.
 JUDGED_FIELDS = ("campaigns", "week")
