@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import test_web
 from test_web import NOW, VN, client, signed_in
-from test_web_records import MONDAY, OPERATOR, air
+from test_web_records import MONDAY, OPERATOR, air_six
 
 from broadcaster.app import schedule
 from broadcaster.app.actors import Actor
@@ -23,16 +23,6 @@ from broadcaster.store import airings
 
 ctx = test_web.ctx  # the fixtures: the small station, its accounts, the application
 app = test_web.app
-
-
-def _aired(ctx) -> None:
-    """Six entries: four aired, one failed, one interrupted (as tests/test_web_records)."""
-    air(ctx, "nq57-mot", "xa", MONDAY)
-    air(ctx, "nq57-ba", "xa", MONDAY + timedelta(minutes=10))
-    air(ctx, "nq57-mot", "thon-a", MONDAY + timedelta(days=1))
-    air(ctx, "nq57-mot", "thon-b", MONDAY + timedelta(days=2))
-    air(ctx, "nq57-ba", "thon-a", MONDAY + timedelta(days=1, minutes=20), "failed")
-    air(ctx, "nq57-ba", "thon-b", MONDAY + timedelta(days=2, minutes=20), "interrupted")
 
 
 def test_the_overview_says_what_is_on_air_and_next_per_zone(app, ctx):
@@ -112,7 +102,7 @@ def test_the_calendars_refusals_name_their_parameter(app):
 
 
 def test_the_log_is_filtered_and_paged_as_the_log_page_is(app, ctx):
-    _aired(ctx)
+    air_six(ctx)
     ctx.clock.advance_to(MONDAY + timedelta(days=3))
     c, _ = signed_in(app, "mai")
 
@@ -165,7 +155,7 @@ def test_the_logs_bad_filters_are_a_clear_json_error(app):
 
 
 def test_the_chain_is_verified_and_an_edit_is_found(app, ctx):
-    _aired(ctx)
+    air_six(ctx)
     c, _ = signed_in(app, "mai")
     good = c.get("/api/v1/log/verification").json()
     assert good["ok"] is True and good["entries"] == 6 and good["problems"] == []

@@ -52,8 +52,7 @@ def air(ctx, bulletin_id: str, zone: str, at: datetime, outcome: str = "aired") 
     return row.id
 
 
-@pytest.fixture
-def aired(ctx):
+def air_six(ctx) -> None:
     """Six entries: four aired (two on Monday in xa, one Tuesday in thon-a, one Wednesday
     in thon-b), one failed and one interrupted."""
     air(ctx, "nq57-mot", "xa", MONDAY)
@@ -62,6 +61,12 @@ def aired(ctx):
     air(ctx, "nq57-mot", "thon-b", MONDAY + timedelta(days=2))
     air(ctx, "nq57-ba", "thon-a", MONDAY + timedelta(days=1, minutes=20), "failed")
     air(ctx, "nq57-ba", "thon-b", MONDAY + timedelta(days=2, minutes=20), "interrupted")
+
+
+@pytest.fixture
+def aired(ctx):
+    """The six entries of :func:`air_six`, the clock on the Thursday after."""
+    air_six(ctx)
     ctx.clock.advance_to(MONDAY + timedelta(days=3))
     return ctx
 

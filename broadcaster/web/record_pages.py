@@ -278,26 +278,13 @@ def add_routes(app: FastAPI) -> None:
                 ctx, given["period"], given["year"], given["from"], given["to"]
             )
             zone_ids = reports.zones_of(ctx, given["zones"])
+            args = (ctx, visit.actor, period, zone_ids, given["format"], work)
+            unreal = given["include_unreal"]
             if kind == "report":
-                written = reports.make_report(
-                    ctx,
-                    visit.actor,
-                    period,
-                    zone_ids,
-                    given["format"],
-                    work,
-                    include_unreal=given["include_unreal"],
-                )
+                written = reports.make_report(*args, include_unreal=unreal)
                 return written.path, written.format
             pack = reports.make_evidence(
-                ctx,
-                visit.actor,
-                period,
-                zone_ids,
-                given["format"],
-                work,
-                with_audio=given["with_audio"],
-                include_unreal=given["include_unreal"],
+                *args, with_audio=given["with_audio"], include_unreal=unreal
             )
             return pack.path, "zip"
 
