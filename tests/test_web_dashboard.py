@@ -191,3 +191,38 @@ def test_the_receivers_state_comes_from_the_broker_in_the_background(station: Pa
             assert app.state.web.receivers._thread is None  # stopped with the app
         finally:
             ctx.close()
+
+
+def test_dead_air_alerts_have_a_card(station: Path):
+    """A silence the daemon raised (store/alerts, as engine/silence_alerts writes it) is
+    listed on Tổng quan: the zone, when, how long; an ongoing one says so."""
+    from broadcaster.store import alerts
+
+    ctx = _with_operator(StationContext.open(station, clock=SimClock(NOW)))
+    try:
+        with ctx.db.write() as s:
+            done = alerts.raise_alert(
+                s,
+                zone_id="thon-a",
+                what="relay:vov1-sang",
+                source="vov1",
+                started_at=NOW - timedelta(hours=6, minutes=29, seconds=48),
+                seconds=10,
+                raised_at=NOW - timedelta(hours=6),
+            )
+            alerts.end_alert(s, done, 15.4, NOW - timedelta(hours=6))
+            alerts.raise_alert(
+                s,
+                zone_id="xa",
+                what="relay:vov1-chieu",
+                source="vov1",
+                started_at=NOW - timedelta(seconds=30),
+                seconds=12,
+                raised_at=NOW,
+            )
+        text = _fragment(create_app(ctx=ctx))
+    finally:
+        ctx.close()
+    assert "Mất tiếng trên sóng" in text
+    assert "15 giây" in text and "relay:vov1-sang" in text and "05:30:12" in text, text
+    assert "vẫn đang im lặng" in text and "relay:vov1-chieu" in text

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from broadcaster.app import approvals, schedule
+from broadcaster.app import alerts, approvals, schedule
 from broadcaster.app.context import StationContext
 from broadcaster.app.logbook import ChainState, ChainWatch
 from broadcaster.app.receivers import ReceiverSummary, ReceiverWatch
@@ -53,6 +53,7 @@ class Overview:
     fallback: tuple[Bulletin, ...] = ()
     compact: bool = False
     bulletin_titles: dict[str, str] = field(default_factory=dict)
+    dead_air: tuple[alerts.AirAlert, ...] = ()  # the last week's silences on air, latest first
 
     @property
     def state_counts(self) -> list[tuple[str, int]]:
@@ -125,4 +126,5 @@ def overview(
         fallback=tuple(approvals.fallback_approved(ctx, scripts)),
         bulletin_titles={b.id: b.title or b.id for b in scripts},
         compact=len(ctx.station.zones) > COMPACT_ABOVE_ZONES,
+        dead_air=tuple(alerts.recent_alerts(ctx)),
     )

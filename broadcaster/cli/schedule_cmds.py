@@ -347,11 +347,12 @@ def status(
 ) -> None:
     """Per zone and requirement: required, aired, planned, failed/missed and a state,
     counted from the hashed as-run log (planned airings from the schedule)."""
-    from broadcaster.app import receivers  # paho and the mqtt plugin only when asked
+    from broadcaster.app import alerts, receivers  # paho and the mqtt plugin only when asked
 
     ctx = open_station()
     report = schedule.status(ctx, week, include_unreal=include_unreal)
     week_relays = relays.week_relays(ctx, report.week)
+    dead_air = [a for a in alerts.week_alerts(ctx, report.week) if include_unreal or not a.clock]
     misses = receivers.receiver_misses(ctx, report.week)
     warning = unreal_warning(report.unreal, include_unreal)
     if as_json:
@@ -364,6 +365,9 @@ def status(
                 {
                     **r.as_dict(),
                     "receiver_misses": by_zone.get(r.zone, []),
+                    "silence_alerts": [
+                        a.as_dict(ctx.station.tz) for a in dead_air if a.zone_id == r.zone
+                    ],
                     "relays": [
                         _relay_json(w, ctx.station.tz) for w in week_relays.by_zone.get(r.zone, [])
                     ],
@@ -381,6 +385,8 @@ def status(
         out.print(relays_table(week_relays.windows, ctx.station))
     if misses:
         out.print(misses_table(misses, ctx.station.tz))
+    for line in dead_air_lines(dead_air, ctx.station):
+        out.print(Text(line, style="bold red"))
     for line in unairable_lines(ctx, bulletins.unairable(ctx)):
         out.print(Text(line, style="yellow"))
     for note in bulletins.audio_notes(ctx):
@@ -395,6 +401,27 @@ def status(
     if warning:
         out.print(Text(warning, style="bold red"))
     _print_station_key(ctx)
+
+
+def dead_air_lines(found, station: Station) -> list[str]:
+    """One line per dead-air alert of the week (latest first), under a heading."""
+    if not found:
+        return []
+    names = {z.id: z.name for z in station.zones}
+    lines = [_("Dead air this week ({n}):").format(n=len(found))]
+    for a in found:
+        text = _("{zone}: silent from {time} for {seconds} s during {what}").format(
+            zone=names.get(a.zone_id, a.zone_id),
+            time=fmt_local(a.started_at, station.tz, with_seconds=True),
+            seconds=round(a.seconds),
+            what=a.what,
+        )
+        if a.ongoing:
+            text += " " + _("(still silent)")
+        if a.hook and a.hook != "ok":
+            text += " " + _("(alert hook failed: {why})").format(why=a.hook)
+        lines.append("  " + text)
+    return lines
 
 
 def legacy_note(n: int) -> str:

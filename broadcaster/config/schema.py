@@ -166,6 +166,26 @@ class RelayModel(_Strict):
     )
 
 
+class SilenceModel(_Strict):
+    """Dead air on what goes out (issue 16): how quiet, for how long, and who is told."""
+
+    threshold_dbfs: float = Field(
+        -50.0, ge=-100, le=-10, description="below this RMS level (dBFS) the air is dead"
+    )
+    min_seconds: float = Field(
+        10.0, ge=1, le=3600, description="silence longer than this raises an alert"
+    )
+    hook: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="a command run (no shell) for each alert, e.g. [scripts/sms.sh, '0912...']: "
+        "the alert's details follow as arguments and BROADCASTER_ALERT_* variables",
+    )
+    hook_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="the hook is killed after this long"
+    )
+
+
 class RequirementModel(_Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     id: Slug
@@ -230,6 +250,7 @@ class StationFile(_Strict):
     sessions: list[SessionModel] = Field(default_factory=list)
     sources: list[SourceModel] = Field(default_factory=list)
     relays: list[RelayModel] = Field(default_factory=list)
+    silence: SilenceModel | None = None
     requirements: list[RequirementModel] = Field(default_factory=list)
     production: ProductionModel = Field(default_factory=ProductionModel)
     engines: dict[str, dict[str, Any]] = Field(

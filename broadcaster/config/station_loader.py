@@ -18,6 +18,7 @@ from broadcaster.config.schema import (
     ReportModel,
     RequirementModel,
     SessionModel,
+    SilenceModel,
     SourceModel,
     StationFile,
     StationInfo,
@@ -34,6 +35,7 @@ from broadcaster.core.model import (
     ReportSettings,
     Requirement,
     SessionRule,
+    SilenceSettings,
     Source,
     Station,
     Zone,
@@ -311,6 +313,7 @@ def parse_station(
         language=info.language,
         sources=sources,
         relays=relays,
+        silence=_silence_settings(model.silence),
     )
 
 
@@ -387,6 +390,17 @@ def _relays(model, zones: list[Zone], quiet: tuple[QuietHours, ...], bad):
     return sources, tuple(relays)
 
 
+def _silence_settings(m: SilenceModel | None) -> SilenceSettings:
+    if m is None:
+        return SilenceSettings()
+    return SilenceSettings(
+        threshold_dbfs=m.threshold_dbfs,
+        min_seconds=m.min_seconds,
+        hook=tuple(m.hook or ()),
+        hook_timeout_seconds=m.hook_timeout_seconds,
+    )
+
+
 def _report_settings(m: ReportModel | None) -> ReportSettings:
     if m is None:
         return ReportSettings()
@@ -423,6 +437,7 @@ class _Parts:
     production: ProductionModel | None = None
     engines: dict[str, BaseModel | None] = field(default_factory=dict)
     report: ReportModel | None = None
+    silence: SilenceModel | None = None
 
 
 def _validate_parts(
@@ -513,6 +528,8 @@ def _validate_parts(
         parts.engines[str(name)] = one(known_tts[name], settings or {}, ("engines", name))
     if data.get("report") is not None:
         parts.report = one(ReportModel, data["report"], ("report",))
+    if data.get("silence") is not None:
+        parts.silence = one(SilenceModel, data["silence"], ("silence",))
     return parts
 
 

@@ -287,6 +287,18 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class SilenceSettings:
+    """Dead air (``silence:`` in station.yaml, optional): a level below ``threshold_dbfs``
+    (RMS) for longer than ``min_seconds`` on what goes out is logged and raises an alert;
+    ``hook`` is the station's command told of each alert (empty: none)."""
+
+    threshold_dbfs: float = -50.0
+    min_seconds: float = 10.0
+    hook: tuple[str, ...] = ()
+    hook_timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     """Who issues the evidence reports and what the plan asks for (``report:`` in station.yaml).
 
@@ -337,6 +349,7 @@ class Station:
     # Upstream programmes by id, and the weekly windows in which zones relay them.
     sources: Mapping[str, Source] = field(default_factory=dict, hash=False, compare=False)
     relays: tuple[RelayRule, ...] = ()
+    silence: SilenceSettings = field(default_factory=SilenceSettings, hash=False, compare=False)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -24,16 +24,19 @@ import json
 import logging
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from broadcaster.core.model import RelayWindow, Station
 from broadcaster.core.sessions import zone_week_relays
 from broadcaster.core.timeutil import as_utc, iso_week_of_instant, parse_week
+from broadcaster.engine.silence_alerts import SilenceAlerts
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import N_
 from broadcaster.playout.base import Clock, RelayingOutput, RelayTarget
 from broadcaster.playout.relay_pull import Gap, RelayPull, Share
+from broadcaster.playout.silence import SilenceEvent
 from broadcaster.store import aslog, relays
 
 log = logging.getLogger("broadcaster.relay")
@@ -87,6 +90,9 @@ class RelayDesk:
         self._of_pull: dict[int, dict[str, tuple[str, str, datetime]]] = {}  # zone -> run
         self._lock = threading.RLock()
         self._stopping = False
+        # Dead air in what the relays carry (issue 16): every zone's share has a detector;
+        # its alerts are written and the station's hook run off the pacing threads.
+        self.alerts = SilenceAlerts(engine.db, self.station, engine.root, clock, engine.clock_kind)
 
     # -- the windows --------------------------------------------------------------------------
     def _week(self, year: int, week: int) -> list[RelayWindow]:
@@ -183,7 +189,9 @@ class RelayDesk:
                 self.clock,
                 w.end,
                 on_done=self._pull_done,
+                silence=(self.station.silence.threshold_dbfs, self.station.silence.min_seconds),
             )
+            pull.on_silence = self._silence_of(pull)
             self.pulls[pull_key] = pull
         pull.add(w.zone_id, sink, held_by=self.held.get(w.zone_id, ""))
         self._of_pull.setdefault(id(pull), {})[w.zone_id] = (w.zone_id, w.relay_id, w.start)
@@ -196,6 +204,17 @@ class RelayDesk:
             " (resumed after a restart)" if adopted else "",
         )
         return 1
+
+    def _silence_of(self, pull: RelayPull) -> Callable[[str, SilenceEvent], None]:
+        """The pull's dead-air callback: the zone's relay told to the alerts' queue,
+        which never blocks the pacing thread."""
+
+        def told(zone_id: str, event: SilenceEvent) -> None:
+            key = self._of_pull.get(id(pull), {}).get(zone_id)
+            what = RELAY_PREFIX + (key[1] if key else "?")
+            self.alerts.report(zone_id, what, pull.source_id, event)
+
+        return told
 
     # -- emergencies ----------------------------------------------------------------------------
     def hold(self, zone_id: str, by: str) -> None:
@@ -345,6 +364,7 @@ class RelayDesk:
                 pull.start()
         for pull in pulls:
             pull.join(timeout=15)
+        self.alerts.stop()
 
 
 def _backup_gap(pull: RelayPull, running: Running, now: datetime) -> Gap | None:

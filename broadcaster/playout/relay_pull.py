@@ -35,6 +35,12 @@ from urllib.parse import urlsplit
 
 from broadcaster.core.model import DEVICE_PREFIX
 from broadcaster.playout.base import RELAY_BYTES_PER_SECOND, RELAY_RATE, Clock, RelaySink
+from broadcaster.playout.silence import (
+    SilenceDetector,
+    SilenceEvent,
+    SilenceSpan,
+    level_dbfs,
+)
 
 log = logging.getLogger("broadcaster.relay")
 
@@ -57,7 +63,9 @@ class Gap:
 
     at: datetime
     seconds: float
-    kind: str  # "down" (the source), "emergency" (an emergency held the zone), "backup"
+    # "down" (the source), "emergency" (an emergency held the zone), "backup", "silence"
+    # (dead air in what went out: the programme itself was silent, or nothing came)
+    kind: str
     by: str = ""  # what held the zone (an emergency's airing id)
 
     def as_dict(self) -> dict[str, object]:
@@ -87,11 +95,16 @@ class Share:
     error: str = ""  # the sink failed: nothing more is written to it
     sha256: str = ""  # what the sink recorded (file output), once closed
     closed: bool = False
+    silence: SilenceDetector | None = None  # dead air in what this zone carried
 
     def note(self, gap: Gap) -> None:
         listed = gap.kind != "down" or gap.seconds >= MIN_DROPOUT_SECONDS
         if listed and len(self.gaps) < MAX_LISTED:
             self.gaps.append(gap)
+
+
+#: Where a pull tells of dead air: (zone, event), from the pacing thread (never block).
+SilenceCallback = Callable[[str, SilenceEvent], None]
 
 
 #: Container formats named by a stream URL's extension. A live MP3 stream joined in the
@@ -141,6 +154,8 @@ class RelayPull:
         *,
         on_done: Callable[[RelayPull], None] | None = None,
         argv: Callable[[str], list[str]] = ffmpeg_argv,
+        silence: tuple[float, float] | None = None,
+        on_silence: SilenceCallback | None = None,
     ) -> None:
         self.source_id = source_id
         self.urls = [u for u in urls if u]
@@ -148,6 +163,10 @@ class RelayPull:
         self.end = end
         self.on_done = on_done
         self._argv = argv
+        # Dead air (issue 16): (threshold dBFS, minimum seconds) for each zone's detector;
+        # every span is listed in the zone's gaps (kind "silence") and told to on_silence.
+        self.silence = silence
+        self.on_silence = on_silence
         self.shares: dict[str, Share] = {}
         self.came_up = False
         self.last_error = ""
@@ -170,6 +189,8 @@ class RelayPull:
         """A zone joins (at the window's start, or later: a zone resumed after a restart)."""
         now = self.clock.now()
         share = Share(zone_id, sink, now)
+        if self.silence is not None:
+            share.silence = SilenceDetector(*self.silence, rate=RELAY_RATE)
         with self._lock:
             if not self._live:
                 share.down_since = now
@@ -192,6 +213,8 @@ class RelayPull:
             if share.down_since is not None:  # a dropout ends where the emergency begins
                 share.note(Gap(share.down_since, (now - share.down_since).total_seconds(), "down"))
                 share.down_since = None
+            told = self._quiet_ends(share, now)  # the emergency's audio is not this air
+        self._tell(told)
         with contextlib.suppress(Exception):
             share.sink.hold()
         return True
@@ -208,6 +231,28 @@ class RelayPull:
         with contextlib.suppress(Exception):
             share.sink.resume()
         return True
+
+    @staticmethod
+    def _silence_events(share: Share, events: list[SilenceEvent]) -> list[tuple[str, SilenceEvent]]:
+        """Note the spans among a zone's detector events (under the lock); what to tell."""
+        for event in events:
+            if isinstance(event, SilenceSpan):
+                share.note(Gap(event.at, event.seconds, "silence"))
+        return [(share.zone_id, e) for e in events]
+
+    def _quiet_ends(self, share: Share, now: datetime) -> list[tuple[str, SilenceEvent]]:
+        if share.silence is None:
+            return []
+        return self._silence_events(share, share.silence.interrupt(now))
+
+    def _tell(self, told: list[tuple[str, SilenceEvent]]) -> None:
+        if self.on_silence is None:
+            return
+        for zone_id, event in told:
+            try:
+                self.on_silence(zone_id, event)
+            except Exception:  # the relay goes on whatever the alerting does
+                log.exception("relay %s: telling a silence on %s failed", self.source_id, zone_id)
 
     @staticmethod
     def _end_hold(share: Share, now: datetime) -> None:
@@ -386,6 +431,16 @@ class RelayPull:
                 shares = [s for s in self.shares.values() if s.held_since is None and not s.error]
                 for share in shares:
                     share.relayed += real / RELAY_BYTES_PER_SECOND
+                told: list[tuple[str, SilenceEvent]] = []
+                if self.silence is not None and shares:
+                    level = level_dbfs(chunk)  # once per chunk, for every zone carrying it
+                    seconds = size / RELAY_BYTES_PER_SECOND
+                    for share in shares:
+                        if share.silence is not None:
+                            found = share.silence.feed_level(level, now, seconds)
+                            if found:
+                                told += self._silence_events(share, found)
+            self._tell(told)
             for share in shares:
                 try:
                     share.sink.write(chunk)
@@ -405,13 +460,16 @@ class RelayPull:
 
     def _close_shares(self) -> None:
         now = min(self.clock.now(), self.end) if not self.stopped_by else self.clock.now()
+        told: list[tuple[str, SilenceEvent]] = []
         with self._lock:
             shares = list(self.shares.values())
             for share in shares:
                 if share.held_since is not None:
                     self._end_hold(share, now)
                 self._came_back(share, now)
+                told += self._quiet_ends(share, now)  # a silence lasting to the end
                 share.closed = True
+        self._tell(told)
         for share in shares:
             try:
                 share.sha256 = share.sink.close() or ""

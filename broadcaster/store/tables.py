@@ -345,3 +345,27 @@ class RelayRun(SQLModel, table=True):
         UniqueConstraint("zone_id", "relay_id", "window_start", name="uq_relay_run_window"),
         Index("ix_relay_run_status", "status"),
     )
+
+
+class AirAlert(SQLModel, table=True):
+    """Dead air on what went out (issue 16): a silence longer than the station's minimum
+    during a relay (later a live broadcast or a bulletin). Raised while the air is still
+    dead (``seconds`` so far, ``ended_at`` empty) and completed when sound comes back;
+    what the faces list and the hook is told of. The relay's as-run entry carries the
+    same span in its hashed ``dropouts``: this row is for attention, not evidence."""
+
+    __tablename__ = "air_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="silence", max_length=16)
+    zone_id: str = Field(max_length=64)
+    what: str = Field(default="", max_length=128)  # "relay:<relay id>", a bulletin id
+    source: str = Field(default="", max_length=64)
+    started_at: datetime  # where the silence began (UTC)
+    seconds: float = 0.0  # how long it lasted (so far, while ended_at is empty)
+    ended_at: datetime | None = None
+    raised_at: datetime
+    hook: str = Field(default="", max_length=256)  # "", "ok", or why the hook failed
+    clock: str = Field(default="", max_length=64)  # "" real, else shifted:/simulated
+
+    __table_args__ = (Index("ix_air_alert_started", "started_at"),)
