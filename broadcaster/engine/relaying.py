@@ -25,7 +25,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from broadcaster.core.model import RelayWindow, Station
@@ -34,10 +34,18 @@ from broadcaster.core.timeutil import as_utc, iso_week_of_instant, parse_week
 from broadcaster.engine.silence_alerts import SilenceAlerts
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import N_
-from broadcaster.playout.base import Clock, RelayingOutput, RelayTarget
+from broadcaster.playout.base import (
+    Clock,
+    DeviceRelay,
+    DeviceRelayingOutput,
+    DeviceRelayResult,
+    ReceiverOutcome,
+    RelayingOutput,
+    RelayTarget,
+)
 from broadcaster.playout.relay_pull import Gap, RelayPull, Share
 from broadcaster.playout.silence import SilenceEvent
-from broadcaster.store import aslog, relays
+from broadcaster.store import aslog, onair, relays
 
 log = logging.getLogger("broadcaster.relay")
 
@@ -56,6 +64,8 @@ R_CRASH = N_(
 R_NO_RELAY = N_("output '{name}' cannot carry a relay")
 R_OUTPUT = N_("output '{name}' failed: {err}")
 R_NO_SOURCE = N_("source '{source}' is not configured")
+R_RECEIVERS_SHORT = N_("relayed on {ok} of {total} receivers: {details}")
+R_RECEIVER_SHORT = N_("{receiver}: relayed {relayed} s (at least {need} s required)")
 
 
 @dataclass
@@ -88,6 +98,9 @@ class RelayDesk:
         self.closed: set[tuple[str, str, datetime]] = set()
         self._weeks: dict[tuple[int, int], list[RelayWindow]] = {}
         self._of_pull: dict[int, dict[str, tuple[str, str, datetime]]] = {}  # zone -> run
+        # Windows carried by the output's devices themselves (mqtt receivers).
+        self.device_relays: dict[tuple[str, str, datetime], DeviceRelay] = {}
+        self._device_threads: list[threading.Thread] = []
         self._lock = threading.RLock()
         self._stopping = False
         # Dead air in what the relays carry (issue 16): every zone's share has a detector;
@@ -168,12 +181,14 @@ class RelayDesk:
             return 0
         output = self.engine.outputs.get(zone.output)
         output = getattr(output, "inner", output)
-        if not isinstance(output, RelayingOutput):
-            self._close_unstarted(running, R_NO_RELAY.format(name=zone.output), now)
-            return 0
         target = RelayTarget(
             w.zone_id, w.relay_id, w.source_id, w.start, w.end, source.url, source.backup_url
         )
+        if isinstance(output, DeviceRelayingOutput):
+            return self._begin_on_devices(output, running, target, now)
+        if not isinstance(output, RelayingOutput):
+            self._close_unstarted(running, R_NO_RELAY.format(name=zone.output), now)
+            return 0
         try:
             sink = output.open_relay(target)
         except Exception as exc:  # whatever stops it, the window gets its entry now
@@ -215,6 +230,84 @@ class RelayDesk:
             self.alerts.report(zone_id, what, pull.source_id, event)
 
         return told
+
+    def _begin_on_devices(
+        self, output: DeviceRelayingOutput, running: Running, target: RelayTarget, now: datetime
+    ) -> int:
+        """The zone's devices pull the source themselves (mqtt receivers): no pull here;
+        their reports, collected by the output, become the window's entry."""
+        key = (target.zone_id, target.relay_id, target.start)
+        try:
+            relay = output.start_relay(target)
+        except Exception as exc:
+            err = str(exc) if exc.args else type(exc).__name__
+            self._close_unstarted(running, R_OUTPUT.format(name=running.output, err=err), now)
+            return 0
+        self.device_relays[key] = relay
+
+        def settle() -> None:
+            result = relay.wait(None)
+            with self._lock:
+                self.device_relays.pop(key, None)
+            if result is not None:
+                try:
+                    self._close_devices(running, result, self.clock.now())
+                except Exception:  # the thread must end; the window stays 'playing'
+                    log.exception("relay %s on %s: closing failed", target.relay_id, key[0])
+
+        thread = threading.Thread(target=settle, name=f"relay-{target.zone_id}", daemon=True)
+        self._device_threads = [t for t in self._device_threads if t.is_alive()] + [thread]
+        thread.start()
+        log.info(
+            "relay %s on %s: %s until %s, carried by the receivers",
+            target.relay_id,
+            target.zone_id,
+            target.source_id,
+            target.end.isoformat(),
+        )
+        return 1
+
+    def _close_devices(self, running: Running, result: DeviceRelayResult, now: datetime) -> None:
+        """``aired`` when every device of the zone relayed at least ``min_share`` of the
+        window (as a bulletin airs only if every receiver played it); the zone's seconds
+        are the least any device relayed; each device's verdict and seconds go with the
+        entry (hashed ``receivers`` field, ``receiver_report`` rows)."""
+        w = running.window
+        total = w.seconds
+        need = w.min_share * total
+        judged: list[ReceiverOutcome] = []
+        for r in result.receivers:
+            seconds = min(r.played_seconds or 0.0, total)
+            if r.outcome == "relayed" and seconds < need:
+                r = replace(
+                    r,
+                    outcome="short",
+                    reason=R_RECEIVER_SHORT.format(
+                        receiver=r.receiver, relayed=round(seconds), need=math.ceil(need)
+                    ),
+                )
+            judged.append(replace(r, played_seconds=round(seconds, 1)))
+        ok = [r for r in judged if r.outcome == "relayed"]
+        relayed = min((r.played_seconds or 0.0 for r in judged), default=0.0)
+        parts: list[str] = [R_CRASH] if running.adopted else []
+        if judged and len(ok) == len(judged):
+            outcome = "aired"
+        else:
+            outcome = "interrupted" if result.stopped_by else "failed"
+            details = "; ".join(
+                r.reason or f"{r.receiver}: {r.outcome}" for r in judged if r not in ok
+            )
+            parts.append(R_RECEIVERS_SHORT.format(ok=len(ok), total=len(judged), details=details))
+        self._write(
+            running,
+            outcome,
+            "; ".join(parts),
+            now,
+            relayed,
+            list(result.dropouts)[:40],
+            "",
+            receivers=tuple(judged),
+        )
 
     # -- emergencies ----------------------------------------------------------------------------
     def hold(self, zone_id: str, by: str) -> None:
@@ -289,6 +382,7 @@ class RelayDesk:
         relayed: float,
         gaps: list[dict[str, object]],
         sha256: str,
+        receivers: tuple[ReceiverOutcome, ...] = (),
     ) -> None:
         w = running.window
         entry = aslog.Outcome(
@@ -308,9 +402,30 @@ class RelayDesk:
             source=w.source_id,
             relayed_seconds=round(relayed, 1),
             dropouts=json.dumps(gaps, ensure_ascii=False, separators=(",", ":")) if gaps else "",
+            receivers=",".join(f"{r.receiver}={r.outcome}" for r in receivers),
         )
         with self.engine.db.write() as s:
-            relays.close(s, running.run_id, entry, now)
+            written = relays.close(s, running.run_id, entry, now)
+            if written is not None and receivers:
+                onair.add_receiver_reports(
+                    s,
+                    (
+                        {
+                            "log_seq": written.seq,
+                            "airing_id": None,
+                            "zone_id": w.zone_id,
+                            "receiver_id": r.receiver,
+                            "outcome": r.outcome,
+                            "reason": r.reason[:512],
+                            "started_at": as_utc(r.started_at) if r.started_at else None,
+                            "ended_at": as_utc(r.ended_at) if r.ended_at else None,
+                            "played_seconds": r.played_seconds,
+                            "scheduled_at": as_utc(w.start),
+                            "recorded_at": as_utc(now),
+                        }
+                        for r in receivers
+                    ),
+                )
         with self._lock:
             self.running.pop((w.zone_id, w.relay_id, w.start), None)
             self.closed.add((w.zone_id, w.relay_id, w.start))
@@ -364,6 +479,13 @@ class RelayDesk:
                 pull.start()
         for pull in pulls:
             pull.join(timeout=15)
+        with self._lock:
+            on_devices = list(self.device_relays.values())
+            threads = list(self._device_threads)
+        for relay in on_devices:
+            relay.stop(reason)
+        for thread in threads:
+            thread.join(timeout=15)
         self.alerts.stop()
 
 

@@ -167,6 +167,40 @@ class RelayingOutput(Protocol):
     def open_relay(self, target: RelayTarget) -> RelaySink: ...
 
 
+@dataclass(frozen=True)
+class DeviceRelayResult:
+    """How a window went at the devices that pulled it themselves (network outputs):
+    one :class:`ReceiverOutcome` per device (``relayed``, or what went wrong, with its
+    ``played_seconds`` = seconds it relayed; 0 for one that never said), and the
+    dropouts they reported (``{"at", "seconds", "kind", "receiver"}``)."""
+
+    receivers: tuple[ReceiverOutcome, ...]
+    dropouts: tuple[dict[str, object], ...] = ()
+    stopped_by: str = ""
+
+
+@runtime_checkable
+class DeviceRelay(Protocol):
+    """A window the output's devices carry by themselves."""
+
+    def wait(self, timeout: float | None) -> DeviceRelayResult | None:
+        """Block up to ``timeout`` s; the result once every device ended or timed out."""
+        ...
+
+    def stop(self, reason: str) -> None:
+        """The station stops: decide now with what the devices have said."""
+        ...
+
+
+@runtime_checkable
+class DeviceRelayingOutput(Protocol):
+    """Optional, instead of :class:`RelayingOutput`: an output whose devices pull the
+    source themselves (``mqtt`` receivers get a signed ``relay`` command with the URL and
+    the window and report what they relayed); the station pulls nothing for its zones."""
+
+    def start_relay(self, target: RelayTarget) -> DeviceRelay: ...
+
+
 class OutputPlugin(Protocol):
     """What an output type registers under the ``broadcaster.outputs`` entry-point group
     (the built-ins too, in pyproject.toml): the same contract as a TTS engine's.

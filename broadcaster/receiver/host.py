@@ -43,6 +43,7 @@ import paho.mqtt.client as mqtt
 from broadcaster import __version__
 from broadcaster.playout.mqtt import protocol
 from broadcaster.playout.mqtt.settings import client
+from broadcaster.receiver.relaying import ReceiverRelay
 from broadcaster.receiver.settings import ReceiverEntry, ReceiverFileSettings
 
 log = logging.getLogger("broadcaster.receiver")
@@ -110,6 +111,7 @@ class Receiver:
         self._clamp_counter()
         self.playing: Playing | None = None
         self.cued: dict[int, Cued] = {}
+        self.relays: dict[tuple[str, int], ReceiverRelay] = {}  # (relay id, start ms)
         # Airings stopped before their play was ready (the stop overtook the download).
         self.dropped: collections.deque[int] = collections.deque(maxlen=64)
         self.online_since: int | None = None
@@ -239,6 +241,10 @@ class Receiver:
         """A clean shutdown says so (a crash leaves the last will to say it)."""
         with self.lock:
             self.cued.clear()
+            relays = list(self.relays.values())
+        for relay in relays:
+            relay.stop("receiver shut down")
+        with self.lock:
             if self.playing is not None:
                 self._finish(self.playing, completed=False, reason="receiver shut down")
         if not self.connected.is_set():
@@ -285,6 +291,8 @@ class Receiver:
             self.event("resynced", counter=body["counter"])
         elif body["type"] in ("play", "prefetch"):
             self.host.obtain(self, body)
+        elif body["type"] == "relay":
+            self.relay(body)
         elif body["type"] == "stop":
             self.stop(body.get("airing_id"), "stopped by the station")
         elif body["type"] == "volume":
@@ -293,6 +301,24 @@ class Receiver:
                 self._save_state()
             self.event("volume", volume=self.volume)
             self.heartbeat()
+
+    def relay(self, body: dict[str, Any]) -> None:
+        """A verified ``relay``: acknowledge it and begin at its ``start_at`` by this
+        machine's clock (at once if the window is already open)."""
+        relay = ReceiverRelay(self, body)
+        with self.lock:
+            if relay.key in self.relays:
+                self.event("relay-known", relay_id=relay.relay_id, counter=body["counter"])
+                return
+            self.relays[relay.key] = relay
+        self.send("ack", **relay.fields())
+        self.event("relay-accepted", relay_id=relay.relay_id, start_at=relay.start_ms)
+        self.host.at(self.host.mono_of(relay.start_ms), relay.begin)
+
+    def relay_over(self, relay: ReceiverRelay) -> None:
+        with self.lock:
+            if self.relays.get(relay.key) is relay:
+                del self.relays[relay.key]
 
     def reject(self, code: str, detail: str, body: dict[str, Any] | None) -> None:
         body = body or {}
@@ -421,6 +447,8 @@ class Receiver:
         else:
             self._to_file(body, audio, now_wall)
         self.playing = playing
+        for relay in self.relays.values():  # its own airing goes out instead of the relay
+            relay.hold(f"airing {playing.airing_id}")
 
         def announce() -> None:
             self.send(
@@ -488,6 +516,8 @@ class Receiver:
         if playing.proc is not None and playing.proc.poll() is None:
             playing.proc.terminate()
         self.playing = None
+        for relay in self.relays.values():
+            relay.resume()
         if completed:
             played = playing.duration_ms
         else:

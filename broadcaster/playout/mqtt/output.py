@@ -35,10 +35,12 @@ from broadcaster.playout.base import (
     PlayItem,
     PlayResult,
     ReceiverOutcome,
+    RelayTarget,
     tcp_reachable,
 )
 from broadcaster.playout.mqtt import protocol
 from broadcaster.playout.mqtt.audio_server import AudioServer
+from broadcaster.playout.mqtt.relay import MqttRelay
 from broadcaster.playout.mqtt.settings import (
     MqttOutputSettings,
     check_ids,
@@ -287,6 +289,8 @@ class MqttOutput:
         # (receiver, airing) -> counter of the play sent: an error about another command
         # (a replay of an old play, say) is not this play's refusal.
         self._play_counters: dict[tuple[str, int], int] = {}
+        # (receiver, counter of its relay command) -> the window it is for
+        self._relays: dict[tuple[str, int], MqttRelay] = {}
         try:
             self.audio = AudioServer(
                 self.settings.audio_server.bind,
@@ -349,7 +353,8 @@ class MqttOutput:
             log.warning("mqtt output %s: broker refused: %s", self.name, reason_code)
             return
         base = f"{protocol.TOPIC_ROOT}/{self.station_id}/+/+/"
-        c.subscribe([(base + kind, 1) for kind in ("ack", "done", "error")])
+        kinds = ("ack", "done", "error", *protocol.RELAY_REPORTS)
+        c.subscribe([(base + kind, 1) for kind in kinds])
         self.connected.set()
         self.health.set_connected(True)
 
@@ -376,6 +381,8 @@ class MqttOutput:
         except protocol.Rejected as rejected:
             self.health.ignored(rejected.code, receiver, rejected.detail)
             return
+        if self._relay_report(receiver, kind, body):
+            return
         airing = _int(body.get("airing_id"))
         if airing is None:
             return
@@ -392,8 +399,87 @@ class MqttOutput:
             return
         playback.on_report(receiver, kind, body)
 
+    def _relay_report(self, receiver: str, kind: str, body: dict[str, Any]) -> bool:
+        """A verified report about a relay window (True: it was one, used or ignored).
+
+        It names the counter of the ``relay`` sent to this receiver; a report of a relay
+        this output did not send, said before it was sent, or claiming absurd figures
+        (more seconds than the window, negative ones) is ignored and counted."""
+        counter = _int(body.get("counter"))
+        if kind not in protocol.RELAY_REPORTS and not (
+            kind in ("ack", "error") and body.get("airing_id") is None
+        ):
+            return False
+        with self._lock:
+            relay = self._relays.get((receiver, counter)) if counter is not None else None
+        if relay is None:
+            if kind in protocol.RELAY_REPORTS:
+                self.health.ignored(protocol.WRONG_TARGET, receiver, "report of no relay sent")
+                return True
+            return False
+        at = _int(body.get("at"))
+        if at is None or at < relay.sent_wall - protocol.REPORT_SKEW_MS:
+            self.health.ignored(protocol.REPLAYED, receiver, f"report at {at} predates the relay")
+            return True
+        if kind in protocol.RELAY_REPORTS:
+            window_ms = relay.end_wall - relay.sent_wall
+            wrong = protocol.relay_report_error(kind, body, window_ms)
+            if wrong or body.get("relay_id") != relay.target.relay_id:
+                self.health.ignored(protocol.MALFORMED, receiver, wrong or "another relay")
+                return True
+        relay.on_report(receiver, kind, body)
+        return True
+
+    def start_relay(self, target: RelayTarget) -> MqttRelay:
+        """Send each receiver of the zone a signed ``relay`` for the window: they pull
+        the source themselves (the station streams nothing over MQTT) and report; the
+        returned relay collects their reports (see ``mqtt/relay.py``)."""
+        receivers = self.receivers_of(target.zone_id)
+        if not receivers:
+            raise OutputError(
+                N_("no receivers configured for zone '{zone}'").format(zone=target.zone_id)
+            )
+        sent_wall, now = wall_ms(), self.clock.now()
+
+        def wall(instant: datetime) -> int:
+            return sent_wall + int((instant - now).total_seconds() * 1000)
+
+        start_wall, end_wall = wall(target.start), wall(target.end)
+        relay = MqttRelay(
+            target, receivers, sent_wall, now, end_wall, self.settings.done_margin_seconds
+        )
+        numbered: list[tuple[str, int]] = []
+        for r in receivers:
+            command = self._command(
+                "relay",
+                target.zone_id,
+                r,
+                url=target.url,
+                backup_url=target.backup_url,
+                relay_id=target.relay_id,
+                start_at=start_wall,
+                end_at=end_wall,
+            )
+            command = replace(command, expires_at=max(command.expires_at, end_wall))
+            self._publish(command, track=lambda c, r=r: self._track_relay(r, c, relay, numbered))
+        threading.Thread(target=self._forget_relay, args=(relay, numbered), daemon=True).start()
+        return relay
+
+    def _track_relay(
+        self, receiver: str, counter: int, relay: MqttRelay, numbered: list[tuple[str, int]]
+    ) -> None:
+        with self._lock:
+            self._relays[(receiver, counter)] = relay
+            numbered.append((receiver, counter))
+
+    def _forget_relay(self, relay: MqttRelay, numbered: list[tuple[str, int]]) -> None:
+        relay.wait(None)
+        with self._lock:
+            for key in numbered:
+                self._relays.pop(key, None)
+
     # -- commands --------------------------------------------------------------------------
-    def _publish(self, command: protocol.Command) -> mqtt.MQTTMessageInfo:
+    def _publish(self, command: protocol.Command, track: Any = None) -> mqtt.MQTTMessageInfo:
         """Number, sign and queue a command, all under one lock.
 
         Counters are strictly increasing across restarts too (microseconds of the wall
@@ -409,6 +495,8 @@ class MqttOutput:
             numbered = replace(command, counter=self._counter)
             if command.type == "play" and command.airing_id is not None:
                 self._play_counters[(command.receiver, command.airing_id)] = self._counter
+            if track is not None:  # before it leaves: its reports must find their window
+                track(self._counter)
             return self.client.publish(name, numbered.signed_payload(key), qos=1)
 
     def _command(self, kind: str, zone: str, receiver: str, **fields: Any) -> protocol.Command:

@@ -17,12 +17,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PROTOCOL_VERSION = 2
+#: Version 3 adds ``relay`` (and its reports) and nothing else: only a ``relay`` command
+#: carries ``v: 3``, every other command is still sent as version 2, so a version-2
+#: receiver keeps obeying them and refuses a relay (unknown type) with an ``error``.
+RELAY_VERSION = 3
 #: Command versions a receiver accepts: 2 is 1 plus signed reports, ``resync`` and the
-#: bound on counters ahead; a version-1 command means exactly what it meant.
-ACCEPTED_VERSIONS = (1, 2)
+#: bound on counters ahead; 3 is 2 plus ``relay``; an older command means what it meant.
+ACCEPTED_VERSIONS = (1, 2, 3)
 TOPIC_ROOT = "loa"
-COMMANDS = ("play", "stop", "volume", "prefetch", "resync")
-REPORTS = ("ack", "done", "error", "status", "heartbeat")
+COMMANDS = ("play", "stop", "volume", "prefetch", "resync", "relay")
+RELAY_REPORTS = ("relay-started", "relay-dropout", "relay-ended")
+REPORTS = ("ack", "done", "error", "status", "heartbeat", *RELAY_REPORTS)
+#: Longest relay window a receiver accepts (ms): a day's longest relay is a few hours.
+MAX_RELAY_MS = 6 * 3600 * 1000
+#: How far past the window's end a ``relay-ended`` may claim to have relayed (ms).
+RELAY_SLACK_MS = 5 * 1000
 PRIORITIES = ("normal", "priority", "emergency")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -186,10 +195,13 @@ class Command:
     priority: str | None = None
     volume: int | None = None
     start_at: int | None = None  # ms, wall clock: a cued play starts then, by the receiver's clock
+    end_at: int | None = None  # ms, wall clock: a relay stops then, by the receiver's clock
+    relay_id: str | None = None
+    backup_url: str | None = None
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "v": PROTOCOL_VERSION,
+            "v": RELAY_VERSION if self.type == "relay" else PROTOCOL_VERSION,
             "type": self.type,
             "station": self.station,
             "zone": self.zone,
@@ -207,6 +219,9 @@ class Command:
             "priority": self.priority,
             "volume": self.volume,
             "start_at": self.start_at,
+            "end_at": self.end_at,
+            "relay_id": self.relay_id,
+            "backup_url": self.backup_url,
         }
         body.update({k: v for k, v in extra.items() if v is not None})
         return body
@@ -303,6 +318,8 @@ class Verifier:
             start_at = body.get("start_at")
             if start_at is not None and (not _is_int(start_at) or start_at > deadline):
                 raise Rejected(MALFORMED, "start_at is an instant (ms) before the deadline", body)
+        if body["type"] == "relay":
+            _check_relay(body)
         if body["type"] == "prefetch":
             for name in ("url", "sha256"):
                 if not isinstance(body.get(name), str):
@@ -373,6 +390,44 @@ class ReportVerifier:
         return body
 
 
+def _check_relay(body: dict[str, Any]) -> None:
+    """A ``relay`` (version 3): a slug id, HTTP(S) URLs, a window of integer instants
+    that is not absurdly long; its end (not only ``expires_at``) still to come."""
+    if body.get("v") != RELAY_VERSION:
+        raise Rejected(MALFORMED, f"relay is a version-{RELAY_VERSION} command", body)
+    relay_id = body.get("relay_id")
+    if not isinstance(relay_id, str) or not is_slug(relay_id):
+        raise Rejected(MALFORMED, "relay without a 'relay_id'", body)
+    for name in ("url", "backup_url"):
+        url = body.get(name)
+        if url is None and name == "backup_url":
+            continue
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise Rejected(MALFORMED, f"relay '{name}' is not an HTTP(S) URL", body)
+    start, end = body.get("start_at"), body.get("end_at")
+    if not _is_int(start) or not _is_int(end) or not 0 < end - start <= MAX_RELAY_MS:
+        raise Rejected(MALFORMED, "relay window is start_at < end_at (ms, at most 6 h)", body)
+
+
+def relay_report_error(kind: str, body: dict[str, Any], window_ms: int) -> str:
+    """Why a verified relay report cannot be believed ("" if it can): the station's
+    check of the numbers a receiver claims (never more than the window, never negative)."""
+    if not isinstance(body.get("relay_id"), str) or not _is_int(body.get("counter")):
+        return "relay report without relay_id and counter"
+    limit = window_ms + RELAY_SLACK_MS
+    if kind == "relay-dropout":
+        lasted = body.get("lasted_ms")
+        if not _is_int(body.get("began_at")) or not _is_int(lasted) or not 0 <= lasted <= limit:
+            return f"absurd dropout: {lasted!r} ms"
+    if kind == "relay-ended":
+        relayed = body.get("relayed_ms")
+        if not _is_int(relayed) or not 0 <= relayed <= limit:
+            return f"absurd relayed_ms: {relayed!r} (window {window_ms} ms)"
+    if kind == "relay-started" and not _is_int(body.get("started_at")):
+        return "relay-started without started_at"
+    return ""
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -392,7 +447,8 @@ def report(
     connect time and published by the broker, goes unsigned (``key`` None): the station
     never counts it as evidence of anything but "offline".
     """
-    body = {"v": PROTOCOL_VERSION, "type": kind, "receiver": receiver, "at": at_ms, **fields}
+    version = RELAY_VERSION if kind in RELAY_REPORTS or "relay_id" in fields else PROTOCOL_VERSION
+    body = {"v": version, "type": kind, "receiver": receiver, "at": at_ms, **fields}
     if key is not None:
         body = sign({**body, "seq": seq}, key)
     return json.dumps(body, ensure_ascii=False).encode("utf-8")

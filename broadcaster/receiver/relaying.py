@@ -1,0 +1,209 @@
+"""The reference receiver's relays (protocol version 3): a hamlet cluster pulls the
+upstream programme itself, in the window the station signed, by its own clock.
+
+The station does not stream audio over MQTT: its ``relay`` command carries the source's
+URL (and backup), the window and the relay's id. The receiver acknowledges it, and at
+the window's start pulls the URL with the station's own relay puller
+(``playout/relay_pull``: one ffmpeg, reconnection with back-off, the backup URL, silence
+while down, a hard stop at the end), so a vendor reading this sees the same fault
+handling the station uses. It "sounds" the relay the way the reference receiver plays
+audio: into its played folder, as a WAV file per window. It reports ``relay-started``,
+each dropout once it is over (when, how long), and ``relay-ended`` with the seconds it
+really relayed. The end is the window's end on this machine's clock, whether or not the
+station is still there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from broadcaster.playout.base import RELAY_BYTES_PER_SECOND
+from broadcaster.playout.file_relay import UNKNOWN_LENGTH, wav_header
+from broadcaster.playout.relay_pull import RelayPull
+
+if TYPE_CHECKING:
+    from broadcaster.receiver.host import Receiver
+
+SHARE = "self"  # the one share of a receiver's pull: itself
+WATCH_SECONDS = 1.0  # how often finished dropouts are looked for and reported
+
+
+class WallClock:
+    """This machine's clock (NTP-synchronised): the window is judged by it."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def wall_of(instant: datetime) -> int:
+    return int(instant.timestamp() * 1000)
+
+
+class WavSink:
+    """What the receiver sounded, as a WAV file: the programme, and silence while the
+    source was down; nothing while a play of its own held the relay."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._written = 0
+        self._held = False
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        os.write(self._fd, wav_header(UNKNOWN_LENGTH))
+
+    def write(self, pcm: bytes) -> None:
+        with self._lock:
+            if self._fd >= 0 and not self._held:
+                os.write(self._fd, pcm)
+                self._written += len(pcm)
+
+    def hold(self) -> None:
+        self._held = True
+
+    def resume(self) -> None:
+        self._held = False
+
+    def close(self) -> str:
+        with self._lock:
+            if self._fd < 0:
+                return ""
+            os.pwrite(self._fd, wav_header(self._written), 0)
+            os.close(self._fd)
+            self._fd = -1
+        digest = hashlib.sha256()
+        with open(self.path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 16), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    @property
+    def seconds(self) -> float:
+        return self._written / RELAY_BYTES_PER_SECOND
+
+
+class ReceiverRelay:
+    """One signed relay window at one receiver: accepted, begun, ended (see module)."""
+
+    def __init__(self, receiver: Receiver, body: dict[str, Any]) -> None:
+        self.receiver = receiver
+        self.body = body
+        self.relay_id: str = body["relay_id"]
+        self.counter: int = body["counter"]
+        self.start_ms: int = body["start_at"]
+        self.end_ms: int = body["end_at"]
+        self.urls = [body["url"], *([body["backup_url"]] if body.get("backup_url") else [])]
+        self.pull: RelayPull | None = None
+        self.sink: WavSink | None = None
+        self.started_ms: int | None = None
+        self.reported_gaps = 0
+        self.finished = False
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.relay_id, self.start_ms)
+
+    def fields(self) -> dict[str, Any]:
+        return {"relay_id": self.relay_id, "counter": self.counter}
+
+    # -- on the host's network thread ----------------------------------------------------
+    def begin(self) -> None:
+        """The window has come (by this machine's clock): pull, record, report."""
+        r = self.receiver
+        if self.pull is not None or self.finished:
+            return
+        now = int(time.time() * 1000)
+        if now >= self.end_ms:
+            self.finished = True
+            r.relay_over(self)
+            return
+        r.played_dir.mkdir(parents=True, exist_ok=True)
+        self.sink = WavSink(r.played_dir / f"{now}-relay-{self.relay_id}.wav")
+        end = datetime.fromtimestamp(self.end_ms / 1000, UTC)
+        self.pull = RelayPull(self.relay_id, self.urls, WallClock(), end, on_done=self._pulled)
+        held = r.playing.airing_id if r.playing is not None else None
+        self.pull.add(SHARE, self.sink, held_by=f"airing {held}" if held is not None else "")
+        self.started_ms = now
+        self.pull.start()
+        r.send("relay-started", started_at=now, **self.fields())
+        r.event("relay-started", relay_id=self.relay_id, file=self.sink.path.name)
+        r.host.at(time.monotonic() + WATCH_SECONDS, self._watch)
+
+    def _watch(self) -> None:
+        if self.finished:
+            return
+        self._report_gaps()
+        self.receiver.host.at(time.monotonic() + WATCH_SECONDS, self._watch)
+
+    def _report_gaps(self) -> None:
+        if self.pull is None:
+            return
+        share = self.pull.shares.get(SHARE)
+        if share is None:
+            return
+        gaps = list(share.gaps)
+        for gap in gaps[self.reported_gaps :]:
+            self.receiver.send(
+                "relay-dropout",
+                began_at=wall_of(gap.at),
+                lasted_ms=int(gap.seconds * 1000),
+                kind=gap.kind,
+                **self.fields(),
+            )
+        self.reported_gaps = len(gaps)
+
+    def _pulled(self, pull: RelayPull) -> None:
+        """The pull is over (its own thread): report on the network thread."""
+        self.receiver.host.at(time.monotonic(), self._ended)
+
+    def _ended(self) -> None:
+        if self.finished or self.pull is None:
+            return
+        self.finished = True
+        self._report_gaps()
+        share = self.pull.shares.get(SHARE)
+        relayed = share.relayed if share is not None else 0.0
+        reason = self.pull.stopped_by
+        if not reason and not self.pull.came_up:
+            reason = f"source never came up: {self.pull.last_error or 'no audio'}"
+        now = int(time.time() * 1000)
+        self.receiver.send(
+            "relay-ended",
+            started_at=self.started_ms,
+            ended_at=now,
+            relayed_ms=int(relayed * 1000),
+            dropouts=self.reported_gaps,
+            sha256=share.sha256 if share is not None else "",
+            reason=reason,
+            **self.fields(),
+        )
+        self.receiver.event(
+            "relay-ended",
+            relay_id=self.relay_id,
+            relayed_ms=int(relayed * 1000),
+            dropouts=self.reported_gaps,
+            reason=reason,
+        )
+        self.receiver.relay_over(self)
+
+    # -- from the receiver ---------------------------------------------------------------
+    def hold(self, by: str) -> None:
+        if self.pull is not None:
+            self.pull.hold(SHARE, by)
+
+    def resume(self) -> None:
+        if self.pull is not None:
+            self.pull.resume(SHARE)
+
+    def stop(self, reason: str) -> None:
+        """The receiver shuts down: cut the pull now (its end is still reported)."""
+        if self.pull is not None:
+            self.pull.stop(reason)
+            with contextlib.suppress(Exception):
+                self.pull.join(timeout=5)
