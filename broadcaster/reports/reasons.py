@@ -98,6 +98,12 @@ REASON_TEMPLATES: tuple[str, ...] = (
     "stopped on air by {by} after {played:.1f} s of {total:.0f} s",
     "the station stopped during playout (crash or power loss); {by} had asked to stop it",
     "{status} (no reason was given by the output)",
+    # relays on mqtt receivers and dead-air alerts (issue 16)
+    "relayed on {ok} of {total} receivers: {details}",
+    "{receiver}: relayed {relayed} s (at least {need} s required)",
+    "{station}: dead air on {zone} since {at} ({seconds} s), during {what}",
+    "exited with {code}",
+    "killed after {seconds} s",
     "{path} is a link",
     "{path} is a link or not a folder",
     "{path} is not a plain file of the station's own",
