@@ -407,24 +407,14 @@ class RelayDesk:
         with self.engine.db.write() as s:
             written = relays.close(s, running.run_id, entry, now)
             if written is not None and receivers:
-                onair.add_receiver_reports(
+                onair.add_receiver_outcomes(
                     s,
-                    (
-                        {
-                            "log_seq": written.seq,
-                            "airing_id": None,
-                            "zone_id": w.zone_id,
-                            "receiver_id": r.receiver,
-                            "outcome": r.outcome,
-                            "reason": r.reason[:512],
-                            "started_at": as_utc(r.started_at) if r.started_at else None,
-                            "ended_at": as_utc(r.ended_at) if r.ended_at else None,
-                            "played_seconds": r.played_seconds,
-                            "scheduled_at": as_utc(w.start),
-                            "recorded_at": as_utc(now),
-                        }
-                        for r in receivers
-                    ),
+                    receivers,
+                    log_seq=written.seq,
+                    airing_id=None,
+                    zone_id=w.zone_id,
+                    scheduled_at=w.start,
+                    recorded_at=now,
                 )
         with self._lock:
             self.running.pop((w.zone_id, w.relay_id, w.start), None)

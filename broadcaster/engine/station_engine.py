@@ -470,24 +470,14 @@ class StationEngine:
             )
             if entry is None:
                 return False
-            onair.add_receiver_reports(
+            onair.add_receiver_outcomes(
                 s,
-                (
-                    {
-                        "log_seq": entry.seq,
-                        "airing_id": row.id,
-                        "zone_id": row.zone_id,
-                        "receiver_id": r.receiver,
-                        "outcome": r.outcome,
-                        "reason": r.reason[:512],
-                        "started_at": as_utc(r.started_at) if r.started_at else None,
-                        "ended_at": as_utc(r.ended_at) if r.ended_at else None,
-                        "played_seconds": r.played_seconds,
-                        "scheduled_at": as_utc(row.scheduled_at),
-                        "recorded_at": as_utc(now),
-                    }
-                    for r in receivers
-                ),
+                receivers,
+                log_seq=entry.seq,
+                airing_id=row.id,
+                zone_id=row.zone_id,
+                scheduled_at=row.scheduled_at,
+                recorded_at=now,
             )
         log.info("airing %s on %s: %s %s", row.id, row.zone_id, status.value, reason)
         if recover and status in SETBACKS and row.origin != Origin.EMERGENCY:

@@ -27,6 +27,39 @@ def add_receiver_reports(session: Session, values: Iterable[Mapping[str, Any]]) 
     session.add_all([ReceiverReport(**v) for v in values])
 
 
+def add_receiver_outcomes(
+    session: Session,
+    receivers: Iterable[ReceiverOutcome],
+    *,
+    log_seq: int,
+    airing_id: int | None,
+    zone_id: str,
+    scheduled_at: datetime,
+    recorded_at: datetime,
+) -> None:
+    """Each receiver's outcome of one log entry (an airing's, or a relay window's with no
+    airing) as its ``receiver_report`` row."""
+    add_receiver_reports(
+        session,
+        (
+            {
+                "log_seq": log_seq,
+                "airing_id": airing_id,
+                "zone_id": zone_id,
+                "receiver_id": r.receiver,
+                "outcome": r.outcome,
+                "reason": r.reason[:512],
+                "started_at": as_utc(r.started_at) if r.started_at else None,
+                "ended_at": as_utc(r.ended_at) if r.ended_at else None,
+                "played_seconds": r.played_seconds,
+                "scheduled_at": as_utc(scheduled_at),
+                "recorded_at": as_utc(recorded_at),
+            }
+            for r in receivers
+        ),
+    )
+
+
 def request_stop(session: Session, airing_id: int, requested_by: str, at: datetime) -> None:
     """Record an operator's request that the daemon stop an airing on air (``cancel ID
     --stop``), in the caller's write transaction; the daemon's sweep handles it."""
