@@ -257,13 +257,13 @@ def bench_station(name: str, root: Path, requests: int, load: int, interval: flo
             loader.send_signal(signal.SIGINT)
             answered = loader.communicate(timeout=120)[0].strip()
             if status == 404:
-                lines.append(f"| {name} | {page} `{path}` | absent (404) | | |")
+                lines.append(f"| {name} | {page} `{path}` | absent (404) | | | |")
                 continue
             if status != 200:
                 raise SystemExit(f"{path} answered {status}")
             lines.append(
                 f"| {name} | {page} `{path}` | {statistics.median(took):.1f} | "
-                f"{percentile(took, 0.95):.1f} | {answered} |"
+                f"{percentile(took, 0.95):.1f} | {max(took):.1f} | {answered} |"
             )
     finally:
         stop_server(proc)
@@ -293,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         args.zones, args.requests, args.load = "20", 5, 1
         args.dir = Path(os.environ.get("TMPDIR", "/tmp")) / "web-bench-smoke"
     args.dir.mkdir(parents=True, exist_ok=True)
-    print("| station | page | p50 ms | p95 ms | load's answers meanwhile |")
-    print("|---|---|---|---|---|")
+    print("| station | page | p50 ms | p95 ms | max ms | load's answers meanwhile |")
+    print("|---|---|---|---|---|---|")
     for size in args.zones.split(","):
         root = sample_station(args.dir) if size == "sample" else zones_station(args.dir, int(size))
         for line in bench_station(size, root, args.requests, args.load, args.interval):

@@ -454,3 +454,23 @@ def test_an_emergency_on_a_networked_zone_shows_each_receivers_report(station, t
         finally:
             ctx_net.close()
             receiver.stop()
+
+
+def test_open_dashboards_share_one_reading_and_a_queued_airing_shows_at_once(app, ctx, monkeypatch):
+    """Every open browser polls Tổng quan: within a second they share one reading of the
+    station; the page after an operator's action shows the action, not that reading."""
+    from broadcaster.app import overview
+
+    readings = []
+    real = overview.overview
+    monkeypatch.setattr(overview, "overview", lambda *a, **k: readings.append(1) or real(*a, **k))
+    c, csrf = signed_in(app, "hung")
+    first = c.get("/tong-quan/truc-tiep")
+    assert first.status_code == 200 and "Bản tin nq57-ba" not in first.text
+    for _ in range(5):  # other dashboards polling meanwhile
+        assert c.get("/tong-quan/truc-tiep").status_code == 200
+    assert len(readings) == 1
+    assert queue(c, csrf, bulletin="nq57-ba").status_code == 303
+    after = c.get("/tong-quan/truc-tiep")
+    assert "Bản tin nq57-ba" in after.text
+    assert len(readings) == 2

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from broadcaster.config.scripts_loader import load_scripts
+from broadcaster.config.scripts_loader import ScriptMemo, load_scripts
 from broadcaster.config.station_loader import load_station, parse_station
 from broadcaster.core.errors import BroadcasterError, ConfigErrors, Problem
 from broadcaster.core.model import Bulletin, Station
@@ -58,6 +58,7 @@ class StationContext:
     db_url: str
     clock: Clock = field(default_factory=SystemClock.from_env)
     _db: Database | None = None
+    _scripts_read: ScriptMemo = field(default_factory=ScriptMemo)
 
     @classmethod
     def open(
@@ -75,7 +76,7 @@ class StationContext:
         return self._db
 
     def scripts(self) -> tuple[list[Bulletin], list[Problem]]:
-        return load_scripts(self.root, self.station)
+        return load_scripts(self.root, self.station, self._scripts_read)
 
     def bulletin(self, bulletin_id: str) -> Bulletin:
         """One script by id; its own problems are fatal, others' are not."""

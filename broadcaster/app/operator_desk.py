@@ -133,8 +133,10 @@ class WeekCalendar:
 
 
 #: Zones shown at once when every zone is asked for: a province-sized station's week
-#: would otherwise be thousands of days on one page.
-ZONES_PER_PAGE = 20
+#: would otherwise be thousands of days on one page. Ten busy zones' week is already
+#: some 250 KB of page (the sample commune's thirteen made 440 KB): heavy on a
+#: commune's 3G link and a long scroll on a phone.
+ZONES_PER_PAGE = 10
 
 
 def week_calendar(

@@ -4,7 +4,10 @@ and the hashed as-run log as ``status`` counts them."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -128,3 +131,32 @@ def overview(
         compact=len(ctx.station.zones) > COMPACT_ABOVE_ZONES,
         dead_air=tuple(alerts.recent_alerts(ctx)),
     )
+
+
+class SharedOverview:
+    """One reading of the overview shared by every open dashboard for ``max_age`` seconds.
+
+    Every open browser polls the dashboard every few seconds; the overview is the same
+    for all of them, so eighty open dashboards need not read the station eighty times.
+    Single flight: while one request reads, the others wait for its reading instead of
+    starting their own. A change made through the same process (any form sent)
+    :meth:`forget` drops the reading, so the page after an action shows the action; what
+    another process writes (the daemon) is seen within ``max_age``."""
+
+    def __init__(self, max_age: float = 1.0) -> None:
+        self.max_age = max_age
+        self._lock = threading.Lock()
+        self._view: Overview | None = None
+        self._read_at = 0.0
+
+    def get(self, read: Callable[[], Overview]) -> Overview:
+        with self._lock:
+            if self._view is not None and time.monotonic() - self._read_at < self.max_age:
+                return self._view
+            view = read()
+            self._view, self._read_at = view, time.monotonic()
+            return view
+
+    def forget(self) -> None:
+        with self._lock:
+            self._view = None

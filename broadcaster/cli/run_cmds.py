@@ -18,6 +18,7 @@ from broadcaster.app import approvals, bulletins, logbook, schedule, simulation
 from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext, station_root
 from broadcaster.app.daemon import Daemon, DaemonOptions, configure_logging
+from broadcaster.app.heap import settle_heap
 from broadcaster.cli.common import err, open_station, out, print_json, state
 from broadcaster.cli.schedule_cmds import status_table
 from broadcaster.core.timeutil import (
@@ -70,6 +71,7 @@ def run(
     daemon = Daemon(ctx, options)
     try:
         nxt = daemon.start()
+        settle_heap()  # a full collection's pause would land on an airing's start
         say_on_air(ctx, daemon, nxt)
         stop.wait()
         err.print(_("stopping: cutting what plays and logging it"), markup=False)

@@ -56,6 +56,7 @@ def web(
     sign in with an account made by 'broadcaster users add'."""
     import uvicorn
 
+    from broadcaster.app.heap import settle_heap
     from broadcaster.web.app import create_app
 
     if not _is_loopback(host):
@@ -82,6 +83,7 @@ def web(
     # uvicorn stops gracefully on SIGTERM, then raises the signal again with the handler
     # it found: this one, so that the daemon's orderly stop below still runs.
     signal.signal(signal.SIGTERM, _exit_quietly)
+    settle_heap()
     try:
         uvicorn.run(
             app,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import threading
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -158,8 +160,60 @@ def key_line(path: Path, key: str) -> int | None:
     return None
 
 
-def load_scripts(root: Path, station: Station) -> tuple[list[Bulletin], list[Problem]]:
-    """Every script, in file-name order; duplicates and broken files become problems."""
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+class ScriptMemo:
+    """Scripts read before, kept while their file (and a recorded bulletin's audio file)
+    is unchanged: every page of the web station reads the scripts, and parsing a folder
+    of them costs milliseconds a page, where looking at the files' identities costs
+    microseconds. Only scripts without problems are kept (problems are worded in the
+    reader's language and may come from other files), for one station configuration."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._station: Station | None = None
+        self._kept: dict[Path, tuple[tuple[int, int, int], tuple | None, Bulletin]] = {}
+
+    def get(self, path: Path, root: Path, station: Station) -> Bulletin | None:
+        with self._lock:
+            if self._station is not station:
+                self._station, self._kept = station, {}
+                return None
+            found = self._kept.get(path)
+        if found is None or found[0] != _identity(path):
+            return None
+        kept_audio, bulletin = found[1], found[2]
+        if bulletin.audio_file and kept_audio != _identity(root / bulletin.audio_file):
+            return None
+        return bulletin
+
+    def keep(
+        self,
+        path: Path,
+        identity: tuple[int, int, int],
+        root: Path,
+        station: Station,
+        bulletin: Bulletin,
+    ) -> None:
+        """``identity`` is the file's, taken before it was read: a file changed while it
+        was read is read again next time."""
+        audio = _identity(root / bulletin.audio_file) if bulletin.audio_file else None
+        with self._lock:
+            if self._station is station:
+                self._kept[path] = (identity, audio, bulletin)
+
+
+def load_scripts(
+    root: Path, station: Station, memo: ScriptMemo | None = None
+) -> tuple[list[Bulletin], list[Problem]]:
+    """Every script, in file-name order; duplicates and broken files become problems.
+    With a ``memo``, unchanged scripts read before are not parsed again."""
     bulletins: list[Bulletin] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
@@ -167,10 +221,15 @@ def load_scripts(root: Path, station: Station) -> tuple[list[Bulletin], list[Pro
     if not folder.is_dir():
         return [], [Problem(_("no scripts/ folder"), path="scripts")]
     for path in sorted(folder.glob("*.md")):
-        bulletin, found = load_script(path, root, station)
-        problems.extend(found)
+        bulletin = memo.get(path, root, station) if memo is not None else None
         if bulletin is None:
-            continue
+            before = _identity(path) if memo is not None else None
+            bulletin, found = load_script(path, root, station)
+            problems.extend(found)
+            if bulletin is None:
+                continue
+            if memo is not None and before is not None:
+                memo.keep(path, before, root, station, bulletin)
         if bulletin.id in seen:
             problems.append(
                 Problem(

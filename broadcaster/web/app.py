@@ -30,6 +30,7 @@ from broadcaster.app.actors import Actor
 from broadcaster.app.audit import AuditTrail
 from broadcaster.app.context import StationContext
 from broadcaster.app.logbook import ChainWatch
+from broadcaster.app.overview import SharedOverview
 from broadcaster.app.permissions import PermissionDenied, authorize_any
 from broadcaster.app.receivers import ReceiverWatch
 from broadcaster.app.sessions import LIFETIME, SessionService, SignedIn
@@ -140,6 +141,7 @@ class WebStation:
     # The dashboard's watchers: the log chain's new entries, the receivers' state.
     chain: ChainWatch = field(default_factory=ChainWatch)
     receivers: ReceiverWatch | None = None
+    overview: SharedOverview = field(default_factory=SharedOverview)
 
 
 def allowed(need: Need | None, signed: SignedIn | None, address: str = "") -> bool:
@@ -399,6 +401,27 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class ForgetsOverviewOnChange:
+    """After any request that may change the station (not GET or HEAD), the dashboards'
+    shared reading is dropped: the page after an action shows it at once."""
+
+    def __init__(self, app: Callable, web: WebStation) -> None:
+        self.app = app
+        self.web = web
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_forgetting(message) -> None:
+            if message["type"] == "http.response.start":
+                self.web.overview.forget()
+            await send(message)
+
+        await self.app(scope, receive, send_forgetting)
+
+
 def create_app(
     root: Path | None = None,
     *,
@@ -463,6 +486,7 @@ def create_app(
     settings_pages.add_routes(app)
     recording_pages.add_routes(app)
     api.add_routes(app)  # /api/v1: JSON, its own schema and errors
+    app.add_middleware(ForgetsOverviewOnChange, web=web)
     app.add_middleware(SecurityHeaders)
     return app
 

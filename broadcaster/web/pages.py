@@ -160,7 +160,9 @@ def add_routes(app: FastAPI) -> None:
 
     def _overview(request: Request) -> overview.Overview:
         web = station_of(request)
-        return overview.overview(web.ctx, chain=web.chain, receiver_watch=web.receivers)
+        return web.overview.get(
+            lambda: overview.overview(web.ctx, chain=web.chain, receiver_watch=web.receivers)
+        )
 
     @app.get("/", name="dashboard", response_class=HTMLResponse)
     def dashboard(request: Request, visit: Visit = Depends(guard)) -> Response:
