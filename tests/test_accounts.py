@@ -32,6 +32,7 @@ EXPECTED = {
         "schedule.queue",
         "schedule.cancel",
         "emergency.air",
+        "live.air",
         "receivers.control",
     },
     Role.REPORTER: {"log.read", "report.make", "evidence.make"},

@@ -343,3 +343,67 @@ def test_kill_9_at_and_just_after_slot_instants(daemon_cli):
     assert run.problems == []
     assert run.kills == 4 and run.starts > 0
     assert run.outcomes["aired"] >= 12  # every slot's three airings aired, some on retry
+
+
+def test_a_live_broadcast_cuts_what_plays_holds_what_is_due_and_yields_to_an_emergency(
+    daemon_cli, tmp_path
+):
+    """Issue 16: live is above scheduled content and below emergencies. The daemon takes
+    the broadcast on air: the bulletin playing in its zone is cut (and aired again in its
+    session only after the broadcast), an emergency in another of its zones plays while
+    the live share there is held, and every zone's entry says what went out."""
+    from test_live import broadcasts, live_entries, tone
+
+    cli = daemon_cli
+    _long_bulletin(cli)
+    [first] = [cli("queue", "dai", "--zone", "xa", "--at", "2026-11-23 06:00", check=True)]
+    assert first.code == 0
+    [cut_id] = [r["id"] for r in rows(cli.root, "select id from airing where zone_id='xa'")]
+    cli.start_daemon("--sweep-seconds", "0.2")
+    wait_for(lambda: statuses(cli.root)[cut_id] == "playing", timeout=60)
+    mic = tone(tmp_path / "mic.wav", 120)
+    speaker = cli.popen(
+        "live",
+        "--zones",
+        "xa,thon-a",
+        "--input",
+        str(mic),
+        "--max-minutes",
+        "0.3",
+        "--by",
+        "Chủ tịch UBND xã",
+    )
+    try:
+        wait_for(lambda: any(b["state"] == "on-air" for b in broadcasts(cli.root)), timeout=60)
+        r = cli("emergency", "bao-lu", "--zones", "thon-a", "--by", "Trực ban")
+        assert r.code == 0 and "handed to the running daemon" in r.out, r.err
+        out, err = speaker.communicate(timeout=90)
+    finally:
+        if speaker.poll() is None:
+            speaker.kill()
+            speaker.wait()
+    assert speaker.returncode == 0, err
+    assert "handed to the running daemon" in out
+    [b] = broadcasts(cli.root)
+    live_end = datetime.fromisoformat(b["ended_at"])
+    cut = rows(cli.root, "select * from as_run_log where airing_id = ?", cut_id)
+    assert [c["outcome"] for c in cut] == ["interrupted"]
+    assert cut[0]["reason"] == f"interrupted by live broadcast {b['id']}"
+    entries = {e["zone_id"]: e for e in live_entries(cli.root)}
+    assert set(entries) == {"xa", "thon-a"}
+    assert all(e["outcome"] == "aired" for e in entries.values()), entries
+    held = [g for g in json.loads(entries["thon-a"]["dropouts"]) if g["kind"] == "emergency"]
+    assert len(held) == 1 and held[0]["seconds"] > 1, entries["thon-a"]["dropouts"]
+    assert entries["thon-a"]["relayed_seconds"] < entries["xa"]["relayed_seconds"]
+    alert = rows(cli.root, "select * from as_run_log where bulletin_id='bao-lu'")
+    assert [a["outcome"] for a in alert] == ["aired"] and alert[0]["zone_id"] == "thon-a"
+    # The cut bulletin is aired again in its session, after the broadcast, not during it.
+    retry = wait_for(
+        lambda: rows(
+            cli.root,
+            "select * from airing where zone_id='xa' and id != ? and started_at is not null",
+            cut_id,
+        ),
+        timeout=60,
+    )
+    assert datetime.fromisoformat(retry[0]["started_at"]) >= live_end - timedelta(seconds=0.5)

@@ -25,6 +25,7 @@ EAGER = (
     "station_cmds",
     "text_cmds",
     "schedule_cmds",
+    "live_cmds",
     "bulletin_cmds",
     "log_cmds",
     "run_cmds",

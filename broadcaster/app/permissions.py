@@ -30,6 +30,7 @@ class Action(StrEnum):
     SCHEDULE_QUEUE = "schedule.queue"
     SCHEDULE_CANCEL = "schedule.cancel"
     EMERGENCY_AIR = "emergency.air"
+    LIVE_AIR = "live.air"
     RECEIVERS_CONTROL = "receivers.control"
     LOG_READ = "log.read"
     REPORT_MAKE = "report.make"
@@ -47,6 +48,7 @@ REQUIRED_ROLE: dict[Action, Role] = {
     Action.SCHEDULE_QUEUE: Role.OPERATOR,
     Action.SCHEDULE_CANCEL: Role.OPERATOR,
     Action.EMERGENCY_AIR: Role.OPERATOR,
+    Action.LIVE_AIR: Role.OPERATOR,
     Action.RECEIVERS_CONTROL: Role.OPERATOR,
     Action.LOG_READ: Role.REPORTER,
     Action.REPORT_MAKE: Role.REPORTER,
@@ -62,6 +64,7 @@ ZONE_ACTIONS = frozenset(
         Action.SCHEDULE_QUEUE,
         Action.SCHEDULE_CANCEL,
         Action.EMERGENCY_AIR,
+        Action.LIVE_AIR,
         Action.RECEIVERS_CONTROL,
     }
 )

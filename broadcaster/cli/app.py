@@ -89,6 +89,13 @@ COMMANDS = (
         "counted from the hashed as-run log (planned airings from the schedule).",
     ),
     LazyCommand(
+        "live",
+        "broadcaster.cli.live_cmds",
+        "Go live now: the sound-card input to the zones, above scheduled content and below "
+        "emergencies, until Ctrl+C or the time-out; recorded, and logged per zone with the "
+        "recording's SHA-256 and the speaker.",
+    ),
+    LazyCommand(
         "run",
         _RUN,
         "The station daemon: airs what the database says, on time, until SIGTERM.",

@@ -123,6 +123,24 @@ class ThreadLane(threading.Thread):
             self.preempted = interruption_reason(self.queue)
             self.current.playback.stop()
 
+    def cut_for_live(self, reason: str) -> None:
+        """A live broadcast takes the zone: what plays (unless an emergency) is cut, as
+        an emergency cuts it; what is queued waits until the broadcast ends."""
+        with self.cond:
+            current = self.current
+            if (
+                current is not None
+                and current.priority != Priority.EMERGENCY
+                and self.preempted is None
+            ):
+                self.preempted = reason
+                current.playback.stop()
+            self.cond.notify()
+
+    def _held_by_live(self) -> bool:
+        """Scheduled content waits while the zone is live; an emergency does not."""
+        return not self.queue.emergency_waiting() and self.engine.live_in(self.zone_id)
+
     def stop(self, reason: str) -> None:
         with self.cond:
             self.stopping = reason
@@ -143,8 +161,8 @@ class ThreadLane(threading.Thread):
     def run(self) -> None:
         while True:
             with self.cond:
-                while not self.queue and self.stopping is None:
-                    self.cond.wait()
+                while (not self.queue or self._held_by_live()) and self.stopping is None:
+                    self.cond.wait(0.25 if self.queue else None)  # a live end is polled
                 if self.stopping is not None:
                     return
                 item = self.queue.pop()

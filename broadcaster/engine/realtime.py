@@ -25,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from broadcaster.engine.clock import SystemClock
 from broadcaster.engine.journal import StartJournal
 from broadcaster.engine.lanes import ThreadLane
+from broadcaster.engine.live import LiveDesk
 from broadcaster.engine.relaying import RelayDesk
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import N_
@@ -66,6 +67,8 @@ class RealtimeDriver:
         self._lock = threading.Lock()
         self.relays = RelayDesk(engine, clock)
         engine.relays = self.relays  # the lanes hold a zone's relay for an emergency
+        self.live = LiveDesk(engine, clock, self.lanes, self.relays, self.relays.alerts)
+        engine.live = self.live  # ... and its live broadcast; scheduled airings wait
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(4)},
@@ -75,6 +78,7 @@ class RealtimeDriver:
     def start(self) -> None:
         self.engine.recover(self.clock.now())
         self.relays.recover(self.clock.now())
+        self.live.recover(self.clock.now())
         self.engine.prepare_outputs()
         self.engine.journal = StartJournal(self.engine.db)
         self.engine.journal.start()
@@ -96,6 +100,7 @@ class RealtimeDriver:
 
     def sweep(self) -> None:
         try:
+            self.live.sweep(self.clock.now())
             self.relays.sweep(self.clock.now())
             self.dispatch_due()
             self.stop_requested()
@@ -206,6 +211,7 @@ class RealtimeDriver:
             self.scheduler.shutdown(wait=False)
         with self._lock:
             self.engine.release_cues(everything=True)
+        self.live.stop(reason)  # each zone logged with what went out
         self.relays.stop(reason)  # each zone-window logged with what went out
         for lane in self.lanes.values():
             lane.stop(reason)

@@ -57,6 +57,7 @@ TRIGGERED_BY = "daemon:relay"
 R_NEVER = N_("source '{source}' never came up: {err}")
 R_SHORT = N_("relayed {relayed} s of {total} s (at least {need} s required)")
 R_CUT = N_("cut by emergency airing {id} for {seconds} s")
+R_CUT_LIVE = N_("cut by {id} for {seconds} s")
 R_CRASH = N_(
     "the station stopped during the relay (crash or power loss): what went out before "
     "is not counted"
@@ -310,12 +311,13 @@ class RelayDesk:
         )
 
     # -- emergencies ----------------------------------------------------------------------------
-    def hold(self, zone_id: str, by: str) -> None:
-        """An emergency is about to start in the zone: its relay (if any) goes quiet."""
+    def hold(self, zone_id: str, by: str, kind: str = "emergency") -> None:
+        """An emergency (or a live broadcast, ``kind`` "live") is about to start in the
+        zone: its relay (if any) goes quiet."""
         with self._lock:
             self.held[zone_id] = by
             for pull in self.pulls.values():
-                pull.hold(zone_id, by)
+                pull.hold(zone_id, by, kind)
 
     def release(self, zone_id: str) -> None:
         """The emergency is over: the zone carries its relay again if the window is open."""
@@ -345,7 +347,7 @@ class RelayDesk:
         need = w.min_share * total
         relayed = min(share.relayed, total)
         parts: list[str] = [R_CRASH] if running.adopted else []
-        cut = [g for g in share.gaps if g.kind == "emergency"]
+        cut = [g for g in share.gaps if g.kind in ("emergency", "live")]
         if relayed >= need:
             outcome = "aired"
         elif pull.stopped_by:
@@ -353,7 +355,12 @@ class RelayDesk:
             parts.append(pull.stopped_by)
         elif cut and relayed + share.held_seconds >= need:
             outcome = "interrupted"
-            parts += [R_CUT.format(id=g.by or "?", seconds=round(g.seconds)) for g in cut]
+            parts += [
+                (R_CUT if g.kind == "emergency" else R_CUT_LIVE).format(
+                    id=g.by or "?", seconds=round(g.seconds)
+                )
+                for g in cut
+            ]
         else:
             outcome = "failed"
             if share.error:

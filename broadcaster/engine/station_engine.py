@@ -75,6 +75,13 @@ class RelayHolder(Protocol):
     def release(self, zone_id: str) -> None: ...
 
 
+class LiveHolder(RelayHolder, Protocol):
+    """What the lanes need of the live desk: hold a live share for an emergency, and
+    whether the zone is live (then no scheduled airing starts there)."""
+
+    def live_in(self, zone_id: str) -> bool: ...
+
+
 def _reason_or_default(status: AiringStatus, reason: str | None) -> str:
     """The reason to log: never empty (nor the text 'None') for an outcome but aired."""
     text = (reason or "").strip()
@@ -144,17 +151,31 @@ class StationEngine:
         # The real-time driver's relay desk (engine/relaying.py), told of emergencies by
         # the lanes; None where nothing relays (the simulated driver, one-off commands).
         self.relays: RelayHolder | None = None
+        # The live desk (engine/live.py), where a live broadcast can be on air.
+        self.live: LiveHolder | None = None
 
     # -- relays and emergencies ------------------------------------------------------------
     def relay_hold(self, zone_id: str, by: str) -> None:
-        """An emergency is about to start in the zone: its relay goes quiet first."""
+        """An emergency is about to start in the zone: its relay and its live broadcast
+        go quiet first."""
+        if self.live is not None:
+            self.live.hold(zone_id, by)
         if self.relays is not None:
             self.relays.hold(zone_id, by)
 
     def relay_release(self, zone_id: str) -> None:
-        """The zone's emergencies are over: its relay (if its window is open) goes on."""
+        """The zone's emergencies are over: its live broadcast (if still on) and its
+        relay (if its window is open and no live broadcast holds it) go on."""
+        if self.live is not None:
+            self.live.release(zone_id)
+            if self.live.live_in(zone_id):
+                return
         if self.relays is not None:
             self.relays.release(zone_id)
+
+    def live_in(self, zone_id: str) -> bool:
+        """A live broadcast is on air in the zone: scheduled airings wait."""
+        return self.live is not None and self.live.live_in(zone_id)
 
     # -- what is due ----------------------------------------------------------------------
     def due(self, now: datetime) -> list[AiringRow]:

@@ -48,6 +48,19 @@ def wav_header(data_bytes: int) -> bytes:
     )
 
 
+def complete_wav(fd: int, data_bytes: int) -> str:
+    """Complete the header of a WAV written as the audio came (``data_bytes`` after the
+    header), make it read-only and return its SHA-256: the file is evidence from now."""
+    os.pwrite(fd, wav_header(data_bytes), 0)
+    os.fchmod(fd, 0o444)
+    digest = hashlib.sha256()
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        digest.update(chunk)
+        offset += len(chunk)
+    return digest.hexdigest()
+
+
 class FileRelaySink:
     """Writes the zone's PCM as it comes; the header is completed at :meth:`close`."""
 
@@ -108,16 +121,9 @@ class FileRelaySink:
             if self._closed:
                 return ""
             self._closed = True
-            os.pwrite(self._fd, wav_header(self._written), 0)
-            os.fchmod(self._fd, 0o444)
-            digest = hashlib.sha256()
-            offset = 0
-            while chunk := os.pread(self._fd, 1 << 20, offset):
-                digest.update(chunk)
-                offset += len(chunk)
+            sha = complete_wav(self._fd, self._written)
             os.close(self._fd)
             os.close(self._zone_fd)
-        sha = digest.hexdigest()
         seconds = round(self._written / RELAY_BYTES_PER_SECOND, 2)
         with contextlib.suppress(OSError):  # the file stands; the log entry says the rest
             self.output.append(

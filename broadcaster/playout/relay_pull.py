@@ -63,8 +63,9 @@ class Gap:
 
     at: datetime
     seconds: float
-    # "down" (the source), "emergency" (an emergency held the zone), "backup", "silence"
-    # (dead air in what went out: the programme itself was silent, or nothing came)
+    # "down" (the source), "emergency" (an emergency held the zone), "live" (a live
+    # broadcast did), "backup", "silence" (dead air in what went out: the programme
+    # itself was silent, or nothing came)
     kind: str
     by: str = ""  # what held the zone (an emergency's airing id)
 
@@ -90,6 +91,7 @@ class Share:
     held_seconds: float = 0.0
     held_since: datetime | None = None
     held_by: str = ""
+    held_kind: str = "emergency"
     down_since: datetime | None = None
     gaps: list[Gap] = field(default_factory=list)
     error: str = ""  # the sink failed: nothing more is written to it
@@ -156,6 +158,8 @@ class RelayPull:
         argv: Callable[[str], list[str]] = ffmpeg_argv,
         silence: tuple[float, float] | None = None,
         on_silence: SilenceCallback | None = None,
+        tap: RelaySink | None = None,
+        until_eof: bool = False,
     ) -> None:
         self.source_id = source_id
         self.urls = [u for u in urls if u]
@@ -167,6 +171,14 @@ class RelayPull:
         # every span is listed in the zone's gaps (kind "silence") and told to on_silence.
         self.silence = silence
         self.on_silence = on_silence
+        # A live broadcast (engine/live.py): ``tap`` records everything that came in,
+        # whichever zones carried it; with ``until_eof`` the input's end (a file standing
+        # in for the microphone) is the programme's end, not a dropout to reconnect.
+        self.tap = tap
+        self.until_eof = until_eof
+        self.ended_by_input = False
+        self.tap_sha256 = ""
+        self.tap_error = ""
         self.shares: dict[str, Share] = {}
         self.came_up = False
         self.last_error = ""
@@ -201,15 +213,16 @@ class RelayPull:
             with contextlib.suppress(Exception):
                 sink.hold()
 
-    def hold(self, zone_id: str, by: str) -> bool:
-        """An emergency takes the zone: its sink hears nothing of the relay until
-        :meth:`resume`; the span is listed as a gap of kind ``emergency``."""
+    def hold(self, zone_id: str, by: str, kind: str = "emergency") -> bool:
+        """An emergency (or a live broadcast: ``kind`` "live") takes the zone: its sink
+        hears nothing of the relay until :meth:`resume`; the span is listed as a gap of
+        that kind."""
         with self._lock:
             share = self.shares.get(zone_id)
             if share is None or share.held_since is not None or share.closed:
                 return False
             now = self.clock.now()
-            share.held_since, share.held_by = now, by
+            share.held_since, share.held_by, share.held_kind = now, by, kind
             if share.down_since is not None:  # a dropout ends where the emergency begins
                 share.note(Gap(share.down_since, (now - share.down_since).total_seconds(), "down"))
                 share.down_since = None
@@ -259,7 +272,7 @@ class RelayPull:
         assert share.held_since is not None
         span = max(0.0, (now - share.held_since).total_seconds())
         share.held_seconds += span
-        share.note(Gap(share.held_since, span, "emergency", share.held_by))
+        share.note(Gap(share.held_since, span, share.held_kind, share.held_by))
         share.held_since = None
 
     # -- running ----------------------------------------------------------------------------
@@ -296,6 +309,9 @@ class RelayPull:
             url = self.urls[index]
             got = self._connect(url)
             if self._done.is_set():
+                return
+            if self.until_eof and got:
+                self.ended_by_input = True  # the pacer ends once the buffer is played
                 return
             steady = got / RELAY_BYTES_PER_SECOND >= STEADY_SECONDS
             backoff = FIRST_BACKOFF if steady else min(backoff * 2, MAX_BACKOFF)
@@ -409,7 +425,11 @@ class RelayPull:
             if left < CHUNK_SECONDS:  # the last chunk stops at the window's end
                 size = max(2, int(left * RELAY_BYTES_PER_SECOND) & ~1)
             with self._lock:
-                if not self._live and len(self._buffer) >= prebuffer:
+                if self.ended_by_input and not self._buffer:
+                    return  # the input ended and everything it gave went out
+                if not self._live and (
+                    len(self._buffer) >= prebuffer or (self.ended_by_input and self._buffer)
+                ):
                     self._live, starved = True, 0
                     self.came_up = True
                     for share in self.shares.values():
@@ -441,6 +461,12 @@ class RelayPull:
                             if found:
                                 told += self._silence_events(share, found)
             self._tell(told)
+            if self.tap is not None:
+                try:
+                    self.tap.write(chunk)
+                except Exception as exc:  # the air goes on; the entry says the recording failed
+                    log.warning("relay %s: recording failed: %s", self.source_id, exc)
+                    self.tap_error, self.tap = f"{type(exc).__name__}: {exc}"[:200], None
             for share in shares:
                 try:
                     share.sink.write(chunk)
@@ -470,6 +496,11 @@ class RelayPull:
                 told += self._quiet_ends(share, now)  # a silence lasting to the end
                 share.closed = True
         self._tell(told)
+        if self.tap is not None:
+            try:
+                self.tap_sha256 = self.tap.close() or ""
+            except Exception as exc:
+                self.tap_error = f"{type(exc).__name__}: {exc}"[:200]
         for share in shares:
             try:
                 share.sha256 = share.sink.close() or ""

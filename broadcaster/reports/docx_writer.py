@@ -348,6 +348,7 @@ def _body(doc, fig: ReportFigures, settings: ReportSettings) -> None:
             ["Thời lượng yêu cầu (phút)", labels.num(round(t.requested_minutes, 1))],
             ["Thời lượng phát thực tế (phút)", labels.num(round(t.actual_minutes, 1))],
             ["Thời lượng tiếp sóng thực tế (phút)", labels.num(round(t.relay_minutes, 1))],
+            ["Thời lượng phát trực tiếp (phút)", labels.num(round(t.live_minutes, 1))],
             ["Lượt phát tin khẩn cấp thành công", labels.num(fig.emergencies_aired)],
         ],
         [120, 45],

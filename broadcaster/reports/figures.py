@@ -72,6 +72,10 @@ class Counts:
     relays_aired: int = 0
     relay_minutes: float = 0.0
     relay_window_minutes: float = 0.0
+    # Live broadcasts (issue 16): each one's entry in the zone, and the minutes of the
+    # speaker that really went out there.
+    live_broadcasts: int = 0
+    live_minutes: float = 0.0
 
     def add(self, other: Counts) -> None:
         for name in self.__dataclass_fields__:
@@ -262,6 +266,7 @@ def compute(
             count, head_hash = aslog.head(s)
             unreal_period = _unreal_in_period(s, period, selected) if unreal_db else {}
             relay_rows = reporting.relay_groups(s, period.start, period.end, only_real)
+            live_rows = reporting.live_groups(s, period.start, period.end, only_real)
         main_rows = [row for job in mains for row in job.result()]
         bulletin_rows = [r for r in bulletin_job.result() if r[2] in selected]
 
@@ -311,6 +316,13 @@ def compute(
         counts.relays_aired += n if outcome == "aired" else 0
         counts.relay_minutes += relayed / 60.0
         counts.relay_window_minutes += window / 60.0
+    # 1c. Live broadcasts (their own entries too).
+    for zone_id, _outcome, n, relayed, _duration in live_rows:
+        if zone_id not in selected:
+            continue
+        per_zone[zone_id].live_broadcasts += n
+        per_zone[zone_id].live_minutes += relayed / 60.0
+    own_content = any(r[0] in selected for r in (*relay_rows, *live_rows))
     # 2. Airings booked that have no outcome yet (no log entry): still planned or playing.
     # Plans, from the airing table: they never count as aired, only as "to come".
     planned_for: dict[tuple[str, str, str], int] = defaultdict(int)  # (zone, week, req id)
@@ -410,7 +422,7 @@ def compute(
         )
     judged_all = sum(r.judged for r in req_figs)
     met_all = sum(r.met for r in req_figs)
-    empty = log_in_period == 0 and totals.pending == 0
+    empty = log_in_period == 0 and totals.pending == 0 and not own_content
     if empty:  # nothing planned, nothing logged: no zone-week "failed", there is no data
         judged_all = met_all = 0
         for fig in req_figs:

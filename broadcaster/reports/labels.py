@@ -128,6 +128,8 @@ def summary_items(fig: ReportFigures) -> list[tuple[str, Any]]:
         ("Khung giờ tiếp sóng", t.relay_windows),
         ("Khung giờ tiếp sóng đạt", t.relays_aired),
         ("Thời lượng tiếp sóng thực tế (phút)", round(t.relay_minutes, 1)),
+        ("Lượt phát trực tiếp (theo cụm loa)", t.live_broadcasts),
+        ("Thời lượng phát trực tiếp (phút)", round(t.live_minutes, 1)),
         ("Số tuần-cụm loa được xét", fig.zone_weeks_judged),
         ("Số tuần-cụm loa đạt yêu cầu", fig.zone_weeks_met),
         ("Số tuần-cụm loa chưa kết thúc (không xét)", fig.zone_weeks_not_over),

@@ -53,6 +53,17 @@ REASON_TEMPLATES: tuple[str, ...] = (
     "output '{name}' cannot carry a relay",
     "source '{source}' is not configured",
     "mount {mount} is busy with relay {relay}",
+    "cut by {id} for {seconds} s",
+    # engine/live.py (a live broadcast's entry per zone; parts joined by "; ")
+    "ended at the time-out of {minutes} min",
+    "stopped by {by}",
+    "the input ended",
+    "the input '{input}' never gave audio: {err}",
+    "output '{name}' cannot carry a live broadcast",
+    "an emergency held the zone for the whole broadcast",
+    "the recording failed: {err}",
+    "the station stopped during the live broadcast (crash or power loss): its end is not known",
+    "interrupted by live broadcast {id}",
     # engine/library.py (the approval gate)
     "script '{id}' is missing or invalid",
     "script file {path} is unreadable",

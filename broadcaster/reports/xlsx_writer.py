@@ -195,6 +195,8 @@ def _zones(ws, fig: ReportFigures, f: _Formats) -> None:
         "Tuần không có buổi phát",
         "Khung giờ tiếp sóng",
         "Phút tiếp sóng thực tế",
+        "Lượt phát trực tiếp",
+        "Phút phát trực tiếp",
     ]
     rows = []
     for z in fig.zones:
@@ -219,9 +221,12 @@ def _zones(ws, fig: ReportFigures, f: _Formats) -> None:
                 z.weeks_no_session,
                 c.relay_windows,
                 round(c.relay_minutes, 1),
+                c.live_broadcasts,
+                round(c.live_minutes, 1),
             ]
         )
     formats = [None] * 10 + [f.minutes, f.minutes, None, None, f.percent, None, None, f.minutes]
+    formats += [None, f.minutes]
     _table(ws, headers, rows, f, formats)
 
 

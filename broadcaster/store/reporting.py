@@ -84,10 +84,15 @@ def _logged_duration() -> Any:
 #: Bulletin figures and the weekly rule leave them out; :func:`relay_groups` counts them.
 RELAY_ORIGIN = "relay"
 RELAY_PREFIX = "relay:"
+#: A live broadcast's entries (issue 16): origin "live", bulletin id "live:<id>". They
+#: are not bulletins either: no campaign, no approval, never counted for a requirement.
+LIVE_ORIGIN = "live"
+LIVE_PREFIX = "live:"
 
 
 def _not_relay() -> ColumnElement[bool]:
-    return L.origin != RELAY_ORIGIN
+    """Bulletins' entries only: not a relay window's, not a live broadcast's."""
+    return L.origin.not_in((RELAY_ORIGIN, LIVE_ORIGIN))  # type: ignore[union-attr]
 
 
 def relay_groups(
@@ -95,6 +100,20 @@ def relay_groups(
 ) -> list[tuple[str, str, int, float, float]]:
     """(zone, outcome, windows, seconds relayed, seconds of the windows) of the relay
     windows scheduled in [start, end)."""
+    return _own_content_groups(session, start, end, RELAY_ORIGIN, only_real)
+
+
+def live_groups(
+    session: Session, start: datetime, end: datetime, only_real: bool = False
+) -> list[tuple[str, str, int, float, float]]:
+    """(zone, outcome, broadcasts, seconds that went out, seconds on air) of the live
+    broadcasts begun in [start, end)."""
+    return _own_content_groups(session, start, end, LIVE_ORIGIN, only_real)
+
+
+def _own_content_groups(
+    session: Session, start: datetime, end: datetime, origin: str, only_real: bool
+) -> list[tuple[str, str, int, float, float]]:
     q = _real_only(
         select(
             L.zone_id,
@@ -102,7 +121,7 @@ def relay_groups(
             func.count(),
             func.sum(L.relayed_seconds),
             func.sum(L.duration_seconds),
-        ).where(L.scheduled_at >= start, L.scheduled_at < end, L.origin == RELAY_ORIGIN),
+        ).where(L.scheduled_at >= start, L.scheduled_at < end, L.origin == origin),
         only_real,
     ).group_by(L.zone_id, L.outcome)
     found = session.execute(q)
@@ -210,7 +229,10 @@ def bulletin_groups(
     when = _unindexed(L.scheduled_at, _dialect(session))
     q = _real_only(
         select(L.bulletin_id, L.outcome, L.zone_id, func.count()).where(
-            when >= start, when < end, ~L.bulletin_id.startswith(RELAY_PREFIX, autoescape=True)
+            when >= start,
+            when < end,
+            ~L.bulletin_id.startswith(RELAY_PREFIX, autoescape=True),
+            ~L.bulletin_id.startswith(LIVE_PREFIX, autoescape=True),
         ),
         only_real,
     ).group_by(L.bulletin_id, L.outcome, L.zone_id)

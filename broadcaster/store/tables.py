@@ -347,6 +347,32 @@ class RelayRun(SQLModel, table=True):
     )
 
 
+class LiveBroadcast(SQLModel, table=True):
+    """A live broadcast (issue 16): asked for by ``broadcaster live`` (``booked``), taken
+    on air by the process holding the station (``on-air``: the daemon, or the command
+    itself when none runs), ``done`` once every zone's as-run entry is written. The
+    command and the daemon meet here: the stop asked for (``stop_by``) too."""
+
+    __tablename__ = "live_broadcast"
+
+    id: int | None = Field(default=None, primary_key=True)
+    zones: str = Field(max_length=8000)  # comma-separated zone ids
+    input: str = Field(max_length=512)  # an ALSA device, or a file standing in for one
+    speaker: str = Field(max_length=256)
+    max_seconds: float
+    booked_at: datetime
+    state: str = Field(default="booked", max_length=16)  # booked | on-air | done
+    started_at: datetime | None = None
+    ends_by: datetime | None = None  # the time-out: started_at + max_seconds
+    stop_by: str | None = Field(default=None, max_length=256)
+    ended_at: datetime | None = None
+    recording: str = Field(default="", max_length=512)  # relative to the station
+    sha256: str = Field(default="", max_length=64)
+    clock: str = Field(default="", max_length=64)
+
+    __table_args__ = (Index("ix_live_broadcast_state", "state"),)
+
+
 class AirAlert(SQLModel, table=True):
     """Dead air on what went out (issue 16): a silence longer than the station's minimum
     during a relay (later a live broadcast or a bulletin). Raised while the air is still
