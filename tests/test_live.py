@@ -129,7 +129,7 @@ def test_the_file_ending_ends_it_and_the_speaker_can_stop_it(cli: Cli, station: 
             raise AssertionError("the broadcast never went on air")
         time.sleep(2.0)
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

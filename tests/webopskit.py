@@ -19,6 +19,11 @@ OPERATOR_EXPECTED: dict[str, frozenset[Role | None]] = {
     "emergency_air": _OPERATOR,
     "emergency_progress": _OPERATOR,
     "emergency_progress_live": _OPERATOR,
+    "live_form": _OPERATOR,  # Phát trực tiếp (web/live_pages)
+    "live_start": _OPERATOR,
+    "live_audio": _OPERATOR,
+    "live_stop": _OPERATOR,
+    "live_state": _OPERATOR,
     "receivers": frozenset({Role.OPERATOR, Role.REPORTER}),
     "receivers_volume": _OPERATOR,
 }

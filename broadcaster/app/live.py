@@ -83,6 +83,8 @@ def check_input(ctx: StationContext, source: str) -> str:
     if not looks_like_file:
         return text
     path = Path(text) if Path(text).is_absolute() else ctx.root / text
+    if path.is_fifo():  # a named pipe: the web page's microphone, another program's feed
+        return str(path.resolve())
     if not path.is_file():
         raise FieldProblem(_("no audio file '{file}'").format(file=text), field="input")
     try:

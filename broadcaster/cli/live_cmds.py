@@ -49,7 +49,10 @@ def live_command(
                 "ON AIR: live broadcast {id} on {n} zone(s), {where}; it ends at {end} "
                 "at the latest. Ctrl+C ends it now."
             ).format(
-                id=told.live_id, n=len(told.zones), where=where, end=fmt_local(told.ends_by, tz)
+                id=told.live_id,
+                n=len(told.zones),
+                where=where,
+                end=fmt_local(told.ends_by, tz, with_seconds=True),
             ),
             markup=False,
         )

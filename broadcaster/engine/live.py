@@ -67,7 +67,15 @@ R_CUT_BY_LIVE = N_("interrupted by live broadcast {id}")
 
 def input_argv(source: str) -> list[str]:
     """ffmpeg reading the live input: a file (standing in for the sound card) at its own
-    pace, else an ALSA capture device."""
+    pace, a named pipe as it comes (the web page's microphone: already real time), else
+    an ALSA capture device."""
+    if Path(source).is_fifo():
+        return [
+            *("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error"),
+            *("-probesize", "32768", "-analyzeduration", "500000"),
+            *("-i", source, "-vn", "-f", "s16le", "-ac", "1"),
+            *("-ar", str(RELAY_RATE), "pipe:1"),
+        ]
     if Path(source).is_file():
         return [
             *("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re"),
@@ -204,7 +212,7 @@ class LiveDesk:
                 self.engine.station.silence.min_seconds,
             ),
             tap=recording,
-            until_eof=Path(source).is_file(),
+            until_eof=Path(source).is_file() or Path(source).is_fifo(),
         )
         what = f"{LIVE_PREFIX}{live_id}"
         pull.on_silence = lambda zone_id, event: self.alerts.report(zone_id, what, source, event)

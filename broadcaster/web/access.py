@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from broadcaster.app.live_feed import MAX_CHUNK_BYTES, chunk_too_large
 from broadcaster.app.permissions import Action
 from broadcaster.app.recordings import MAX_RECORDING_BYTES, too_large_message
 
@@ -77,6 +78,12 @@ NEEDS: dict[str, Need] = {
     "emergency_air": (Action.EMERGENCY_AIR,),
     "emergency_progress": (Action.EMERGENCY_AIR,),
     "emergency_progress_live": (Action.EMERGENCY_AIR,),
+    # Phát trực tiếp (web/live_pages)
+    "live_form": (Action.LIVE_AIR,),
+    "live_start": (Action.LIVE_AIR,),
+    "live_audio": (Action.LIVE_AIR,),
+    "live_stop": (Action.LIVE_AIR,),
+    "live_state": (Action.LIVE_AIR,),
     "receivers": (Action.RECEIVERS_CONTROL, Action.LOG_READ),
     "receivers_volume": (Action.RECEIVERS_CONTROL,),
     # Cài đặt (web/settings_pages.py): the station's settings, the admin's
@@ -101,4 +108,5 @@ NEEDS: dict[str, Need] = {
 #: unmeasured) body before reading any of it; every other form is small.
 BODY_LIMITS: dict[str, tuple[int, Callable[[], str]]] = {
     "bulletin_recording_upload": (MAX_RECORDING_BYTES + 64 * 1024, too_large_message),
+    "live_audio": (MAX_CHUNK_BYTES + 1024, chunk_too_large),
 }

@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import AuditTrail
 from broadcaster.app.context import StationContext
+from broadcaster.app.live_feed import LiveFeeds
 from broadcaster.app.logbook import ChainWatch
 from broadcaster.app.overview import SharedOverview
 from broadcaster.app.permissions import PermissionDenied, authorize_any
@@ -142,6 +143,7 @@ class WebStation:
     chain: ChainWatch = field(default_factory=ChainWatch)
     receivers: ReceiverWatch | None = None
     overview: SharedOverview = field(default_factory=SharedOverview)
+    live: LiveFeeds = field(default_factory=LiveFeeds)  # Phát trực tiếp's broadcasts
 
 
 def allowed(need: Need | None, signed: SignedIn | None, address: str = "") -> bool:
@@ -455,6 +457,7 @@ def create_app(
         try:
             yield
         finally:
+            web.live.stop_all()  # a broadcast from a page ends with the server
             if web.receivers is not None:
                 web.receivers.stop()
             if owned:
@@ -473,6 +476,7 @@ def create_app(
     _install_error_pages(app)
     from broadcaster.web import (
         api,
+        live_pages,
         operator_pages,
         pages,
         record_pages,
@@ -485,6 +489,7 @@ def create_app(
     record_pages.add_routes(app)
     settings_pages.add_routes(app)
     recording_pages.add_routes(app)
+    live_pages.add_routes(app)
     api.add_routes(app)  # /api/v1: JSON, its own schema and errors
     app.add_middleware(ForgetsOverviewOnChange, web=web)
     app.add_middleware(SecurityHeaders)
