@@ -195,9 +195,12 @@ def test_relays_fan_out_drop_out_fail_over_and_stop_at_the_window_end(cli: Cli):
     )
     assert r.code == 0, r.err
     sheet = load_workbook(book)["Cụm loa"]
-    assert [c.value for c in sheet[1]][-2:] == ["Khung giờ tiếp sóng", "Phút tiếp sóng thực tế"]
+    headers = [c.value for c in sheet[1]]
+    assert headers[-4:-2] == ["Khung giờ tiếp sóng", "Phút tiếp sóng thực tế"]
+    assert headers[-2:] == ["Lượt phát trực tiếp", "Phút phát trực tiếp"]
     for row in sheet.iter_rows(min_row=2, values_only=True):
-        assert row[-2] == 1 and row[-1] == pytest.approx(by_zone[row[0]]["relay_minutes"], abs=0.06)
+        assert row[-4] == 1 and row[-3] == pytest.approx(by_zone[row[0]]["relay_minutes"], abs=0.06)
+        assert row[-2:] == (0, 0)  # no live broadcast
     status = cli("status", "--include-unreal", "--week", "2026-W48")
     assert status.code == 0, status.err
     shown = cli("--lang", "vi", "log", "--zone", "thon-b")

@@ -111,6 +111,9 @@ def test_silence_inside_a_relay_is_logged_alerted_and_hooked(cli: Cli, tmp_path:
     assert len(silences) == 1, (gaps, err)
     silence = silences[0]
     assert 13 <= silence["seconds"] <= 17, silence
+    # Dead air is not the programme: the seconds relayed leave it out, and say so.
+    assert entry["relayed_seconds"] <= 60 - 12, dict(entry)
+    assert "s of dead air not counted as relayed" in entry["reason"], dict(entry)
     at = datetime.fromisoformat(silence["at"])
     expected = upstream_t0 + timedelta(seconds=SILENT[0])  # plus the stream's own delay
     assert timedelta(seconds=-2) <= at - expected <= timedelta(seconds=6), (at, expected)

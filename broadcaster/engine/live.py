@@ -299,7 +299,7 @@ class LiveDesk:
             share = b.pull.shares.get(zone_id)
             outcome, reason = self._judge(b, zone_id, share, ended, daemon_stopped, never)
             gaps = [g.as_dict() for g in share.gaps] if share is not None else []
-            relayed = share.relayed if share is not None else 0.0
+            relayed = share.audible if share is not None else 0.0
             entries.append(
                 aslog.Outcome(
                     zone_id=zone_id,
@@ -354,7 +354,7 @@ class LiveDesk:
             return "failed", "; ".join([reason, *parts])
         if daemon_stopped:
             return "interrupted", "; ".join([ended, *parts])
-        if share.relayed < 0.5:
+        if share.audible < 0.5:
             if share.held_seconds > 0:
                 return "interrupted", "; ".join([R_ALL_CUT, *parts])
             return "failed", "; ".join([ended, *parts])

@@ -58,6 +58,7 @@ R_NEVER = N_("source '{source}' never came up: {err}")
 R_SHORT = N_("relayed {relayed} s of {total} s (at least {need} s required)")
 R_CUT = N_("cut by emergency airing {id} for {seconds} s")
 R_CUT_LIVE = N_("cut by {id} for {seconds} s")
+R_DEAD_AIR = N_("{seconds} s of dead air not counted as relayed")
 R_CRASH = N_(
     "the station stopped during the relay (crash or power loss): what went out before "
     "is not counted"
@@ -345,8 +346,10 @@ class RelayDesk:
         w = running.window
         total = w.seconds
         need = w.min_share * total
-        relayed = min(share.relayed, total)
+        relayed = min(share.audible, total)  # dead air is not the programme
         parts: list[str] = [R_CRASH] if running.adopted else []
+        if share.dead_air >= 1:
+            parts.append(R_DEAD_AIR.format(seconds=round(share.dead_air)))
         cut = [g for g in share.gaps if g.kind in ("emergency", "live")]
         if relayed >= need:
             outcome = "aired"

@@ -98,6 +98,15 @@ class Share:
     sha256: str = ""  # what the sink recorded (file output), once closed
     closed: bool = False
     silence: SilenceDetector | None = None  # dead air in what this zone carried
+    # Programme seconds inside dead air (a silence of the station's minimum or longer):
+    # the upstream sent nothing to hear, so they are not counted as relayed.
+    dead_air: float = 0.0
+    quiet_run: float = 0.0  # programme seconds in the quiet run going on
+
+    @property
+    def audible(self) -> float:
+        """Seconds of programme that reached the sink, dead air left out."""
+        return max(0.0, self.relayed - self.dead_air)
 
     def note(self, gap: Gap) -> None:
         listed = gap.kind != "down" or gap.seconds >= MIN_DROPOUT_SECONDS
@@ -251,6 +260,9 @@ class RelayPull:
         for event in events:
             if isinstance(event, SilenceSpan):
                 share.note(Gap(event.at, event.seconds, "silence"))
+                share.dead_air += share.quiet_run
+        if share.silence is not None and share.silence.silent_since is None:
+            share.quiet_run = 0.0  # the run is over (long enough to count, or not)
         return [(share.zone_id, e) for e in events]
 
     def _quiet_ends(self, share: Share, now: datetime) -> list[tuple[str, SilenceEvent]]:
@@ -460,6 +472,8 @@ class RelayPull:
                             found = share.silence.feed_level(level, now, seconds)
                             if found:
                                 told += self._silence_events(share, found)
+                            if share.silence.silent_since is not None:
+                                share.quiet_run += real / RELAY_BYTES_PER_SECOND
             self._tell(told)
             if self.tap is not None:
                 try:

@@ -54,6 +54,7 @@ REASON_TEMPLATES: tuple[str, ...] = (
     "source '{source}' is not configured",
     "mount {mount} is busy with relay {relay}",
     "cut by {id} for {seconds} s",
+    "{seconds} s of dead air not counted as relayed",
     # engine/live.py (a live broadcast's entry per zone; parts joined by "; ")
     "ended at the time-out of {minutes} min",
     "stopped by {by}",
