@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import time
 
-from test_web import ACCOUNTS, PASSWORD, app, csrf_of, ctx, signed_in  # noqa: F401 - fixtures
+import test_web
+from test_web import ACCOUNTS, PASSWORD, csrf_of, signed_in
 
 from broadcaster.app.actors import Actor
 from broadcaster.app.audit import AuditTrail
 from broadcaster.app.roles import Role
 from broadcaster.app.users import UserService
+
+ctx = test_web.ctx  # the fixtures: the small station, its accounts, the application
+app = test_web.app
 
 
 def _start(c, csrf: str, **form: str):
