@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from stationkit import Cli, played, rows, script_text
-from test_web_journey import PASSWORD, SHOTS, VN, Server, _fits, _page, _sign_in, _tappable
+from test_web_journey import PASSWORD, SHOTS, VN, Server, _fits, _page, _sign_in, _tappable, served
 from webkit import CHROMIUM, launch_chromium
 
 from broadcaster.app.actors import Actor
@@ -79,12 +79,8 @@ def server(station: Path):
         Actor.local_cli(), "hung", PASSWORD, [Role.OPERATOR], full_name="Trực ban Hùng"
     )
     ctx.close()
-    running = Server(station, START)
-    try:
-        running.wait_listening()
+    with served(station, START) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def type_an_emergency(browser, server: Server, zone: str, text: str, width: int) -> int:

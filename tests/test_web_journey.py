@@ -120,6 +120,17 @@ class Server:
     err = ""
 
 
+@contextlib.contextmanager
+def served(station: Path, start: datetime = START):
+    """The web station with its daemon on ``station`` until the block ends."""
+    running = Server(station, start)
+    try:
+        running.wait_listening()
+        yield running
+    finally:
+        running.stop()
+
+
 @pytest.fixture
 def server(station: Path):
     ctx = StationContext.open(station)
@@ -131,12 +142,8 @@ def server(station: Path):
     users.add(cli, "tuan", PASSWORD, [Role.OPERATOR], full_name="Tuấn thôn B", zones=["thon-b"])
     users.add(cli, "mai", PASSWORD, [Role.REPORTER], full_name="Trần Thị Mai")
     ctx.close()
-    running = Server(station)
-    try:
-        running.wait_listening()
+    with served(station) as running:
         yield running
-    finally:
-        running.stop()
     assert running.proc.returncode is not None
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from test_live import tone
-from test_web_journey import PASSWORD, SHOTS, Server, _fits, _page, _sign_in, _tappable
+from test_web_journey import PASSWORD, SHOTS, Server, _fits, _page, _sign_in, _tappable, served
 from webkit import CHROMIUM, launch_chromium
 
 from broadcaster.app.actors import Actor
@@ -42,12 +42,8 @@ def server(station: Path):
         Actor.local_cli(), "hung", PASSWORD, [Role.OPERATOR], full_name="Trực ban Hùng"
     )
     ctx.close()
-    running = Server(station)
-    try:
-        running.wait_listening()
+    with served(station) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def go_live(browser, server: Server, zone: str, width: int) -> None:

@@ -61,7 +61,47 @@ def complete_wav(fd: int, data_bytes: int) -> str:
     return digest.hexdigest()
 
 
-class FileRelaySink:
+class GrowingWav:
+    """A WAV written as the audio comes (a relay sink's, a live recording's). Until
+    :meth:`_finish` completes it, the header says "as long as the file" (the streaming
+    convention), so a recording a crash cut off still plays."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+        self._written = 0
+        self._closed = False
+        os.write(fd, wav_header(UNKNOWN_LENGTH))
+
+    @property
+    def seconds(self) -> float:
+        return self._written / RELAY_BYTES_PER_SECOND
+
+    def write(self, pcm: bytes) -> None:
+        with self._lock:
+            if not self._closed:
+                os.write(self._fd, pcm)
+                self._written += len(pcm)
+
+    def hold(self) -> None:
+        """Nothing to release: while held the pull writes nothing here."""
+
+    def resume(self) -> None:
+        """Nothing to reopen: the file goes on from where it was."""
+
+    def _finish(self) -> str | None:
+        """Complete and close the file: its SHA-256, or None if it was closed already."""
+        with self._lock:
+            if self._closed:
+                return None
+            self._closed = True
+            try:
+                return complete_wav(self._fd, self._written)
+            finally:
+                os.close(self._fd)
+
+
+class FileRelaySink(GrowingWav):
     """Writes the zone's PCM as it comes; the header is completed at :meth:`close`."""
 
     def __init__(self, output: FileOutput, target: RelayTarget, now: datetime) -> None:
@@ -72,12 +112,9 @@ class FileRelaySink:
         self.name = (
             f"{as_utc(now):%Y%m%dT%H%M%S.%f}Z-relay-{target.relay_id}-{secrets.token_hex(4)}.wav"
         )
-        self._lock = threading.Lock()
-        self._written = 0
-        self._closed = False
         zone_fd = open_zone_dir(output.dir, target.zone_id)
         try:
-            self._fd = os.open(
+            fd = os.open(
                 self.name,
                 os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC,
                 0o644,
@@ -87,9 +124,7 @@ class FileRelaySink:
         except BaseException:
             os.close(zone_fd)
             raise
-        # Until :meth:`close` completes it, the header says "as long as the file" (the
-        # streaming convention), so a recording a crash cut off still plays.
-        os.write(self._fd, wav_header(UNKNOWN_LENGTH))
+        super().__init__(fd)
         output.append(target.zone_id, self._record("relay-started", now))
 
     def _record(self, event: str, at: datetime, **extra: object) -> dict:
@@ -104,26 +139,11 @@ class FileRelaySink:
             **extra,
         }
 
-    def write(self, pcm: bytes) -> None:
-        with self._lock:
-            if not self._closed:
-                os.write(self._fd, pcm)
-                self._written += len(pcm)
-
-    def hold(self) -> None:
-        """Nothing to release: while held the pull writes nothing here."""
-
-    def resume(self) -> None:
-        """Nothing to reopen: the file goes on from where it was."""
-
     def close(self) -> str:
-        with self._lock:
-            if self._closed:
-                return ""
-            self._closed = True
-            sha = complete_wav(self._fd, self._written)
-            os.close(self._fd)
-            os.close(self._zone_fd)
+        sha = self._finish()
+        if sha is None:
+            return ""
+        os.close(self._zone_fd)
         seconds = round(self._written / RELAY_BYTES_PER_SECOND, 2)
         with contextlib.suppress(OSError):  # the file stands; the log entry says the rest
             self.output.append(

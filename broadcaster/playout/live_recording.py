@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 from datetime import datetime
 from pathlib import Path
 
 from broadcaster.core.timeutil import as_utc
-from broadcaster.playout.base import RELAY_BYTES_PER_SECOND
-from broadcaster.playout.file_relay import UNKNOWN_LENGTH, complete_wav, wav_header
+from broadcaster.playout.file_relay import GrowingWav
 
 FOLDER = Path("recordings") / "live"
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
-class LiveRecording:
+class LiveRecording(GrowingWav):
     """A :class:`~broadcaster.playout.base.RelaySink` writing the broadcast's WAV."""
 
     def __init__(self, root: Path, live_id: int, now: datetime) -> None:
@@ -33,38 +31,13 @@ class LiveRecording:
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{as_utc(now):%Y%m%dT%H%M%S}Z-live-{live_id}-{secrets.token_hex(3)}.wav"
         self.relative = str(FOLDER / name)
-        self._lock = threading.Lock()
-        self._written = 0
-        self._closed = False
-        self._fd = os.open(
-            folder / name,
-            os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC,
-            0o644,
+        super().__init__(
+            os.open(
+                folder / name,
+                os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC,
+                0o644,
+            )
         )
-        os.write(self._fd, wav_header(UNKNOWN_LENGTH))
-
-    @property
-    def seconds(self) -> float:
-        return self._written / RELAY_BYTES_PER_SECOND
-
-    def write(self, pcm: bytes) -> None:
-        with self._lock:
-            if not self._closed:
-                os.write(self._fd, pcm)
-                self._written += len(pcm)
-
-    def hold(self) -> None:
-        """The recording is of the microphone, not of a zone: nothing holds it."""
-
-    def resume(self) -> None:
-        """See :meth:`hold`."""
 
     def close(self) -> str:
-        with self._lock:
-            if self._closed:
-                return ""
-            self._closed = True
-            try:
-                return complete_wav(self._fd, self._written)
-            finally:
-                os.close(self._fd)
+        return self._finish() or ""
