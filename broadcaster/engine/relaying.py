@@ -94,7 +94,7 @@ class RelayDesk:
         self.station = engine.station
         self.pulls: dict[tuple[str, datetime, datetime], RelayPull] = {}
         self.running: dict[tuple[str, str, datetime], Running] = {}
-        self.held: dict[str, str] = {}  # zone -> the emergency holding it
+        self.held: dict[str, tuple[str, str]] = {}  # zone -> (what holds it, its kind)
         # Zone-windows this process closed: not asked of the database again each sweep
         # (a window whose output cannot relay is closed at once and stays open for long).
         self.closed: set[tuple[str, str, datetime]] = set()
@@ -210,7 +210,8 @@ class RelayDesk:
             )
             pull.on_silence = self._silence_of(pull)
             self.pulls[pull_key] = pull
-        pull.add(w.zone_id, sink, held_by=self.held.get(w.zone_id, ""))
+        by, kind = self.held.get(w.zone_id, ("", "emergency"))
+        pull.add(w.zone_id, sink, held_by=by, held_kind=kind)
         self._of_pull.setdefault(id(pull), {})[w.zone_id] = (w.zone_id, w.relay_id, w.start)
         log.info(
             "relay %s on %s: %s until %s%s",
@@ -316,7 +317,7 @@ class RelayDesk:
         """An emergency (or a live broadcast, ``kind`` "live") is about to start in the
         zone: its relay (if any) goes quiet."""
         with self._lock:
-            self.held[zone_id] = by
+            self.held[zone_id] = (by, kind)
             for pull in self.pulls.values():
                 pull.hold(zone_id, by, kind)
 

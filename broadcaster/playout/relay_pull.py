@@ -206,8 +206,11 @@ class RelayPull:
         )
 
     # -- zones ------------------------------------------------------------------------------
-    def add(self, zone_id: str, sink: RelaySink, *, held_by: str = "") -> None:
-        """A zone joins (at the window's start, or later: a zone resumed after a restart)."""
+    def add(
+        self, zone_id: str, sink: RelaySink, *, held_by: str = "", held_kind: str = "emergency"
+    ) -> None:
+        """A zone joins (at the window's start, or later: a zone resumed after a restart),
+        held from the start if an emergency (or a live broadcast) has the zone."""
         now = self.clock.now()
         share = Share(zone_id, sink, now)
         if self.silence is not None:
@@ -216,7 +219,7 @@ class RelayPull:
             if not self._live:
                 share.down_since = now
             if held_by:
-                share.held_since, share.held_by = now, held_by
+                share.held_since, share.held_by, share.held_kind = now, held_by, held_kind
             self.shares[zone_id] = share
         if held_by:
             with contextlib.suppress(Exception):
