@@ -61,7 +61,18 @@ def go_live(browser, server: Server, zone: str, width: int) -> None:
     start.click()
     expect(page.locator("#live-status")).to_contain_text("ĐANG PHÁT", timeout=60_000)
     page.screenshot(path=str(SHOTS / f"{shot}-on-air.png"), full_page=True)
-    time.sleep(4)
+    began = time.monotonic()
+    dashboard = context.new_page()  # Tổng quan says who is speaking where, meanwhile
+    for _ in range(20):
+        dashboard.goto(f"{server.base}/")
+        card = dashboard.locator(".card.zone", has_text=ZONES[zone])
+        if "đang nói" in card.inner_text():
+            break
+        time.sleep(0.5)
+    expect(card).to_contain_text("Trực tiếp")
+    expect(card).to_contain_text("hung đang nói, chậm nhất đến")
+    dashboard.close()
+    time.sleep(max(0.0, 4 - (time.monotonic() - began)))
     page.get_by_role("button", name="Dừng").click()
     expect(page.locator("#live-status")).to_contain_text(
         "Buổi phát trực tiếp đã kết thúc.", timeout=60_000

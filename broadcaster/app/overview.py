@@ -17,8 +17,18 @@ from broadcaster.app.logbook import ChainState, ChainWatch
 from broadcaster.app.receivers import ReceiverSummary, ReceiverWatch
 from broadcaster.core.compliance import ZoneWeekStatus
 from broadcaster.core.model import AiringRecord, Bulletin
-from broadcaster.core.timeutil import iso_week_of_instant
-from broadcaster.store import airings
+from broadcaster.core.timeutil import as_utc, iso_week_of_instant
+from broadcaster.store import airings, live
+
+
+@dataclass(frozen=True)
+class LiveNow:
+    """A live broadcast on air in a zone: who speaks, since when, until when at most."""
+
+    live_id: int
+    speaker: str
+    started_at: datetime | None
+    ends_by: datetime | None
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class ZoneNow:
     zone_name: str
     on_air: AiringRecord | None
     next_airing: AiringRecord | None
+    live: LiveNow | None = None
 
 
 #: Above this many zones the dashboard summarises: counts by state and only the zones
@@ -72,11 +83,11 @@ class Overview:
         """The zones the page lists: all of them, or (compact) those on air."""
         if not self.compact:
             return self.zones
-        return [z for z in self.zones if z.on_air][:COMPACT_ROWS]
+        return [z for z in self.zones if z.on_air or z.live][:COMPACT_ROWS]
 
     @property
     def zones_on_air(self) -> int:
-        return sum(1 for z in self.zones if z.on_air)
+        return sum(1 for z in self.zones if z.on_air or z.live)
 
     @property
     def shown_status(self) -> list[ZoneWeekStatus]:
@@ -110,7 +121,20 @@ def overview(
             playing.setdefault(a.zone_id, a)
         first = airings.next_per_zone(s, now, until)
         planned = airings.coming_up(s, now, until, upcoming)
-    zones = [ZoneNow(z.id, z.name, playing.get(z.id), first.get(z.id)) for z in ctx.station.zones]
+        speaking: dict[str, LiveNow] = {}
+        for b in live.on_air(s):
+            told = LiveNow(
+                b.id or 0,
+                b.speaker,
+                as_utc(b.started_at) if b.started_at else None,
+                as_utc(b.ends_by) if b.ends_by else None,
+            )
+            for zone_id in b.zones.split(","):
+                speaking.setdefault(zone_id, told)
+    zones = [
+        ZoneNow(z.id, z.name, playing.get(z.id), first.get(z.id), speaking.get(z.id))
+        for z in ctx.station.zones
+    ]
     report = schedule.status(ctx, week)
     scripts = ctx.scripts()[0]
     return Overview(

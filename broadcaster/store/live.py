@@ -56,6 +56,11 @@ def not_done(session: Session) -> list[LiveBroadcast]:
     )
 
 
+def on_air(session: Session) -> list[LiveBroadcast]:
+    """The broadcasts on air now (what the dashboard shows per zone)."""
+    return list(session.exec(select(LiveBroadcast).where(LiveBroadcast.state == ON_AIR)).all())
+
+
 def take(session: Session, live_id: int, now: datetime, recording: str) -> datetime | None:
     """``booked`` -> ``on-air`` now; the time-out instant, or None if another process
     took it (or it was withdrawn) first."""
