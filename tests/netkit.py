@@ -282,7 +282,7 @@ def events(field_dir: Path, receiver: str) -> list[dict]:
 
 ICECAST_XML = """<icecast>
   <location>test</location><admin>test@localhost</admin>
-  <limits><clients>20</clients><sources>8</sources><queue-size>524288</queue-size>
+  <limits><clients>{clients}</clients><sources>{sources}</sources><queue-size>524288</queue-size>
     <client-timeout>30</client-timeout><header-timeout>15</header-timeout>
     <source-timeout>10</source-timeout><burst-size>16384</burst-size></limits>
   <authentication><source-password>{password}</source-password>
@@ -308,7 +308,7 @@ class Icecast:
 
 
 @contextlib.contextmanager
-def icecast() -> Iterator[Icecast]:
+def icecast(sources: int = 8, clients: int = 20) -> Iterator[Icecast]:
     """A private Icecast on a free loopback port. Icecast refuses to run as root, so as
     root it drops to its own user: its directory is a fresh one under /tmp (pytest's are
     private to root), removed afterwards."""
@@ -316,14 +316,14 @@ def icecast() -> Iterator[Icecast]:
     tmp = Path(tempfile.mkdtemp(prefix="broadcaster-icecast-"))
     os.chmod(tmp, 0o755)
     try:
-        with _icecast(binary, tmp) as server:
+        with _icecast(binary, tmp, sources, clients) as server:
             yield server
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def _icecast(binary: str, tmp: Path) -> Iterator[Icecast]:
+def _icecast(binary: str, tmp: Path, sources: int, clients: int) -> Iterator[Icecast]:
     (tmp / "log").mkdir(parents=True, exist_ok=True)
     owner = ""
     if os.geteuid() == 0:
@@ -333,7 +333,14 @@ def _icecast(binary: str, tmp: Path) -> Iterator[Icecast]:
     port = free_port()
     conf = tmp / "icecast.xml"
     conf.write_text(
-        ICECAST_XML.format(password=ICECAST_SOURCE_PASSWORD, port=port, dir=tmp, owner=owner),
+        ICECAST_XML.format(
+            password=ICECAST_SOURCE_PASSWORD,
+            port=port,
+            dir=tmp,
+            owner=owner,
+            sources=sources,
+            clients=clients,
+        ),
         encoding="utf-8",
     )
     os.chmod(conf, 0o644)

@@ -190,6 +190,7 @@ class RelayPull:
         self.tap_error = ""
         self.shares: dict[str, Share] = {}
         self.came_up = False
+        self.came_up_at: datetime | None = None  # when the programme first flowed
         self.last_error = ""
         self.served: dict[str, float] = {}  # url -> seconds of audio it delivered
         self.connections = 0
@@ -446,7 +447,8 @@ class RelayPull:
                     len(self._buffer) >= prebuffer or (self.ended_by_input and self._buffer)
                 ):
                     self._live, starved = True, 0
-                    self.came_up = True
+                    if not self.came_up:
+                        self.came_up, self.came_up_at = True, now
                     for share in self.shares.values():
                         self._came_back(share, now)
                 real = 0
