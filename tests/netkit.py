@@ -313,7 +313,7 @@ def icecast(sources: int = 8, clients: int = 20) -> Iterator[Icecast]:
     root it drops to its own user: its directory is a fresh one under /tmp (pytest's are
     private to root), removed afterwards."""
     binary = need("icecast2", "icecast2")
-    tmp = Path(tempfile.mkdtemp(prefix="broadcaster-icecast-"))
+    tmp = Path(tempfile.mkdtemp(prefix="broadcaster-icecast-", dir="/tmp"))  # not $TMPDIR
     os.chmod(tmp, 0o755)
     try:
         with _icecast(binary, tmp, sources, clients) as server:
