@@ -43,7 +43,7 @@ import paho.mqtt.client as mqtt
 from broadcaster import __version__
 from broadcaster.playout.mqtt import protocol
 from broadcaster.playout.mqtt.settings import client
-from broadcaster.receiver.relaying import ReceiverRelay
+from broadcaster.receiver.relaying import ReceiverRelay, SharedPulls
 from broadcaster.receiver.settings import ReceiverEntry, ReceiverFileSettings
 
 log = logging.getLogger("broadcaster.receiver")
@@ -561,6 +561,7 @@ class ReceiverHost:
         self.state_dir = _under(base, cfg.state_dir)
         self.out_dir = _under(base, cfg.out_dir) if cfg.out_dir else None
         self.cache_dir = _under(base, cfg.cache_dir) if cfg.cache_dir else self.state_dir / "cache"
+        self.relay_pulls = SharedPulls()  # receivers relaying the same window share a pull
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="receiver")
         self.tokens = itertools.count(1)
         self._timers: list[tuple[float, int, Callable[..., Any], tuple[Any, ...]]] = []

@@ -31,7 +31,6 @@ from broadcaster.playout.relay_pull import RelayPull
 if TYPE_CHECKING:
     from broadcaster.receiver.host import Receiver
 
-SHARE = "self"  # the one share of a receiver's pull: itself
 WATCH_SECONDS = 1.0  # how often finished dropouts are looked for and reported
 
 
@@ -88,6 +87,66 @@ class WavSink:
         return self._written / RELAY_BYTES_PER_SECOND
 
 
+class CountingSink:
+    """What a receiver relayed, counted and not kept (``keep_relays: false``)."""
+
+    def __init__(self) -> None:
+        self._written = 0
+        self._held = False
+
+    def write(self, pcm: bytes) -> None:
+        if not self._held:
+            self._written += len(pcm)
+
+    def hold(self) -> None:
+        self._held = True
+
+    def resume(self) -> None:
+        self._held = False
+
+    def close(self) -> str:
+        return ""
+
+    @property
+    def seconds(self) -> float:
+        return self._written / RELAY_BYTES_PER_SECOND
+
+
+class SharedPulls:
+    """The relays of the receivers one process hosts: receivers relaying the same URLs
+    in the same window share ONE pull (one ffmpeg), each with its own share, as a
+    gateway serving several clusters would; each receiver still reports its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pulls: dict[tuple[tuple[str, ...], int], RelayPull] = {}
+        self._takers: dict[int, list[ReceiverRelay]] = {}
+
+    def join(self, relay: ReceiverRelay, sink: WavSink | CountingSink, held_by: str) -> RelayPull:
+        key = (tuple(relay.urls), relay.end_ms)
+        with self._lock:
+            pull = self._pulls.get(key)
+            fresh = pull is None or bool(pull.stopped_by)  # a stopped pull is not joined
+            if fresh:
+                end = datetime.fromtimestamp(relay.end_ms / 1000, UTC)
+                pull = RelayPull(relay.relay_id, relay.urls, WallClock(), end, on_done=self._done)
+                self._pulls[key] = pull
+                self._takers[id(pull)] = []
+            assert pull is not None
+            pull.add(relay.receiver.id, sink, held_by=held_by)
+            self._takers[id(pull)].append(relay)
+        if fresh:
+            pull.start()
+        return pull
+
+    def _done(self, pull: RelayPull) -> None:
+        with self._lock:
+            takers = self._takers.pop(id(pull), [])
+            self._pulls = {k: p for k, p in self._pulls.items() if p is not pull}
+        for relay in takers:
+            relay._pulled(pull)
+
+
 class ReceiverRelay:
     """One signed relay window at one receiver: accepted, begun, ended (see module)."""
 
@@ -100,7 +159,7 @@ class ReceiverRelay:
         self.end_ms: int = body["end_at"]
         self.urls = [body["url"], *([body["backup_url"]] if body.get("backup_url") else [])]
         self.pull: RelayPull | None = None
-        self.sink: WavSink | None = None
+        self.sink: WavSink | CountingSink | None = None
         self.started_ms: int | None = None
         self.reported_gaps = 0
         self.finished = False
@@ -123,14 +182,16 @@ class ReceiverRelay:
             self.finished = True
             r.relay_over(self)
             return
-        r.played_dir.mkdir(parents=True, exist_ok=True)
-        self.sink = WavSink(r.played_dir / f"{now}-relay-{self.relay_id}.wav")
-        end = datetime.fromtimestamp(self.end_ms / 1000, UTC)
-        self.pull = RelayPull(self.relay_id, self.urls, WallClock(), end, on_done=self._pulled)
+        if r.host.cfg.keep_relays:
+            r.played_dir.mkdir(parents=True, exist_ok=True)
+            self.sink = WavSink(r.played_dir / f"{now}-relay-{self.relay_id}.wav")
+        else:
+            self.sink = CountingSink()
         held = r.playing.airing_id if r.playing is not None else None
-        self.pull.add(SHARE, self.sink, held_by=f"airing {held}" if held is not None else "")
         self.started_ms = now
-        self.pull.start()
+        self.pull = r.host.relay_pulls.join(
+            self, self.sink, f"airing {held}" if held is not None else ""
+        )
         r.send("relay-started", started_at=now, **self.fields())
         r.event("relay-started", relay_id=self.relay_id, file=self.sink.path.name)
         r.host.at(time.monotonic() + WATCH_SECONDS, self._watch)
@@ -144,7 +205,7 @@ class ReceiverRelay:
     def _report_gaps(self) -> None:
         if self.pull is None:
             return
-        share = self.pull.shares.get(SHARE)
+        share = self.pull.shares.get(self.receiver.id)
         if share is None:
             return
         gaps = list(share.gaps)
@@ -167,7 +228,7 @@ class ReceiverRelay:
             return
         self.finished = True
         self._report_gaps()
-        share = self.pull.shares.get(SHARE)
+        share = self.pull.shares.get(self.receiver.id)
         relayed = share.relayed if share is not None else 0.0
         reason = self.pull.stopped_by
         if not reason and not self.pull.came_up:
@@ -195,11 +256,11 @@ class ReceiverRelay:
     # -- from the receiver ---------------------------------------------------------------
     def hold(self, by: str) -> None:
         if self.pull is not None:
-            self.pull.hold(SHARE, by)
+            self.pull.hold(self.receiver.id, by)
 
     def resume(self) -> None:
         if self.pull is not None:
-            self.pull.resume(SHARE)
+            self.pull.resume(self.receiver.id)
 
     def stop(self, reason: str) -> None:
         """The receiver shuts down: cut the pull now (its end is still reported)."""

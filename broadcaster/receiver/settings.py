@@ -40,6 +40,11 @@ class ReceiverFileSettings(_Strict):
         "process (default: <state_dir>/cache)",
     )
     firmware: str = "broadcaster-reference"
+    keep_relays: bool = Field(
+        True,
+        description="keep what each receiver relayed as a WAV file in its played folder "
+        "(false: count it only, for a rack of many receivers)",
+    )
 
 
 def load_receiver_file(path: Path) -> ReceiverFileSettings:
