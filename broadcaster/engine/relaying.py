@@ -149,16 +149,25 @@ class RelayDesk:
         with self.engine.db.read() as s:
             closed = relays.closed_since(s, now)
         begun = 0
+        # The zones this station pulls for first, their pulls started at once; then the
+        # zones whose devices pull themselves (a command to each device takes longer).
+        local = [w for w in due if not self._on_devices(w.zone_id)]
+        devices = [w for w in due if self._on_devices(w.zone_id)]
         with self._lock:
-            for w in due:
-                key = (w.zone_id, w.relay_id, w.start)
-                if key in closed or key in self.running or self._stopping:
-                    continue
-                begun += self._begin(w, now)
-            for pull in self.pulls.values():
-                if not pull.running and not pull.stopped_by:
-                    pull.start()
+            for group in (local, devices):
+                for w in group:
+                    key = (w.zone_id, w.relay_id, w.start)
+                    if key in closed or key in self.running or self._stopping:
+                        continue
+                    begun += self._begin(w, now)
+                for pull in self.pulls.values():
+                    if not pull.running and not pull.stopped_by:
+                        pull.start()
         return begun
+
+    def _on_devices(self, zone_id: str) -> bool:
+        output = self.engine.outputs.get(self.station.zone(zone_id).output)
+        return isinstance(getattr(output, "inner", output), DeviceRelayingOutput)
 
     def _begin(self, w: RelayWindow, now: datetime) -> int:
         with self.engine.db.write() as s:

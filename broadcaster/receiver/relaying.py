@@ -193,7 +193,8 @@ class ReceiverRelay:
             self, self.sink, f"airing {held}" if held is not None else ""
         )
         r.send("relay-started", started_at=now, **self.fields())
-        r.event("relay-started", relay_id=self.relay_id, file=self.sink.path.name)
+        kept = self.sink.path.name if isinstance(self.sink, WavSink) else ""
+        r.event("relay-started", relay_id=self.relay_id, file=kept)
         r.host.at(time.monotonic() + WATCH_SECONDS, self._watch)
 
     def _watch(self) -> None:
