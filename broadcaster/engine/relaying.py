@@ -53,6 +53,10 @@ log = logging.getLogger("broadcaster.relay")
 #: slugs, never with a colon), so reports tell relays from bulletins by the index alone.
 RELAY_PREFIX = "relay:"
 TRIGGERED_BY = "daemon:relay"
+#: The most ahead of a window its devices are told of it (see RelayDesk._device_lead).
+DEVICE_LEAD_MAX = 10.0
+#: How long before a window the station connects to its source (RelayDesk._preroll).
+PREROLL_SECONDS = 3.0
 
 R_NEVER = N_("source '{source}' never came up: {err}")
 R_SHORT = N_("relayed {relayed} s of {total} s (at least {need} s required)")
@@ -137,10 +141,13 @@ class RelayDesk:
         the database. Cheap when nothing is due (no query)."""
         if self._stopping or not self.station.relays:
             return 0
+        ahead = self._device_lead()
+        self._preroll(now)
         due = [
             w
-            for w in self.windows_between(now, now + timedelta(microseconds=1))
-            if w.start <= now < w.end
+            for w in self.windows_between(now, now + (ahead or timedelta(microseconds=1)))
+            if (w.start <= now or (w.start - ahead <= now and self._on_devices(w.zone_id)))
+            and now < w.end
             and (key := (w.zone_id, w.relay_id, w.start)) not in self.running
             and key not in self.closed
         ]
@@ -160,16 +167,59 @@ class RelayDesk:
                     if key in closed or key in self.running or self._stopping:
                         continue
                     begun += self._begin(w, now)
-                for pull in self.pulls.values():
-                    if not pull.running and not pull.stopped_by:
+                for pull in self.pulls.values():  # a prerolled pull starts with its zones
+                    if not pull.running and not pull.stopped_by and pull.shares:
                         pull.start()
         return begun
+
+    def _preroll(self, now: datetime) -> None:
+        """Sources of windows opening within :data:`PREROLL_SECONDS` are connected now
+        (one pull per source and window, as at the start), so their programme flows at
+        the window's start rather than a connection later."""
+        soon = now + timedelta(seconds=PREROLL_SECONDS)
+        for w in self.windows_between(now, soon):
+            if not (now < w.start <= soon) or self._on_devices(w.zone_id):
+                continue
+            key = (w.source_id, w.start, w.end)
+            with self._lock:
+                if key in self.pulls or self._stopping:
+                    continue
+                source = self.station.sources.get(w.source_id)
+                if source is None:
+                    continue
+                pull = self._new_pull(w, source)
+            pull.preroll()
+
+    def _new_pull(self, w: RelayWindow, source) -> RelayPull:
+        pull = RelayPull(
+            w.source_id,
+            [source.url, *([source.backup_url] if source.backup_url else [])],
+            self.clock,
+            w.end,
+            on_done=self._pull_done,
+            silence=(self.station.silence.threshold_dbfs, self.station.silence.min_seconds),
+        )
+        pull.on_silence = self._silence_of(pull)
+        self.pulls[(w.source_id, w.start, w.end)] = pull
+        return pull
+
+    def _device_lead(self) -> timedelta:
+        """How long before a window the devices that pull for themselves are told of it
+        (the output's ``lead_seconds``, at most :data:`DEVICE_LEAD_MAX`): they begin at
+        its start by their own clock, so 1,000 commands are not sent at the instant."""
+        leads = [
+            getattr(inner, "lead_seconds", 0.0)
+            for o in self.engine.outputs.values()
+            if isinstance(inner := getattr(o, "inner", o), DeviceRelayingOutput)
+        ]
+        return timedelta(seconds=min(max(leads, default=0.0), DEVICE_LEAD_MAX))
 
     def _on_devices(self, zone_id: str) -> bool:
         output = self.engine.outputs.get(self.station.zone(zone_id).output)
         return isinstance(getattr(output, "inner", output), DeviceRelayingOutput)
 
     def _begin(self, w: RelayWindow, now: datetime) -> int:
+        now = max(now, w.start)  # a device window told ahead begins at its start
         with self.engine.db.write() as s:
             run, adopted = relays.begin(
                 s,
@@ -206,19 +256,7 @@ class RelayDesk:
             err = str(exc) if exc.args else type(exc).__name__
             self._close_unstarted(running, R_OUTPUT.format(name=zone.output, err=err), now)
             return 0
-        pull_key = (w.source_id, w.start, w.end)
-        pull = self.pulls.get(pull_key)
-        if pull is None:
-            pull = RelayPull(
-                w.source_id,
-                [source.url, *([source.backup_url] if source.backup_url else [])],
-                self.clock,
-                w.end,
-                on_done=self._pull_done,
-                silence=(self.station.silence.threshold_dbfs, self.station.silence.min_seconds),
-            )
-            pull.on_silence = self._silence_of(pull)
-            self.pulls[pull_key] = pull
+        pull = self.pulls.get((w.source_id, w.start, w.end)) or self._new_pull(w, source)
         by, kind = self.held.get(w.zone_id, ("", "emergency"))
         pull.add(w.zone_id, sink, held_by=by, held_kind=kind)
         self._of_pull.setdefault(id(pull), {})[w.zone_id] = (w.zone_id, w.relay_id, w.start)

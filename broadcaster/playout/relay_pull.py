@@ -292,9 +292,19 @@ class RelayPull:
         share.held_since = None
 
     # -- running ----------------------------------------------------------------------------
+    def preroll(self) -> None:
+        """Connect to the source before the window (the pacer waits for :meth:`start`):
+        at the window's start the programme is already buffered, not a connection and
+        a probe away. The buffer keeps the last few seconds, so what goes out is the
+        programme as it is then, a second or two behind the source."""
+        if self._puller.ident is None and not self._done.is_set():
+            self._puller.start()
+
     def start(self) -> None:
-        self._puller.start()
-        self._pacer.start()
+        if self._puller.ident is None:
+            self._puller.start()
+        if self._pacer.ident is None:
+            self._pacer.start()
 
     def stop(self, reason: str) -> None:
         """Cut the relay now (the daemon stops); the shares keep what was relayed."""
