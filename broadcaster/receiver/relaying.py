@@ -16,7 +16,6 @@ station is still there.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.playout.base import RELAY_BYTES_PER_SECOND
-from broadcaster.playout.file_relay import UNKNOWN_LENGTH, wav_header
+from broadcaster.playout.file_relay import GrowingWav
 from broadcaster.playout.relay_pull import RelayPull
 
 if TYPE_CHECKING:
@@ -45,46 +44,17 @@ def wall_of(instant: datetime) -> int:
     return int(instant.timestamp() * 1000)
 
 
-class WavSink:
+class WavSink(GrowingWav):
     """What the receiver sounded, as a WAV file: the programme, and silence while the
-    source was down; nothing while a play of its own held the relay."""
+    source was down; nothing while a play of its own held the relay (the pull writes
+    nothing to a held share)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
-        self._written = 0
-        self._held = False
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-        os.write(self._fd, wav_header(UNKNOWN_LENGTH))
-
-    def write(self, pcm: bytes) -> None:
-        with self._lock:
-            if self._fd >= 0 and not self._held:
-                os.write(self._fd, pcm)
-                self._written += len(pcm)
-
-    def hold(self) -> None:
-        self._held = True
-
-    def resume(self) -> None:
-        self._held = False
+        super().__init__(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644))
 
     def close(self) -> str:
-        with self._lock:
-            if self._fd < 0:
-                return ""
-            os.pwrite(self._fd, wav_header(self._written), 0)
-            os.close(self._fd)
-            self._fd = -1
-        digest = hashlib.sha256()
-        with open(self.path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 16), b""):
-                digest.update(block)
-        return digest.hexdigest()
-
-    @property
-    def seconds(self) -> float:
-        return self._written / RELAY_BYTES_PER_SECOND
+        return self._finish() or ""
 
 
 class CountingSink:
@@ -92,17 +62,15 @@ class CountingSink:
 
     def __init__(self) -> None:
         self._written = 0
-        self._held = False
 
     def write(self, pcm: bytes) -> None:
-        if not self._held:
-            self._written += len(pcm)
+        self._written += len(pcm)
 
     def hold(self) -> None:
-        self._held = True
+        """Nothing to release: while held the pull writes nothing here."""
 
     def resume(self) -> None:
-        self._held = False
+        """Nothing to reopen."""
 
     def close(self) -> str:
         return ""
