@@ -407,3 +407,40 @@ def test_a_live_broadcast_cuts_what_plays_holds_what_is_due_and_yields_to_an_eme
         timeout=60,
     )
     assert datetime.fromisoformat(retry[0]["started_at"]) >= live_end - timedelta(seconds=0.5)
+
+
+def test_kill_9_during_a_live_broadcast_is_logged_at_the_restart(daemon_cli, tmp_path):
+    """The daemon dies (kill -9) while a live broadcast is on air: the speaker's command
+    says so in one line and exits non-zero once the time-out is well past; the restarted
+    daemon logs every zone of it ``interrupted`` (its end is not known), and the chain
+    holds."""
+    from test_live import broadcasts, live_entries, tone
+
+    cli = daemon_cli
+    daemon = cli.start_daemon("--sweep-seconds", "0.2")
+    mic = tone(tmp_path / "mic.wav", 120)
+    speaker = cli.popen(
+        *("live", "--zones", "xa,thon-b", "--input", str(mic), "--max-minutes", "0.05"),
+        *("--by", "Chủ tịch UBND xã"),
+    )
+    try:
+        wait_for(lambda: any(b["state"] == "on-air" for b in broadcasts(cli.root)), timeout=60)
+        os.kill(daemon.pid, signal.SIGKILL)
+        daemon.wait()
+        _out, err = speaker.communicate(timeout=120)
+    finally:
+        if speaker.poll() is None:
+            speaker.kill()
+            speaker.wait()
+    assert speaker.returncode == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "did not end live broadcast" in lines[0], err
+    assert live_entries(cli.root) == []  # nothing is known yet
+    cli.start_daemon("--sweep-seconds", "0.2")
+    found = wait_for(lambda: len(live_entries(cli.root)) == 2, timeout=30)
+    assert found
+    entries = live_entries(cli.root)
+    assert {e["zone_id"] for e in entries} == {"xa", "thon-b"}
+    assert all(e["outcome"] == "interrupted" and "crash" in e["reason"] for e in entries)
+    assert [b["state"] for b in broadcasts(cli.root)] == ["done"]
+    assert cli("log", "verify").code == 0

@@ -181,6 +181,18 @@ def _state(ctx: StationContext, live_id: int) -> str:
         return row.state if row is not None else live.DONE
 
 
+#: How long after its time-out a broadcast the daemon has not closed means the daemon is gone.
+OVERDUE_SECONDS = 30.0
+
+
+def _overdue(ctx: StationContext, live_id: int) -> bool:
+    with ctx.db.read() as s:
+        row = live.get(s, live_id)
+        if row is None or row.ends_by is None:
+            return False
+        return (ctx.clock.now() - as_utc(row.ends_by)).total_seconds() > OVERDUE_SECONDS
+
+
 def _ask_stop(ctx: StationContext, live_id: int, speaker: str) -> None:
     with ctx.db.write() as s:
         live.ask_stop(s, live_id, speaker)
@@ -206,6 +218,13 @@ def _through_daemon(ctx, live_id, speaker, stop, on_air, holder) -> None:
         if stop.is_set() and not asked:
             _ask_stop(ctx, live_id, speaker)
             asked = True
+        if _overdue(ctx, live_id):
+            raise BroadcasterError(
+                _(
+                    "the daemon ({holder}) did not end live broadcast {id} at its time-out: "
+                    "it has stopped; the broadcast is logged when the station restarts"
+                ).format(holder=holder, id=live_id)
+            )
         time.sleep(0.2)
 
 
