@@ -295,8 +295,9 @@ class RelayPull:
     def preroll(self) -> None:
         """Connect to the source before the window (the pacer waits for :meth:`start`):
         at the window's start the programme is already buffered, not a connection and
-        a probe away. The buffer keeps the last few seconds, so what goes out is the
-        programme as it is then, a second or two behind the source."""
+        a probe away. What was buffered before the window is dropped at its start but
+        for the last :data:`PREBUFFER_SECONDS`: the relay goes out at the source's live
+        point, as without the preroll, only without the wait."""
         if self._puller.ident is None and not self._done.is_set():
             self._puller.start()
 
@@ -437,7 +438,10 @@ class RelayPull:
 
     def _pace_loop(self) -> None:
         step = int(CHUNK_SECONDS * RELAY_BYTES_PER_SECOND) & ~1
-        prebuffer = int(PREBUFFER_SECONDS * RELAY_BYTES_PER_SECOND)
+        prebuffer = int(PREBUFFER_SECONDS * RELAY_BYTES_PER_SECOND) & ~1
+        with self._lock:  # prerolled: go out at the source's live point, not behind it
+            if len(self._buffer) > prebuffer:
+                del self._buffer[: len(self._buffer) - prebuffer]
         starve_limit = round(STARVE_SECONDS / CHUNK_SECONDS)
         starved = 0
         began = time.monotonic()
