@@ -26,9 +26,10 @@ Figures, over the window:
 With ``--receivers`` (default 1,000, in ``--receiver-zones`` zones on one ``mqtt``
 output, hosted by ``--processes`` ``broadcaster receiver`` processes against a real
 Mosquitto), the same window is on their zones too: each receiver pulls it itself (one
-pull per receiver process, shared by the receivers it hosts, ``keep_relays: false``), and
-its lateness is its ``relay-started`` report's ``started_at`` (wall clock) minus the
-window's start, as a separate MQTT subscriber saw the reports.
+pull per receiver process, shared by the receivers it hosts, ``keep_relays: false``: they
+keep and sound nothing, so their zones' entries are ``failed``, truly), and its lateness
+is its ``relay-started`` report's ``started_at`` (wall clock) minus the window's start,
+as a separate MQTT subscriber saw the reports.
 
 ``--smoke`` (2 mounts, 4 receivers, the window cut short after 8 s) runs in the test
 suite (tests/test_benches.py) so the bench cannot rot.

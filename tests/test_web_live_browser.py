@@ -71,6 +71,7 @@ def go_live(browser, server: Server, zone: str, width: int) -> None:
         time.sleep(0.5)
     expect(card).to_contain_text("Trực tiếp")
     expect(card).to_contain_text("hung đang nói, chậm nhất đến")
+    dashboard.screenshot(path=str(SHOTS / f"{shot}-dashboard.png"), full_page=True)
     dashboard.close()
     time.sleep(max(0.0, 4 - (time.monotonic() - began)))
     page.get_by_role("button", name="Dừng").click()

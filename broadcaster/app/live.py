@@ -25,7 +25,7 @@ from broadcaster.app.schedule import engine_for
 from broadcaster.core.errors import BroadcasterError, FieldProblem
 from broadcaster.core.timeutil import as_utc
 from broadcaster.engine.clock import clock_kind
-from broadcaster.engine.live import LIVE_PREFIX, LiveDesk
+from broadcaster.engine.live import LiveDesk
 from broadcaster.engine.lock import StationLock
 from broadcaster.i18n import _
 from broadcaster.playout.base import close_outputs
@@ -263,6 +263,3 @@ def result_of(ctx: StationContext, live_id: int) -> LiveResult:
             as_utc(row.started_at) if row.started_at else None,
             as_utc(row.ended_at) if row.ended_at else None,
         )
-
-
-__all__ = ["LIVE_PREFIX", "LiveOnAir", "LiveResult", "go_live", "result_of"]

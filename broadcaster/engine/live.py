@@ -37,9 +37,9 @@ from broadcaster.core.timeutil import as_utc, iso_week_of_instant
 from broadcaster.engine.silence_alerts import SilenceAlerts
 from broadcaster.engine.station_engine import StationEngine
 from broadcaster.i18n import N_
-from broadcaster.playout.base import RELAY_RATE, Clock, RelayingOutput, RelaySink, RelayTarget
+from broadcaster.playout.base import Clock, RelayingOutput, RelaySink, RelayTarget
 from broadcaster.playout.live_recording import LiveRecording
-from broadcaster.playout.relay_pull import RelayPull, Share, ffmpeg_argv
+from broadcaster.playout.relay_pull import RelayPull, Share, ffmpeg_argv, pcm_argv
 from broadcaster.store import aslog, live
 
 log = logging.getLogger("broadcaster.live")
@@ -70,18 +70,9 @@ def input_argv(source: str) -> list[str]:
     pace, a named pipe as it comes (the web page's microphone: already real time), else
     an ALSA capture device."""
     if Path(source).is_fifo():
-        return [
-            *("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error"),
-            *("-probesize", "32768", "-analyzeduration", "500000"),
-            *("-i", source, "-vn", "-f", "s16le", "-ac", "1"),
-            *("-ar", str(RELAY_RATE), "pipe:1"),
-        ]
+        return pcm_argv(["-probesize", "32768", "-analyzeduration", "500000", "-i", source])
     if Path(source).is_file():
-        return [
-            *("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-re"),
-            *("-i", source, "-vn", "-f", "s16le", "-ac", "1"),
-            *("-ar", str(RELAY_RATE), "pipe:1"),
-        ]
+        return pcm_argv(["-re", "-i", source])
     return ffmpeg_argv(DEVICE_PREFIX + source)
 
 
@@ -99,6 +90,7 @@ class OnAir:
     pull: RelayPull
     recording: LiveRecording
     failed: dict[str, str]  # zone -> why it could not carry it (no sink)
+    outputs: dict[str, str]  # zone -> its output's name (for the entry's reason)
     stop_by: str = ""
 
 
@@ -216,7 +208,10 @@ class LiveDesk:
         )
         what = f"{LIVE_PREFIX}{live_id}"
         pull.on_silence = lambda zone_id, event: self.alerts.report(zone_id, what, source, event)
-        b = OnAir(live_id, zones, speaker, source, now, ends_by, max_seconds, pull, recording, {})
+        outputs = {z: self.engine.station.zone(z).output for z in zones}
+        b = OnAir(
+            live_id, zones, speaker, source, now, ends_by, max_seconds, pull, recording, {}, outputs
+        )
         cut = R_CUT_BY_LIVE.format(id=live_id)
         with self._lock:
             self.on_air[live_id] = b
@@ -348,7 +343,8 @@ class LiveDesk:
         if share is None:
             return "failed", "; ".join([b.failed.get(zone_id, "?"), *parts])
         if share.error:
-            return "failed", "; ".join([R_OUTPUT.format(name="?", err=share.error), *parts])
+            name = b.outputs.get(zone_id, "?")
+            return "failed", "; ".join([R_OUTPUT.format(name=name, err=share.error), *parts])
         if never:
             reason = ended or R_NEVER.format(input=b.input, err=b.pull.last_error or "no audio")
             return "failed", "; ".join([reason, *parts])

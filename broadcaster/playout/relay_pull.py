@@ -132,9 +132,15 @@ def format_hint(url: str) -> list[str]:
     return []
 
 
+def pcm_argv(source: list[str]) -> list[str]:
+    """ffmpeg reading ``source`` (its input options and ``-i``) and writing the relay's
+    PCM (mono, :data:`RELAY_RATE`) to its standard output."""
+    head = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error"]
+    return [*head, *source, "-vn", "-f", "s16le", "-ac", "1", "-ar", str(RELAY_RATE), "pipe:1"]
+
+
 def ffmpeg_argv(url: str, rw_timeout: float = RW_TIMEOUT_SECONDS) -> list[str]:
     """ffmpeg reading one source and writing the relay's PCM to its standard output."""
-    head = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error"]
     if url.startswith(DEVICE_PREFIX):  # a sound-card input (an FM or wired receiver)
         source = ["-f", "alsa", "-i", url[len(DEVICE_PREFIX) :]]
     else:
@@ -146,7 +152,7 @@ def ffmpeg_argv(url: str, rw_timeout: float = RW_TIMEOUT_SECONDS) -> list[str]:
             *format_hint(url),
             *("-i", url),
         ]
-    return [*head, *source, "-vn", "-f", "s16le", "-ac", "1", "-ar", str(RELAY_RATE), "pipe:1"]
+    return pcm_argv(source)
 
 
 class RelayPull:

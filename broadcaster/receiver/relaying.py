@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from broadcaster.receiver.host import Receiver
 
 WATCH_SECONDS = 1.0  # how often finished dropouts are looked for and reported
+NOT_SOUNDED = "not sounded: keep_relays is false (a test rack)"
 
 
 class WallClock:
@@ -58,7 +59,8 @@ class WavSink(GrowingWav):
 
 
 class CountingSink:
-    """What a receiver relayed, counted and not kept (``keep_relays: false``)."""
+    """What a rack receiver received, counted and not kept (``keep_relays: false``): it
+    sounds nothing, so it reports nothing relayed (see ``ReceiverRelay._ended``)."""
 
     def __init__(self) -> None:
         self._written = 0
@@ -198,10 +200,16 @@ class ReceiverRelay:
         self.finished = True
         self._report_gaps()
         share = self.pull.shares.get(self.receiver.id)
-        relayed = share.relayed if share is not None else 0.0
+        received = share.relayed if share is not None else 0.0
         reason = self.pull.stopped_by
         if not reason and not self.pull.came_up:
             reason = f"source never came up: {self.pull.last_error or 'no audio'}"
+        # Only what was sounded counts as relayed: a rack receiver that keeps nothing
+        # (``keep_relays: false``) sounded nothing, whatever it received.
+        sounded = isinstance(self.sink, WavSink)
+        relayed = received if sounded else 0.0
+        if not sounded:
+            reason = "; ".join(filter(None, [reason, NOT_SOUNDED]))
         now = int(time.time() * 1000)
         self.receiver.send(
             "relay-ended",
@@ -217,6 +225,7 @@ class ReceiverRelay:
             "relay-ended",
             relay_id=self.relay_id,
             relayed_ms=int(relayed * 1000),
+            received_ms=int(received * 1000),
             dropouts=self.reported_gaps,
             reason=reason,
         )

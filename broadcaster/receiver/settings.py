@@ -43,7 +43,8 @@ class ReceiverFileSettings(_Strict):
     keep_relays: bool = Field(
         True,
         description="keep what each receiver relayed as a WAV file in its played folder "
-        "(false: count it only, for a rack of many receivers)",
+        "(false, for a test rack of many receivers: nothing is kept, so nothing is sounded "
+        "and each relay is reported as not relayed)",
     )
 
 

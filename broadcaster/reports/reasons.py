@@ -89,6 +89,7 @@ REASON_TEMPLATES: tuple[str, ...] = (
     "preempted by airing {id}",
     "player exited with {code}",
     "receiver shut down",
+    "not sounded: keep_relays is false (a test rack)",
     # playout/icecast_output.py
     "mount {mount}: source not connected: {err}",
     "mount {mount} is busy with airing {id}",
