@@ -14,6 +14,8 @@
 3. Emergency fan-out with new audio (what ``emergency --text`` does): rendered and
    approved while the daemon runs, booked and dispatched at once, so each receiver host
    downloads it (once per host, shared by its receivers) while the plays arrive.
+   Measurements 2 and 3 are made ``--rounds`` times each (3 by default; each round of 3
+   a bulletin of its own) and their medians printed beside the anchor's.
 
 The anchor, measured first in the same run against the same broker: bare paho, the
 same number of subscribers split over the same number of processes (one client each),
@@ -87,7 +89,9 @@ def start_broker(tmp: Path) -> tuple[subprocess.Popen, int]:
     raise SystemExit("mosquitto did not start")
 
 
-def build(root: Path, port: int, zones: int, receivers: int, at_slot: bool) -> dict[str, list[str]]:
+def build(
+    root: Path, port: int, zones: int, receivers: int, at_slot: bool, rounds: int
+) -> dict[str, list[str]]:
     per_zone = receivers // zones
     net = {f"z{z:02d}": [f"z{z:02d}-r{i:03d}" for i in range(per_zone)] for z in range(zones)}
     keys = {r: secrets.token_hex(32) for ids in net.values() for r in ids}
@@ -120,12 +124,15 @@ def build(root: Path, port: int, zones: int, receivers: int, at_slot: bool) -> d
         "Bão sắp đổ bộ.\n",
         encoding="utf-8",
     )
-    # Written before the station starts, approved only while it runs (measurement 3).
-    (root / "scripts" / "khan-moi.md").write_text(
-        "---\nid: khan-moi\ntitle: Khẩn cấp mới\ncampaign: canh-bao\npriority: emergency\n"
-        "---\nNước sông lên nhanh, bà con khu vực trũng di chuyển ngay.\n",
-        encoding="utf-8",
-    )
+    # Written before the station starts, approved only while it runs (measurement 3):
+    # one for each round, each its own audio (new to the receiver hosts).
+    for i in range(1, rounds + 1):
+        (root / "scripts" / f"khan-moi-{i}.md").write_text(
+            f"---\nid: khan-moi-{i}\ntitle: Khẩn cấp mới {i}\ncampaign: canh-bao\n"
+            "priority: emergency\n---\nNước sông lên nhanh, bà con khu vực trũng di chuyển "
+            f"ngay. Thông báo lần {i}.\n",
+            encoding="utf-8",
+        )
     entries = "".join(
         f"  - {{id: {r}, zone: {z}, key: {keys[r]}}}\n" for z, ids in net.items() for r in ids
     )
@@ -177,7 +184,8 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-def emergency(ctx, driver, watch, bulletin: str, zones: list[str], n: int, label: str) -> None:
+def emergency(ctx, driver, watch, bulletin: str, zones: list[str], n: int, label: str) -> float:
+    """One emergency on every zone; ms from booking until the last receiver's ack."""
     t0 = time.monotonic()
     booked = emergencies.emergency_airings(
         ctx, ctx.bulletin(bulletin), zones, "bench", ctx.clock.now()
@@ -199,6 +207,23 @@ def emergency(ctx, driver, watch, bulletin: str, zones: list[str], n: int, label
         f"{max(times) * 1000:.0f} ms (median ack {statistics.median(times) * 1000:.0f}"
         f" ms, first {min(times) * 1000:.0f} ms)"
     )
+    return max(times) * 1000 if len(times) == n else float("inf")
+
+
+def emergencies_of(ctx, driver, watch, zones: list[str], n: int, rounds: int) -> None:
+    """``rounds`` emergencies from the template, then as many with new audio (each
+    approved just before), 3 s apart; the median of each kind."""
+    for label in ("template", "new audio"):
+        figures = []
+        for i in range(1, rounds + 1):
+            bulletin = "khan"
+            if label == "new audio":  # what emergency --text renders anew
+                bulletin = f"khan-moi-{i}"
+                approvals.approve_as(ctx, bulletin, "bench")
+            figures.append(emergency(ctx, driver, watch, bulletin, zones, n, label))
+            time.sleep(3)
+        shown = " ".join(f"{f:.0f}" for f in figures)
+        print(f"emergency ({label}): median {statistics.median(figures):.0f} ms (rounds: {shown})")
 
 
 def anchor_child(port: int, ids: list[str]) -> None:
@@ -318,6 +343,7 @@ def main() -> None:
         action="store_true",
         help="no work ahead: plays sent at the slot, no emergency prefetch (as before)",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="emergencies of each kind")
     parser.add_argument("--smoke", action="store_true", help="4 receivers, 2 zones, 1 process")
     parser.add_argument("--anchor-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -325,13 +351,13 @@ def main() -> None:
         anchor_child(int(args.anchor_child[0]), args.anchor_child[1].split(","))
         return
     if args.smoke:
-        args.receivers, args.zones, args.processes, args.lead = 4, 2, 1, 4.0
+        args.receivers, args.zones, args.processes, args.lead, args.rounds = 4, 2, 1, 4.0, 1
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         broker, port = start_broker(root)
         procs: list[subprocess.Popen] = []
         try:
-            net = build(root, port, args.zones, args.receivers, args.at_slot)
+            net = build(root, port, args.zones, args.receivers, args.at_slot, args.rounds)
             ctx = StationContext.open(root, clock=SystemClock())
             bulletins.render(ctx)
             approvals.approve_as(ctx, "tin", "bench")
@@ -403,12 +429,9 @@ def main() -> None:
                 )
                 time.sleep(3)  # let the slot finish (done reports)
 
-                # 2. an emergency from a template on every zone, dispatched at once
-                emergency(ctx, driver, watch, "khan", list(net), len(everyone), "template")
-                time.sleep(3)
-                # 3. an emergency with new audio, approved just now
-                approvals.approve_as(ctx, "khan-moi", "bench")
-                emergency(ctx, driver, watch, "khan-moi", list(net), len(everyone), "new audio")
+                # 2. emergencies from a template on every zone, dispatched at once;
+                # 3. emergencies with new audio, approved just before each
+                emergencies_of(ctx, driver, watch, list(net), len(everyone), args.rounds)
             finally:
                 driver.stop("bench over")
                 close_outputs(outputs)

@@ -16,10 +16,12 @@ from stationkit import at, played, rows
 from broadcaster.app import schedule
 from broadcaster.app.actors import Actor
 from broadcaster.app.context import StationContext
+from broadcaster.core.model import AiringStatus
 from broadcaster.engine.clock import SimClock
-from broadcaster.engine.journal import StartJournal, mark_playing
+from broadcaster.engine.journal import OutcomeJournal, StartJournal, mark_playing
 from broadcaster.playout.base import OutputError, PlayItem
 from broadcaster.playout.file_output import FileOutput
+from broadcaster.store import airings, aslog
 
 SLOT = at(0, 6)  # Monday 06:00 local
 
@@ -98,6 +100,89 @@ def test_an_airing_marked_twice_in_one_batch_starts_once(ctx):
         t.join()
     journal.close()
     assert sorted(results) == [False, True]
+
+
+# -- the outcomes of shared ends ------------------------------------------------------------
+def _commits(ctx: StationContext) -> list[int]:
+    """A counter of the database's commits (one element per commit)."""
+    from sqlalchemy import event
+
+    seen: list[int] = []
+    event.listen(ctx.db.engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+def test_outcomes_of_zones_that_end_together_are_committed_together_and_chained(ctx):
+    engine = schedule.engine_for(ctx, ctx.outputs(ctx.clock))
+    ids = [book(ctx, "nq57-mot", zone) for zone in ctx.station.zone_ids]
+    with ctx.db.read() as s:
+        planned = [airings.get(s, i) for i in ids]
+    engine.outcomes = OutcomeJournal(ctx.db, linger=0.2, max_wait=2.0)
+    engine.outcomes.start()
+    commits = _commits(ctx)
+    reason = "the zone was busy"
+    threads = [
+        threading.Thread(
+            target=engine.close,
+            args=(row, AiringStatus.MISSED, reason, SLOT),
+            kwargs={"recover": False},  # make-ups are written after, on their own
+        )
+        for row in planned
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.outcomes.close()
+    assert len(commits) == 1  # one transaction for every zone's outcome
+    logged = rows(ctx.root, "select airing_id, outcome from as_run_log order by seq")
+    assert sorted(r["airing_id"] for r in logged) == sorted(ids)
+    assert {r["outcome"] for r in logged} == {"missed"}
+    with ctx.db.read() as s:
+        assert aslog.verify(s).ok
+
+
+def test_an_outcome_that_fails_is_undone_alone_and_its_caller_told(ctx):
+    first, second = (book(ctx, "nq57-mot", zone) for zone in ctx.station.zone_ids[:2])
+    journal = OutcomeJournal(ctx.db, linger=0.2, max_wait=2.0)
+    journal.start()
+    results: dict[str, object] = {}
+
+    def good() -> None:
+        results["good"] = journal.write(lambda s: airings.start_many(s, [(first, SLOT)]))
+
+    def bad() -> None:
+        def half_done(s):
+            airings.start_many(s, [(second, SLOT)])
+            raise ValueError("half done")
+
+        try:
+            journal.write(half_done)
+        except ValueError as exc:
+            results["bad"] = exc
+
+    threads = [threading.Thread(target=good), threading.Thread(target=bad)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    journal.close()
+    assert results["good"] == {first}
+    assert str(results["bad"]) == "half done"
+    status = {r["id"]: r["status"] for r in rows(ctx.root, "select id, status from airing")}
+    assert status[first] == "playing"
+    assert status[second] == "planned"  # its move was undone with it
+
+
+def test_an_outcome_written_after_the_journal_closed_is_committed_at_once(ctx):
+    airing = book(ctx, "nq57-mot", "xa")
+    journal = OutcomeJournal(ctx.db)
+    journal.start()
+    journal.close()
+    assert journal.write(lambda s: airings.start_many(s, [(airing, SLOT)])) == {airing}
+    assert rows(ctx.root, f"select status from airing where id = {airing}")[0]["status"] == (
+        "playing"
+    )
 
 
 # -- staged copies --------------------------------------------------------------------------

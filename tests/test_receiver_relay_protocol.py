@@ -127,7 +127,7 @@ def test_a_version_2_receiver_refuses_a_relay_rather_than_misreading_it(monkeypa
     assert old.check(stop.signed_payload(KEY), NOW)["type"] == "stop"
 
 
-def relay_report(kind: str, seq: int = 5, key: bytes | None = KEY, **fields) -> bytes:
+def relay_report(kind: str, seq: int = 5, key: bytes | None = KEY, /, **fields) -> bytes:
     return protocol.report(
         kind, "khoi-1-a", NOW, key, seq, relay_id="vov1-sang", counter=10, **fields
     )
@@ -149,7 +149,7 @@ def test_relay_reports_are_signed_version_3_and_verified_like_the_others():
     forged["relayed_ms"] = 60_000
     for payload, code in [
         (json.dumps(forged).encode(), protocol.BAD_SIGNATURE),
-        (relay_report("relay-ended", 8, key=None, relayed_ms=1), protocol.UNSIGNED),
+        (relay_report("relay-ended", 8, None, relayed_ms=1), protocol.UNSIGNED),
         (relay_report("relay-ended", 6, relayed_ms=1), protocol.REPLAYED),
     ]:
         with pytest.raises(protocol.Rejected) as caught:
@@ -173,6 +173,9 @@ def test_relay_reports_are_signed_version_3_and_verified_like_the_others():
         ("relay-dropout", {"lasted_ms": 1_000}, True),
         ("relay-started", {"started_at": START}, False),
         ("relay-started", {}, True),
+        ("relay-silence", {"began_at": START + 5_000, "lasted_ms": 10_000}, False),
+        ("relay-silence", {"began_at": START, "lasted_ms": -1}, True),
+        ("relay-silence", {"lasted_ms": 10_000}, True),
     ],
 )
 def test_the_station_refuses_absurd_relay_figures(kind, fields, bad):
@@ -180,3 +183,46 @@ def test_the_station_refuses_absurd_relay_figures(kind, fields, bad):
     assert bool(protocol.relay_report_error(kind, body, 60_000)) is bad
     no_counter = {k: v for k, v in body.items() if k != "counter"}
     assert protocol.relay_report_error(kind, no_counter, 60_000)
+
+
+# -- version 4: dead air heard by the receivers -------------------------------------------
+def test_a_relay_may_carry_the_stations_dead_air_thresholds_as_integers():
+    got = verifier().check(relay(silence_dbfs=-50, silence_ms=10_000).signed_payload(KEY), NOW)
+    assert got["v"] == 3  # still a version-3 relay: an older receiver ignores the two fields
+    assert protocol.silence_of(got) == (-50.0, 10.0)
+    assert protocol.silence_of(verifier().check(relay().signed_payload(KEY), NOW)) is None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"silence_dbfs": -50},  # one without the other
+        {"silence_ms": 10_000},
+        {"silence_dbfs": 0, "silence_ms": 10_000},  # not quiet at all
+        {"silence_dbfs": -50, "silence_ms": 10},  # a blink is not dead air
+        {"silence_dbfs": -50, "silence_ms": 4_000_000},
+        {"silence_dbfs": "-50", "silence_ms": 10_000},
+        {"silence_dbfs": True, "silence_ms": 10_000},
+    ],
+)
+def test_bad_dead_air_thresholds_make_the_relay_malformed(changes):
+    body = relay().body()
+    with pytest.raises(protocol.Rejected) as caught:
+        verifier().check(_sign_raw({**body, **changes}), NOW)
+    assert caught.value.code == protocol.MALFORMED, caught.value.detail
+
+
+def test_a_relay_silence_report_is_version_4_and_a_dropout_may_be_of_kind_silence():
+    rv = protocol.ReportVerifier({"khoi-1-a": KEY})
+    heard = rv.check(
+        "khoi-1-a",
+        "relay-silence",
+        relay_report("relay-silence", 5, began_at=START + 5_000, lasted_ms=10_000),
+    )
+    assert heard["v"] == protocol.SILENCE_VERSION == 4
+    over = rv.check(
+        "khoi-1-a",
+        "relay-dropout",
+        relay_report("relay-dropout", 6, began_at=START + 5_000, lasted_ms=15_000, kind="silence"),
+    )
+    assert (over["v"], over["kind"]) == (3, "silence")  # a field named kind is a field

@@ -23,7 +23,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from broadcaster.engine.clock import SystemClock
-from broadcaster.engine.journal import StartJournal
+from broadcaster.engine.journal import OutcomeJournal, StartJournal
 from broadcaster.engine.lanes import ThreadLane
 from broadcaster.engine.live import LiveDesk
 from broadcaster.engine.relaying import RelayDesk
@@ -82,6 +82,8 @@ class RealtimeDriver:
         self.engine.prepare_outputs()
         self.engine.journal = StartJournal(self.engine.db)
         self.engine.journal.start()
+        self.engine.outcomes = OutcomeJournal(self.engine.db)
+        self.engine.outcomes.start()
         for zone in self.engine.station.zones:  # idle threads now, not at the slot
             self._lane(zone.id)
         self.relays.sweep(self.clock.now())
@@ -220,3 +222,6 @@ class RealtimeDriver:
         if self.engine.journal is not None:
             self.engine.journal.close()
             self.engine.journal = None
+        if self.engine.outcomes is not None:
+            self.engine.outcomes.close()
+            self.engine.outcomes = None

@@ -197,7 +197,7 @@ class RelayDesk:
             self.clock,
             w.end,
             on_done=self._pull_done,
-            silence=(self.station.silence.threshold_dbfs, self.station.silence.min_seconds),
+            silence=self._thresholds(),
         )
         pull.on_silence = self._silence_of(pull)
         self.pulls[(w.source_id, w.start, w.end)] = pull
@@ -243,7 +243,15 @@ class RelayDesk:
         output = self.engine.outputs.get(zone.output)
         output = getattr(output, "inner", output)
         target = RelayTarget(
-            w.zone_id, w.relay_id, w.source_id, w.start, w.end, source.url, source.backup_url
+            w.zone_id,
+            w.relay_id,
+            w.source_id,
+            w.start,
+            w.end,
+            source.url,
+            source.backup_url,
+            silence=self._thresholds(),
+            on_silence=self._heard_by_devices(w),
         )
         if isinstance(output, DeviceRelayingOutput):
             return self._begin_on_devices(output, running, target, now)
@@ -269,6 +277,20 @@ class RelayDesk:
             " (resumed after a restart)" if adopted else "",
         )
         return 1
+
+    def _thresholds(self) -> tuple[float, float]:
+        """What dead air is at this station: (threshold dBFS, minimum seconds)."""
+        return (self.station.silence.threshold_dbfs, self.station.silence.min_seconds)
+
+    def _heard_by_devices(self, w: RelayWindow) -> Callable[[str, SilenceEvent, str], None]:
+        """Dead air the zone's receivers heard in the programme they pulled themselves
+        (protocol version 4): alerted like the station's own, one per receiver."""
+
+        def heard(zone_id: str, event: SilenceEvent, receiver: str) -> None:
+            what = f"{RELAY_PREFIX}{w.relay_id} ({receiver})"
+            self.alerts.report(zone_id, what, w.source_id, event)
+
+        return heard
 
     def _silence_of(self, pull: RelayPull) -> Callable[[str, SilenceEvent], None]:
         """The pull's dead-air callback: the zone's relay told to the alerts' queue,

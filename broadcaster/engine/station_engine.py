@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,7 +24,7 @@ from broadcaster.core.timeutil import (
     parse_week,
 )
 from broadcaster.engine.clock import kind_from_env
-from broadcaster.engine.journal import StartJournal, mark_playing
+from broadcaster.engine.journal import OutcomeJournal, StartJournal, mark_playing
 from broadcaster.engine.library import Cleared, Library, Refused
 from broadcaster.engine.planning import campaigns_of, new_row, plan_and_store, to_domain
 from broadcaster.i18n import N_
@@ -38,7 +39,7 @@ from broadcaster.playout.base import (
     ReceiverOutcome,
 )
 from broadcaster.store import airings, aslog, onair
-from broadcaster.store.db import Database
+from broadcaster.store.db import Database, Session
 from broadcaster.store.tables import AiringRow
 
 log = logging.getLogger("broadcaster.engine")
@@ -143,6 +144,7 @@ class StationEngine:
         self.grace = timedelta(minutes=station.grace_minutes)
         self.makeups_planned: list[int] = []
         self.journal: StartJournal | None = None  # the real-time driver batches starts
+        self.outcomes: OutcomeJournal | None = None  # ... and the outcomes of shared ends
         self.cued: dict[int, CueingOutput] = {}  # airing id -> output it was cued on
         self._cue_lock = threading.Lock()
         # The kind of clock the driver's instants come from, written into every log entry
@@ -309,6 +311,14 @@ class StationEngine:
             triggered_by=triggered_by(row),
         )
 
+    def _write_outcome(self, record: Callable[[Session], bool]) -> bool:
+        """An outcome's transaction: shared with the outcomes of other zones that ended at
+        the same moment when the real-time driver batches them, else its own."""
+        if self.outcomes is not None:
+            return self.outcomes.write(record)
+        with self.db.write() as s:
+            return record(s)
+
     def _mark_playing(self, airing_id: int, now: datetime) -> bool:
         """Planned -> playing, committed (batched with other lanes' by the journal)."""
         if self.journal is not None:
@@ -461,7 +471,8 @@ class StationEngine:
         ``None``) is replaced by a generic one rather than logged blank.
         """
         reason = _reason_or_default(status, reason)
-        with self.db.write() as s:
+
+        def record(s: Session) -> bool:
             entry = airings.move(
                 s,
                 row.id,
@@ -500,6 +511,10 @@ class StationEngine:
                 scheduled_at=row.scheduled_at,
                 recorded_at=now,
             )
+            return True
+
+        if not self._write_outcome(record):
+            return False
         log.info("airing %s on %s: %s %s", row.id, row.zone_id, status.value, reason)
         if recover and status in SETBACKS and row.origin != Origin.EMERGENCY:
             self.recover_from(row, now, retry=retry)

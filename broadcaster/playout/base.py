@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -131,6 +131,11 @@ class RelayTarget:
     end: datetime
     url: str  # the source's main URL (what a device that pulls by itself would fetch)
     backup_url: str | None = None
+    # Dead air (issue 16): the station's (threshold dBFS, minimum seconds), which devices
+    # that pull by themselves are told; where they report what they heard silent, as
+    # (zone, a playout.silence event, the device's id). Never blocks.
+    silence: tuple[float, float] | None = None
+    on_silence: Callable[[str, Any, str], None] | None = field(default=None, compare=False)
 
 
 @runtime_checkable

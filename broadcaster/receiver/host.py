@@ -183,7 +183,7 @@ class Receiver:
             self._events.close()
             os.close(self._state_fd)
 
-    def signed(self, kind: str, **fields: Any) -> bytes:
+    def signed(self, kind: str, /, **fields: Any) -> bytes:
         """A report signed with this receiver's key, with the next ``seq`` (wall-clock
         microseconds, so it keeps increasing across reboots)."""
         with self.lock:
@@ -191,7 +191,7 @@ class Receiver:
             seq = self._seq
         return protocol.report(kind, self.id, wall_ms(), self.key, seq, **fields)
 
-    def send(self, kind: str, retain: bool = False, **fields: Any) -> None:
+    def send(self, kind: str, /, retain: bool = False, **fields: Any) -> None:
         self.mqtt.publish(self.topic(kind), self.signed(kind, **fields), 1, retain)
 
     # -- connection ----------------------------------------------------------------------

@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from broadcaster.playout.base import RELAY_BYTES_PER_SECOND
 from broadcaster.playout.file_relay import GrowingWav
+from broadcaster.playout.mqtt.protocol import silence_of
 from broadcaster.playout.relay_pull import RelayPull
+from broadcaster.playout.silence import SilenceEvent, SilenceStarted
 
 if TYPE_CHECKING:
     from broadcaster.receiver.host import Receiver
@@ -93,13 +95,21 @@ class SharedPulls:
         self._takers: dict[int, list[ReceiverRelay]] = {}
 
     def join(self, relay: ReceiverRelay, sink: WavSink | CountingSink, held_by: str) -> RelayPull:
-        key = (tuple(relay.urls), relay.end_ms)
+        key = (tuple(relay.urls), relay.end_ms, relay.silence)
         with self._lock:
             pull = self._pulls.get(key)
             fresh = pull is None or bool(pull.stopped_by)  # a stopped pull is not joined
             if fresh:
                 end = datetime.fromtimestamp(relay.end_ms / 1000, UTC)
-                pull = RelayPull(relay.relay_id, relay.urls, WallClock(), end, on_done=self._done)
+                pull = RelayPull(
+                    relay.relay_id,
+                    relay.urls,
+                    WallClock(),
+                    end,
+                    on_done=self._done,
+                    silence=relay.silence,
+                )
+                pull.on_silence = lambda receiver, event, p=pull: self._silent(p, receiver, event)
                 self._pulls[key] = pull
                 self._takers[id(pull)] = []
             assert pull is not None
@@ -108,6 +118,17 @@ class SharedPulls:
         if fresh:
             pull.start()
         return pull
+
+    def _silent(self, pull: RelayPull, receiver: str, event: SilenceEvent) -> None:
+        """A receiver's share went silent for the minimum (the pull's pacing thread):
+        its relay says so at once; the span itself is reported as a dropout when over."""
+        if not isinstance(event, SilenceStarted):
+            return
+        with self._lock:
+            takers = list(self._takers.get(id(pull), []))
+        for relay in takers:
+            if relay.receiver.id == receiver:
+                relay.silent(event)
 
     def _done(self, pull: RelayPull) -> None:
         with self._lock:
@@ -128,6 +149,8 @@ class ReceiverRelay:
         self.start_ms: int = body["start_at"]
         self.end_ms: int = body["end_at"]
         self.urls = [body["url"], *([body["backup_url"]] if body.get("backup_url") else [])]
+        # Dead air is looked for when the station said what it is (protocol version 4).
+        self.silence = silence_of(body)
         self.pull: RelayPull | None = None
         self.sink: WavSink | CountingSink | None = None
         self.started_ms: int | None = None
@@ -190,6 +213,23 @@ class ReceiverRelay:
             )
         self.reported_gaps = len(gaps)
 
+    def silent(self, event: SilenceStarted) -> None:
+        """Dead air for the station's minimum (the pull's thread): ``relay-silence`` is
+        sent on the network thread."""
+
+        def tell() -> None:
+            if self.finished:
+                return
+            self.receiver.send(
+                "relay-silence",
+                began_at=wall_of(event.at),
+                lasted_ms=int(event.seconds * 1000),
+                **self.fields(),
+            )
+            self.receiver.event("relay-silence", relay_id=self.relay_id, began_at=wall_of(event.at))
+
+        self.receiver.host.at(time.monotonic(), tell)
+
     def _pulled(self, pull: RelayPull) -> None:
         """The pull is over (its own thread): report on the network thread."""
         self.receiver.host.at(time.monotonic(), self._ended)
@@ -200,7 +240,8 @@ class ReceiverRelay:
         self.finished = True
         self._report_gaps()
         share = self.pull.shares.get(self.receiver.id)
-        received = share.relayed if share is not None else 0.0
+        # Dead air the station asked it to look for is not counted as relayed.
+        received = share.audible if share is not None else 0.0
         reason = self.pull.stopped_by
         if not reason and not self.pull.came_up:
             reason = f"source never came up: {self.pull.last_error or 'no audio'}"
@@ -219,6 +260,7 @@ class ReceiverRelay:
             dropouts=self.reported_gaps,
             sha256=share.sha256 if share is not None else "",
             reason=reason,
+            dead_air_ms=int(share.dead_air * 1000) if share is not None else 0,
             **self.fields(),
         )
         self.receiver.event(
@@ -226,6 +268,7 @@ class ReceiverRelay:
             relay_id=self.relay_id,
             relayed_ms=int(relayed * 1000),
             received_ms=int(received * 1000),
+            dead_air_ms=int(share.dead_air * 1000) if share is not None else 0,
             dropouts=self.reported_gaps,
             reason=reason,
         )

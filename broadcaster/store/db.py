@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import event, inspect
@@ -87,6 +87,24 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    def write_each(
+        self, works: list[Callable[[Session], object]]
+    ) -> list[tuple[object, BaseException | None]]:
+        """One transaction for many independent changes (the outcomes of a thousand zones
+        that ended together), each in a savepoint of its own: a change that fails is
+        undone alone and its error returned in its place, ``(result, None)`` for the rest,
+        which commit together. A failing commit raises :class:`DatabaseFailure` (then
+        nothing was kept)."""
+        done: list[tuple[object, BaseException | None]] = []
+        with self.write() as session:
+            for work in works:
+                try:
+                    with _failures_as_own(), session.begin_nested():
+                        done.append((work(session), None))
+                except Exception as exc:  # this change alone is undone
+                    done.append((None, exc))
+        return done
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -459,6 +459,8 @@ class MqttOutput:
                 relay_id=target.relay_id,
                 start_at=start_wall,
                 end_at=end_wall,
+                silence_dbfs=round(target.silence[0]) if target.silence else None,
+                silence_ms=round(target.silence[1] * 1000) if target.silence else None,
             )
             command = replace(command, expires_at=max(command.expires_at, end_wall))
             self._publish(command, track=lambda c, r=r: self._track_relay(r, c, relay, numbered))

@@ -24,9 +24,18 @@ RELAY_VERSION = 3
 #: Command versions a receiver accepts: 2 is 1 plus signed reports, ``resync`` and the
 #: bound on counters ahead; 3 is 2 plus ``relay``; an older command means what it meant.
 ACCEPTED_VERSIONS = (1, 2, 3)
+#: Version 4 adds dead air heard by the receivers in a relay, and nothing else: a
+#: ``relay`` (still ``v: 3``) may carry ``silence_dbfs`` and ``silence_ms`` (integers:
+#: only those are signed; an older receiver ignores them); a receiver that knows them
+#: reports ``relay-silence`` (``v: 4``) and lists the span as a ``relay-dropout`` of
+#: kind ``silence``.
+SILENCE_VERSION = 4
+#: The dead-air thresholds a ``relay`` may carry (whole dBFS, ms): anything else is refused.
+SILENCE_DBFS_RANGE = (-100, -10)
+SILENCE_MS_RANGE = (1000, 3_600_000)  # the station's own bounds
 TOPIC_ROOT = "loa"
 COMMANDS = ("play", "stop", "volume", "prefetch", "resync", "relay")
-RELAY_REPORTS = ("relay-started", "relay-dropout", "relay-ended")
+RELAY_REPORTS = ("relay-started", "relay-dropout", "relay-ended", "relay-silence")
 REPORTS = ("ack", "done", "error", "status", "heartbeat", *RELAY_REPORTS)
 #: Longest relay window a receiver accepts (ms): a day's longest relay is a few hours.
 MAX_RELAY_MS = 6 * 3600 * 1000
@@ -198,6 +207,8 @@ class Command:
     end_at: int | None = None  # ms, wall clock: a relay stops then, by the receiver's clock
     relay_id: str | None = None
     backup_url: str | None = None
+    silence_dbfs: int | None = None  # a relay: dead air is below this level (version 4)
+    silence_ms: int | None = None  # ... for at least this long
 
     def body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -222,6 +233,8 @@ class Command:
             "end_at": self.end_at,
             "relay_id": self.relay_id,
             "backup_url": self.backup_url,
+            "silence_dbfs": self.silence_dbfs,
+            "silence_ms": self.silence_ms,
         }
         body.update({k: v for k, v in extra.items() if v is not None})
         return body
@@ -407,6 +420,23 @@ def _check_relay(body: dict[str, Any]) -> None:
     start, end = body.get("start_at"), body.get("end_at")
     if not _is_int(start) or not _is_int(end) or not 0 < end - start <= MAX_RELAY_MS:
         raise Rejected(MALFORMED, "relay window is start_at < end_at (ms, at most 6 h)", body)
+    silence = [body.get("silence_dbfs"), body.get("silence_ms")]
+    if silence != [None, None]:
+        ranges = (SILENCE_DBFS_RANGE, SILENCE_MS_RANGE)
+        if not all(
+            _is_int(v) and lo <= v <= hi for v, (lo, hi) in zip(silence, ranges, strict=True)
+        ):
+            raise Rejected(
+                MALFORMED, "relay silence_dbfs (-100..-10) and silence_ms (1000..3600000)", body
+            )
+
+
+def silence_of(body: dict[str, Any]) -> tuple[float, float] | None:
+    """The dead-air thresholds a checked ``relay`` carries (dBFS, seconds), if any."""
+    dbfs, ms = body.get("silence_dbfs"), body.get("silence_ms")
+    if dbfs is None or ms is None:
+        return None
+    return float(dbfs), ms / 1000
 
 
 def relay_report_error(kind: str, body: dict[str, Any], window_ms: int) -> str:
@@ -415,7 +445,7 @@ def relay_report_error(kind: str, body: dict[str, Any], window_ms: int) -> str:
     if not isinstance(body.get("relay_id"), str) or not _is_int(body.get("counter")):
         return "relay report without relay_id and counter"
     limit = window_ms + RELAY_SLACK_MS
-    if kind == "relay-dropout":
+    if kind in ("relay-dropout", "relay-silence"):
         lasted = body.get("lasted_ms")
         if not _is_int(body.get("began_at")) or not _is_int(lasted) or not 0 <= lasted <= limit:
             return f"absurd dropout: {lasted!r} ms"
@@ -437,7 +467,7 @@ def audio_ok(data: bytes, sha256: str) -> bool:
 
 
 def report(
-    kind: str, receiver: str, at_ms: int, key: bytes | None = None, seq: int = 0, **fields: Any
+    kind: str, receiver: str, at_ms: int, key: bytes | None = None, seq: int = 0, /, **fields: Any
 ) -> bytes:
     """A receiver's report (ack, done, error, status, heartbeat) as JSON.
 
@@ -447,7 +477,12 @@ def report(
     connect time and published by the broker, goes unsigned (``key`` None): the station
     never counts it as evidence of anything but "offline".
     """
-    version = RELAY_VERSION if kind in RELAY_REPORTS or "relay_id" in fields else PROTOCOL_VERSION
+    if kind == "relay-silence":
+        version = SILENCE_VERSION
+    elif kind in RELAY_REPORTS or "relay_id" in fields:
+        version = RELAY_VERSION
+    else:
+        version = PROTOCOL_VERSION
     body = {"v": version, "type": kind, "receiver": receiver, "at": at_ms, **fields}
     if key is not None:
         body = sign({**body, "seq": seq}, key)

@@ -10,6 +10,7 @@ as not having relayed at all: what cannot be proved did not air.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,6 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from broadcaster.playout.base import DeviceRelayResult, ReceiverOutcome, RelayTarget
+from broadcaster.playout.silence import FLOOR_DBFS, SilenceEvent, SilenceSpan, SilenceStarted
+
+log = logging.getLogger("broadcaster.mqtt")
 
 END_GRACE_SECONDS = 2.0  # the receivers' relay-ended has a trip back
 
@@ -66,6 +70,14 @@ class MqttRelay:
         return self.sent_at + timedelta(milliseconds=wall - self.sent_wall)
 
     def on_report(self, receiver: str, kind: str, body: dict[str, Any]) -> None:
+        heard = self._dead_air(kind, body)
+        if heard is not None and self.target.on_silence is not None:
+            try:  # told outside the lock; the alerting never stops the relay's reports
+                self.target.on_silence(self.target.zone_id, heard, receiver)
+            except Exception:
+                log.exception(
+                    "relay %s: telling dead air at %s failed", self.target.relay_id, receiver
+                )
         with self.cond:
             d = self.devices.get(receiver)
             if d is None or d.outcome is not None:
@@ -97,6 +109,22 @@ class MqttRelay:
                 d.outcome = "rejected"
                 d.reason = f"{receiver}: {body.get('code')}: {str(body.get('detail', ''))[:200]}"
             self.cond.notify_all()
+
+    def _dead_air(self, kind: str, body: dict[str, Any]) -> SilenceEvent | None:
+        """Dead air a receiver heard (protocol version 4): ``relay-silence`` once it has
+        lasted the minimum (the alert goes out while the air is still dead), and the
+        ``silence`` dropout once it is over (its full length)."""
+        at = self._at(_int(body.get("began_at")))
+        lasted = (_int(body.get("lasted_ms")) or 0) / 1000
+        if at is None:
+            return None
+        if kind == "relay-silence":
+            return SilenceStarted(at, lasted)
+        if kind == "relay-dropout" and body.get("kind") == "silence":
+            # Below the threshold throughout, by definition: its loudest is not reported.
+            loudest = self.target.silence[0] if self.target.silence else FLOOR_DBFS
+            return SilenceSpan(at, lasted, loudest)
+        return None
 
     def _settle(self, why: str) -> None:
         """Every device still silent gets its verdict now (caller holds the lock)."""
