@@ -192,6 +192,7 @@ class ThreadLane(threading.Thread):
             self._maybe_preempt()
             if self.stopping is not None:  # stop() came while this one was starting
                 started.playback.stop()
+        self.engine.on_air(started)
         result: PlayResult | None = None
         while result is None:
             result = started.playback.wait(1.0)
@@ -200,6 +201,7 @@ class ThreadLane(threading.Thread):
             cut = self.preempted or self.stopping
             self.current = None
         now = self.clock.now()
+        self.engine.off_air(started, now)
         if asked_by is not None:
             self._finish_operator_stop(started, result, now, asked_by)
             return

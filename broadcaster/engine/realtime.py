@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from broadcaster.engine.bulletin_silence import BulletinDeadAir
 from broadcaster.engine.clock import SystemClock
 from broadcaster.engine.journal import OutcomeJournal, StartJournal
 from broadcaster.engine.lanes import ThreadLane
@@ -66,6 +67,10 @@ class RealtimeDriver:
         self._jobs: set[datetime | tuple[str, datetime]] = set()
         self._lock = threading.Lock()
         self.relays = RelayDesk(engine, clock)
+        silence = engine.station.silence
+        engine.dead_air = BulletinDeadAir(
+            self.relays.alerts, silence.threshold_dbfs, silence.min_seconds, clock
+        )
         engine.relays = self.relays  # the lanes hold a zone's relay for an emergency
         self.live = LiveDesk(engine, clock, self.lanes, self.relays, self.relays.alerts)
         engine.live = self.live  # ... and its live broadcast; scheduled airings wait
@@ -219,6 +224,9 @@ class RealtimeDriver:
             lane.stop(reason)
         for lane in self.lanes.values():
             lane.join(timeout=10)
+        if self.engine.dead_air is not None:  # the last bulletins' dead air, then alerted
+            self.engine.dead_air.stop()
+            self.relays.alerts.stop()
         if self.engine.journal is not None:
             self.engine.journal.close()
             self.engine.journal = None

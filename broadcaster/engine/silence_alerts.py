@@ -121,9 +121,11 @@ class SilenceAlerts:
             log.warning("alerts: queue full, dropped a silence on %s", zone_id)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Handle what is queued (a hook may still be running), then end the worker."""
+        """Handle what is queued (a hook may still be running), then end the worker; a
+        report after this starts a new one (the lanes' last bulletins end after the
+        relays), which the next ``stop`` ends."""
         with self._lock:
-            thread = self._thread
+            thread, self._thread = self._thread, None
         if thread is None:
             return
         self._queue.put(None)

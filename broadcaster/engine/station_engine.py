@@ -23,6 +23,7 @@ from broadcaster.core.timeutil import (
     iso_week_of_instant,
     parse_week,
 )
+from broadcaster.engine.bulletin_silence import BulletinDeadAir
 from broadcaster.engine.clock import kind_from_env
 from broadcaster.engine.journal import OutcomeJournal, StartJournal, mark_playing
 from broadcaster.engine.library import Cleared, Library, Refused
@@ -62,6 +63,7 @@ class Started:
     audio_sha256: str
     approved_by: str
     triggered_by: str
+    audio_path: Path | None = None  # what the output was handed (dead air is measured in it)
 
     @property
     def ends_at(self) -> datetime:
@@ -145,6 +147,7 @@ class StationEngine:
         self.makeups_planned: list[int] = []
         self.journal: StartJournal | None = None  # the real-time driver batches starts
         self.outcomes: OutcomeJournal | None = None  # ... and the outcomes of shared ends
+        self.dead_air: BulletinDeadAir | None = None  # the real-time driver's, on real air
         self.cued: dict[int, CueingOutput] = {}  # airing id -> output it was cued on
         self._cue_lock = threading.Lock()
         # The kind of clock the driver's instants come from, written into every log entry
@@ -309,7 +312,24 @@ class StationEngine:
             audio_sha256=cleared.audio_sha256,
             approved_by=cleared.approved_by,
             triggered_by=triggered_by(row),
+            audio_path=cleared.audio_path,
         )
+
+    def on_air(self, started: Started) -> None:
+        """A bulletin went out: its dead air is watched (real-time driver only)."""
+        if self.dead_air is not None and started.audio_path is not None:
+            self.dead_air.on_air(
+                started.airing_id,
+                started.zone_id,
+                started.bulletin_id,
+                started.audio_path,
+                started.audio_sha256,
+                started.started_at,
+            )
+
+    def off_air(self, started: Started, ended_at: datetime) -> None:
+        if self.dead_air is not None:
+            self.dead_air.off_air(started.airing_id, ended_at)
 
     def _write_outcome(self, record: Callable[[Session], bool]) -> bool:
         """An outcome's transaction: shared with the outcomes of other zones that ended at
