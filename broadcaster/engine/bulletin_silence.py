@@ -39,6 +39,7 @@ log = logging.getLogger("broadcaster.alerts")
 
 BLOCK_SECONDS = 0.1
 CACHED_AUDIO = 64  # distinct audio files whose quiet runs are kept
+IDLE_SECONDS = 0.3  # new audio is measured after this long without a start or an end
 BULLETIN_PREFIX = "bulletin:"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -74,7 +75,7 @@ class _OnAir:
     started_at: datetime
     path: Path
     sha256: str
-    runs: list[tuple[float, float]] = field(default_factory=list)
+    runs: list[tuple[float, float]] | None = None  # None until measured
     told: set[float] = field(default_factory=set)  # offsets whose start was alerted
 
 
@@ -141,8 +142,11 @@ class BulletinDeadAir:
 
     # -- the worker -----------------------------------------------------------------------------
     def _work(self) -> None:
+        unmeasured: list[int] = []  # airings on air whose audio is not measured yet
         while True:
             wait = None if not self._due else max(0.0, self._due[0][0] - time.monotonic())
+            if unmeasured:  # measured once the lanes are quiet, not while a slot starts
+                wait = IDLE_SECONDS if wait is None else min(wait, IDLE_SECONDS)
             try:
                 item = self._todo.get(timeout=wait)
             except queue.Empty:
@@ -151,26 +155,42 @@ class BulletinDeadAir:
                 return
             try:
                 if item:
-                    self._handle(item)
+                    self._handle(item, unmeasured)
+                elif unmeasured:
+                    for airing_id in unmeasured:
+                        self._measure(airing_id)
+                    unmeasured.clear()
                 self._fire_due()
             except Exception:  # one bad airing must not stop the watch of the others
                 log.exception("dead air: watching a bulletin failed")
 
-    def _handle(self, item: tuple) -> None:
+    def _handle(self, item: tuple, unmeasured: list[int]) -> None:
         kind, airing_id, value = item
         if kind == "on":
             air: _OnAir = value
-            air.runs = self.runs_of(air.path, air.sha256)
             self._airs[airing_id] = air
-            now = self.clock.now()
-            for offset, _seconds in air.runs:
-                due = air.started_at + timedelta(seconds=offset + self.min_seconds)
-                at = time.monotonic() + max(0.0, (due - now).total_seconds())
-                heapq.heappush(self._due, (at, next(self._seq), airing_id, offset))
+            if air.sha256 in self._runs:
+                self._measure(airing_id)
+            else:
+                unmeasured.append(airing_id)
             return
         found = self._airs.pop(airing_id, None)
         if found is not None:
+            if found.runs is None:
+                found.runs = self.runs_of(found.path, found.sha256)
             self._settle(found, value)
+
+    def _measure(self, airing_id: int) -> None:
+        """The airing's quiet runs, and the instants their alerts fall due."""
+        air = self._airs.get(airing_id)
+        if air is None or air.runs is not None:
+            return
+        air.runs = self.runs_of(air.path, air.sha256)
+        now = self.clock.now()
+        for offset, _seconds in air.runs:
+            due = air.started_at + timedelta(seconds=offset + self.min_seconds)
+            at = time.monotonic() + max(0.0, (due - now).total_seconds())
+            heapq.heappush(self._due, (at, next(self._seq), airing_id, offset))
 
     def _fire_due(self) -> None:
         while self._due and self._due[0][0] <= time.monotonic():
@@ -186,7 +206,7 @@ class BulletinDeadAir:
 
     def _settle(self, air: _OnAir, ended_at: datetime) -> None:
         played = (ended_at - air.started_at).total_seconds()
-        for offset, seconds in air.runs:
+        for offset, seconds in air.runs or []:
             carried = min(seconds, played - offset)
             if carried < self.min_seconds:
                 continue
