@@ -51,12 +51,22 @@ def ctx(station: Path):
     context.close()
 
 
-def test_dead_air_on_air_is_alerted_while_dead_and_cut_with_the_airing(ctx, tmp_path):
-    audio = _bulletin_with_a_hole(tmp_path / "b.mp3")
+@pytest.fixture
+def watched(ctx, tmp_path):
+    """(the watch, the alerts' worker, the file with its hole); both stopped in the test."""
     clock = SystemClock()
     alerts = SilenceAlerts(ctx.db, ctx.station, ctx.root, clock, "test")
-    watch = BulletinDeadAir(alerts, -50, MIN, clock)
-    started = clock.now()
+    yield (
+        BulletinDeadAir(alerts, -50, MIN, clock),
+        alerts,
+        _bulletin_with_a_hole(tmp_path / "b.mp3"),
+    )
+    alerts.stop()
+
+
+def test_dead_air_on_air_is_alerted_while_dead_and_cut_with_the_airing(ctx, watched):
+    watch, alerts, audio = watched
+    started = watch.clock.now()
     watch.on_air(7, "xa", "nq57-mot", audio, "a" * 64, started)
     watch.on_air(8, "thon-a", "nq57-mot", audio, "a" * 64, started)  # the same audio
     time.sleep(QUIET[0] + MIN + 1.0)  # the silence has lasted the minimum on air
@@ -81,12 +91,9 @@ def test_dead_air_on_air_is_alerted_while_dead_and_cut_with_the_airing(ctx, tmp_
         assert abs((stored - at).total_seconds()) < 0.4, dict(row)
 
 
-def test_a_bulletin_cut_before_its_silence_lasted_the_minimum_raises_nothing(ctx, tmp_path):
-    audio = _bulletin_with_a_hole(tmp_path / "b.mp3")
-    clock = SystemClock()
-    alerts = SilenceAlerts(ctx.db, ctx.station, ctx.root, clock, "test")
-    watch = BulletinDeadAir(alerts, -50, MIN, clock)
-    started = clock.now()
+def test_a_bulletin_cut_before_its_silence_lasted_the_minimum_raises_nothing(ctx, watched):
+    watch, alerts, audio = watched
+    started = watch.clock.now()
     watch.on_air(9, "xa", "nq57-mot", audio, "b" * 64, started)
     time.sleep(1.0)
     watch.off_air(9, started + timedelta(seconds=QUIET[0] + MIN - 1))
